@@ -1,0 +1,201 @@
+#include "cli/commands.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <random>
+#include <set>
+
+#include "frontend/check.h"
+#include "frontend/parser.h"
+#include "taskir/explain.h"
+#include "taskir/interpreter.h"
+
+namespace grove {
+namespace {
+
+struct Loaded {
+  SourceManager sm;
+  Program prog;
+};
+
+// Parses and checks the file and every mapping in it; prints diagnostics. Null on any error.
+std::unique_ptr<Loaded> load(const std::string& file) {
+  auto l = std::make_unique<Loaded>();
+  Diagnostics diags(l->sm);
+  if (parse_file(file, l->sm, diags, l->prog) && !diags.has_errors()) {
+    check_program(l->prog, diags);
+    for (const MappingDecl& m : l->prog.mappings) check_mapping(l->prog, m, diags);
+    std::set<std::string> names;
+    for (const MappingDecl& m : l->prog.mappings)
+      if (!names.insert(m.name).second)
+        diags.error(m.loc, "mapping '" + m.name + "' is defined twice", "rename one of them");
+  }
+  if (diags.has_errors()) {
+    diags.print(std::cerr);
+    std::cerr << diags.count() << " error" << (diags.count() == 1 ? "" : "s") << "\n";
+    return nullptr;
+  }
+  return l;
+}
+
+void report(const Loaded& l, const GroveError& e) {
+  Diagnostics d(l.sm);
+  d.error(e.loc, e.what(), e.hint);
+  d.print(std::cerr);
+}
+
+const MappingDecl* pick_mapping(const Loaded& l, const std::string& name) {
+  if (l.prog.mappings.empty()) {
+    std::cerr << "grove: error: "
+              << "no mapping in this file\n  hint: add one (see docs/mapping.md), or import a file "
+                 "that has one\n";
+    return nullptr;
+  }
+  if (name.empty()) return &l.prog.mappings.front();
+  if (const MappingDecl* m = l.prog.find_mapping(name)) return m;
+  std::string list;
+  for (const MappingDecl& m : l.prog.mappings) list += (list.empty() ? "" : ", ") + m.name;
+  std::cerr << "grove: error: no mapping named '" << name << "'\n  hint: this file has: " << list
+            << "\n";
+  return nullptr;
+}
+
+std::string sizes_str(const std::map<std::string, int64_t>& sizes) {
+  std::string s;
+  for (auto& [k, v] : sizes) s += (s.empty() ? "" : " ") + k + "=" + std::to_string(v);
+  return s;
+}
+
+} // namespace
+
+std::string parse_assignments(const std::string& text, std::map<std::string, double>& out) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t comma = text.find(',', pos);
+    std::string item =
+        text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    pos = comma == std::string::npos ? text.size() : comma + 1;
+    size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) return "expected NAME=VALUE, got '" + item + "'";
+    std::string value = item.substr(eq + 1);
+    char* end = nullptr;
+    double v = std::strtod(value.c_str(), &end);
+    if (value.empty() || *end != '\0' || !std::isfinite(v))
+      return "'" + value + "' is not a number";
+    out[item.substr(0, eq)] = v;
+  }
+  return {};
+}
+
+int cmd_check(const CliOptions& o) {
+  auto l = load(o.file);
+  if (!l) return 1;
+  if (!o.sizes.empty()) {
+    // Elaborate each mapping: walk the whole tree with these sizes, computing nothing.
+    for (const MappingDecl& m : l->prog.mappings) {
+      if (!o.mapping.empty() && m.name != o.mapping) continue;
+      try {
+        const TaskDecl* task = entry_task(l->prog, m);
+        if (!task) continue;
+        EntryArgs args = allocate_entry(*task, o.sizes, m.loc);
+        for (auto& [k, v] : o.args) args.scalars[k] = v;
+        RunOptions opts;
+        opts.compute = false;
+        run_mapping(l->prog, m, args, opts);
+      } catch (const GroveError& e) {
+        report(*l, e);
+        return 1;
+      }
+    }
+  }
+  std::cout << o.file << ": ok (" << l->prog.tasks.size() << " tasks, " << l->prog.variants.size()
+            << " variants, " << l->prog.mappings.size() << " mappings)\n";
+  return 0;
+}
+
+int cmd_run(const CliOptions& o) {
+  auto l = load(o.file);
+  if (!l) return 1;
+  const MappingDecl* m = pick_mapping(*l, o.mapping);
+  if (!m) return 1;
+  const TaskDecl* task = entry_task(l->prog, *m);
+  if (!task) return 1;
+  uint64_t seed = o.seed ? o.seed : std::random_device{}();
+  try {
+    EntryArgs args = allocate_entry(*task, o.sizes, m->loc);
+    for (auto& [k, v] : o.args) args.scalars[k] = v;
+    // Fresh random inputs; outputs start poisoned (NaN) so an element never written shows.
+    std::mt19937_64 rng(seed);
+    std::uniform_real_distribution<double> dist(-1.0, 1.0);
+    for (const Param& p : task->params) {
+      if (!p.type.is_tensor) continue;
+      Buffer& b = *args.tensors[p.name];
+      for (double& x : b.data) x = can_read(p.priv) ? round_to(b.elem, dist(rng)) : std::nan("");
+    }
+    EntryArgs inputs = args; // shares buffers: copy them below for the reference
+    for (auto& [k, b] : inputs.tensors) b = std::make_shared<Buffer>(*b);
+
+    auto t0 = std::chrono::steady_clock::now();
+    RunStats st = run_mapping(l->prog, *m, args, RunOptions{});
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    std::cout << o.file << ": mapping " << m->name << ", task " << task->name << " ("
+              << sizes_str(o.sizes) << "), seed " << seed << "\n";
+    std::printf("  ran %lld launches (%lld leaf runs) in %.3f s\n",
+                static_cast<long long>(st.launches), static_cast<long long>(st.leaf_runs), secs);
+    if (!o.check) return 0;
+
+    const VariantDecl* ref = nullptr;
+    for (const VariantDecl& v : l->prog.variants)
+      if (v.task == task->name && v.reference) ref = &v;
+    if (!ref) {
+      std::cerr << "grove: error: task '" << task->name
+                << "' has no reference variant to check against\n"
+                << "  hint: add a leaf that computes it directly: variant " << task->name
+                << ".spec leaf reference { ... }\n";
+      return 1;
+    }
+    RunOptions exact;
+    exact.exact = true;
+    run_reference(l->prog, *task, *ref, inputs, exact);
+    bool ok = true;
+    for (const Param& p : task->params) {
+      if (!p.type.is_tensor || !can_write(p.priv)) continue;
+      const std::vector<double>& out = args.tensors[p.name]->data;
+      const std::vector<double>& want = inputs.tensors[p.name]->data;
+      double num = 0, den = 0;
+      bool finite = true;
+      for (size_t i = 0; i < out.size(); ++i) {
+        if (!std::isfinite(out[i])) finite = false;
+        num += (out[i] - want[i]) * (out[i] - want[i]);
+        den += want[i] * want[i];
+      }
+      double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+      double bound = tolerance_for(p.type.elem);
+      bool pass = finite && rel <= bound;
+      ok = ok && pass;
+      std::printf("  check %s: ||out - ref|| / ||ref|| = %.3e (bound %.1e for %s) %s\n",
+                  p.name.c_str(), rel, bound, elem_name(p.type.elem),
+                  pass     ? "ok"
+                  : finite ? "FAILED"
+                           : "FAILED (non-finite values in the output)");
+    }
+    return ok ? 0 : 1;
+  } catch (const GroveError& e) {
+    report(*l, e);
+    return 1;
+  }
+}
+
+int cmd_explain(const CliOptions& o) {
+  auto l = load(o.file);
+  if (!l) return 1;
+  const MappingDecl* m = pick_mapping(*l, o.mapping);
+  if (!m) return 1;
+  explain_tree(l->prog, *m, std::cout);
+  return 0;
+}
+
+} // namespace grove

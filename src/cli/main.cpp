@@ -1,0 +1,53 @@
+// grove: check, run and explain Grove programs.
+#include <CLI/CLI.hpp>
+#include <iostream>
+
+#include "cli/commands.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Grove: task-based tensor programs for NVIDIA Hopper, runnable on the CPU"};
+  app.require_subcommand(1);
+  grove::CliOptions o;
+  std::string sizes, args;
+
+  auto add_common = [&](CLI::App* c) {
+    c->add_option("file", o.file, "a .grove file")->required();
+    c->add_option("--mapping", o.mapping, "which mapping to use (default: the first in the file)");
+    c->add_option("--size", sizes, "problem sizes, e.g. M=512,N=512,K=256");
+  };
+  CLI::App* check =
+      app.add_subcommand("check", "check a program and its mappings; with --size, also elaborate");
+  add_common(check);
+  CLI::App* run =
+      app.add_subcommand("run", "run a program on the CPU with the reference interpreter");
+  add_common(run);
+  run->add_option("--arg", args, "scalar arguments of the entry task, e.g. scale=0.125");
+  run->add_flag("--check", o.check, "compare against the task's reference variant run in float64");
+  run->add_option("--seed", o.seed, "seed for the random inputs (default: fresh)");
+  CLI::App* explain = app.add_subcommand("explain", "show what Grove makes of a program");
+  add_common(explain);
+  explain->add_flag("--tree", o.tree, "the instantiated task tree with processors and memories");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+  for (auto [text, is_size] : {std::pair{&sizes, true}, std::pair{&args, false}}) {
+    std::map<std::string, double> parsed;
+    std::string err = grove::parse_assignments(*text, parsed);
+    if (!err.empty()) {
+      std::cerr << "grove: error: " << (is_size ? "--size" : "--arg") << ": " << err << "\n";
+      return 2;
+    }
+    for (auto& [k, v] : parsed) {
+      if (is_size)
+        o.sizes[k] = static_cast<int64_t>(v);
+      else
+        o.args[k] = v;
+    }
+  }
+  if (check->parsed()) return grove::cmd_check(o);
+  if (run->parsed()) return grove::cmd_run(o);
+  return grove::cmd_explain(o);
+}

@@ -1,0 +1,109 @@
+#include "frontend/ast.h"
+
+namespace grove {
+
+const char* privilege_name(Privilege p) {
+  switch (p) {
+  case Privilege::Read:
+    return "read";
+  case Privilege::Write:
+    return "write";
+  case Privilege::ReadWrite:
+    return "readwrite";
+  }
+  return "?";
+}
+
+const char* level_name(Level l) {
+  switch (l) {
+  case Level::Host:
+    return "HOST";
+  case Level::Block:
+    return "BLOCK";
+  case Level::Warpgroup:
+    return "WARPGROUP";
+  case Level::Warp:
+    return "WARP";
+  case Level::Thread:
+    return "THREAD";
+  }
+  return "?";
+}
+
+const char* memory_name(Memory m) {
+  switch (m) {
+  case Memory::Global:
+    return "GLOBAL";
+  case Memory::Shared:
+    return "SHARED";
+  case Memory::Register:
+    return "REGISTER";
+  case Memory::None:
+    return "NONE";
+  }
+  return "?";
+}
+
+bool can_read(Privilege p) {
+  return p != Privilege::Write;
+}
+bool can_write(Privilege p) {
+  return p != Privilege::Read;
+}
+bool privilege_covers(Privilege have, Privilege want) {
+  return (!can_read(want) || can_read(have)) && (!can_write(want) || can_write(have));
+}
+
+const TaskDecl* Program::find_task(const std::string& name) const {
+  for (const TaskDecl& t : tasks)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
+const VariantDecl* Program::find_variant(const std::string& task, const std::string& name) const {
+  for (const VariantDecl& v : variants)
+    if (v.task == task && v.name == name) return &v;
+  return nullptr;
+}
+
+const MappingDecl* Program::find_mapping(const std::string& name) const {
+  for (const MappingDecl& m : mappings)
+    if (m.name == name) return &m;
+  return nullptr;
+}
+
+} // namespace grove
+
+namespace grove {
+std::string expr_str(const Expr& e) {
+  auto list = [](const std::vector<ExprPtr>& a, size_t from) {
+    std::string s;
+    for (size_t i = from; i < a.size(); ++i) s += (i > from ? ", " : "") + expr_str(*a[i]);
+    return s;
+  };
+  switch (e.kind) {
+  case Expr::Int:
+    return std::to_string(e.ival);
+  case Expr::Float: {
+    std::string s = std::to_string(e.fval);
+    while (s.size() > 1 && s.back() == '0' && s[s.size() - 2] != '.') s.pop_back();
+    return s;
+  }
+  case Expr::Inf:
+    return "inf";
+  case Expr::Name:
+    return e.name;
+  case Expr::Call:
+    return e.name + "(" + list(e.args, 0) + ")";
+  case Expr::Index:
+    return expr_str(*e.args[0]) + "[" + list(e.args, 1) + "]";
+  case Expr::Reduce:
+    return e.name + "[" + e.var + "](" + expr_str(*e.args[0]) + ")";
+  case Expr::Unary:
+    return e.op + expr_str(*e.args[0]);
+  case Expr::Binary:
+    return "(" + expr_str(*e.args[0]) + " " + e.op + " " + expr_str(*e.args[1]) + ")";
+  }
+  return "?";
+}
+} // namespace grove

@@ -1,0 +1,158 @@
+// The syntax tree of a Grove file: tasks, variants and mappings, as written.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "support/diagnostics.h"
+#include "support/numeric.h"
+
+namespace grove {
+
+enum class Privilege { Read, Write, ReadWrite };
+enum class Level { Host, Block, Warpgroup, Warp, Thread };
+enum class Memory { Global, Shared, Register, None };
+
+const char* privilege_name(Privilege p);
+const char* level_name(Level l);
+const char* memory_name(Memory m);
+// True when a tensor held with `have` may be passed where `want` is asked for.
+bool privilege_covers(Privilege have, Privilege want);
+bool can_read(Privilege p);
+bool can_write(Privilege p);
+
+struct Expr;
+using ExprPtr = std::unique_ptr<Expr>;
+
+struct Expr {
+  enum Kind {
+    Int,    // ival
+    Float,  // fval
+    Inf,    // the literal `inf`
+    Name,   // name
+    Call,   // name(args...)
+    Index,  // args[0][args[1], ...]
+    Reduce, // name[var](args[0]) with name "sum" or "max"
+    Unary,  // op args[0]   (op "-" or "!")
+    Binary, // args[0] op args[1]
+  };
+  Kind kind;
+  SourceLoc loc;
+  int64_t ival = 0;
+  double fval = 0;
+  std::string name; // Name, Call callee, Reduce operator
+  std::string var;  // Reduce index variable
+  std::string op;   // Unary, Binary
+  std::vector<ExprPtr> args;
+};
+
+struct TypeRef {
+  SourceLoc loc;
+  bool is_tensor = false;
+  ElemType elem = ElemType::F32;
+  std::vector<ExprPtr>
+      dims;           // tensor shape: names or integer literals (params), expressions (locals)
+  bool is_int = true; // scalar kind when !is_tensor: int or float
+};
+
+struct Param {
+  std::string name;
+  SourceLoc loc;
+  Privilege priv = Privilege::Read; // tensors only
+  TypeRef type;
+  ExprPtr default_value; // scalars only, optional
+};
+
+struct TaskDecl {
+  std::string name;
+  SourceLoc loc;
+  std::vector<Param> params;
+};
+
+struct Stmt;
+using StmtPtr = std::unique_ptr<Stmt>;
+
+struct Stmt {
+  enum Kind {
+    Tunable, // tunable names...;
+    Local,   // local names[0]: type;
+    Let,     // let names[0] = value;
+    Launch,  // launch callee(args...);
+    For,     // for names... in srange|prange(args...) { body }
+    Mma,     // mma(args[0], args[1], args[2]);  operands may be trans(X)
+    Assign,  // target[indices...] = value;
+  };
+  Kind kind;
+  SourceLoc loc;
+  std::vector<std::string> names;
+  std::vector<SourceLoc> name_locs;
+  TypeRef type;
+  ExprPtr value;
+  std::string callee;
+  SourceLoc callee_loc;
+  std::vector<ExprPtr> args;
+  bool parallel = false; // For: prange
+  std::vector<StmtPtr> body;
+  std::string target; // Assign
+  std::vector<std::string> indices;
+  std::vector<SourceLoc> index_locs;
+};
+
+struct VariantDecl {
+  std::string task;
+  std::string name;
+  SourceLoc loc;      // of the task name
+  SourceLoc name_loc; // of the variant name
+  bool leaf = false;
+  bool reference = false;
+  std::vector<StmtPtr> body;
+};
+
+template <class T> struct Located {
+  T value;
+  SourceLoc loc;
+};
+
+struct Instance {
+  std::string name;
+  SourceLoc loc;
+  std::string task, variant;
+  SourceLoc variant_loc;
+  Level level = Level::Host;
+  SourceLoc level_loc;
+  std::vector<std::pair<Located<std::string>, Located<int64_t>>> tunables;
+  std::vector<std::pair<Located<std::string>, Located<Memory>>> memories;
+  std::vector<std::pair<Located<std::string>, Located<std::string>>> calls; // task -> instance
+  // Block options (only meaningful on BLOCK instances).
+  std::optional<Located<bool>> warp_specialize;
+  std::optional<Located<int>> pipeline; // 0 means `auto`
+  std::optional<Located<int64_t>> smem_bytes;
+  std::optional<Located<bool>> persistent;
+  std::optional<Located<std::pair<int, int>>> cluster;
+};
+
+struct MappingDecl {
+  std::string name;
+  SourceLoc loc;
+  std::vector<Instance> instances;
+  std::optional<Located<std::string>> entry;
+};
+
+struct Program {
+  std::vector<TaskDecl> tasks;
+  std::vector<VariantDecl> variants;
+  std::vector<MappingDecl> mappings;
+
+  const TaskDecl* find_task(const std::string& name) const;
+  const VariantDecl* find_variant(const std::string& task, const std::string& name) const;
+  const MappingDecl* find_mapping(const std::string& name) const;
+};
+
+} // namespace grove
+
+namespace grove {
+// Source-like text of an expression, for explanations and messages.
+std::string expr_str(const Expr& e);
+} // namespace grove

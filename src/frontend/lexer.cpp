@@ -1,0 +1,117 @@
+#include "frontend/lexer.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+
+namespace grove {
+
+std::vector<Token> lex(const SourceManager& sm, int file, Diagnostics& diags) {
+  const std::string& s = sm.text(file);
+  std::vector<Token> out;
+  size_t i = 0;
+  int line = 1, col = 1;
+  auto advance = [&](size_t n) {
+    for (size_t k = 0; k < n && i < s.size(); ++k, ++i) {
+      if (s[i] == '\n') {
+        ++line;
+        col = 1;
+      } else {
+        ++col;
+      }
+    }
+  };
+  static const char* two_char[] = {"<=", ">=", "==", "!=", "&&", "||", "->"};
+  while (i < s.size()) {
+    char c = s[i];
+    if (std::isspace(static_cast<unsigned char>(c))) {
+      advance(1);
+      continue;
+    }
+    if (c == '/' && i + 1 < s.size() && s[i + 1] == '/') {
+      while (i < s.size() && s[i] != '\n') advance(1);
+      continue;
+    }
+    SourceLoc loc{file, line, col};
+    if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+      size_t j = i;
+      while (j < s.size() && (std::isalnum(static_cast<unsigned char>(s[j])) || s[j] == '_')) ++j;
+      out.push_back({Tok::Ident, s.substr(i, j - i), loc});
+      advance(j - i);
+      continue;
+    }
+    if (std::isdigit(static_cast<unsigned char>(c)) ||
+        (c == '.' && i + 1 < s.size() && std::isdigit(static_cast<unsigned char>(s[i + 1])))) {
+      size_t j = i;
+      bool is_float = false;
+      while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
+      if (j < s.size() && s[j] == '.') {
+        is_float = true;
+        ++j;
+        while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
+      }
+      if (j < s.size() && (s[j] == 'e' || s[j] == 'E')) {
+        size_t k = j + 1;
+        if (k < s.size() && (s[k] == '+' || s[k] == '-')) ++k;
+        if (k < s.size() && std::isdigit(static_cast<unsigned char>(s[k]))) {
+          is_float = true;
+          j = k;
+          while (j < s.size() && std::isdigit(static_cast<unsigned char>(s[j]))) ++j;
+        }
+      }
+      std::string text = s.substr(i, j - i);
+      Token t{is_float ? Tok::Float : Tok::Int, text, loc};
+      errno = 0;
+      if (is_float) {
+        t.fval = std::strtod(text.c_str(), nullptr);
+      } else {
+        t.ival = std::strtoll(text.c_str(), nullptr, 10);
+        if (errno == ERANGE || t.ival > (int64_t(1) << 40))
+          diags.error(loc, "integer literal '" + text + "' is too large",
+                      "sizes and indices must stay below 2^40");
+      }
+      out.push_back(t);
+      advance(j - i);
+      continue;
+    }
+    if (c == '"') {
+      size_t j = i + 1;
+      while (j < s.size() && s[j] != '"' && s[j] != '\n') ++j;
+      if (j >= s.size() || s[j] != '"') {
+        diags.error(loc, "unterminated string", "close the string with '\"' on the same line");
+        advance(j - i);
+        continue;
+      }
+      out.push_back({Tok::String, s.substr(i + 1, j - i - 1), loc});
+      advance(j - i + 1);
+      continue;
+    }
+    bool matched = false;
+    for (const char* p : two_char) {
+      if (s.compare(i, 2, p) == 0) {
+        out.push_back({Tok::Punct, p, loc});
+        advance(2);
+        matched = true;
+        break;
+      }
+    }
+    if (matched) continue;
+    if (std::string("()[]{},;:.=+-*/%<>!@").find(c) != std::string::npos) {
+      out.push_back({Tok::Punct, std::string(1, c), loc});
+      advance(1);
+      continue;
+    }
+    std::string shown = std::isprint(static_cast<unsigned char>(c))
+                            ? std::string(1, c)
+                            : "\\x" + std::string(1, "0123456789abcdef"[(c >> 4) & 15]) +
+                                  "0123456789abcdef"[c & 15];
+    diags.error(
+        loc, "unexpected character '" + shown + "'",
+        "Grove source uses ASCII identifiers, numbers and the operators of docs/language.md");
+    advance(1);
+  }
+  out.push_back({Tok::End, "", SourceLoc{file, line, col}});
+  return out;
+}
+
+} // namespace grove

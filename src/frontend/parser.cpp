@@ -1,0 +1,629 @@
+#include "frontend/parser.h"
+
+#include <filesystem>
+#include <set>
+
+#include "frontend/lexer.h"
+
+namespace grove {
+namespace {
+
+struct ParseError {}; // unwinds to the item loop after the diagnostic is recorded
+
+constexpr int kMaxDepth = 200; // nesting bound, so hostile input cannot overflow the stack
+
+class Parser {
+public:
+  Parser(std::vector<Token> toks, Diagnostics& d) : t_(std::move(toks)), diags_(d) {}
+
+  void parse_program(Program& prog, std::vector<std::pair<std::string, SourceLoc>>& imports) {
+    while (!at_end()) {
+      try {
+        if (is("import")) {
+          SourceLoc loc = next().loc;
+          if (peek().kind != Tok::String)
+            fail(peek().loc, "expected a file name in quotes after 'import'",
+                 "write: import \"gemm.grove\";");
+          imports.push_back({next().text, loc});
+          expect(";");
+        } else if (is("task")) {
+          prog.tasks.push_back(parse_task());
+        } else if (is("variant")) {
+          prog.variants.push_back(parse_variant());
+        } else if (is("mapping")) {
+          prog.mappings.push_back(parse_mapping());
+        } else {
+          fail(peek().loc,
+               "expected 'task', 'variant', 'mapping' or 'import', found " + describe(peek()),
+               "a Grove file is a list of task declarations, variants and mappings");
+        }
+      } catch (const ParseError&) {
+        synchronize();
+      }
+    }
+  }
+
+private:
+  std::vector<Token> t_;
+  size_t p_ = 0;
+  Diagnostics& diags_;
+  int depth_ = 0;
+
+  const Token& peek(size_t k = 0) const { return t_[std::min(p_ + k, t_.size() - 1)]; }
+  bool at_end() const { return peek().kind == Tok::End; }
+  const Token& next() {
+    const Token& t = peek();
+    if (!at_end()) ++p_;
+    return t;
+  }
+  bool is(const char* text, size_t k = 0) const {
+    const Token& t = peek(k);
+    return (t.kind == Tok::Ident || t.kind == Tok::Punct) && t.text == text;
+  }
+  bool accept(const char* text) {
+    if (!is(text)) return false;
+    next();
+    return true;
+  }
+  static std::string describe(const Token& t) {
+    switch (t.kind) {
+    case Tok::End:
+      return "end of file";
+    case Tok::String:
+      return "string \"" + t.text + "\"";
+    default:
+      return "'" + t.text + "'";
+    }
+  }
+  [[noreturn]] void fail(SourceLoc loc, const std::string& msg, const std::string& hint = {}) {
+    diags_.error(loc, msg, hint);
+    throw ParseError{};
+  }
+  const Token& expect(const char* text, const char* hint = "") {
+    if (!is(text))
+      fail(peek().loc, std::string("expected '") + text + "', found " + describe(peek()), hint);
+    return next();
+  }
+  const Token& expect_ident(const char* what) {
+    if (peek().kind != Tok::Ident)
+      fail(peek().loc, std::string("expected ") + what + ", found " + describe(peek()));
+    return next();
+  }
+  // Skip to the next top-level item: a keyword at brace depth zero.
+  void synchronize() {
+    int braces = 0;
+    while (!at_end()) {
+      const Token& t = peek();
+      if (braces <= 0 && t.kind == Tok::Ident &&
+          (t.text == "task" || t.text == "variant" || t.text == "mapping" || t.text == "import"))
+        return;
+      if (t.kind == Tok::Punct && t.text == "{") ++braces;
+      if (t.kind == Tok::Punct && t.text == "}") --braces;
+      next();
+    }
+  }
+  struct DepthGuard {
+    Parser& p;
+    explicit DepthGuard(Parser& pp) : p(pp) {
+      if (++p.depth_ > kMaxDepth)
+        p.fail(p.peek().loc, "nesting is too deep", "split the expression or loop nest");
+    }
+    ~DepthGuard() { --p.depth_; }
+  };
+
+  // ---- types and declarations ----
+  std::optional<ElemType> elem_type(const std::string& s) {
+    if (s == "f16") return ElemType::F16;
+    if (s == "bf16") return ElemType::BF16;
+    if (s == "f32") return ElemType::F32;
+    if (s == "e4m3") return ElemType::E4M3;
+    return std::nullopt;
+  }
+
+  TypeRef parse_type(bool allow_scalar) {
+    TypeRef ty;
+    const Token& name = expect_ident("a type (f16, bf16, f32, int or float)");
+    ty.loc = name.loc;
+    if (allow_scalar && (name.text == "int" || name.text == "float")) {
+      ty.is_tensor = false;
+      ty.is_int = name.text == "int";
+      return ty;
+    }
+    auto e = elem_type(name.text);
+    if (!e)
+      fail(name.loc, "unknown type '" + name.text + "'",
+           allow_scalar
+               ? "tensor element types are f16, bf16, f32 (e4m3 reserved); scalars are int or float"
+               : "tensor element types are f16, bf16 and f32 (e4m3 reserved)");
+    ty.is_tensor = true;
+    ty.elem = *e;
+    expect("[", "a tensor type lists its shape in brackets, e.g. f16[M, K]");
+    do {
+      ty.dims.push_back(parse_expr());
+    } while (accept(","));
+    expect("]");
+    return ty;
+  }
+
+  TaskDecl parse_task() {
+    next(); // task
+    TaskDecl task;
+    const Token& name = expect_ident("a task name");
+    task.name = name.text;
+    task.loc = name.loc;
+    expect("(");
+    if (!is(")")) {
+      do {
+        Param p;
+        const Token& pn = expect_ident("a parameter name");
+        p.name = pn.text;
+        p.loc = pn.loc;
+        expect(":", "a parameter is written name: [privilege] type, e.g. A: read f16[M, K]");
+        bool has_priv = false;
+        if (is("read") || is("write") || is("readwrite")) {
+          const std::string& pr = next().text;
+          p.priv = pr == "read"    ? Privilege::Read
+                   : pr == "write" ? Privilege::Write
+                                   : Privilege::ReadWrite;
+          has_priv = true;
+        }
+        p.type = parse_type(true);
+        if (p.type.is_tensor && !has_priv)
+          fail(p.type.loc, "tensor parameter '" + p.name + "' has no privilege",
+               "write read, write or readwrite before the type, e.g. " + p.name +
+                   ": read f16[M, K]");
+        if (!p.type.is_tensor && has_priv)
+          fail(p.loc, "scalar parameter '" + p.name + "' cannot have a privilege",
+               "privileges apply to tensors; scalars are always read");
+        if (accept("=")) {
+          if (p.type.is_tensor) fail(peek().loc, "tensor parameters cannot have default values");
+          p.default_value = parse_expr();
+        }
+        task.params.push_back(std::move(p));
+      } while (accept(","));
+    }
+    expect(")");
+    expect(";", "a task declaration ends with ';'; its bodies are written as variants");
+    return task;
+  }
+
+  VariantDecl parse_variant() {
+    next(); // variant
+    VariantDecl v;
+    const Token& task = expect_ident("a task name");
+    v.task = task.text;
+    v.loc = task.loc;
+    expect(".", "a variant is named task.variant, e.g. variant gemm.tiled inner { ... }");
+    const Token& name = expect_ident("a variant name");
+    v.name = name.text;
+    v.name_loc = name.loc;
+    if (accept("leaf")) {
+      v.leaf = true;
+    } else if (!accept("inner")) {
+      fail(peek().loc,
+           "expected 'inner' or 'leaf' after the variant name, found " + describe(peek()),
+           "inner variants launch subtasks; leaf variants compute");
+    }
+    if (accept("reference")) v.reference = true;
+    v.body = parse_block();
+    return v;
+  }
+
+  std::vector<StmtPtr> parse_block() {
+    DepthGuard g(*this);
+    expect("{");
+    std::vector<StmtPtr> body;
+    while (!is("}")) {
+      if (at_end()) fail(peek().loc, "expected '}' before end of file");
+      body.push_back(parse_stmt());
+    }
+    next();
+    return body;
+  }
+
+  StmtPtr parse_stmt() {
+    auto s = std::make_unique<Stmt>();
+    s->loc = peek().loc;
+    if (accept("tunable")) {
+      s->kind = Stmt::Tunable;
+      do {
+        const Token& n = expect_ident("a tunable name");
+        s->names.push_back(n.text);
+        s->name_locs.push_back(n.loc);
+      } while (accept(","));
+      expect(";");
+    } else if (accept("local")) {
+      s->kind = Stmt::Local;
+      const Token& n = expect_ident("a local tensor name");
+      s->names.push_back(n.text);
+      s->name_locs.push_back(n.loc);
+      expect(":", "a local tensor is declared as: local acc: f32[BM, BN];");
+      s->type = parse_type(false);
+      expect(";");
+    } else if (accept("let")) {
+      s->kind = Stmt::Let;
+      const Token& n = expect_ident("a name");
+      s->names.push_back(n.text);
+      s->name_locs.push_back(n.loc);
+      expect("=");
+      s->value = parse_expr();
+      expect(";");
+    } else if (accept("launch")) {
+      s->kind = Stmt::Launch;
+      const Token& n = expect_ident("a task name");
+      s->callee = n.text;
+      s->callee_loc = n.loc;
+      s->args = parse_args("(", ")");
+      expect(";");
+    } else if (accept("for")) {
+      s->kind = Stmt::For;
+      bool paren = accept("(");
+      do {
+        const Token& n = expect_ident("a loop variable");
+        s->names.push_back(n.text);
+        s->name_locs.push_back(n.loc);
+      } while (accept(","));
+      if (paren) expect(")");
+      expect("in");
+      if (accept("prange")) {
+        s->parallel = true;
+      } else if (!accept("srange")) {
+        fail(peek().loc, "expected 'srange' or 'prange' after 'in', found " + describe(peek()),
+             "sequential loops use srange(n), parallel loops prange(n) or prange(n0, n1)");
+      }
+      s->args = parse_args("(", ")");
+      s->body = parse_block();
+    } else if (is("mma") && is("(", 1)) {
+      next();
+      s->kind = Stmt::Mma;
+      s->args = parse_args("(", ")");
+      expect(";");
+    } else if (peek().kind == Tok::Ident && is("[", 1)) {
+      s->kind = Stmt::Assign;
+      s->target = next().text;
+      next(); // [
+      do {
+        const Token& n = expect_ident("an index variable");
+        s->indices.push_back(n.text);
+        s->index_locs.push_back(n.loc);
+      } while (accept(","));
+      expect("]");
+      expect("=", "an element-wise statement is written T[i, j] = expression;");
+      s->value = parse_expr();
+      expect(";");
+    } else {
+      fail(peek().loc, "expected a statement, found " + describe(peek()),
+           "statements are tunable, local, let, launch, for, mma, or T[i, j] = expression");
+    }
+    return s;
+  }
+
+  std::vector<ExprPtr> parse_args(const char* open, const char* close) {
+    expect(open);
+    std::vector<ExprPtr> args;
+    if (!is(close)) {
+      do {
+        args.push_back(parse_expr());
+      } while (accept(","));
+    }
+    expect(close);
+    return args;
+  }
+
+  // ---- expressions, by precedence ----
+  ExprPtr make(Expr::Kind k, SourceLoc loc) {
+    auto e = std::make_unique<Expr>();
+    e->kind = k;
+    e->loc = loc;
+    return e;
+  }
+  ExprPtr binary(std::string op, ExprPtr a, ExprPtr b, SourceLoc loc) {
+    auto e = make(Expr::Binary, loc);
+    e->op = std::move(op);
+    e->args.push_back(std::move(a));
+    e->args.push_back(std::move(b));
+    return e;
+  }
+  ExprPtr parse_expr() {
+    DepthGuard g(*this);
+    return parse_or();
+  }
+  ExprPtr parse_or() {
+    ExprPtr e = parse_and();
+    while (is("||")) {
+      SourceLoc loc = next().loc;
+      e = binary("||", std::move(e), parse_and(), loc);
+    }
+    return e;
+  }
+  ExprPtr parse_and() {
+    ExprPtr e = parse_cmp();
+    while (is("&&")) {
+      SourceLoc loc = next().loc;
+      e = binary("&&", std::move(e), parse_cmp(), loc);
+    }
+    return e;
+  }
+  ExprPtr parse_cmp() {
+    ExprPtr e = parse_add();
+    for (const char* op : {"<", "<=", ">", ">=", "==", "!="}) {
+      if (is(op)) {
+        SourceLoc loc = next().loc;
+        return binary(op, std::move(e), parse_add(), loc);
+      }
+    }
+    return e;
+  }
+  ExprPtr parse_add() {
+    ExprPtr e = parse_mul();
+    while (is("+") || is("-")) {
+      const Token& t = next();
+      e = binary(t.text, std::move(e), parse_mul(), t.loc);
+    }
+    return e;
+  }
+  ExprPtr parse_mul() {
+    ExprPtr e = parse_unary();
+    while (is("*") || is("/") || is("%")) {
+      const Token& t = next();
+      e = binary(t.text, std::move(e), parse_unary(), t.loc);
+    }
+    return e;
+  }
+  ExprPtr parse_unary() {
+    if (is("-") || is("!")) {
+      DepthGuard g(*this);
+      const Token& t = next();
+      auto e = make(Expr::Unary, t.loc);
+      e->op = t.text;
+      e->args.push_back(parse_unary());
+      return e;
+    }
+    return parse_postfix();
+  }
+  ExprPtr parse_postfix() {
+    ExprPtr e = parse_primary();
+    while (is("[")) {
+      SourceLoc loc = peek().loc;
+      auto idx = make(Expr::Index, loc);
+      idx->args.push_back(std::move(e));
+      for (ExprPtr& a : parse_args("[", "]")) idx->args.push_back(std::move(a));
+      e = std::move(idx);
+    }
+    return e;
+  }
+  ExprPtr parse_primary() {
+    const Token& t = peek();
+    if (t.kind == Tok::Int) {
+      auto e = make(Expr::Int, t.loc);
+      e->ival = t.ival;
+      next();
+      return e;
+    }
+    if (t.kind == Tok::Float) {
+      auto e = make(Expr::Float, t.loc);
+      e->fval = t.fval;
+      next();
+      return e;
+    }
+    if (accept("(")) {
+      ExprPtr e = parse_expr();
+      expect(")");
+      return e;
+    }
+    if (t.kind == Tok::Ident) {
+      next();
+      if (t.text == "inf") return make(Expr::Inf, t.loc);
+      // sum[k](e) and max[k](e): a reduction over index k.
+      if ((t.text == "sum" || t.text == "max") && is("[") && peek(1).kind == Tok::Ident &&
+          is("]", 2) && is("(", 3)) {
+        auto e = make(Expr::Reduce, t.loc);
+        e->name = t.text;
+        next();
+        e->var = next().text;
+        next();
+        next();
+        e->args.push_back(parse_expr());
+        expect(")");
+        return e;
+      }
+      if (is("(")) {
+        auto e = make(Expr::Call, t.loc);
+        e->name = t.text;
+        e->args = parse_args("(", ")");
+        return e;
+      }
+      auto e = make(Expr::Name, t.loc);
+      e->name = t.text;
+      return e;
+    }
+    fail(t.loc, "expected an expression, found " + describe(t));
+  }
+
+  // ---- mappings ----
+  MappingDecl parse_mapping() {
+    next(); // mapping
+    MappingDecl m;
+    const Token& name = expect_ident("a mapping name");
+    m.name = name.text;
+    m.loc = name.loc;
+    expect("{");
+    while (!accept("}")) {
+      if (at_end()) fail(peek().loc, "expected '}' to close mapping '" + m.name + "'");
+      if (accept("entry")) {
+        const Token& e = expect_ident("the entry instance name");
+        if (m.entry)
+          fail(e.loc, "mapping '" + m.name + "' has two entry points", "keep one 'entry' line");
+        m.entry = Located<std::string>{e.text, e.loc};
+        expect(";");
+      } else if (accept("instance")) {
+        m.instances.push_back(parse_instance());
+      } else {
+        fail(peek().loc, "expected 'instance' or 'entry' in mapping, found " + describe(peek()));
+      }
+    }
+    return m;
+  }
+
+  Level parse_level(const Token& t) {
+    static const std::pair<const char*, Level> levels[] = {{"HOST", Level::Host},
+                                                           {"BLOCK", Level::Block},
+                                                           {"WARPGROUP", Level::Warpgroup},
+                                                           {"WARP", Level::Warp},
+                                                           {"THREAD", Level::Thread}};
+    for (auto& [n, l] : levels)
+      if (t.text == n) return l;
+    fail(t.loc, "unknown processor level '" + t.text + "'",
+         "levels are HOST, BLOCK, WARPGROUP, WARP and THREAD");
+  }
+
+  Memory parse_memory(const Token& t) {
+    static const std::pair<const char*, Memory> mems[] = {{"GLOBAL", Memory::Global},
+                                                          {"SHARED", Memory::Shared},
+                                                          {"REGISTER", Memory::Register},
+                                                          {"NONE", Memory::None}};
+    for (auto& [n, m] : mems)
+      if (t.text == n) return m;
+    fail(t.loc, "unknown memory '" + t.text + "'",
+         "memories are GLOBAL, SHARED, REGISTER and NONE");
+  }
+
+  bool parse_bool() {
+    const Token& t = expect_ident("true or false");
+    if (t.text == "true") return true;
+    if (t.text == "false") return false;
+    fail(t.loc, "expected true or false, found '" + t.text + "'");
+  }
+
+  int64_t parse_int(const char* what) {
+    if (peek().kind != Tok::Int)
+      fail(peek().loc, std::string("expected ") + what + ", found " + describe(peek()));
+    return next().ival;
+  }
+
+  Instance parse_instance() {
+    Instance in;
+    const Token& name = expect_ident("an instance name");
+    in.name = name.text;
+    in.loc = name.loc;
+    expect("=", "an instance is written: instance name = task.variant @ LEVEL { ... }");
+    const Token& task = expect_ident("a task name");
+    in.task = task.text;
+    in.variant_loc = task.loc;
+    expect(".", "name the variant as task.variant");
+    in.variant = expect_ident("a variant name").text;
+    expect("@", "say which processor level runs the instance, e.g. @ BLOCK");
+    const Token& lv = expect_ident("a processor level");
+    in.level = parse_level(lv);
+    in.level_loc = lv.loc;
+    expect("{");
+    while (!accept("}")) {
+      if (at_end()) fail(peek().loc, "expected '}' to close instance '" + in.name + "'");
+      const Token& key = expect_ident("an instance setting");
+      if (key.text == "tunable") {
+        do {
+          const Token& n = expect_ident("a tunable name");
+          expect("=");
+          SourceLoc vloc = peek().loc;
+          int64_t v = parse_int("an integer value");
+          in.tunables.push_back({{n.text, n.loc}, {v, vloc}});
+        } while (accept(","));
+      } else if (key.text == "memory") {
+        do {
+          const Token& n = expect_ident("a tensor name");
+          expect("=");
+          const Token& m = expect_ident("a memory");
+          in.memories.push_back({{n.text, n.loc}, {parse_memory(m), m.loc}});
+        } while (accept(","));
+      } else if (key.text == "call") {
+        do {
+          const Token& n = expect_ident("a task name");
+          expect("->", "write: call task -> instance;");
+          const Token& target = expect_ident("an instance name");
+          in.calls.push_back({{n.text, n.loc}, {target.text, target.loc}});
+        } while (accept(","));
+      } else if (key.text == "warp_specialize" || key.text == "persistent") {
+        expect("=");
+        Located<bool> v{parse_bool(), key.loc};
+        (key.text == "persistent" ? in.persistent : in.warp_specialize) = v;
+      } else if (key.text == "pipeline") {
+        expect("=");
+        if (accept("auto")) {
+          in.pipeline = Located<int>{0, key.loc};
+        } else {
+          SourceLoc vloc = peek().loc;
+          int64_t d = parse_int("a pipeline depth or 'auto'");
+          if (d < 1 || d > 16)
+            fail(vloc, "pipeline depth " + std::to_string(d) + " is out of range",
+                 "use 1 to 16, or auto");
+          in.pipeline = Located<int>{static_cast<int>(d), key.loc};
+        }
+      } else if (key.text == "smem_bytes") {
+        expect("=");
+        in.smem_bytes = Located<int64_t>{parse_int("a byte count"), key.loc};
+      } else if (key.text == "cluster") {
+        expect("=");
+        expect("(");
+        int64_t x = parse_int("a cluster width");
+        expect(",");
+        int64_t y = parse_int("a cluster height");
+        expect(")");
+        in.cluster =
+            Located<std::pair<int, int>>{{static_cast<int>(x), static_cast<int>(y)}, key.loc};
+      } else {
+        fail(key.loc, "unknown instance setting '" + key.text + "'",
+             "settings are tunable, memory, call, warp_specialize, pipeline, smem_bytes, "
+             "persistent, cluster");
+      }
+      expect(";");
+    }
+    return in;
+  }
+};
+
+void parse_into(int file, SourceManager& sm, Diagnostics& diags, Program& prog,
+                std::set<std::string>& seen) {
+  std::vector<std::pair<std::string, SourceLoc>> imports;
+  Parser(lex(sm, file, diags), diags).parse_program(prog, imports);
+  namespace fs = std::filesystem;
+  fs::path dir = fs::path(sm.path(file)).parent_path();
+  for (auto& [rel, loc] : imports) {
+    fs::path p = (dir / rel).lexically_normal();
+    std::error_code ec;
+    fs::path canon = fs::weakly_canonical(p, ec);
+    std::string key = ec ? p.string() : canon.string();
+    if (!seen.insert(key).second) continue; // already parsed: imports may form a diamond or a cycle
+    int id;
+    try {
+      id = sm.load(p.string());
+    } catch (const std::exception&) {
+      diags.error(loc, "cannot read imported file '" + p.string() + "'",
+                  "import paths are relative to the importing file");
+      continue;
+    }
+    parse_into(id, sm, diags, prog, seen);
+  }
+}
+
+} // namespace
+
+void parse_source(int file, SourceManager& sm, Diagnostics& diags, Program& prog) {
+  std::set<std::string> seen;
+  std::error_code ec;
+  seen.insert(std::filesystem::weakly_canonical(sm.path(file), ec).string());
+  parse_into(file, sm, diags, prog, seen);
+}
+
+bool parse_file(const std::string& path, SourceManager& sm, Diagnostics& diags, Program& prog) {
+  int id;
+  try {
+    id = sm.load(path);
+  } catch (const std::exception& e) {
+    diags.error(SourceLoc{}, e.what());
+    return false;
+  }
+  parse_source(id, sm, diags, prog);
+  return true;
+}
+
+} // namespace grove

@@ -1,0 +1,111 @@
+#include "support/numeric.h"
+
+#include <bit>
+#include <cmath>
+
+namespace grove {
+
+const char* elem_name(ElemType t) {
+  switch (t) {
+  case ElemType::F16:
+    return "f16";
+  case ElemType::BF16:
+    return "bf16";
+  case ElemType::F32:
+    return "f32";
+  case ElemType::E4M3:
+    return "e4m3";
+  }
+  return "?";
+}
+
+int elem_bytes(ElemType t) {
+  switch (t) {
+  case ElemType::F16:
+  case ElemType::BF16:
+    return 2;
+  case ElemType::F32:
+    return 4;
+  case ElemType::E4M3:
+    return 1;
+  }
+  return 0;
+}
+
+uint16_t f32_to_f16_bits(float f) {
+  uint32_t x = std::bit_cast<uint32_t>(f);
+  uint32_t sign = (x >> 16) & 0x8000u;
+  uint32_t exp = (x >> 23) & 0xffu;
+  uint32_t mant = x & 0x7fffffu;
+  if (exp == 0xff) return static_cast<uint16_t>(sign | 0x7c00u | (mant ? 0x200u : 0u));
+  int e = static_cast<int>(exp) - 127 + 15;
+  if (e >= 31) return static_cast<uint16_t>(sign | 0x7c00u); // overflow to inf
+  if (e <= 0) {
+    if (e < -10) return static_cast<uint16_t>(sign); // underflow to zero
+    mant |= 0x800000u;                               // subnormal: restore the implicit bit
+    uint32_t shift = static_cast<uint32_t>(14 - e);
+    uint32_t half = mant >> shift;
+    uint32_t rem = mant & ((1u << shift) - 1);
+    uint32_t mid = 1u << (shift - 1);
+    if (rem > mid || (rem == mid && (half & 1))) ++half;
+    return static_cast<uint16_t>(sign | half);
+  }
+  uint32_t half = sign | (static_cast<uint32_t>(e) << 10) | (mant >> 13);
+  uint32_t rem = mant & 0x1fffu;
+  if (rem > 0x1000u || (rem == 0x1000u && (half & 1))) ++half; // may carry into the exponent
+  return static_cast<uint16_t>(half);
+}
+
+float f16_bits_to_f32(uint16_t h) {
+  uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
+  uint32_t exp = (h >> 10) & 0x1fu;
+  uint32_t mant = h & 0x3ffu;
+  if (exp == 0) {
+    float v = std::ldexp(static_cast<float>(mant), -24);
+    return sign ? -v : v;
+  }
+  if (exp == 31) return std::bit_cast<float>(sign | 0x7f800000u | (mant << 13));
+  return std::bit_cast<float>(sign | ((exp - 15 + 127) << 23) | (mant << 13));
+}
+
+uint16_t f32_to_bf16_bits(float f) {
+  uint32_t x = std::bit_cast<uint32_t>(f);
+  if ((x & 0x7fffffffu) > 0x7f800000u) return static_cast<uint16_t>((x >> 16) | 0x40u); // NaN
+  uint32_t lsb = (x >> 16) & 1u;
+  x += 0x7fffu + lsb;
+  return static_cast<uint16_t>(x >> 16);
+}
+
+float bf16_bits_to_f32(uint16_t h) {
+  return std::bit_cast<float>(static_cast<uint32_t>(h) << 16);
+}
+
+double round_to(ElemType t, double v) {
+  switch (t) {
+  case ElemType::F16:
+    return f16_bits_to_f32(f32_to_f16_bits(static_cast<float>(v)));
+  case ElemType::BF16:
+    return bf16_bits_to_f32(f32_to_bf16_bits(static_cast<float>(v)));
+  case ElemType::F32:
+    return static_cast<float>(v);
+  case ElemType::E4M3:
+    return v; // reserved: rejected by the checker before anything runs
+  }
+  return v;
+}
+
+double tolerance_for(ElemType t) {
+  switch (t) {
+  case ElemType::F16:
+    return 4e-3;
+  case ElemType::BF16:
+    return 2.5e-2;
+  case ElemType::F32:
+    return 1e-5;
+  case ElemType::E4M3:
+    return 1e-1;
+  }
+  return 0;
+}
+
+} // namespace grove

@@ -1,0 +1,26 @@
+// Element types and the rounding that storage in each type implies.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace grove {
+
+enum class ElemType { F16, BF16, F32, E4M3 };
+
+const char* elem_name(ElemType t);
+int elem_bytes(ElemType t);
+
+// Round a value to the nearest representable value of `t` (round to nearest even), returned as
+// double. Written by hand because g++ 12 has no portable bf16 arithmetic type; the bit-level
+// conversions are short and exhaustively tested against the IEEE definitions.
+double round_to(ElemType t, double v);
+uint16_t f32_to_f16_bits(float f);
+float f16_bits_to_f32(uint16_t h);
+uint16_t f32_to_bf16_bits(float f);
+float bf16_bits_to_f32(uint16_t h);
+
+// The relative error ||out - ref|| / ||ref|| a result stored in `t` is allowed against a float64
+// reference (a few units of the type's rounding error, leaving room for fp32 accumulation).
+double tolerance_for(ElemType t);
+
+} // namespace grove
