@@ -22,7 +22,7 @@ struct Loaded {
 };
 
 // Parses and checks the file and every mapping in it; prints diagnostics. Null on any error.
-std::unique_ptr<Loaded> load(const std::string& file) {
+std::unique_ptr<Loaded> load(const std::string& file, std::ostream& err) {
   auto l = std::make_unique<Loaded>();
   Diagnostics diags(l->sm);
   if (parse_file(file, l->sm, diags, l->prog) && !diags.has_errors()) {
@@ -34,33 +34,38 @@ std::unique_ptr<Loaded> load(const std::string& file) {
         diags.error(m.loc, "mapping '" + m.name + "' is defined twice", "rename one of them");
   }
   if (diags.has_errors()) {
-    diags.print(std::cerr);
-    std::cerr << diags.count() << " error" << (diags.count() == 1 ? "" : "s") << "\n";
+    diags.print(err);
+    err << diags.count() << " error" << (diags.count() == 1 ? "" : "s") << "\n";
     return nullptr;
   }
   return l;
 }
 
-void report(const Loaded& l, const GroveError& e) {
+void report(const Loaded& l, const GroveError& e, std::ostream& err) {
   Diagnostics d(l.sm);
   d.error(e.loc, e.what(), e.hint);
-  d.print(std::cerr);
+  d.print(err);
 }
 
-const MappingDecl* pick_mapping(const Loaded& l, const std::string& name) {
+const MappingDecl* pick_mapping(const Loaded& l, const std::string& name, std::ostream& err) {
   if (l.prog.mappings.empty()) {
-    std::cerr << "grove: error: "
-              << "no mapping in this file\n  hint: add one (see docs/mapping.md), or import a file "
-                 "that has one\n";
+    err << "grove: error: "
+        << "no mapping in this file\n  hint: add one (see docs/mapping.md), or import a file "
+           "that has one\n";
     return nullptr;
   }
   if (name.empty()) return &l.prog.mappings.front();
   if (const MappingDecl* m = l.prog.find_mapping(name)) return m;
   std::string list;
   for (const MappingDecl& m : l.prog.mappings) list += (list.empty() ? "" : ", ") + m.name;
-  std::cerr << "grove: error: no mapping named '" << name << "'\n  hint: this file has: " << list
-            << "\n";
+  err << "grove: error: no mapping named '" << name << "'\n  hint: this file has: " << list << "\n";
   return nullptr;
+}
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
 }
 
 std::string sizes_str(const std::map<std::string, int64_t>& sizes) {
@@ -90,8 +95,8 @@ std::string parse_assignments(const std::string& text, std::map<std::string, dou
   return {};
 }
 
-int cmd_check(const CliOptions& o) {
-  auto l = load(o.file);
+int cmd_check(const CliOptions& o, std::ostream& out, std::ostream& err) {
+  auto l = load(o.file, err);
   if (!l) return 1;
   if (!o.sizes.empty()) {
     // Elaborate each mapping: walk the whole tree with these sizes, computing nothing.
@@ -106,20 +111,20 @@ int cmd_check(const CliOptions& o) {
         opts.compute = false;
         run_mapping(l->prog, m, args, opts);
       } catch (const GroveError& e) {
-        report(*l, e);
+        report(*l, e, err);
         return 1;
       }
     }
   }
-  std::cout << o.file << ": ok (" << l->prog.tasks.size() << " tasks, " << l->prog.variants.size()
-            << " variants, " << l->prog.mappings.size() << " mappings)\n";
+  out << o.file << ": ok (" << l->prog.tasks.size() << " tasks, " << l->prog.variants.size()
+      << " variants, " << l->prog.mappings.size() << " mappings)\n";
   return 0;
 }
 
-int cmd_run(const CliOptions& o) {
-  auto l = load(o.file);
+int cmd_run(const CliOptions& o, std::ostream& out, std::ostream& err) {
+  auto l = load(o.file, err);
   if (!l) return 1;
-  const MappingDecl* m = pick_mapping(*l, o.mapping);
+  const MappingDecl* m = pick_mapping(*l, o.mapping, err);
   if (!m) return 1;
   const TaskDecl* task = entry_task(l->prog, *m);
   if (!task) return 1;
@@ -141,20 +146,19 @@ int cmd_run(const CliOptions& o) {
     auto t0 = std::chrono::steady_clock::now();
     RunStats st = run_mapping(l->prog, *m, args, RunOptions{});
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    std::cout << o.file << ": mapping " << m->name << ", task " << task->name << " ("
-              << sizes_str(o.sizes) << "), seed " << seed << "\n";
-    std::printf("  ran %lld launches (%lld leaf runs) in %.3f s\n",
-                static_cast<long long>(st.launches), static_cast<long long>(st.leaf_runs), secs);
+    out << o.file << ": mapping " << m->name << ", task " << task->name << " ("
+        << sizes_str(o.sizes) << "), seed " << seed << "\n";
+    out << "  ran " << st.launches << " launches (" << st.leaf_runs << " leaf runs) in "
+        << fmt("%.3f", secs) << " s\n";
     if (!o.check) return 0;
 
     const VariantDecl* ref = nullptr;
     for (const VariantDecl& v : l->prog.variants)
       if (v.task == task->name && v.reference) ref = &v;
     if (!ref) {
-      std::cerr << "grove: error: task '" << task->name
-                << "' has no reference variant to check against\n"
-                << "  hint: add a leaf that computes it directly: variant " << task->name
-                << ".spec leaf reference { ... }\n";
+      err << "grove: error: task '" << task->name << "' has no reference variant to check against\n"
+          << "  hint: add a leaf that computes it directly: variant " << task->name
+          << ".spec leaf reference { ... }\n";
       return 1;
     }
     RunOptions exact;
@@ -163,38 +167,39 @@ int cmd_run(const CliOptions& o) {
     bool ok = true;
     for (const Param& p : task->params) {
       if (!p.type.is_tensor || !can_write(p.priv)) continue;
-      const std::vector<double>& out = args.tensors[p.name]->data;
+      const std::vector<double>& got = args.tensors[p.name]->data;
       const std::vector<double>& want = inputs.tensors[p.name]->data;
       double num = 0, den = 0;
       bool finite = true;
-      for (size_t i = 0; i < out.size(); ++i) {
-        if (!std::isfinite(out[i])) finite = false;
-        num += (out[i] - want[i]) * (out[i] - want[i]);
+      for (size_t i = 0; i < got.size(); ++i) {
+        if (!std::isfinite(got[i])) finite = false;
+        num += (got[i] - want[i]) * (got[i] - want[i]);
         den += want[i] * want[i];
       }
       double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
       double bound = tolerance_for(p.type.elem);
       bool pass = finite && rel <= bound;
       ok = ok && pass;
-      std::printf("  check %s: ||out - ref|| / ||ref|| = %.3e (bound %.1e for %s) %s\n",
-                  p.name.c_str(), rel, bound, elem_name(p.type.elem),
-                  pass     ? "ok"
-                  : finite ? "FAILED"
-                           : "FAILED (non-finite values in the output)");
+      out << "  check " << p.name << ": ||out - ref|| / ||ref|| = " << fmt("%.3e", rel)
+          << " (bound " << fmt("%.1e", bound) << " for " << elem_name(p.type.elem) << ") "
+          << (pass     ? "ok"
+              : finite ? "FAILED"
+                       : "FAILED (non-finite values in the output)")
+          << "\n";
     }
     return ok ? 0 : 1;
   } catch (const GroveError& e) {
-    report(*l, e);
+    report(*l, e, err);
     return 1;
   }
 }
 
-int cmd_explain(const CliOptions& o) {
-  auto l = load(o.file);
+int cmd_explain(const CliOptions& o, std::ostream& out, std::ostream& err) {
+  auto l = load(o.file, err);
   if (!l) return 1;
-  const MappingDecl* m = pick_mapping(*l, o.mapping);
+  const MappingDecl* m = pick_mapping(*l, o.mapping, err);
   if (!m) return 1;
-  explain_tree(l->prog, *m, std::cout);
+  explain_tree(l->prog, *m, out);
   return 0;
 }
 

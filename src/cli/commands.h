@@ -3,6 +3,7 @@
 #pragma once
 #include <cstdint>
 #include <map>
+#include <ostream>
 #include <string>
 
 namespace grove {
@@ -17,9 +18,9 @@ struct CliOptions {
   bool tree = false;                    // explain --tree
 };
 
-int cmd_check(const CliOptions& o);
-int cmd_run(const CliOptions& o);
-int cmd_explain(const CliOptions& o);
+int cmd_check(const CliOptions& o, std::ostream& out, std::ostream& err);
+int cmd_run(const CliOptions& o, std::ostream& out, std::ostream& err);
+int cmd_explain(const CliOptions& o, std::ostream& out, std::ostream& err);
 
 // Parses "M=512,N=256" into `out`; returns an error message or empty.
 std::string parse_assignments(const std::string& text, std::map<std::string, double>& out);

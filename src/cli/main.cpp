@@ -47,7 +47,7 @@ int main(int argc, char** argv) {
         o.args[k] = v;
     }
   }
-  if (check->parsed()) return grove::cmd_check(o);
-  if (run->parsed()) return grove::cmd_run(o);
-  return grove::cmd_explain(o);
+  if (check->parsed()) return grove::cmd_check(o, std::cout, std::cerr);
+  if (run->parsed()) return grove::cmd_run(o, std::cout, std::cerr);
+  return grove::cmd_explain(o, std::cout, std::cerr);
 }

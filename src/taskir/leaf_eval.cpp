@@ -13,6 +13,13 @@ struct Space {
   int64_t base0 = 0;  // the first variable starts here (statements are evaluated in row chunks)
   int64_t full0 = -1; // the first variable's whole extent when evaluating a chunk
   int64_t whole(size_t d) const { return d == 0 && full0 >= 0 ? full0 : ext[d]; }
+  // Reduction indices held at one value while the reduction walks them.
+  std::vector<std::pair<std::string, int64_t>> fixed;
+  const int64_t* fixed_value(const std::string& v) const {
+    for (auto it = fixed.rbegin(); it != fixed.rend(); ++it)
+      if (it->first == v) return &it->second;
+    return nullptr;
+  }
   int64_t size() const {
     int64_t n = 1;
     for (int64_t e : ext) n *= e;
@@ -76,18 +83,6 @@ bool find_extent(const Expr& e, const std::string& var, LeafEnv& env, int64_t& e
   return false;
 }
 
-// The product of the extents of nested reductions, an upper bound on how much they widen a space.
-void widest_reduction(const Expr& e, LeafEnv& env, int64_t& widest, int64_t outer = 1) {
-  int64_t here = outer;
-  if (e.kind == Expr::Reduce) {
-    int64_t ext = 1;
-    find_extent(*e.args[0], e.var, env, ext);
-    here = outer * std::max<int64_t>(ext, 1);
-    widest = std::max(widest, here);
-  }
-  for (const ExprPtr& a : e.args) widest_reduction(*a, env, widest, here);
-}
-
 Vec eval(const Expr& e, const Space& sp, LeafEnv& env) {
   size_t n = static_cast<size_t>(sp.size());
   switch (e.kind) {
@@ -98,6 +93,7 @@ Vec eval(const Expr& e, const Space& sp, LeafEnv& env) {
   case Expr::Inf:
     return Vec(n, std::numeric_limits<double>::infinity());
   case Expr::Name: {
+    if (const int64_t* f = sp.fixed_value(e.name)) return Vec(n, static_cast<double>(*f));
     int d = sp.find(e.name);
     if (d >= 0) {
       std::vector<int64_t> coef(sp.ext.size(), 0);
@@ -114,8 +110,13 @@ Vec eval(const Expr& e, const Space& sp, LeafEnv& env) {
     Dense* t = tensor(env, e.args[0]->name, e.args[0]->loc);
     std::vector<int64_t> st = strides_of(t->shape);
     std::vector<int64_t> coef(sp.ext.size(), 0);
+    int64_t base = 0;
     for (size_t i = 1; i < e.args.size(); ++i) {
       const std::string& v = e.args[i]->name;
+      if (const int64_t* f = sp.fixed_value(v)) {
+        base += *f * st[i - 1];
+        continue;
+      }
       int d = sp.find(v);
       if (d < 0) throw GroveError(e.args[i]->loc, "'" + v + "' is not an index variable here");
       if (sp.whole(static_cast<size_t>(d)) != t->shape[i - 1])
@@ -129,7 +130,7 @@ Vec eval(const Expr& e, const Space& sp, LeafEnv& env) {
     }
     std::vector<int64_t> off = offsets(sp, coef);
     Vec out(n);
-    for (size_t i = 0; i < n; ++i) out[i] = t->data[static_cast<size_t>(off[i])];
+    for (size_t i = 0; i < n; ++i) out[i] = t->data[static_cast<size_t>(base + off[i])];
     return out;
   }
   case Expr::Reduce: {
@@ -138,17 +139,16 @@ Vec eval(const Expr& e, const Space& sp, LeafEnv& env) {
       throw GroveError(
           e.loc, "reduction index '" + e.var + "' indexes no tensor, so its extent is unknown",
           "use it to index the tensor being reduced, e.g. sum[c](P[r, c])");
-    Space inner = sp;
-    inner.vars.push_back(e.var);
-    inner.ext.push_back(ext);
-    Vec body = eval(*e.args[0], inner, env);
+    // Walk the reduced index one value at a time: the working set stays the size of the outer space.
     bool is_max = e.name == "max";
     Vec out(n, is_max ? -std::numeric_limits<double>::infinity() : 0.0);
-    for (size_t i = 0; i < n; ++i)
-      for (int64_t j = 0; j < ext; ++j) {
-        double v = body[i * static_cast<size_t>(ext) + static_cast<size_t>(j)];
-        out[i] = is_max ? std::max(out[i], v) : out[i] + v;
-      }
+    Space inner = sp;
+    inner.fixed.push_back({e.var, 0});
+    for (int64_t j = 0; j < ext; ++j) {
+      inner.fixed.back().second = j;
+      Vec body = eval(*e.args[0], inner, env);
+      for (size_t i = 0; i < n; ++i) out[i] = is_max ? std::max(out[i], body[i]) : out[i] + body[i];
+    }
     return out;
   }
   case Expr::Unary: {
@@ -233,14 +233,11 @@ void run_assign(const Stmt& s, LeafEnv& env) {
   sp.ext = t->shape;
   if (sp.vars.size() != sp.ext.size() || sp.ext.empty())
     throw GroveError(s.loc, "rank mismatch on the left side");
-  // Evaluate in chunks of leading rows so reductions (which widen the space by their extent) stay
-  // within a bounded working set. The whole right side is computed before anything is stored, so
-  // a statement may read the tensor it writes.
+  // Evaluate in chunks of leading rows so every intermediate vector stays small (cache-sized, and
+  // below the allocator's mmap threshold). The whole right side is computed before anything is
+  // stored, so a statement may read the tensor it writes.
   int64_t rows = sp.ext[0], row_size = sp.size() / std::max<int64_t>(rows, 1);
-  int64_t widest = 1;
-  widest_reduction(*s.value, env, widest);
-  int64_t chunk =
-      std::max<int64_t>(1, (int64_t(1) << 18) / std::max<int64_t>(1, row_size * widest));
+  int64_t chunk = std::max<int64_t>(1, (int64_t(1) << 13) / std::max<int64_t>(1, row_size));
   std::vector<double> result(t->data.size());
   for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
     Space part = sp;
