@@ -50,9 +50,6 @@ bool can_read(Privilege p) {
 bool can_write(Privilege p) {
   return p != Privilege::Read;
 }
-bool privilege_covers(Privilege have, Privilege want) {
-  return (!can_read(want) || can_read(have)) && (!can_write(want) || can_write(have));
-}
 
 const TaskDecl* Program::find_task(const std::string& name) const {
   for (const TaskDecl& t : tasks)

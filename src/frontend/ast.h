@@ -18,8 +18,6 @@ enum class Memory { Global, Shared, Register, None };
 const char* privilege_name(Privilege p);
 const char* level_name(Level l);
 const char* memory_name(Memory m);
-// True when a tensor held with `have` may be passed where `want` is asked for.
-bool privilege_covers(Privilege have, Privilege want);
 bool can_read(Privilege p);
 bool can_write(Privilege p);
 

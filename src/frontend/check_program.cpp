@@ -111,6 +111,7 @@ private:
   Diagnostics& diags_;
   std::vector<std::map<std::string, Sym>> scopes_;
   std::vector<std::pair<std::vector<std::string>, bool>> loops_; // loop vars, parallel
+  std::set<std::string> assigned_; // leaf tensors written by an earlier statement
 
   const Sym* lookup(const std::string& n) const {
     for (auto it = scopes_.rbegin(); it != scopes_.rend(); ++it) {
@@ -579,15 +580,15 @@ private:
                                  "', which has rank " + std::to_string(want_rank));
         continue;
       }
-      if (!privilege_covers(a.view.priv, p.priv)) {
-        diags_.error(
-            ae.loc,
-            std::string("privilege violation: '") + s.callee + "' asks for " +
-                privilege_name(p.priv) + " access to '" + p.name + "', but '" + a.view.root +
-                "' is only " + privilege_name(a.view.priv) + " in " + where(),
-            std::string("declare '") + a.view.root + "' with privilege " +
-                (can_read(p.priv) && can_write(p.priv) ? "readwrite" : privilege_name(p.priv)) +
-                " or more in task '" + task_.name + "'");
+      // A child may read whatever its parent can reach (a write-only parent may read back what it
+      // wrote itself), but may write only what its parent may write.
+      if (can_write(p.priv) && !can_write(a.view.priv)) {
+        diags_.error(ae.loc,
+                     std::string("privilege violation: '") + s.callee + "' asks for " +
+                         privilege_name(p.priv) + " access to '" + p.name + "', but '" +
+                         a.view.root + "' is read-only in " + where(),
+                     "declare '" + a.view.root + "' write or readwrite in task '" + task_.name +
+                         "'");
         continue;
       }
       if (can_write(p.priv)) {
@@ -882,6 +883,7 @@ private:
                    "privilege violation: mma reads and writes its accumulator '" + names[0] +
                        "', which is " + privilege_name(C.priv) + " in " + where(),
                    "declare it readwrite");
+    assigned_.insert(names[0]);
     for (int i = 1; i < 3; ++i) {
       const Sym& o = *ops[i];
       if (o.elem != ElemType::F16 && o.elem != ElemType::BF16)

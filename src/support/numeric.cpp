@@ -97,9 +97,9 @@ double round_to(ElemType t, double v) {
 double tolerance_for(ElemType t) {
   switch (t) {
   case ElemType::F16:
-    return 4e-3;
+    return 1e-3;
   case ElemType::BF16:
-    return 2.5e-2;
+    return 8e-3;
   case ElemType::F32:
     return 1e-5;
   case ElemType::E4M3:
