@@ -1,1 +1,259 @@
+// Every example runs under each of its mappings on fresh random inputs, at sizes that are and are
+// not multiples of the tiles, and matches (1) its reference variant run in float64 and (2) a
+// float64 reference written here in C++, independently of the Grove language.
 #include <gtest/gtest.h>
+
+#include <fstream>
+#include <functional>
+
+#include "test_util.h"
+
+using namespace grove;
+using namespace grove::test;
+
+namespace {
+
+using Tensors = std::map<std::string, std::shared_ptr<Buffer>>;
+using RefFn =
+    std::function<std::map<std::string, std::vector<double>>(const Tensors&, const EntryArgs&)>;
+
+std::vector<double> matmul(const std::vector<double>& a, const std::vector<double>& b, int64_t M,
+                           int64_t N, int64_t K) {
+  std::vector<double> c(static_cast<size_t>(M * N), 0.0);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t k = 0; k < K; ++k)
+      for (int64_t j = 0; j < N; ++j)
+        c[static_cast<size_t>(i * N + j)] +=
+            a[static_cast<size_t>(i * K + k)] * b[static_cast<size_t>(k * N + j)];
+  return c;
+}
+
+RefFn gemm_ref = [](const Tensors& t, const EntryArgs&) {
+  const Buffer &A = *t.at("A"), &B = *t.at("B");
+  return std::map<std::string, std::vector<double>>{
+      {"C", matmul(A.data, B.data, A.shape[0], B.shape[1], A.shape[1])}};
+};
+
+RefFn bgemm_ref = [](const Tensors& t, const EntryArgs&) {
+  const Buffer &A = *t.at("A"), &B = *t.at("B");
+  int64_t L = A.shape[0], M = A.shape[1], K = A.shape[2], N = B.shape[2];
+  std::vector<double> c;
+  for (int64_t b = 0; b < L; ++b) {
+    std::vector<double> a(A.data.begin() + b * M * K, A.data.begin() + (b + 1) * M * K);
+    std::vector<double> bb(B.data.begin() + b * K * N, B.data.begin() + (b + 1) * K * N);
+    std::vector<double> part = matmul(a, bb, M, N, K);
+    c.insert(c.end(), part.begin(), part.end());
+  }
+  return std::map<std::string, std::vector<double>>{{"C", c}};
+};
+
+RefFn dual_ref = [](const Tensors& t, const EntryArgs&) {
+  const Buffer &A = *t.at("A"), &B1 = *t.at("B1"), &B2 = *t.at("B2");
+  int64_t M = A.shape[0], K = A.shape[1], N = B1.shape[1];
+  std::vector<double> c1 = matmul(A.data, B1.data, M, N, K), c2 = matmul(A.data, B2.data, M, N, K);
+  for (size_t i = 0; i < c1.size(); ++i) c1[i] += c2[i];
+  return std::map<std::string, std::vector<double>>{{"C", c1}};
+};
+
+RefFn bias_gelu_ref = [](const Tensors& t, const EntryArgs&) {
+  const Buffer &A = *t.at("A"), &B = *t.at("B"), &bias = *t.at("bias");
+  int64_t M = A.shape[0], K = A.shape[1], N = B.shape[1];
+  std::vector<double> c = matmul(A.data, B.data, M, N, K);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t j = 0; j < N; ++j) {
+      double x = c[static_cast<size_t>(i * N + j)] + bias.data[static_cast<size_t>(j)];
+      c[static_cast<size_t>(i * N + j)] =
+          0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+    }
+  return std::map<std::string, std::vector<double>>{{"C", c}};
+};
+
+RefFn rowsum_ref = [](const Tensors& t, const EntryArgs&) {
+  const Buffer &A = *t.at("A"), &B = *t.at("B");
+  int64_t M = A.shape[0], K = A.shape[1], N = B.shape[1];
+  std::vector<double> r(static_cast<size_t>(M), 0.0);
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t k = 0; k < K; ++k)
+      r[static_cast<size_t>(i)] += A.data[static_cast<size_t>(i * K + k)];
+  return std::map<std::string, std::vector<double>>{{"C", matmul(A.data, B.data, M, N, K)},
+                                                    {"r", r}};
+};
+
+RefFn attention_ref(bool causal) {
+  return [causal](const Tensors& t, const EntryArgs& args) {
+    const Buffer &Q = *t.at("Q"), &K = *t.at("K"), &V = *t.at("V");
+    int64_t BH = Q.shape[0], S = Q.shape[1], D = Q.shape[2];
+    double scale = args.scalars.at("sm_scale");
+    std::vector<double> o(Q.data.size());
+    std::vector<double> p(static_cast<size_t>(S));
+    for (int64_t b = 0; b < BH; ++b)
+      for (int64_t q = 0; q < S; ++q) {
+        auto at = [&](const Buffer& x, int64_t r, int64_t d) {
+          return x.data[static_cast<size_t>((b * S + r) * D + d)];
+        };
+        int64_t last = causal ? q + 1 : S;
+        double mx = -INFINITY;
+        for (int64_t k = 0; k < last; ++k) {
+          double s = 0;
+          for (int64_t d = 0; d < D; ++d) s += at(Q, q, d) * at(K, k, d);
+          p[static_cast<size_t>(k)] = s * scale;
+          mx = std::max(mx, p[static_cast<size_t>(k)]);
+        }
+        double sum = 0;
+        for (int64_t k = 0; k < last; ++k)
+          sum += (p[static_cast<size_t>(k)] = std::exp(p[static_cast<size_t>(k)] - mx));
+        for (int64_t d = 0; d < D; ++d) {
+          double acc = 0;
+          for (int64_t k = 0; k < last; ++k) acc += p[static_cast<size_t>(k)] * at(V, k, d);
+          o[static_cast<size_t>((b * S + q) * D + d)] = acc / sum;
+        }
+      }
+    return std::map<std::string, std::vector<double>>{{"O", o}};
+  };
+}
+
+struct Case {
+  std::string file, mapping;
+  std::map<std::string, int64_t> sizes;
+  std::map<std::string, double> scalars;
+  RefFn ref;
+};
+
+std::string case_name(const Case& c) {
+  std::string n = c.file.substr(0, c.file.find('.')) + "_" + c.mapping;
+  for (auto& [k, v] : c.sizes) n += "_" + k + std::to_string(v);
+  return n;
+}
+
+class Examples : public ::testing::TestWithParam<Case> {};
+
+TEST_P(Examples, MatchFloat64References) {
+  const Case& c = GetParam();
+  auto prog = compile_file(example(c.file));
+  ASSERT_EQ(prog->errors, "");
+  const MappingDecl* m = prog->prog.find_mapping(c.mapping);
+  ASSERT_NE(m, nullptr);
+  const TaskDecl* task = entry_task(prog->prog, *m);
+  ASSERT_NE(task, nullptr);
+  EntryArgs args = allocate_entry(*task, c.sizes, m->loc);
+  for (auto& [k, v] : c.scalars) args.scalars[k] = v;
+  randomize(*task, args, std::random_device{}());
+  EntryArgs spec = deep_copy(args);
+  EntryArgs inputs = deep_copy(args);
+
+  try {
+    run_mapping(prog->prog, *m, args, RunOptions{});
+    const VariantDecl* ref = nullptr;
+    for (const VariantDecl& v : prog->prog.variants)
+      if (v.task == task->name && v.reference) ref = &v;
+    ASSERT_NE(ref, nullptr) << "every example has a reference variant";
+    RunOptions exact;
+    exact.exact = true;
+    run_reference(prog->prog, *task, *ref, spec, exact);
+  } catch (const GroveError& e) {
+    FAIL() << e.what();
+  }
+
+  auto independent = c.ref(inputs.tensors, inputs);
+  ASSERT_FALSE(independent.empty());
+  for (auto& [name, want] : independent) {
+    const Buffer& out = *args.tensors.at(name);
+    double bound = tolerance_for(out.elem);
+    double err = rel_error(out.data, want);
+    EXPECT_LE(err, bound) << name << " of " << c.file << " against the C++ reference";
+    // An error far below the type's rounding would mean the output was not rounded on store.
+    if (out.elem != ElemType::F32) {
+      EXPECT_GT(err, bound / 100) << name << " looks unrounded";
+    }
+    // The program's own reference variant agrees with the independent one to float64 precision.
+    EXPECT_LE(rel_error(spec.tensors.at(name)->data, want), 1e-12)
+        << "reference variant of " << c.file;
+  }
+}
+
+std::vector<Case> cases() {
+  double s128 = 1 / std::sqrt(128.0), s64 = 0.125;
+  return {
+      {"gemm.grove", "h100", {{"M", 256}, {"N", 512}, {"K", 192}}, {}, gemm_ref},
+      {"gemm.grove", "h100", {{"M", 200}, {"N", 300}, {"K", 72}}, {}, gemm_ref},
+      {"gemm_bf16.grove", "h100", {{"M", 256}, {"N", 256}, {"K", 128}}, {}, gemm_ref},
+      {"gemm_bf16.grove", "h100", {{"M", 130}, {"N", 260}, {"K", 100}}, {}, gemm_ref},
+      {"batched_gemm.grove", "h100", {{"L", 3}, {"M", 128}, {"N", 256}, {"K", 128}}, {}, bgemm_ref},
+      {"batched_gemm.grove", "h100", {{"L", 2}, {"M", 100}, {"N", 200}, {"K", 80}}, {}, bgemm_ref},
+      {"dual_gemm.grove", "h100", {{"M", 256}, {"N", 256}, {"K", 128}}, {}, dual_ref},
+      {"dual_gemm.grove", "h100", {{"M", 150}, {"N", 130}, {"K", 96}}, {}, dual_ref},
+      {"gemm_bias_gelu.grove", "h100", {{"M", 256}, {"N", 256}, {"K", 128}}, {}, bias_gelu_ref},
+      {"gemm_bias_gelu.grove", "h100", {{"M", 190}, {"N", 270}, {"K", 64}}, {}, bias_gelu_ref},
+      {"gemm_rowsum.grove", "h100", {{"M", 256}, {"N", 256}, {"K", 192}}, {}, rowsum_ref},
+      {"gemm_rowsum.grove", "h100", {{"M", 140}, {"N", 200}, {"K", 70}}, {}, rowsum_ref},
+      {"attention.grove",
+       "h100_d128",
+       {{"BH", 2}, {"S", 256}, {"D", 128}},
+       {{"sm_scale", s128}},
+       attention_ref(false)},
+      {"attention.grove",
+       "h100_d128",
+       {{"BH", 1}, {"S", 200}, {"D", 128}},
+       {{"sm_scale", s128}},
+       attention_ref(false)},
+      {"attention.grove",
+       "h100_d64",
+       {{"BH", 3}, {"S", 256}, {"D", 64}},
+       {{"sm_scale", s64}},
+       attention_ref(false)},
+      {"attention.grove",
+       "h100_d64",
+       {{"BH", 2}, {"S", 333}, {"D", 64}},
+       {{"sm_scale", s64}},
+       attention_ref(false)},
+      {"attention_causal.grove",
+       "h100_d128_causal",
+       {{"BH", 2}, {"S", 256}, {"D", 128}},
+       {{"sm_scale", s128}},
+       attention_ref(true)},
+      {"attention_causal.grove",
+       "h100_d128_causal",
+       {{"BH", 1}, {"S", 300}, {"D", 128}},
+       {{"sm_scale", s128}},
+       attention_ref(true)},
+      {"attention_causal.grove",
+       "h100_d64_causal",
+       {{"BH", 2}, {"S", 384}, {"D", 64}},
+       {{"sm_scale", s64}},
+       attention_ref(true)},
+      {"attention_causal.grove",
+       "h100_d64_causal",
+       {{"BH", 2}, {"S", 170}, {"D", 64}},
+       {{"sm_scale", s64}},
+       attention_ref(true)},
+  };
+}
+
+INSTANTIATE_TEST_SUITE_P(All, Examples, ::testing::ValuesIn(cases()),
+                         [](const ::testing::TestParamInfo<Case>& param_info) {
+                           return case_name(param_info.param);
+                         });
+
+// The check is able to fail: a plausible bug (the causal mask shifted by one) is caught.
+TEST(ExamplesCanFail, ShiftedCausalMaskIsCaught) {
+  std::ifstream in(example("attention_causal.grove"));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  std::string text = ss.str();
+  size_t at = text.find("k0 + c <= q0 + r");
+  ASSERT_NE(at, std::string::npos);
+  text.replace(at, 16, "k0 + c < q0 + r + 2");
+  auto prog = compile_text(text);
+  ASSERT_EQ(prog->errors, "");
+  const MappingDecl& m = prog->prog.mappings.front();
+  const TaskDecl* task = entry_task(prog->prog, m);
+  EntryArgs args = allocate_entry(*task, {{"BH", 1}, {"S", 256}, {"D", 128}}, m.loc);
+  args.scalars["sm_scale"] = 0.088;
+  randomize(*task, args, 7);
+  EntryArgs inputs = deep_copy(args);
+  run_mapping(prog->prog, m, args, RunOptions{});
+  auto want = attention_ref(true)(inputs.tensors, inputs);
+  EXPECT_GT(rel_error(args.tensors.at("O")->data, want.at("O")), 1e-2);
+}
+
+} // namespace
