@@ -1,1 +1,201 @@
+// The reference interpreter's semantics on small programs: ragged tiles, the WGMMA fragment
+// layout, rounding on store, poisoned locals, and the errors it raises while running.
 #include <gtest/gtest.h>
+
+#include "taskir/partition.h"
+#include "test_util.h"
+
+using namespace grove;
+using namespace grove::test;
+
+namespace {
+
+// Runs the first mapping of `text` with the given sizes on inputs equal to their flat index
+// (scaled), returning the entry tensors. Throws GroveError from the interpreter.
+EntryArgs run_text(const std::string& text, const std::map<std::string, int64_t>& sizes,
+                   bool* ok = nullptr) {
+  auto c = compile_text(text);
+  EXPECT_EQ(c->errors, "");
+  const MappingDecl& m = c->prog.mappings.front();
+  const TaskDecl* task = entry_task(c->prog, m);
+  EntryArgs args = allocate_entry(*task, sizes, m.loc);
+  for (const Param& p : task->params)
+    if (p.type.is_tensor) {
+      Buffer& b = *args.tensors[p.name];
+      for (size_t i = 0; i < b.data.size(); ++i)
+        b.data[i] =
+            can_read(p.priv) ? round_to(b.elem, static_cast<double>(i % 97) / 8) : std::nan("");
+    }
+  run_mapping(c->prog, m, args, RunOptions{});
+  if (ok) *ok = true;
+  return args;
+}
+
+const char* kCopy = R"(
+task copy(O: write f32[M, N], I: read f32[M, N]);
+task copy_tile(O: write f32[TM, TN], I: read f32[TM, TN]);
+variant copy.tiles inner {
+  tunable B;
+  for i, j in prange(cdiv(M, B), cdiv(N, B)) {
+    launch copy_tile(tile(O, B, B)[i, j], tile(I, B, B)[i, j]);
+  }
+}
+variant copy_tile.leaf leaf {
+  O[i, j] = I[i, j] + 1.0;
+}
+mapping m {
+  entry h;
+  instance h = copy.tiles @ HOST { tunable B = 4; }
+  instance t = copy_tile.leaf @ BLOCK { }
+}
+)";
+
+TEST(Interpreter, RaggedTilesCoverEveryElementOnce) {
+  EntryArgs a = run_text(kCopy, {{"M", 7}, {"N", 10}});
+  const Buffer &O = *a.tensors["O"], &I = *a.tensors["I"];
+  for (size_t i = 0; i < O.data.size(); ++i) ASSERT_EQ(O.data[i], I.data[i] + 1.0) << i;
+}
+
+TEST(Interpreter, RaggedTileReadsZeroOutsideTheTensor) {
+  // A 4x4 tile of a 3x3 tensor: the leaf sees zeros outside, and only the 3x3 part is written.
+  const char* text = R"(
+task t(O: write f32[M, N], I: read f32[M, N]);
+task s(O: write f32[4, 4], I: read f32[4, 4]);
+variant t.v inner { launch s(tile(O, 4, 4)[0, 0], tile(I, 4, 4)[0, 0]); }
+variant s.v leaf { O[i, j] = sum[k](I[i, k]) + 100.0 * sum[k](I[k, j]); }
+mapping m { entry h; instance h = t.v @ HOST { } instance b = s.v @ HOST { } }
+)";
+  EntryArgs a = run_text(text, {{"M", 3}, {"N", 3}});
+  const Buffer &O = *a.tensors["O"], &I = *a.tensors["I"];
+  for (int i = 0; i < 3; ++i)
+    for (int j = 0; j < 3; ++j) {
+      double row = 0, col = 0;
+      for (int k = 0; k < 3; ++k)
+        row += I.data[static_cast<size_t>(i * 3 + k)],
+            col += I.data[static_cast<size_t>(k * 3 + j)];
+      EXPECT_DOUBLE_EQ(O.data[static_cast<size_t>(i * 3 + j)],
+                       static_cast<double>(static_cast<float>(row + 100 * col)));
+    }
+}
+
+TEST(Interpreter, StoreRoundsToTheElementType) {
+  const char* text = R"(
+task t(O: write f16[N], I: read f32[N]);
+variant t.v leaf { O[i] = I[i] / 3.0; }
+mapping m { entry h; instance h = t.v @ HOST { } }
+)";
+  EntryArgs a = run_text(text, {{"N", 50}});
+  for (size_t i = 0; i < 50; ++i) {
+    double exact = a.tensors["I"]->data[i] / 3.0;
+    EXPECT_EQ(a.tensors["O"]->data[i], round_to(ElemType::F16, exact));
+  }
+}
+
+TEST(Interpreter, ReadingAnUnwrittenLocalPoisonsTheResult) {
+  const char* text = R"(
+task t(O: write f32[N]);
+variant t.v leaf { local x: f32[N]; O[i] = x[i] + 1.0; }
+mapping m { entry h; instance h = t.v @ HOST { } }
+)";
+  EntryArgs a = run_text(text, {{"N", 8}});
+  for (double v : a.tensors["O"]->data) EXPECT_TRUE(std::isnan(v));
+}
+
+TEST(Interpreter, ShapeMismatchAtLaunchIsLocated) {
+  const char* text = R"(
+task t(O: write f32[M], I: read f32[M]);
+task s(O: write f32[8], I: read f32[8]);
+variant t.v inner { launch s(rows(O, 4)[0], rows(I, 4)[0]); }
+variant s.v leaf { O[i] = I[i]; }
+mapping m { entry h; instance h = t.v @ HOST { } instance b = s.v @ HOST { } }
+)";
+  try {
+    run_text(text, {{"M", 16}});
+    FAIL() << "expected a shape mismatch";
+  } catch (const GroveError& e) {
+    EXPECT_EQ(e.loc.line, 4);
+    EXPECT_NE(std::string(e.what()).find("dimension 0 must be 8"), std::string::npos) << e.what();
+  }
+}
+
+TEST(Interpreter, OverlappingWrittenArgumentsAreRefused) {
+  const char* text = R"(
+task t(O: write f32[M]);
+task s(A: write f32[N], B: write f32[N]);
+variant t.v inner { launch s(O, O); }
+variant s.v leaf { A[i] = 1.0; B[i] = 2.0; }
+mapping m { entry h; instance h = t.v @ HOST { } instance b = s.v @ HOST { } }
+)";
+  EXPECT_THROW(run_text(text, {{"M", 4}}), GroveError);
+}
+
+TEST(Interpreter, SelfLaunchHitsTheDepthBound) {
+  const char* text = R"(
+task t(O: write f32[M]);
+variant t.v inner { launch t(O); }
+mapping m { entry h; instance h = t.v @ HOST { } }
+)";
+  try {
+    run_text(text, {{"M", 4}});
+    FAIL();
+  } catch (const GroveError& e) {
+    EXPECT_NE(std::string(e.what()).find("deeper than 64"), std::string::npos);
+  }
+}
+
+TEST(Interpreter, WgmmaShapeIsCheckedAtWarpgroupLevel) {
+  const char* text = R"(
+task t(C: readwrite f32[M, N], A: read f16[M, K], B: read f16[K, N]);
+task w(C: readwrite f32[M, N], A: read f16[M, K], B: read f16[K, N]);
+variant t.v inner { launch w(C, A, B); }
+variant w.v leaf { mma(C, A, B); }
+mapping m { entry h; instance h = t.v @ HOST { } instance g = w.v @ WARPGROUP { memory C = REGISTER, B = SHARED; } }
+)";
+  EXPECT_NO_THROW(run_text(text, {{"M", 64}, {"N", 64}, {"K", 32}}));
+  try {
+    run_text(text, {{"M", 48}, {"N", 64}, {"K", 32}});
+    FAIL();
+  } catch (const GroveError& e) {
+    EXPECT_NE(std::string(e.what()).find("M = 48 is not a multiple of 64"), std::string::npos)
+        << e.what();
+  }
+}
+
+// The thread pieces of an MMA C partition follow the PTX ISA's wgmma m64nNk16 accumulator layout:
+// thread t holds rows 16*(t/32) + (t%32)/4 (+8) and, in each 8-column block, columns 2*(t%4) (+1),
+// with registers ordered [block, row half, column pair]. Together they cover the tile once.
+TEST(Interpreter, MmaThreadFragmentsFollowTheWgmmaLayout) {
+  const int64_t M = 128, N = 32;
+  auto buf = std::make_shared<Buffer>("C", ElemType::F32, std::vector<int64_t>{M, N}, 0.0);
+  for (int64_t i = 0; i < M * N; ++i) buf->data[static_cast<size_t>(i)] = static_cast<double>(i);
+  Partition p = make_mma_frag(View::whole(buf), 'C', 64, N, 16, Level::Thread);
+  ASSERT_EQ(p.colors(), std::vector<int64_t>{256});
+  std::vector<int> seen(static_cast<size_t>(M * N), 0);
+  for (int64_t t = 0; t < 256; ++t) {
+    std::vector<double> regs;
+    p.piece({t}).gather(regs);
+    ASSERT_EQ(regs.size(), static_cast<size_t>(N / 2));
+    int64_t wg = t / 128, lt = t % 128;
+    for (int64_t j = 0; j < N / 8; ++j)
+      for (int64_t h = 0; h < 2; ++h)
+        for (int64_t c = 0; c < 2; ++c) {
+          int64_t row = 64 * wg + 16 * (lt / 32) + (lt % 32) / 4 + 8 * h;
+          int64_t col = 8 * j + 2 * (lt % 4) + c;
+          EXPECT_EQ(regs[static_cast<size_t>(j * 4 + h * 2 + c)],
+                    static_cast<double>(row * N + col));
+          ++seen[static_cast<size_t>(row * N + col)];
+        }
+  }
+  for (int s : seen) ASSERT_EQ(s, 1);
+}
+
+TEST(Interpreter, MmaPartitionMustDivide) {
+  auto buf = std::make_shared<Buffer>("C", ElemType::F32, std::vector<int64_t>{96, 64}, 0.0);
+  EXPECT_THROW(make_mma_frag(View::whole(buf), 'C', 64, 64, 16, Level::Warpgroup),
+               std::invalid_argument);
+  EXPECT_THROW(make_mma_frag(View::whole(buf), 'C', 64, 128, 16, Level::Warpgroup),
+               std::invalid_argument);
+  EXPECT_NO_THROW(make_mma_frag(View::whole(buf), 'C', 64, 64, 16, Level::Warp)); // 96 = 6 x 16
+}
+
+} // namespace
