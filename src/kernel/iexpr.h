@@ -1,0 +1,40 @@
+// Integer expressions of kernel IR: over problem sizes (known at launch), block coordinates, loop
+// variables and the consumer warpgroup index. Small trees, folded as they are built.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+namespace grove::kir {
+
+struct IExpr;
+using IExprP = std::shared_ptr<const IExpr>;
+
+struct IExpr {
+  enum Op { Const, Var, Add, Sub, Mul, Div, Mod, Min, Max, CeilDiv } op = Const;
+  int64_t value = 0; // Const
+  std::string name;  // Var
+  IExprP a, b;
+};
+
+IExprP cst(int64_t v);
+IExprP var(const std::string& name);
+IExprP bin(IExpr::Op op, IExprP a, IExprP b); // folds constants and identities (x + 0, x * 1, ...)
+inline IExprP add(IExprP a, IExprP b) {
+  return bin(IExpr::Add, std::move(a), std::move(b));
+}
+inline IExprP sub(IExprP a, IExprP b) {
+  return bin(IExpr::Sub, std::move(a), std::move(b));
+}
+inline IExprP mul(IExprP a, IExprP b) {
+  return bin(IExpr::Mul, std::move(a), std::move(b));
+}
+
+bool is_const(const IExprP& e, int64_t* v = nullptr);
+// Evaluates with every variable bound in `env`; throws std::out_of_range naming an unbound one.
+int64_t eval(const IExpr& e, const std::map<std::string, int64_t>& env);
+// C syntax, also used by `grove explain`.
+std::string to_string(const IExpr& e);
+
+} // namespace grove::kir

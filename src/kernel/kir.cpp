@@ -1,0 +1,206 @@
+#include "kernel/kir.h"
+
+#include <sstream>
+
+namespace grove::kir {
+
+int64_t SmemBuffer::slot_bytes() const {
+  int64_t n = elem_bytes(elem);
+  for (int64_t d : shape) n *= d;
+  return n;
+}
+
+int Kernel::threads() const {
+  int t = 0;
+  for (const Role& r : roles) t += r.kind == Role::Producer ? 128 : 128 * r.warpgroups;
+  return t;
+}
+
+const char* op_name(Op::Kind k) {
+  switch (k) {
+  case Op::Loop:
+    return "for";
+  case Op::MbarArriveExpectTx:
+    return "mbarrier.arrive.expect_tx";
+  case Op::MbarArrive:
+    return "mbarrier.arrive";
+  case Op::MbarWait:
+    return "mbarrier.try_wait.parity";
+  case Op::TmaLoad:
+    return "tma.load";
+  case Op::TmaStore:
+    return "tma.store";
+  case Op::TmaStoreCommit:
+    return "tma.store.commit_group";
+  case Op::TmaStoreWait:
+    return "tma.store.wait_group.read";
+  case Op::FenceProxyAsync:
+    return "fence.proxy.async";
+  case Op::WgmmaFence:
+    return "wgmma.fence";
+  case Op::Wgmma:
+    return "wgmma.mma_async";
+  case Op::WgmmaCommit:
+    return "wgmma.commit_group";
+  case Op::WgmmaWait:
+    return "wgmma.wait_group";
+  case Op::Compute:
+    return "compute";
+  case Op::Copy:
+    return "copy";
+  case Op::NamedBarrier:
+    return "bar.sync";
+  case Op::SetMaxNReg:
+    return "setmaxnreg";
+  }
+  return "?";
+}
+
+namespace {
+
+std::string str(const IExprP& e) {
+  return e ? to_string(*e) : "-";
+}
+
+std::string ref_str(const Kernel& k, const Ref& r) {
+  std::ostringstream os;
+  switch (r.kind) {
+  case Ref::Reg:
+    os << "reg " << k.regs.at(static_cast<size_t>(r.index)).name;
+    break;
+  case Ref::Smem:
+    os << "smem " << k.smem.at(static_cast<size_t>(r.index)).name << "[" << str(r.slot) << "]";
+    break;
+  case Ref::Global:
+    os << "global " << k.tensors.at(static_cast<size_t>(r.index)).name;
+    break;
+  }
+  if (!r.origin.empty()) {
+    os << " @(";
+    for (size_t i = 0; i < r.origin.size(); ++i) os << (i ? ", " : "") << str(r.origin[i]);
+    os << ")";
+  }
+  if (!r.shape.empty()) {
+    os << " box[";
+    for (size_t i = 0; i < r.shape.size(); ++i) os << (i ? ", " : "") << r.shape[i];
+    os << "]";
+  }
+  return os.str();
+}
+
+void body_text(const Kernel& k, const Body& b, int indent, std::ostream& os) {
+  std::string pad(static_cast<size_t>(indent), ' ');
+  for (const Op& op : b) {
+    os << pad;
+    switch (op.kind) {
+    case Op::Loop:
+      os << "for " << op.var << " in 0.." << str(op.extent) << ":\n";
+      body_text(k, op.body, indent + 2, os);
+      continue;
+    case Op::MbarArriveExpectTx:
+      os << op_name(op.kind) << " " << k.barriers.at(static_cast<size_t>(op.barrier)).name << "["
+         << str(op.slot) << "] bytes=" << op.bytes;
+      break;
+    case Op::MbarArrive:
+      os << op_name(op.kind) << " " << k.barriers.at(static_cast<size_t>(op.barrier)).name << "["
+         << str(op.slot) << "]";
+      break;
+    case Op::MbarWait:
+      os << op_name(op.kind) << " " << k.barriers.at(static_cast<size_t>(op.barrier)).name << "["
+         << str(op.slot) << "] parity=" << str(op.phase);
+      break;
+    case Op::TmaLoad:
+      os << op_name(op.kind) << " " << ref_str(k, op.dst) << " <- " << ref_str(k, op.src)
+         << " signals " << k.barriers.at(static_cast<size_t>(op.barrier)).name << "["
+         << str(op.slot) << "]";
+      break;
+    case Op::TmaStore:
+    case Op::Copy:
+      os << op_name(op.kind) << " " << ref_str(k, op.dst) << " <- " << ref_str(k, op.src);
+      break;
+    case Op::Wgmma:
+      os << op_name(op.kind) << " " << ref_str(k, op.dst) << " += " << (op.trans_a ? "T " : "")
+         << ref_str(k, op.src) << " * " << (op.trans_b ? "T " : "") << ref_str(k, op.src2);
+      break;
+    case Op::WgmmaWait:
+    case Op::TmaStoreWait:
+      os << op_name(op.kind) << " " << op.count;
+      break;
+    case Op::NamedBarrier:
+      os << op_name(op.kind) << " id=" << op.id << " threads=" << op.count;
+      break;
+    case Op::SetMaxNReg:
+      os << op_name(op.kind) << " " << op.count;
+      break;
+    case Op::Compute: {
+      os << "compute {";
+      for (const auto& [n, r] : op.tensors) os << " " << n << "=" << ref_str(k, r) << ";";
+      for (const auto& [n, s] : op.scalars)
+        os << " " << n << "="
+           << (s.int_value        ? str(s.int_value)
+               : !s.param.empty() ? s.param
+                                  : std::to_string(s.value))
+           << ";";
+      os << " }";
+      for (const Stmt* s : op.stmts) {
+        os << "\n" << pad << "    ";
+        if (s->kind == Stmt::Mma) {
+          os << "mma(...)";
+        } else {
+          os << s->target << "[";
+          for (size_t i = 0; i < s->indices.size(); ++i) os << (i ? ", " : "") << s->indices[i];
+          os << "] = " << expr_str(*s->value);
+        }
+      }
+      break;
+    }
+    default:
+      os << op_name(op.kind);
+      break;
+    }
+    if (!op.note.empty()) os << "    // " << op.note;
+    os << "\n";
+  }
+}
+
+} // namespace
+
+std::string to_text(const Kernel& k) {
+  std::ostringstream os;
+  os << "kernel " << k.name << "  (" << k.source << ")\n";
+  os << "  grid:";
+  for (size_t i = 0; i < k.grid.size(); ++i) os << " " << k.grid_vars[i] << " < " << str(k.grid[i]);
+  os << "\n  threads: " << k.threads() << ", shared memory: " << k.smem_bytes << " bytes";
+  if (k.persistent) os << ", persistent";
+  if (k.cluster_x * k.cluster_y > 1) os << ", cluster " << k.cluster_x << "x" << k.cluster_y;
+  os << "\n";
+  for (const GlobalTensor& t : k.tensors) {
+    os << "  global " << t.name << ": " << elem_name(t.elem) << "[";
+    for (size_t i = 0; i < t.shape.size(); ++i) os << (i ? ", " : "") << str(t.shape[i]);
+    os << "]" << (t.read ? " read" : "") << (t.written ? " written" : "") << "\n";
+  }
+  for (const SmemBuffer& s : k.smem) {
+    os << "  smem " << s.name << ": " << elem_name(s.elem) << "[";
+    for (size_t i = 0; i < s.shape.size(); ++i) os << (i ? ", " : "") << s.shape[i];
+    os << "] x " << s.slots << " slots at " << s.offset
+       << (s.swizzle == Swizzle::B128 ? ", 128B swizzle" : "") << "\n";
+  }
+  for (const RegTensor& r : k.regs) {
+    os << "  reg " << r.name << ": " << elem_name(r.elem) << "[";
+    for (size_t i = 0; i < r.shape.size(); ++i) os << (i ? ", " : "") << r.shape[i];
+    os << "] per warpgroup\n";
+  }
+  for (const Barrier& b : k.barriers)
+    os << "  mbarrier " << b.name << "[" << b.slots << "], " << b.arrivals
+       << " arrival(s) per phase\n";
+  for (const Role& r : k.roles) {
+    os << "  role " << r.name << " ("
+       << (r.kind == Role::Producer ? "1 warp" : std::to_string(r.warpgroups) + " warpgroup(s)");
+    if (r.max_regs) os << ", " << r.max_regs << " registers";
+    os << "):\n";
+    body_text(k, r.body, 4, os);
+  }
+  return os.str();
+}
+
+} // namespace grove::kir

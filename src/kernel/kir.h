@@ -1,0 +1,163 @@
+// Kernel IR: one thread block's program, explicit about every copy, barrier and asynchronous
+// operation, as Hopper executes it. The lowering produces it; the emulator runs it on the CPU;
+// the CUDA back end prints it. Everything the three must agree on is here.
+//
+// Execution model. A kernel runs a grid of blocks; each block's coordinates are the variables
+// named by `Kernel::grid_vars`. A block holds `roles`: a producer (one warp that issues TMA
+// loads) and consumers (warpgroups that compute), each running its own op list; the consumer body
+// runs once per consumer warpgroup with the variable `wg` bound to its index. Roles talk only
+// through mbarriers (full/empty rings) and shared memory.
+#pragma once
+#include <map>
+#include <string>
+#include <vector>
+
+#include "frontend/ast.h"
+#include "kernel/iexpr.h"
+#include "support/numeric.h"
+
+namespace grove::kir {
+
+enum class Swizzle { None, B128 }; // TMA / WGMMA shared-memory layouts in use
+
+// A global tensor the kernel reads or writes: a parameter of the entry task.
+struct GlobalTensor {
+  std::string name;
+  ElemType elem = ElemType::F16;
+  std::vector<IExprP> shape; // row-major; sizes may be runtime variables
+  bool read = false, written = false;
+};
+
+// A ring of `slots` tiles in shared memory. A slot is `shape` elements, row-major, laid out with
+// `swizzle` (128-byte swizzle: the 16-byte chunk c of row r of a 128-byte row segment is stored
+// at chunk c ^ (r % 8), as TMA writes it and a WGMMA descriptor with 128B swizzle reads it).
+struct SmemBuffer {
+  std::string name;
+  ElemType elem = ElemType::F16;
+  std::vector<int64_t> shape;
+  int slots = 1;
+  Swizzle swizzle = Swizzle::None;
+  int64_t offset = 0; // bytes from the start of dynamic shared memory (1024-byte aligned)
+  int64_t slot_bytes() const;
+};
+
+// A tensor in registers, one copy per consumer warpgroup: the warpgroup's piece.
+struct RegTensor {
+  std::string name;
+  ElemType elem = ElemType::F32;
+  std::vector<int64_t> shape;
+};
+
+// An array of `slots` mbarriers, each completing a phase after `arrivals` arrivals (and, for
+// barriers fed by TMA, once the expected transaction bytes have landed).
+struct Barrier {
+  std::string name;
+  int slots = 1;
+  int arrivals = 1;
+};
+
+// A box of a register tensor, a shared-memory slot or a global tensor.
+struct Ref {
+  enum Kind { Reg, Smem, Global } kind = Reg;
+  int index = -1;             // into Kernel::regs, smem or tensors
+  IExprP slot;                // Smem: which slot of the ring
+  std::vector<IExprP> origin; // first element, per dimension of the underlying tensor
+  std::vector<int64_t> shape; // the box; rank may be lower than the tensor's (leading dims fixed)
+  Swizzle swizzle = Swizzle::None; // Smem: the layout this op assumes (must match the buffer's)
+};
+
+// A value a leaf statement may use besides tensors.
+struct Scalar {
+  IExprP int_value;  // set for integers (sizes, tunables, loop-derived offsets)
+  std::string param; // or the name of a float kernel parameter
+  double value = 0;  // or a float constant
+};
+
+struct Op;
+using Body = std::vector<Op>;
+
+struct Op {
+  enum Kind {
+    Loop,               // for var in [0, extent): body
+    MbarArriveExpectTx, // one arrival on barrier[slot] that also expects `bytes` of TMA data
+    MbarArrive,         // one arrival on barrier[slot] (an elected thread of the role)
+    MbarWait,           // wait until barrier[slot]'s current phase parity differs from `phase`
+                        // (PTX try_wait.parity: the phase of that parity has completed; a fresh
+                        // barrier is in phase 0, so waiting on parity 1 passes at once)
+    TmaLoad,            // async copy: global box `src` -> smem `dst`; elements outside the tensor
+                        // are zero-filled; completes `dst`'s bytes of transactions on barrier[slot]
+    TmaStore,           // async copy: smem `src` -> global box `dst` (a bulk group)
+    TmaStoreCommit,     // close the current bulk group
+    TmaStoreWait,       // wait until at most `count` bulk groups still read shared memory
+    FenceProxyAsync,    // make generic-proxy smem writes visible to the async proxy (TMA)
+    WgmmaFence,         // order register and smem writes before the wgmmas that read them
+    Wgmma,              // async: dst[M, N] += src[M, K] · src2[K, N] on the tensor cores (src is
+                        // [K, M] when trans_a, src2 [N, K] when trans_b); A from smem or
+                        // registers, B from smem; reads its operands until a WgmmaWait retires it
+    WgmmaCommit,        // close the current wgmma group
+    WgmmaWait,          // wait until at most `count` wgmma groups are pending
+    Compute,            // leaf statements (element-wise, reductions) on the CUDA cores, run by
+                        // the whole warpgroup; `tensors` and `scalars` bind the leaf's names
+    Copy,               // synchronous copy dst <- src between registers, smem and global, with
+                        // conversion to dst's type; global reads outside the tensor give 0 and
+                        // writes there are dropped
+    NamedBarrier,       // bar.sync `id` with `count` threads
+    SetMaxNReg,         // setmaxnreg: this role's registers per thread become `count`
+  } kind;
+  SourceLoc loc;    // the program statement this op comes from
+  std::string note; // the task and instance, for readers of printed IR and generated code
+
+  // Loop
+  std::string var;
+  IExprP extent;
+  Body body;
+  // mbarrier ops; TmaLoad signals barrier[slot] too
+  int barrier = -1;
+  IExprP slot, phase;
+  int64_t bytes = 0;
+  // TmaLoad, TmaStore, Copy, Wgmma (dst = accumulator, src = A, src2 = B)
+  Ref dst, src, src2;
+  bool trans_a = false, trans_b = false;
+  // WgmmaWait, TmaStoreWait, NamedBarrier (threads), SetMaxNReg (registers)
+  int count = 0;
+  int id = 0;
+  // Compute: the statements of one leaf and what each of the leaf's names means here
+  std::vector<const Stmt*> stmts;
+  std::map<std::string, Ref> tensors;
+  std::map<std::string, Scalar> scalars;
+};
+
+struct Role {
+  enum Kind { Producer, Consumer } kind = Consumer;
+  std::string name;
+  int warpgroups = 1; // Consumer: how many warpgroups run the body (variable `wg`)
+  int warps = 4;      // warps per instance: 1 for the producer, 4 per consumer warpgroup
+  int max_regs = 0;   // setmaxnreg target; 0 when not set
+  Body body;
+};
+
+struct Kernel {
+  std::string name;
+  std::string source; // program file and mapping, for comments
+  std::vector<GlobalTensor> tensors;
+  std::vector<std::string> size_vars; // integer parameters (problem sizes)
+  std::vector<std::string> float_params;
+  std::vector<std::string> grid_vars; // block coordinates, outermost first
+  std::vector<IExprP> grid;           // extent of each block coordinate
+  std::vector<SmemBuffer> smem;
+  int64_t smem_bytes = 0;
+  std::vector<RegTensor> regs;
+  std::vector<Barrier> barriers;
+  std::vector<Role> roles;
+  // Mapping options carried to the back end.
+  bool persistent = false;
+  int cluster_x = 1, cluster_y = 1;
+
+  int threads() const; // 32 per producer warp (padded to a warpgroup) + 128 per consumer warpgroup
+};
+
+// Readable text of the kernel, for `grove explain --after` and for tests.
+std::string to_text(const Kernel& k);
+const char* op_name(Op::Kind k);
+
+} // namespace grove::kir
