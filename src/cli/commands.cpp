@@ -45,6 +45,7 @@ void report(const Loaded& l, const GroveError& e, std::ostream& err) {
   Diagnostics d(l.sm);
   d.error(e.loc, e.what(), e.hint);
   d.print(err);
+  err << "1 error\n";
 }
 
 const MappingDecl* pick_mapping(const Loaded& l, const std::string& name, std::ostream& err) {
@@ -99,21 +100,28 @@ int cmd_check(const CliOptions& o, std::ostream& out, std::ostream& err) {
   auto l = load(o.file, err);
   if (!l) return 1;
   if (!o.sizes.empty()) {
-    // Elaborate each mapping: walk the whole tree with these sizes, computing nothing.
+    // Elaborate each mapping: walk the whole tree with these sizes, computing nothing. Each
+    // mapping stops at its first error; the others are still elaborated.
+    Diagnostics diags(l->sm);
     for (const MappingDecl& m : l->prog.mappings) {
       if (!o.mapping.empty() && m.name != o.mapping) continue;
       try {
         const TaskDecl* task = entry_task(l->prog, m);
         if (!task) continue;
-        EntryArgs args = allocate_entry(*task, o.sizes, m.loc);
+        EntryArgs args = allocate_entry(*task, o.sizes, m.loc, /*allocate=*/false);
         for (auto& [k, v] : o.args) args.scalars[k] = v;
         RunOptions opts;
         opts.compute = false;
+        if (o.max_steps > 0) opts.max_steps = o.max_steps;
         run_mapping(l->prog, m, args, opts);
       } catch (const GroveError& e) {
-        report(*l, e, err);
-        return 1;
+        diags.error(e.loc, e.what(), e.hint);
       }
+    }
+    if (diags.has_errors()) {
+      diags.print(err);
+      err << diags.count() << " error" << (diags.count() == 1 ? "" : "s") << "\n";
+      return 1;
     }
   }
   out << o.file << ": ok (" << l->prog.tasks.size() << " tasks, " << l->prog.variants.size()
@@ -144,7 +152,9 @@ int cmd_run(const CliOptions& o, std::ostream& out, std::ostream& err) {
     for (auto& [k, b] : inputs.tensors) b = std::make_shared<Buffer>(*b);
 
     auto t0 = std::chrono::steady_clock::now();
-    RunStats st = run_mapping(l->prog, *m, args, RunOptions{});
+    RunOptions opts;
+    if (o.max_steps > 0) opts.max_steps = o.max_steps;
+    RunStats st = run_mapping(l->prog, *m, args, opts);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     out << o.file << ": mapping " << m->name << ", task " << task->name << " ("
         << sizes_str(o.sizes) << "), seed " << seed << "\n";

@@ -16,5 +16,7 @@ bool parse_mma_shape(const std::string& s, int& m, int& n, int& k);
 std::string wgmma_shape_problem(int m, int n, int k);
 // Closest name among candidates for "did you mean" hints; empty when nothing is close.
 std::string closest_name(const std::string& name, const std::vector<std::string>& candidates);
+// "did you mean 'a'?" or "did you mean 'a' or 'b'?" for the closest candidates; empty if none.
+std::string did_you_mean(const std::string& name, const std::vector<std::string>& candidates);
 
 } // namespace grove

@@ -127,23 +127,35 @@ void check_mapping(const Program& prog, const MappingDecl& mp, Diagnostics& diag
     std::vector<const Stmt*> tunables, locals;
     bool has_mma = false;
     collect(var->body, false, launches, tunables, locals, has_mma);
+    if (var->leaf) launches.clear(); // a launch in a leaf is an error of the program, reported
+
 
     // Tunables: every one declared must be set, and nothing else.
     std::set<std::string> declared;
     for (const Stmt* t : tunables) declared.insert(t->names.begin(), t->names.end());
+    std::vector<std::string> unset; // suggestions for a misspelled tunable
+    for (const std::string& d : declared) {
+      bool given = false;
+      for (auto& [n, v] : in.tunables) given = given || n.value == d;
+      if (!given) unset.push_back(d);
+    }
     std::set<std::string> set;
     for (auto& [n, v] : in.tunables) {
       if (!declared.count(n.value)) {
-        diags.error(
-            n.loc,
-            "instance '" + in.name + "' sets tunable '" + n.value + "', which " + in.task + "." +
-                in.variant + " does not declare",
-            did_you_mean(n.value, std::vector<std::string>(declared.begin(), declared.end()),
-                         "remove it, or declare it in the variant with: tunable " + n.value + ";"));
+        diags.error(n.loc,
+                    "instance '" + in.name + "' sets tunable '" + n.value + "', which " + in.task +
+                        "." + in.variant + " does not declare",
+                    did_you_mean(n.value, unset,
+                                 "remove it, or declare it in the variant with: tunable " +
+                                     n.value + ";"));
       } else if (!set.insert(n.value).second) {
-        diags.error(n.loc, "tunable '" + n.value + "' is set twice in instance '" + in.name + "'");
+        diags.error(n.loc, "tunable '" + n.value + "' is set twice in instance '" + in.name + "'",
+                    "keep one value");
       }
-      if (v.value <= 0) diags.error(v.loc, "tunable '" + n.value + "' must be positive");
+      if (v.value <= 0)
+        diags.error(v.loc,
+                    "tunable '" + n.value + "' must be positive (instance '" + in.name + "')",
+                    "tunables are tile sizes and counts: give a positive integer");
     }
     for (const Stmt* t : tunables)
       for (size_t i = 0; i < t->names.size(); ++i)
@@ -206,10 +218,10 @@ void check_mapping(const Program& prog, const MappingDecl& mp, Diagnostics& diag
     if (in.cluster) {
       auto [x, y] = in.cluster->value;
       auto pow2 = [](int v) { return v >= 1 && (v & (v - 1)) == 0; };
-      if (!pow2(x) || !pow2(y) || x * y > 8)
+      if (!pow2(x) || !pow2(y) || int64_t(x) * y > 8)
         diags.error(in.cluster->loc,
                     "cluster shape (" + std::to_string(x) + ", " + std::to_string(y) +
-                        ") is not supported",
+                        ") is not supported (instance '" + in.name + "')",
                     "clusters have power-of-two sides and at most 8 blocks");
     }
     if (in.pipeline && in.warp_specialize && !in.warp_specialize->value && in.pipeline->value == 0)
@@ -237,11 +249,16 @@ void check_mapping(const Program& prog, const MappingDecl& mp, Diagnostics& diag
         const std::string& c = name_of(*s->args[0]);
         const std::string& b = name_of(*s->args[2]);
         if (auto m = mem_of(c); m && m->value != Memory::Register)
-          diags.error(m->loc, "the WGMMA accumulator '" + c + "' must be in REGISTER (instance '" +
-                                  in.name + "')");
+          diags.error(m->loc,
+                      "the WGMMA accumulator '" + c + "' must be in REGISTER (instance '" +
+                          in.name + "')",
+                      "WGMMA accumulates in the registers of the warpgroup: memory " + c +
+                          " = REGISTER");
         if (auto m = mem_of(b); m && m->value != Memory::Shared)
-          diags.error(m->loc, "WGMMA reads operand B ('" + b + "') from SHARED memory (instance '" +
-                                  in.name + "')");
+          diags.error(m->loc,
+                      "WGMMA reads operand B ('" + b + "') from SHARED memory (instance '" +
+                          in.name + "')",
+                      "memory " + b + " = SHARED; only operand A may come from registers");
       }
     }
 
@@ -279,11 +296,17 @@ void check_mapping(const Program& prog, const MappingDecl& mp, Diagnostics& diag
         target = by_name[it->second];
       } else {
         std::vector<const Instance*> cands;
-        for (const Instance& o : mp.instances)
-          if (o.task == callee && by_name[o.name] == &o) cands.push_back(&o);
+        bool duplicate = false; // an instance for the task whose name is taken (reported above)
+        for (const Instance& o : mp.instances) {
+          if (o.task != callee) continue;
+          if (by_name[o.name] == &o)
+            cands.push_back(&o);
+          else
+            duplicate = true;
+        }
         if (cands.size() == 1) {
           target = cands[0];
-        } else if (reported.insert(callee).second) {
+        } else if (reported.insert(callee).second && !(cands.empty() && duplicate)) {
           if (cands.empty()) {
             diags.error(site.stmt->callee_loc,
                         "mapping '" + mp.name + "' has no instance for task '" + callee +
@@ -302,18 +325,28 @@ void check_mapping(const Program& prog, const MappingDecl& mp, Diagnostics& diag
         }
       }
       if (!target) continue;
+      // Reported at the child's level in the mapping: that is what the mapping can change.
+      std::string line = std::to_string(site.stmt->callee_loc.line);
       if (target->level < in.level) {
-        diags.error(site.stmt->callee_loc,
-                    std::string("instance '") + in.name + "' at " + level_name(in.level) +
-                        " launches '" + target->name + "' at " + level_name(target->level) +
-                        ", a higher level",
-                    "a task runs on the processor of its parent or on processors inside it");
+        diags.error(target->level_loc,
+                    std::string("instance '") + target->name + "' runs at " +
+                        level_name(target->level) + ", above instance '" + in.name + "' (" +
+                        level_name(in.level) + ") that launches it at line " + line,
+                    std::string("a task runs on the processor of its parent or on processors "
+                                "inside it: map it @ ") +
+                        level_name(in.level) + " or lower");
       } else if (site.parallel && target->level == in.level && in.level != Level::Host) {
-        diags.error(site.stmt->callee_loc,
-                    std::string("a prange in instance '") + in.name + "' (" + level_name(in.level) +
-                        ") launches '" + target->name + "' at the same level",
-                    "parallel iterations run on processors of a lower level: map the child one "
-                    "level down, or use srange");
+        diags.error(target->level_loc,
+                    std::string("instance '") + target->name + "' runs at " +
+                        level_name(target->level) + ", the level of the prange in instance '" +
+                        in.name + "' that launches it at line " + line,
+                    in.level == Level::Thread
+                        ? std::string("a thread has no processors inside it: make the loop an "
+                                      "srange")
+                        : std::string("parallel iterations run on processors inside the parent: "
+                                      "map it @ ") +
+                              level_name(static_cast<Level>(static_cast<int>(in.level) + 1)) +
+                              ", or make the loop an srange");
       }
     }
   }

@@ -2,6 +2,7 @@
 // names it can see and what each one is (size, scalar, tensor view, partition, loop or index
 // variable), so every later stage may assume a well-formed program.
 #include <algorithm>
+#include <cctype>
 #include <map>
 #include <set>
 
@@ -16,9 +17,18 @@ bool is_elementwise_function(const std::string& n) {
 }
 
 bool parse_mma_shape(const std::string& s, int& m, int& n, int& k) {
-  int consumed = 0;
-  if (std::sscanf(s.c_str(), "m%dn%dk%d%n", &m, &n, &k, &consumed) != 3) return false;
-  return consumed == static_cast<int>(s.size());
+  // m<digits>n<digits>k<digits>, each number at most 6 digits (sscanf's %d would overflow).
+  size_t pos = 0;
+  for (auto [letter, out] : {std::pair{'m', &m}, std::pair{'n', &n}, std::pair{'k', &k}}) {
+    if (pos >= s.size() || s[pos] != letter) return false;
+    size_t start = ++pos;
+    int v = 0;
+    while (pos < s.size() && std::isdigit(static_cast<unsigned char>(s[pos])) && pos - start < 6)
+      v = v * 10 + (s[pos++] - '0');
+    if (pos == start) return false;
+    *out = v;
+  }
+  return pos == s.size();
 }
 
 std::string wgmma_shape_problem(int m, int n, int k) {
@@ -28,31 +38,53 @@ std::string wgmma_shape_problem(int m, int n, int k) {
   return {};
 }
 
-std::string closest_name(const std::string& name, const std::vector<std::string>& candidates) {
+std::vector<std::string> closest_names(const std::string& name,
+                                       const std::vector<std::string>& candidates) {
+  // Edit distance counting a swap of two adjacent letters as one edit (hots -> host).
   auto dist = [](const std::string& a, const std::string& b) {
-    std::vector<size_t> row(b.size() + 1);
-    for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
-    for (size_t i = 1; i <= a.size(); ++i) {
-      size_t prev = row[0];
-      row[0] = i;
+    std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+    for (size_t i = 0; i <= a.size(); ++i) d[i][0] = i;
+    for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
+    for (size_t i = 1; i <= a.size(); ++i)
       for (size_t j = 1; j <= b.size(); ++j) {
-        size_t cur = row[j];
-        row[j] = std::min({row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] != b[j - 1])});
-        prev = cur;
+        d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
+                            d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
+        if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+          d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
       }
-    }
-    return row[b.size()];
+    return d[a.size()][b.size()];
   };
-  std::string best;
+  std::vector<std::string> best;
   size_t best_d = std::max<size_t>(1, name.size() / 3) + 1;
+  if (name.size() > 64) return best; // no useful suggestion, and the distance is quadratic
   for (const std::string& c : candidates) {
+    size_t gap = c.size() > name.size() ? c.size() - name.size() : name.size() - c.size();
+    if (gap > best_d || c == name) continue; // the distance is at least the difference in length
     size_t d = dist(name, c);
     if (d < best_d) {
       best_d = d;
-      best = c;
+      best.clear();
     }
+    if (d == best_d && std::find(best.begin(), best.end(), c) == best.end()) best.push_back(c);
   }
+  // First a candidate the name starts with (CUDA's expf is Grove's exp), then in given order.
+  std::stable_sort(best.begin(), best.end(), [&](const std::string& a, const std::string& b) {
+    return name.rfind(a, 0) == 0 && name.rfind(b, 0) != 0;
+  });
   return best;
+}
+
+std::string closest_name(const std::string& name, const std::vector<std::string>& candidates) {
+  std::vector<std::string> best = closest_names(name, candidates);
+  return best.empty() ? std::string() : best[0];
+}
+
+std::string did_you_mean(const std::string& name, const std::vector<std::string>& candidates) {
+  std::vector<std::string> best = closest_names(name, candidates);
+  if (best.empty()) return {};
+  std::string out = "did you mean '" + best[0] + "'";
+  if (best.size() >= 2) out += " or '" + best[1] + "'";
+  return out + "?";
 }
 
 namespace {
@@ -111,6 +143,8 @@ private:
   Diagnostics& diags_;
   std::vector<std::map<std::string, Sym>> scopes_;
   std::vector<std::pair<std::vector<std::string>, bool>> loops_; // loop vars, parallel
+  // Names already reported unknown, and lets whose value had an error: later uses stay quiet.
+  std::set<std::string> poisoned_;
   std::set<std::string> assigned_; // leaf tensors written by an earlier statement
 
   const Sym* lookup(const std::string& n) const {
@@ -120,15 +154,16 @@ private:
     }
     return nullptr;
   }
-  void declare(const std::string& n, Sym s) {
+  bool declare(const std::string& n, Sym s) {
     if (const Sym* old = lookup(n)) {
       diags_.error(s.loc, "'" + n + "' is already defined in " + task_.name + "." + var_.name,
                    "pick another name; the first definition is at line " +
                        std::to_string(old->loc.line));
-      return;
+      return false;
     }
     s.decl_depth = static_cast<int>(loops_.size());
     scopes_.back()[n] = std::move(s);
+    return true;
   }
   std::vector<std::string> visible_names() const {
     std::vector<std::string> out;
@@ -137,11 +172,19 @@ private:
     return out;
   }
   void unknown(const std::string& n, SourceLoc loc, const char* what = "name") {
-    std::string near = closest_name(n, visible_names());
-    diags_.error(loc,
-                 std::string("unknown ") + what + " '" + n + "' in " + task_.name + "." + var_.name,
-                 near.empty() ? "declare it as a parameter, tunable, local or let first"
-                              : "did you mean '" + near + "'?");
+    if (!poisoned_.insert(n).second) return; // reported once per variant
+    std::string w = what;
+    std::string declare_it =
+        w == "tensor" ? "declare it as a tensor parameter of '" + task_.name +
+                            "' or with: local " + n + ": f32[...];"
+        : w == "index variable"
+            ? "index variables are those of the left side, or of a reduction such as sum[" + n +
+                  "](...)"
+            : "declare it first: as a size in a parameter's shape, or with tunable " + n +
+                  "; or let " + n + " = ...;";
+    std::string near = did_you_mean(n, visible_names());
+    diags_.error(loc, "unknown " + w + " '" + n + "' in " + task_.name + "." + var_.name,
+                 near.empty() ? declare_it : near + " Otherwise " + declare_it);
   }
   std::string where() const { return task_.name + "." + var_.name; }
 
@@ -166,7 +209,10 @@ private:
     }
     case Stmt::Let: {
       Type ty = expr(*s.value);
-      if (ty.k == Type::Error) break;
+      if (ty.k == Type::Error) {
+        poisoned_.insert(s.names[0]); // the error is reported; do not report each use as unknown
+        break;
+      }
       if (ty.k == Type::Bool) {
         diags_.error(s.value->loc,
                      "a let binds a size, a scalar, a tensor view or a partition, not a condition");
@@ -209,11 +255,12 @@ private:
       if (s.names.size() > 3) diags_.error(s.loc, "a loop has at most 3 variables");
       for (const ExprPtr& a : s.args) expect_int(*a, "a loop extent");
       scopes_.emplace_back();
-      loops_.push_back({s.names, s.parallel});
+      loops_.push_back({{}, s.parallel});
       for (size_t i = 0; i < s.names.size(); ++i) {
         Sym lv{Sym::LoopVar, s.name_locs[i]};
         lv.parallel = s.parallel;
-        declare(s.names[i], lv);
+        // A variable that could not be declared (a name clash, reported) selects nothing.
+        if (declare(s.names[i], lv)) loops_.back().first.push_back(s.names[i]);
       }
       for (const StmtPtr& b : s.body) stmt(*b);
       loops_.pop_back();
@@ -366,9 +413,13 @@ private:
     for (size_t i = 1; i < e.args.size(); ++i) expect_int(*e.args[i], "an index");
     if (base.k == Type::Partition) {
       if (static_cast<int>(n) != base.view.color_rank) {
-        diags_.error(e.loc, "partition is indexed with " + std::to_string(n) +
-                                " index(es) but has " + std::to_string(base.view.color_rank) +
-                                " dimension(s) of pieces");
+        static const char* example[] = {"P[i]", "P[i]", "P[i, j]", "P[i, j, k]"};
+        int r = base.view.color_rank;
+        diags_.error(e.loc,
+                     "partition is indexed with " + std::to_string(n) + " index(es) but has " +
+                         std::to_string(r) + " dimension(s) of pieces",
+                     std::string("pick a piece with one index per tiled dimension, e.g. ") +
+                         example[std::clamp(r, 0, 3)]);
         return out;
       }
       out.k = Type::Tensor;
@@ -440,8 +491,10 @@ private:
                      "'" + f + "' of a rank-" + std::to_string(t.view.rank) + " tensor takes " +
                          std::to_string(want) + " tile size(s), given " +
                          std::to_string(e.args.size() - 1),
-                     f == "tile" ? "give one tile size per dimension, e.g. tile(C, BM, BN)"
-                                 : "e.g. rows(A, BM)");
+                     f == "tile" ? "give one tile size per dimension (" + std::to_string(want) +
+                                       "); rows(T, BM) and cols(T, BN) cut one dimension only"
+                                 : "'" + f + "' takes the tensor and one size, e.g. " + f +
+                                       "(A, BM)");
         return out;
       }
       if (f == "cols" && t.view.rank < 2) {
@@ -536,9 +589,13 @@ private:
       return;
     }
     if (args.size() != callee->params.size()) {
-      diags_.error(s.callee_loc, "task '" + s.callee + "' takes " +
-                                     std::to_string(callee->params.size()) +
-                                     " argument(s), given " + std::to_string(args.size()));
+      std::string params;
+      for (const Param& p : callee->params) params += (params.empty() ? "" : ", ") + p.name;
+      diags_.error(s.callee_loc,
+                   "task '" + s.callee + "' takes " + std::to_string(callee->params.size()) +
+                       " argument(s), given " + std::to_string(args.size()),
+                   "pass one argument per parameter, in order: " + s.callee + "(" + params +
+                       "), declared at line " + std::to_string(callee->loc.line));
       return;
     }
     std::set<std::string> parallel_vars;
@@ -567,17 +624,21 @@ private:
       }
       if (a.view.elem != p.type.elem) {
         diags_.error(ae.loc,
-                     std::string("type mismatch: passes a ") + elem_name(a.view.elem) +
-                         " tensor to parameter '" + p.name + "' of '" + s.callee + "', which is " +
-                         elem_name(p.type.elem),
-                     "convert with an element-wise copy in a leaf, e.g. T16[i, j] = T32[i, j]");
+                     std::string("type mismatch: parameter '") + p.name + "' of '" + s.callee +
+                         "' is " + elem_name(p.type.elem) + ", but this argument is " +
+                         elem_name(a.view.elem),
+                     "convert with an element-wise copy in a leaf, e.g. T16[i, j] = T32[i, j], "
+                     "or change the parameter's type");
         continue;
       }
       int want_rank = static_cast<int>(p.type.dims.size());
       if (a.view.rank != want_rank) {
-        diags_.error(ae.loc, "rank mismatch: passes a rank-" + std::to_string(a.view.rank) +
-                                 " tensor to parameter '" + p.name + "' of '" + s.callee +
-                                 "', which has rank " + std::to_string(want_rank));
+        diags_.error(ae.loc,
+                     "rank mismatch: passes a rank-" + std::to_string(a.view.rank) +
+                         " tensor to parameter '" + p.name + "' of '" + s.callee +
+                         "', which has rank " + std::to_string(want_rank),
+                     "each index of a tensor removes its leading dimension: T[b] of a rank-3 "
+                     "tensor has rank 2");
         continue;
       }
       // A child may read whatever its parent can reach (a write-only parent may read back what it
@@ -654,9 +715,12 @@ private:
       return;
     }
     if (known_different(it->second.first, dim))
-      diags_.error(loc, "shape mismatch: index '" + var + "' ranges over " +
-                            std::to_string(it->second.first->ival) + " in '" + it->second.second +
-                            "' but " + std::to_string(dim->ival) + " in '" + tensor + "'");
+      diags_.error(loc,
+                   "shape mismatch: index '" + var + "' ranges over " +
+                       std::to_string(it->second.first->ival) + " in '" + it->second.second +
+                       "' but " + std::to_string(dim->ival) + " in '" + tensor + "'",
+                   "an index variable has one extent in a statement: check the declared shapes, "
+                   "or use another index for the other dimension");
   }
 
   void assign(const Stmt& s) {
@@ -669,9 +733,11 @@ private:
                          where(),
                      "declare it write or readwrite in task '" + task_.name + "'");
       if (static_cast<int>(s.indices.size()) != t->rank)
-        diags_.error(s.loc, "rank mismatch: '" + s.target + "' has rank " +
-                                std::to_string(t->rank) + " but is indexed with " +
-                                std::to_string(s.indices.size()) + " index(es)");
+        diags_.error(s.loc,
+                     "rank mismatch: '" + s.target + "' has rank " + std::to_string(t->rank) +
+                         " but is indexed with " + std::to_string(s.indices.size()) +
+                         " index(es)",
+                     "give one index variable per dimension of '" + s.target + "'");
       std::set<std::string> seen;
       for (size_t i = 0; i < s.indices.size(); ++i) {
         const std::string& v = s.indices[i];
@@ -689,7 +755,7 @@ private:
     Type ty = leaf_expr(*s.value, cx);
     if (ty.k == Type::Bool)
       diags_.error(s.value->loc, "a tensor element cannot hold a condition",
-                   "use select(cond, a, b)");
+                   "store a number chosen by the condition, e.g. select(cond, 1.0, 0.0)");
   }
 
   Type leaf_expr(const Expr& e, LeafCtx& cx) {
@@ -736,9 +802,11 @@ private:
                      "declare it readwrite in task '" + task_.name + "'");
       size_t n = e.args.size() - 1;
       if (static_cast<int>(n) != t->rank) {
-        diags_.error(e.loc, "rank mismatch: '" + base.name + "' has rank " +
-                                std::to_string(t->rank) + " but is indexed with " +
-                                std::to_string(n) + " index(es)");
+        diags_.error(e.loc,
+                     "rank mismatch: '" + base.name + "' has rank " + std::to_string(t->rank) +
+                         " but is indexed with " + std::to_string(n) + " index(es)",
+                     "give one index variable per dimension of '" + base.name +
+                         "'; a row vector v[r] broadcasts along the other dimensions");
         return out;
       }
       for (size_t i = 1; i < e.args.size(); ++i) {
@@ -805,12 +873,12 @@ private:
       if (!is_elementwise_function(f)) {
         std::vector<std::string> fns = {"exp2", "exp", "log2", "tanh",  "sqrt",
                                         "abs",  "max", "min",  "select"};
-        std::string near = closest_name(f, fns);
+        std::string near = did_you_mean(f, fns);
         diags_.error(
             e.loc, "unknown element-wise function '" + f + "'",
             near.empty()
                 ? "leaf statements may use exp2, exp, log2, tanh, sqrt, abs, max, min, select"
-                : "did you mean '" + near + "'?");
+                : near);
         return out;
       }
       size_t want = f == "select" ? 3 : (f == "max" || f == "min") ? 2 : 1;
@@ -867,8 +935,12 @@ private:
       ops[i] = tensor_sym(e->name, e->loc);
       if (!ops[i]) return;
       if (ops[i]->rank != 2) {
-        diags_.error(e->loc, "mma operands have rank 2; '" + e->name + "' has rank " +
-                                 std::to_string(ops[i]->rank));
+        diags_.error(e->loc,
+                     "mma operands have rank 2; '" + e->name + "' has rank " +
+                         std::to_string(ops[i]->rank),
+                     "pass matrices: select a batch in the inner variant that launches this leaf, "
+                     "e.g. " +
+                         e->name + "[b]");
         return;
       }
     }
@@ -881,8 +953,9 @@ private:
     if (C.priv != Privilege::ReadWrite)
       diags_.error(s.args[0]->loc,
                    "privilege violation: mma reads and writes its accumulator '" + names[0] +
-                       "', which is " + privilege_name(C.priv) + " in " + where(),
-                   "declare it readwrite");
+                       "', which is " + (can_read(C.priv) ? "read-only" : "write-only") + " in " +
+                       where(),
+                   "declare '" + names[0] + "' readwrite in task '" + task_.name + "'");
     assigned_.insert(names[0]);
     for (int i = 1; i < 3; ++i) {
       const Sym& o = *ops[i];
@@ -905,9 +978,19 @@ private:
     const Expr* ak = dim(A, trans[1] ? 0 : 1);
     const Expr* bk = dim(B, trans[2] ? 1 : 0);
     const Expr* bn = dim(B, trans[2] ? 0 : 1);
-    if (known_different(ak, bk) || known_different(dim(C, 0), am) || known_different(dim(C, 1), bn))
+    auto mismatch = [&](const char* what, const Expr* x, const std::string& xn, const Expr* y,
+                        const std::string& yn) {
+      if (!known_different(x, y)) return false;
       diags_.error(s.loc,
-                   "shape mismatch in mma: C[M, N] += A[M, K] · B[K, N] needs matching M, N and K");
+                   std::string("shape mismatch in mma: ") + what + " is " +
+                       std::to_string(x->ival) + " in '" + xn + "' but " +
+                       std::to_string(y->ival) + " in '" + yn + "'",
+                   "mma(C, A, B) computes C[M, N] += A[M, K] * B[K, N]; write trans(X) for an "
+                   "operand stored the other way round");
+      return true;
+    };
+    mismatch("K", ak, names[1], bk, names[2]) || mismatch("M", dim(C, 0), names[0], am, names[1]) ||
+        mismatch("N", dim(C, 1), names[0], bn, names[2]);
   }
 };
 

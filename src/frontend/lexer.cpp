@@ -68,7 +68,7 @@ std::vector<Token> lex(const SourceManager& sm, int file, Diagnostics& diags) {
         t.ival = std::strtoll(text.c_str(), nullptr, 10);
         if (errno == ERANGE || t.ival > (int64_t(1) << 40))
           diags.error(loc, "integer literal '" + text + "' is too large",
-                      "sizes and indices must stay below 2^40");
+                      "integers in Grove source are at most 2^40 = 1099511627776");
       }
       out.push_back(t);
       advance(j - i);
@@ -79,6 +79,9 @@ std::vector<Token> lex(const SourceManager& sm, int file, Diagnostics& diags) {
       while (j < s.size() && s[j] != '"' && s[j] != '\n') ++j;
       if (j >= s.size() || s[j] != '"') {
         diags.error(loc, "unterminated string", "close the string with '\"' on the same line");
+        // Keep the text up to the end of the line as the string, so the parser does not report
+        // the missing token again.
+        out.push_back({Tok::String, s.substr(i + 1, j - i - 1), loc});
         advance(j - i);
         continue;
       }
@@ -105,9 +108,9 @@ std::vector<Token> lex(const SourceManager& sm, int file, Diagnostics& diags) {
                             ? std::string(1, c)
                             : "\\x" + std::string(1, "0123456789abcdef"[(c >> 4) & 15]) +
                                   "0123456789abcdef"[c & 15];
-    diags.error(
-        loc, "unexpected character '" + shown + "'",
-        "Grove source uses ASCII identifiers, numbers and the operators of docs/language.md");
+    diags.error(loc, "unexpected character '" + shown + "'",
+                "delete it: outside comments and strings Grove uses ASCII letters, digits, '_' "
+                "and the punctuation ( ) [ ] { } , ; : . = + - * / % < > ! @");
     advance(1);
   }
   out.push_back({Tok::End, "", SourceLoc{file, line, col}});

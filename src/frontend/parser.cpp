@@ -24,8 +24,9 @@ public:
           if (peek().kind != Tok::String)
             fail(peek().loc, "expected a file name in quotes after 'import'",
                  "write: import \"gemm.grove\";");
-          imports.push_back({next().text, loc});
+          std::string path = next().text;
           expect(";");
+          imports.push_back({path, loc});
         } else if (is("task")) {
           prog.tasks.push_back(parse_task());
         } else if (is("variant")) {
@@ -76,12 +77,26 @@ private:
     }
   }
   [[noreturn]] void fail(SourceLoc loc, const std::string& msg, const std::string& hint = {}) {
-    diags_.error(loc, msg, hint);
+    // A line that already has an error (a stray character, an unterminated string) usually
+    // confuses the parser too: report only the first error of each line.
+    bool repeat = false;
+    for (const Diagnostic& d : diags_.errors())
+      if (d.loc.file == loc.file && d.loc.line == loc.line) repeat = true;
+    if (!repeat) diags_.error(loc, msg, hint);
     throw ParseError{};
   }
   const Token& expect(const char* text, const char* hint = "") {
-    if (!is(text))
+    if (!is(text)) {
+      // A token missing at the end of a line (typically ';') is reported just after the token
+      // before it, where it belongs, rather than at the start of the next line.
+      if (p_ > 0 && peek().loc.line > t_[p_ - 1].loc.line) {
+        const Token& prev = t_[p_ - 1];
+        SourceLoc after = prev.loc;
+        after.col += static_cast<int>(prev.text.size()) + (prev.kind == Tok::String ? 2 : 0);
+        fail(after, std::string("expected '") + text + "' after " + describe(prev), hint);
+      }
       fail(peek().loc, std::string("expected '") + text + "', found " + describe(peek()), hint);
+    }
     return next();
   }
   const Token& expect_ident(const char* what) {
@@ -104,11 +119,19 @@ private:
   }
   struct DepthGuard {
     Parser& p;
-    explicit DepthGuard(Parser& pp) : p(pp) {
-      if (++p.depth_ > kMaxDepth)
-        p.fail(p.peek().loc, "nesting is too deep", "split the expression or loop nest");
+    int n = 0;
+    explicit DepthGuard(Parser& pp, bool enter = true) : p(pp) {
+      if (enter) step();
     }
-    ~DepthGuard() { --p.depth_; }
+    // One more level: a nested block or expression, or one more operator of a chain such as
+    // a + b + c, whose tree grows one level per operator.
+    void step() {
+      if (p.depth_ >= kMaxDepth)
+        p.fail(p.peek().loc, "nesting is too deep", "split the expression or loop nest");
+      ++p.depth_;
+      ++n;
+    }
+    ~DepthGuard() { p.depth_ -= n; }
   };
 
   // ---- types and declarations ----
@@ -168,10 +191,13 @@ private:
           has_priv = true;
         }
         p.type = parse_type(true);
-        if (p.type.is_tensor && !has_priv)
+        if (p.type.is_tensor && !has_priv) {
+          std::string shape;
+          for (const ExprPtr& d : p.type.dims) shape += (shape.empty() ? "" : ", ") + expr_str(*d);
           fail(p.type.loc, "tensor parameter '" + p.name + "' has no privilege",
-               "write read, write or readwrite before the type, e.g. " + p.name +
-                   ": read f16[M, K]");
+               "write read, write or readwrite before the type, e.g. " + p.name + ": read " +
+                   elem_name(p.type.elem) + "[" + shape + "]");
+        }
         if (!p.type.is_tensor && has_priv)
           fail(p.loc, "scalar parameter '" + p.name + "' cannot have a privilege",
                "privileges apply to tensors; scalars are always read");
@@ -330,7 +356,9 @@ private:
   }
   ExprPtr parse_or() {
     ExprPtr e = parse_and();
+    DepthGuard g(*this, false);
     while (is("||")) {
+      g.step();
       SourceLoc loc = next().loc;
       e = binary("||", std::move(e), parse_and(), loc);
     }
@@ -338,7 +366,9 @@ private:
   }
   ExprPtr parse_and() {
     ExprPtr e = parse_cmp();
+    DepthGuard g(*this, false);
     while (is("&&")) {
+      g.step();
       SourceLoc loc = next().loc;
       e = binary("&&", std::move(e), parse_cmp(), loc);
     }
@@ -356,7 +386,9 @@ private:
   }
   ExprPtr parse_add() {
     ExprPtr e = parse_mul();
+    DepthGuard g(*this, false);
     while (is("+") || is("-")) {
+      g.step();
       const Token& t = next();
       e = binary(t.text, std::move(e), parse_mul(), t.loc);
     }
@@ -364,7 +396,9 @@ private:
   }
   ExprPtr parse_mul() {
     ExprPtr e = parse_unary();
+    DepthGuard g(*this, false);
     while (is("*") || is("/") || is("%")) {
+      g.step();
       const Token& t = next();
       e = binary(t.text, std::move(e), parse_unary(), t.loc);
     }
@@ -383,7 +417,9 @@ private:
   }
   ExprPtr parse_postfix() {
     ExprPtr e = parse_primary();
+    DepthGuard g(*this, false);
     while (is("[")) {
+      g.step();
       SourceLoc loc = peek().loc;
       auto idx = make(Expr::Index, loc);
       idx->args.push_back(std::move(e));

@@ -41,7 +41,12 @@ struct SmemBuffer {
   int64_t slot_bytes() const;
 };
 
-// A tensor in registers, one copy per consumer warpgroup: the warpgroup's piece.
+// A tensor in registers, one copy per consumer warpgroup: the warpgroup's piece. Its layout on the
+// GPU follows from its rank. Rank 2, [R, C] with R a multiple of 64: the WGMMA accumulator fragment
+// of m64nCk16 repeated R/64 times; thread t of the warpgroup holds rows 64*i + 16*(t/32) +
+// (t%32)/4 + {0, 8} and columns 8*j + 2*(t%4) + {0, 1} (for 16-bit types this is also the A
+// operand fragment, so P of attention feeds a wgmma from registers). Rank 1, [R]: the values of
+// the rows the thread holds in that layout, replicated over the 4 threads that share a row.
 struct RegTensor {
   std::string name;
   ElemType elem = ElemType::F32;

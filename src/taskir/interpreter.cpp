@@ -33,6 +33,28 @@ Value float_value(double v) {
   return x;
 }
 
+// The value of an int parameter given as a number; an error unless it is a whole number in range.
+int64_t to_int(double v, const Param& p, SourceLoc loc) {
+  if (!(std::fabs(v) <= 9007199254740992.0) || v != std::floor(v)) // 2^53; false for NaN
+    throw GroveError(loc, "int parameter '" + p.name + "' gets " + std::to_string(v) +
+                              ", which is not a whole number of at most 2^53");
+  return static_cast<int64_t>(v);
+}
+
+// The most elements one tensor may have in the CPU interpreter (8 GiB of doubles).
+constexpr int64_t kMaxElements = int64_t(1) << 30;
+
+// Product of extents, or -1 when it exceeds kMaxElements (so it cannot overflow).
+int64_t element_count(const std::vector<int64_t>& shape) {
+  int64_t n = 1;
+  for (int64_t v : shape) {
+    if (v <= 0) return 0;
+    if (v > kMaxElements / n) return -1;
+    n *= v;
+  }
+  return n;
+}
+
 class Frame {
 public:
   Frame() { scopes_.emplace_back(); }
@@ -85,9 +107,9 @@ public:
     ++stats.launches;
     // Bounds that turn a runaway program (a task launching itself, an enormous loop) into an error.
     if (depth_ >= 64)
-      fail(call_loc, "launches nest deeper than 64 levels: does a task launch itself?");
-    if (stats.launches > 50'000'000)
-      fail(call_loc, "more than 50 million launches: use smaller sizes on the CPU");
+      fail(call_loc, "launches nest deeper than 64 levels: does a task launch itself?",
+           "give the recursion a case that stops it, or launch a different task");
+    step(call_loc);
     struct Depth {
       int& d;
       explicit Depth(int& x) : d(x) { ++d; }
@@ -109,6 +131,15 @@ private:
   std::map<std::string, const Instance*> instances_;
   std::set<const Instance*> checked_;
   int depth_ = 0;
+  int64_t steps_ = 0; // launches and loop iterations, against opts_.max_steps
+
+  void step(SourceLoc loc) {
+    if (++steps_ > opts_.max_steps)
+      fail(loc,
+           "more than " + std::to_string(opts_.max_steps) +
+               " launches and loop iterations: the program is too large to run on the CPU",
+           "use smaller sizes on the CPU, or larger tiles");
+  }
 
   // ---- binding ----
   void bind_params(const TaskDecl& task, const std::vector<Value>& args, SourceLoc call_loc,
@@ -120,8 +151,11 @@ private:
       const Param& p = task.params[i];
       const Value& a = args[i];
       if (!p.type.is_tensor) {
-        fr.define(p.name,
-                  p.type.is_int ? int_value(static_cast<int64_t>(a.num())) : float_value(a.num()));
+        if (a.kind == Value::Tensor || a.kind == Value::Part)
+          throw GroveError(call_loc,
+                           "parameter '" + p.name + "' of '" + task.name + "' needs a number");
+        fr.define(p.name, p.type.is_int ? int_value(to_int(a.num(), p, call_loc))
+                                        : float_value(a.num()));
         continue;
       }
       if (a.kind != Value::Tensor)
@@ -178,18 +212,24 @@ private:
     }
     case Expr::Unary: {
       Value a = eval(*e.args[0], fr);
-      if (a.kind == Value::Int) return int_value(e.op == "-" ? -a.i : !a.i);
+      if (a.kind == Value::Int) {
+        if (e.op == "-" && a.i == std::numeric_limits<int64_t>::min()) overflow(e);
+        return int_value(e.op == "-" ? -a.i : !a.i);
+      }
       return float_value(e.op == "-" ? -a.f : !a.f);
     }
     case Expr::Binary: {
       Value a = eval(*e.args[0], fr), b = eval(*e.args[1], fr);
       const std::string& op = e.op;
       if (a.kind == Value::Int && b.kind == Value::Int) {
-        int64_t x = a.i, y = b.i;
+        int64_t x = a.i, y = b.i, r = 0;
         if ((op == "/" || op == "%") && y == 0) fail(e.loc, "division by zero");
-        if (op == "+") return int_value(x + y);
-        if (op == "-") return int_value(x - y);
-        if (op == "*") return int_value(x * y);
+        if ((op == "+" && __builtin_add_overflow(x, y, &r)) ||
+            (op == "-" && __builtin_sub_overflow(x, y, &r)) ||
+            (op == "*" && __builtin_mul_overflow(x, y, &r)) ||
+            ((op == "/" || op == "%") && x == std::numeric_limits<int64_t>::min() && y == -1))
+          overflow(e);
+        if (op == "+" || op == "-" || op == "*") return int_value(r);
         if (op == "/") return int_value(x / y);
         if (op == "%") return int_value(x % y);
       } else {
@@ -211,6 +251,11 @@ private:
     fail(e.loc, "this expression belongs in a leaf statement");
   }
 
+  [[noreturn]] void overflow(const Expr& e) {
+    fail(e.loc, "integer overflow in '" + expr_str(e) + "'",
+         "sizes, tunables and indices are 64-bit integers; check the values the mapping sets");
+  }
+
   int64_t eval_int(const Expr& e, Frame& fr) {
     Value v = eval(e, fr);
     if (v.kind != Value::Int) fail(e.loc, "expected an integer");
@@ -225,7 +270,12 @@ private:
     out.kind = Value::Tensor;
     try {
       if (base.kind == Value::Part) {
-        out.view = base.part->piece(idx);
+        try {
+          out.view = base.part->piece(idx);
+        } catch (const std::invalid_argument& err) {
+          fail(e.loc, err.what(),
+               "pieces are numbered from 0; loop over cdiv(extent, tile size) of them");
+        }
       } else if (base.kind == Value::Tensor) {
         for (size_t i = 0; i < idx.size(); ++i)
           if (idx[i] < 0 || idx[i] >= base.view.dims[i].extent)
@@ -250,7 +300,7 @@ private:
         if (f == "cdiv") {
           if (b.i <= 0)
             fail(e.loc, "cdiv by " + std::to_string(b.i) + "; the divisor must be positive");
-          return int_value((a.i + b.i - 1) / b.i);
+          return int_value(a.i / b.i + (a.i % b.i > 0 ? 1 : 0));
         }
         return int_value(f == "min" ? std::min(a.i, b.i) : std::max(a.i, b.i));
       }
@@ -312,16 +362,10 @@ private:
       define_tunables(s, inst, fr);
       break;
     case Stmt::Local: {
-      std::vector<int64_t> shape;
-      for (const ExprPtr& d : s.type.dims) {
-        int64_t v = eval_int(*d, fr);
-        if (v <= 0)
-          fail(d->loc, "local '" + s.names[0] + "' has a dimension of " + std::to_string(v));
-        shape.push_back(v);
-      }
+      std::vector<int64_t> shape = local_shape(s, fr);
       // Locals start poisoned with NaN so a read before any write shows in the results.
       auto buf = std::make_shared<Buffer>(s.names[0], s.type.elem, shape,
-                                          std::numeric_limits<double>::quiet_NaN());
+                                          std::numeric_limits<double>::quiet_NaN(), opts_.compute);
       Value v;
       v.kind = Value::Tensor;
       v.view = View::whole(buf);
@@ -334,10 +378,13 @@ private:
     case Stmt::For: {
       std::vector<int64_t> ext;
       for (const ExprPtr& a : s.args) ext.push_back(eval_int(*a, fr));
-      int64_t total = 1;
-      for (int64_t x : ext) total *= std::max<int64_t>(x, 0);
+      int64_t total = 1; // saturates: step() stops a loop that large long before the end
+      for (int64_t x : ext)
+        if (__builtin_mul_overflow(total, std::max<int64_t>(x, 0), &total))
+          total = std::numeric_limits<int64_t>::max();
       std::vector<int64_t> idx(ext.size(), 0);
       for (int64_t it = 0; it < total; ++it) {
+        step(s.loc);
         fr.push();
         for (size_t d = 0; d < ext.size(); ++d) fr.define(s.names[d], int_value(idx[d]));
         for (const StmtPtr& b : s.body) inner_stmt(*b, task, var, inst, fr);
@@ -363,6 +410,23 @@ private:
     case Stmt::Assign:
       fail(s.loc, "leaf statement in inner variant '" + var.task + "." + var.name + "'");
     }
+  }
+
+  // The shape of a local tensor, each dimension positive and the whole small enough to allocate.
+  std::vector<int64_t> local_shape(const Stmt& s, Frame& fr) {
+    std::vector<int64_t> shape;
+    for (const ExprPtr& d : s.type.dims) {
+      int64_t v = eval_int(*d, fr);
+      if (v <= 0)
+        fail(d->loc, "local '" + s.names[0] + "' has a dimension of " + std::to_string(v),
+             "check the tile sizes the mapping sets");
+      shape.push_back(v);
+    }
+    if (element_count(shape) < 0)
+      fail(s.loc, "local '" + s.names[0] + "' " + shape_str(shape) +
+                      " is too large for the CPU interpreter",
+           "a tensor may have at most 2^30 elements here; check the tile sizes the mapping sets");
+    return shape;
   }
 
   void define_tunables(const Stmt& s, const Instance* inst, Frame& fr) {
@@ -415,6 +479,12 @@ private:
       d->name = p.name;
       d->elem = p.type.elem;
       d->shape = args[i].view.shape();
+      if (element_count(d->shape) < 0)
+        fail(call_loc,
+             "'" + task.name + "' gets a " + shape_str(d->shape) + " tensor for parameter '" +
+                 p.name + "', too large for the CPU interpreter",
+             "a tensor may have at most 2^30 elements here; check the tile sizes the mapping "
+             "sets");
       if (opts_.compute) {
         if (can_read(p.priv))
           args[i].view.gather(d->data);
@@ -437,17 +507,10 @@ private:
         auto d = std::make_unique<Dense>();
         d->name = s->names[0];
         d->elem = s->type.elem;
-        for (const ExprPtr& x : s->type.dims) {
-          int64_t v = eval_int(*x, fr);
-          if (v <= 0)
-            fail(x->loc, "local '" + d->name + "' has a dimension of " + std::to_string(v));
-          d->shape.push_back(v);
-        }
-        if (opts_.compute) {
-          int64_t n = 1;
-          for (int64_t v : d->shape) n *= v;
-          d->data.assign(static_cast<size_t>(n), std::numeric_limits<double>::quiet_NaN());
-        }
+        d->shape = local_shape(*s, fr);
+        if (opts_.compute)
+          d->data.assign(static_cast<size_t>(element_count(d->shape)),
+                         std::numeric_limits<double>::quiet_NaN());
         env.tensors[d->name] = d.get();
         owned.push_back(std::move(d));
         break;
@@ -508,8 +571,7 @@ private:
     std::string parts;
     for (const auto& [name, d] : env.tensors) {
       if (memory_of(inst, name) != Memory::Register) continue;
-      int64_t n = 1;
-      for (int64_t v : d->shape) n *= v;
+      int64_t n = element_count(d->shape); // at most 2^30: leaf tensors are checked on entry
       int64_t r = (n * elem_bytes(d->elem) + 128 * 4 - 1) / (128 * 4);
       regs += r;
       parts += (parts.empty() ? "" : ", ") + name + " " + shape_str(d->shape) + " " +
@@ -534,7 +596,7 @@ const TaskDecl* entry_task(const Program& prog, const MappingDecl& mapping) {
 }
 
 EntryArgs allocate_entry(const TaskDecl& task, const std::map<std::string, int64_t>& sizes,
-                         SourceLoc where) {
+                         SourceLoc where, bool allocate) {
   EntryArgs args;
   for (const Param& p : task.params) {
     if (!p.type.is_tensor) {
@@ -574,16 +636,12 @@ EntryArgs allocate_entry(const TaskDecl& task, const std::map<std::string, int64
             "sizes run from 1 to 1048576");
       shape.push_back(it->second);
     }
-    int64_t total = 1;
-    for (int64_t s : shape) {
-      total *= s;
-      if (total > (int64_t(1) << 30))
-        throw GroveError(p.loc,
-                         "tensor '" + p.name + "' " + shape_str(shape) +
-                             " is too large for the CPU interpreter",
-                         "use smaller sizes on the CPU");
-    }
-    args.tensors[p.name] = std::make_shared<Buffer>(p.name, p.type.elem, shape, 0.0);
+    if (element_count(shape) < 0)
+      throw GroveError(p.loc,
+                       "tensor '" + p.name + "' " + shape_str(shape) +
+                           " is too large for the CPU interpreter",
+                       "use smaller sizes on the CPU");
+    args.tensors[p.name] = std::make_shared<Buffer>(p.name, p.type.elem, shape, 0.0, allocate);
   }
   (void)where;
   return args;
@@ -601,7 +659,7 @@ std::vector<Value> entry_values(const TaskDecl& task, EntryArgs& args) {
       v.kind = Value::Tensor;
       v.view = View::whole(it->second);
     } else {
-      v = p.type.is_int ? int_value(static_cast<int64_t>(args.scalars[p.name]))
+      v = p.type.is_int ? int_value(to_int(args.scalars[p.name], p, p.loc))
                         : float_value(args.scalars[p.name]);
     }
     vals.push_back(v);

@@ -15,6 +15,8 @@ namespace grove {
 struct RunOptions {
   bool exact = false;  // float64 reference: no rounding of stored values
   bool compute = true; // false: walk the tree and check shapes without computing (elaboration)
+  // Bound on launches plus loop iterations, so a runaway program ends with an error.
+  int64_t max_steps = 50'000'000;
 };
 
 // Arguments of the entry task: tensors by parameter name, and scalar values.
@@ -43,8 +45,8 @@ RunStats run_reference(const Program& prog, const TaskDecl& task, const VariantD
 const TaskDecl* entry_task(const Program& prog, const MappingDecl& mapping);
 
 // Allocates the entry tensors for the given sizes (size name -> value). Throws GroveError naming a
-// missing size.
+// missing size. Without `allocate` the tensors have their shapes but no elements (elaboration).
 EntryArgs allocate_entry(const TaskDecl& task, const std::map<std::string, int64_t>& sizes,
-                         SourceLoc where);
+                         SourceLoc where, bool allocate = true);
 
 } // namespace grove

@@ -36,8 +36,11 @@ Partition make_tile(const View& base, std::vector<int> cut_dims, std::vector<int
   if (!is_plain(base))
     throw std::invalid_argument(
         "cannot tile an MMA fragment; tile the tensor before taking fragments");
-  for (int64_t s : sizes)
+  for (int64_t s : sizes) {
     if (s <= 0) throw std::invalid_argument("tile size " + std::to_string(s) + " must be positive");
+    if (s > (int64_t(1) << 40)) // so piece offsets cannot overflow
+      throw std::invalid_argument("tile size " + std::to_string(s) + " is larger than 2^40");
+  }
   Partition p;
   p.kind = Partition::Tile;
   p.base = base;
@@ -86,7 +89,7 @@ std::vector<int64_t> Partition::colors() const {
     std::vector<int64_t> c;
     for (size_t i = 0; i < cut_dims.size(); ++i) {
       int64_t ext = base.dims[static_cast<size_t>(cut_dims[i])].extent;
-      c.push_back((ext + sizes[i] - 1) / sizes[i]);
+      c.push_back(ext / sizes[i] + (ext % sizes[i] != 0 ? 1 : 0));
     }
     return c;
   }

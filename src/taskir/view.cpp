@@ -4,8 +4,9 @@
 
 namespace grove {
 
-Buffer::Buffer(std::string n, ElemType e, std::vector<int64_t> s, double fill)
+Buffer::Buffer(std::string n, ElemType e, std::vector<int64_t> s, double fill, bool allocate)
     : name(std::move(n)), elem(e), shape(std::move(s)) {
+  if (!allocate) return;
   int64_t total = 1;
   for (int64_t d : shape) total *= d;
   data.assign(static_cast<size_t>(total), fill);

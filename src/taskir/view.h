@@ -18,7 +18,8 @@ struct Buffer {
   ElemType elem = ElemType::F32;
   std::vector<int64_t> shape; // row-major
   std::vector<double> data;   // values already rounded to `elem` (unless running exactly)
-  Buffer(std::string n, ElemType e, std::vector<int64_t> s, double fill);
+  // Without `allocate` the buffer has its shape but no elements: enough to elaborate a mapping.
+  Buffer(std::string n, ElemType e, std::vector<int64_t> s, double fill, bool allocate = true);
   int64_t size() const { return static_cast<int64_t>(data.size()); }
 };
 

@@ -66,6 +66,8 @@ INSTANTIATE_TEST_SUITE_P(Diagnostics, Golden, ::testing::ValuesIn(cases()),
                          });
 
 // The number of distinct error kinds the golden files cover (one kind per file).
-TEST(Diagnostics, CoverAtLeastThirtyKinds) { EXPECT_GE(cases().size(), 30u); }
+TEST(Diagnostics, CoverAtLeastThirtyKinds) {
+  EXPECT_GE(cases().size(), 30u);
+}
 
 } // namespace
