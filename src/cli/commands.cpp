@@ -1,5 +1,6 @@
 #include "cli/commands.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -11,6 +12,7 @@
 #include "frontend/check.h"
 #include "frontend/parser.h"
 #include "taskir/explain.h"
+#include "lowering/pipeline.h"
 #include "taskir/interpreter.h"
 
 namespace grove {
@@ -209,6 +211,26 @@ int cmd_explain(const CliOptions& o, std::ostream& out, std::ostream& err) {
   if (!l) return 1;
   const MappingDecl* m = pick_mapping(*l, o.mapping, err);
   if (!m) return 1;
+  if (!o.after.empty()) {
+    const auto& names = lower::pass_names();
+    if (std::find(names.begin(), names.end(), o.after) == names.end()) {
+      std::string list;
+      for (const std::string& n : names) list += (list.empty() ? "" : ", ") + n;
+      err << "grove: error: unknown pass '" << o.after << "'\n  hint: passes are " << list << "\n";
+      return 2;
+    }
+    try {
+      lower::LowerOptions lo;
+      lo.dump_after = o.after;
+      lo.sizes = o.sizes;
+      lo.dump = &out;
+      lower::lower_mapping(l->prog, *m, lo);
+    } catch (const GroveError& e) {
+      report(*l, e, err);
+      return 1;
+    }
+    return 0;
+  }
   explain_tree(l->prog, *m, out);
   return 0;
 }

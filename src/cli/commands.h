@@ -16,6 +16,7 @@ struct CliOptions {
   bool check = false;                   // run: compare against the reference variant
   uint64_t seed = 0;                    // 0: a fresh seed each run
   bool tree = false;                    // explain --tree
+  std::string after; // explain --after PASS
   int64_t max_steps = 0;                // launches + loop iterations allowed (0: the default)
 };
 

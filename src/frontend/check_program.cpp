@@ -90,7 +90,7 @@ std::string did_you_mean(const std::string& name, const std::vector<std::string>
 namespace {
 
 struct Sym {
-  enum Kind { Size, Scalar, Tunable, LoopVar, Tensor, Partition, IndexVar } kind;
+  enum Kind { Size, Scalar, Tunable, LoopVar, Tensor, Partition, IndexVar } kind = Size;
   SourceLoc loc;
   bool is_int = true; // Scalar
   ElemType elem = ElemType::F32;
@@ -756,6 +756,7 @@ private:
     if (ty.k == Type::Bool)
       diags_.error(s.value->loc, "a tensor element cannot hold a condition",
                    "store a number chosen by the condition, e.g. select(cond, 1.0, 0.0)");
+    assigned_.insert(s.target);
   }
 
   Type leaf_expr(const Expr& e, LeafCtx& cx) {
@@ -795,11 +796,13 @@ private:
       }
       const Sym* t = tensor_sym(base.name, base.loc);
       if (!t) return out;
-      if (!can_read(t->priv))
+      // A write-only tensor has undefined incoming values, but a leaf may read back what an
+      // earlier statement of the same leaf wrote.
+      if (!can_read(t->priv) && !assigned_.count(base.name))
         diags_.error(base.loc,
-                     "privilege violation: reads '" + base.name + "', which is write-only in " +
-                         where(),
-                     "declare it readwrite in task '" + task_.name + "'");
+                     "privilege violation: reads '" + base.name + "' before writing it, and it is "
+                     "write-only in " + where() + ": its incoming values are undefined",
+                     "write it first in this leaf, or declare it readwrite in task '" + task_.name + "'");
       size_t n = e.args.size() - 1;
       if (static_cast<int>(n) != t->rank) {
         diags_.error(e.loc,
@@ -950,7 +953,7 @@ private:
                    std::string("mma accumulates in f32, but '") + names[0] + "' is " +
                        elem_name(C.elem),
                    "declare the accumulator f32 and convert afterwards");
-    if (C.priv != Privilege::ReadWrite)
+    if (!can_write(C.priv) || (!can_read(C.priv) && !assigned_.count(names[0])))
       diags_.error(s.args[0]->loc,
                    "privilege violation: mma reads and writes its accumulator '" + names[0] +
                        "', which is " + (can_read(C.priv) ? "read-only" : "write-only") + " in " +
@@ -964,7 +967,7 @@ private:
                      std::string("mma operands are f16 or bf16, but '") + names[i] + "' is " +
                          elem_name(o.elem),
                      "convert it to f16 or bf16 first");
-      if (!can_read(o.priv))
+      if (!can_read(o.priv) && !assigned_.count(names[i]))
         diags_.error(s.args[i]->loc, "privilege violation: mma reads '" + names[i] +
                                          "', which is write-only in " + where());
     }

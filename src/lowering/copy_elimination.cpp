@@ -1,0 +1,130 @@
+// Pass 3: copy elimination. The instantiation copies a tensor at every mapping boundary; most of
+// those copies repeat work. Two rules remove them while keeping every dependence that matters:
+//  - a copy in a loop whose source does not change across iterations and whose tensors nothing
+//    else in the loop writes is hoisted before the loop (copy in) or sunk after it (copy out);
+//  - at one level, a copy into X of the view just copied out of X, with nothing touching either
+//    in between, is dropped, and so is a copy out that a later copy out of the same view replaces
+//    before anything reads it.
+#include <set>
+
+#include "lowering/passes.h"
+
+namespace grove::lower {
+namespace {
+
+bool mentions(const kir::IExprP& e, const std::string& v) {
+  if (!e) return false;
+  if (e->op == kir::IExpr::Var) return e->name == v;
+  return mentions(e->a, v) || mentions(e->b, v);
+}
+
+bool view_mentions(const View& v, const std::string& var) {
+  for (const auto& o : v.origin)
+    if (mentions(o, var)) return true;
+  return false;
+}
+
+bool same_view(const BlockProgram& b, const View& x, const View& y) {
+  return view_str(b, x) == view_str(b, y);
+}
+
+// Tensors an event writes, and reads.
+void touches(const Event& e, std::set<int>& reads, std::set<int>& writes) {
+  if (e.kind == Event::Copy) {
+    reads.insert(e.src.tensor);
+    writes.insert(e.dst.tensor);
+  } else if (e.kind == Event::Leaf) {
+    for (const auto& [n, v] : e.args) {
+      Privilege p = Privilege::ReadWrite;
+      for (const auto& [pn, pr] : e.privs)
+        if (pn == n) p = pr;
+      if (can_read(p)) reads.insert(v.tensor);
+      if (can_write(p)) writes.insert(v.tensor);
+    }
+  } else {
+    for (const Event& x : e.body) touches(x, reads, writes);
+  }
+}
+
+// Hoists loop-invariant copies out of loops, innermost first.
+void hoist(BlockProgram& b, Events& evs) {
+  for (size_t i = 0; i < evs.size(); ++i) {
+    if (evs[i].kind != Event::Loop) continue;
+    hoist(b, evs[i].body);
+    Event& loop = evs[i];
+    Events before, after, kept;
+    for (size_t j = 0; j < loop.body.size(); ++j) {
+      Event& e = loop.body[j];
+      bool invariant = e.kind == Event::Copy && !view_mentions(e.src, loop.var) &&
+                       !view_mentions(e.dst, loop.var);
+      if (invariant) {
+        // Nothing else in the loop may write the copy's source or touch its destination.
+        std::set<int> reads, writes;
+        for (size_t k = 0; k < loop.body.size(); ++k)
+          if (k != j) touches(loop.body[k], reads, writes);
+        bool copy_in = b.tensors[static_cast<size_t>(e.src.tensor)].kind == Tensor::Global;
+        if (copy_in)
+          invariant = !writes.count(e.src.tensor) && !writes.count(e.dst.tensor);
+        else
+          invariant = !reads.count(e.dst.tensor) && !writes.count(e.dst.tensor);
+        // A copy out of a buffer the loop keeps updating is sunk; the loop's reads of it stay.
+        if (invariant) {
+          (copy_in ? before : after).push_back(std::move(e));
+          continue;
+        }
+      }
+      kept.push_back(std::move(e));
+    }
+    loop.body = std::move(kept);
+    if (before.empty() && after.empty()) continue;
+    size_t nb = before.size();
+    evs.insert(evs.begin() + static_cast<long>(i) + 1, std::make_move_iterator(after.begin()),
+               std::make_move_iterator(after.end()));
+    evs.insert(evs.begin() + static_cast<long>(i), std::make_move_iterator(before.begin()),
+               std::make_move_iterator(before.end()));
+    i += nb;
+  }
+}
+
+// Drops copies that cancel at one level of nesting.
+void cancel(BlockProgram& b, Events& evs) {
+  for (Event& e : evs)
+    if (e.kind == Event::Loop) cancel(b, e.body);
+  for (size_t i = 0; i < evs.size(); ++i) {
+    if (evs[i].kind != Event::Copy) continue;
+    const int X = evs[i].src.tensor, G = evs[i].dst.tensor; // a copy X -> G ...
+    bool x_changed = false;
+    bool dead = false;
+    for (size_t j = i + 1; j < evs.size(); ++j) {
+      Event& e = evs[j];
+      const Event& out = evs[i];
+      if (!x_changed && e.kind == Event::Copy && e.src.tensor == G && e.dst.tensor == X &&
+          same_view(b, e.src, out.dst) && same_view(b, e.dst, out.src)) {
+        evs.erase(evs.begin() + static_cast<long>(j)); // ... then G -> X: X still holds it
+        --j;
+        continue;
+      }
+      if (e.kind == Event::Copy && e.dst.tensor == G && same_view(b, e.dst, out.dst)) {
+        dead = true; // ... overwritten by a later copy before anything reads G
+        break;
+      }
+      std::set<int> reads, writes;
+      touches(e, reads, writes);
+      if (reads.count(G) || writes.count(G)) break;
+      if (writes.count(X)) x_changed = true;
+    }
+    if (dead) {
+      evs.erase(evs.begin() + static_cast<long>(i));
+      --i;
+    }
+  }
+}
+
+} // namespace
+
+void eliminate_copies(BlockProgram& b) {
+  hoist(b, b.events);
+  cancel(b, b.events);
+}
+
+} // namespace grove::lower

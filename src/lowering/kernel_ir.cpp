@@ -1,0 +1,430 @@
+// Pass 6: lowering to kernel IR. The producer role gets the loops that hold its copies, each
+// iteration waiting for an empty slot, announcing the bytes it will deliver and issuing the TMA
+// loads. Consumers run every other event in program order: they wait for a slot to be full
+// before the first event that reads it, and release it after the last one; leaves become
+// compute ops and wgmma groups; copies back to global become TMA stores or masked stores.
+#include <map>
+#include <set>
+
+#include "lowering/passes.h"
+
+namespace grove::lower {
+namespace {
+
+using namespace kir;
+
+class Emitter {
+public:
+  Emitter(const BlockProgram& b, const RolePlan& plan, const Lowered& l)
+      : b_(b), plan_(plan), l_(l) {}
+
+  Kernel run() {
+    k_.name = b_.name;
+    k_.source = "instance " + b_.block->name;
+    k_.tensors = l_.globals;
+    k_.size_vars = l_.size_vars;
+    k_.float_params = b_.float_params;
+    k_.grid_vars = b_.grid_vars;
+    k_.grid = b_.grid;
+    if (b_.block->persistent) k_.persistent = b_.block->persistent->value;
+    if (b_.block->cluster) {
+      k_.cluster_x = b_.block->cluster->value.first;
+      k_.cluster_y = b_.block->cluster->value.second;
+    }
+    // Buffers.
+    for (size_t t = 0; t < b_.tensors.size(); ++t) {
+      const Tensor& ten = b_.tensors[t];
+      if (ten.kind == Tensor::Global) continue;
+      std::vector<int64_t> shape;
+      for (const auto& d : ten.shape) {
+        int64_t v = 0;
+        is_const(d, &v);
+        shape.push_back(v);
+      }
+      if (ten.memory == Memory::Shared) {
+        SmemBuffer s{ten.name, ten.elem, shape, ten.slots, Swizzle::None, ten.offset};
+        if (!shape.empty() && (shape.back() * elem_bytes(ten.elem)) % 128 == 0)
+          s.swizzle = Swizzle::B128;
+        smem_index_[static_cast<int>(t)] = static_cast<int>(k_.smem.size());
+        k_.smem.push_back(s);
+        k_.smem_bytes = std::max(k_.smem_bytes, s.offset + s.slot_bytes() * s.slots);
+      } else if (ten.memory == Memory::Register) {
+        reg_index_[static_cast<int>(t)] = static_cast<int>(k_.regs.size());
+        k_.regs.push_back({ten.name, ten.elem, shape});
+      }
+    }
+    k_.smem_bytes = (k_.smem_bytes + 7) / 8 * 8;
+    // Barriers: a full/empty pair per pipelined ring, a `ready` barrier per up-front group.
+    for (size_t r = 0; r < plan_.rings.size(); ++r) {
+      const Ring& ring = plan_.rings[r];
+      for (int c : ring.copies) ring_of_copy_[c] = static_cast<int>(r);
+      std::string base = ring.loop < 0 ? "ready" + std::to_string(r) : "ring" + std::to_string(r);
+      full_[static_cast<int>(r)] = static_cast<int>(k_.barriers.size());
+      k_.barriers.push_back({ring.loop < 0 ? base : base + "_full", ring.slots, 1});
+      if (ring.loop >= 0) {
+        empty_[static_cast<int>(r)] = static_cast<int>(k_.barriers.size());
+        k_.barriers.push_back({base + "_empty", ring.slots, b_.consumer_warpgroups});
+      }
+    }
+    // Buffers each ring fills, so consumers know which waits a read needs.
+    for_each_event(const_cast<Events&>(b_.events), [&](Event& e) {
+      if (auto it = ring_of_copy_.find(e.id); it != ring_of_copy_.end())
+        ring_of_tensor_[e.dst.tensor] = it->second;
+    });
+
+    Role prod;
+    prod.kind = Role::Producer;
+    prod.name = "producer";
+    prod.warps = 1;
+    prod.max_regs = 40;
+    prod.body.push_back(set_regs(40));
+    producer(b_.events, prod.body, "");
+
+    Role cons;
+    cons.kind = Role::Consumer;
+    cons.name = "consumers";
+    cons.warpgroups = b_.consumer_warpgroups;
+    int per_thread = (65536 - 128 * 40) / (128 * cons.warpgroups);
+    cons.max_regs = std::min(240, per_thread / 8 * 8);
+    cons.body.push_back(set_regs(cons.max_regs));
+    consumer(b_.events, cons.body, -1, "");
+    k_.roles = {prod, cons};
+    check_registers();
+    return std::move(k_);
+  }
+
+private:
+  const BlockProgram& b_;
+  const RolePlan& plan_;
+  const Lowered& l_;
+  Kernel k_;
+  std::map<int, int> smem_index_, reg_index_, full_, empty_, ring_of_copy_, ring_of_tensor_;
+  std::set<int> ready_waited_;    // up-front rings consumers already waited for
+  std::set<int> written_generic_; // smem tensors written by consumers since the last proxy fence
+  std::set<int> aliased_synced_;
+
+  // Register tensors are spread over the 128 threads of a warpgroup; a thread has 255 registers.
+  void check_registers() {
+    int64_t regs = 0;
+    std::string parts;
+    for (const RegTensor& r : k_.regs) {
+      int64_t n = elem_bytes(r.elem);
+      std::string shape;
+      for (int64_t d : r.shape) {
+        n *= d;
+        shape += (shape.empty() ? "" : "x") + std::to_string(d);
+      }
+      int64_t per_thread = (n + 511) / 512;
+      regs += per_thread;
+      parts += (parts.empty() ? "" : ", ") + r.name + " " + elem_name(r.elem) + "[" + shape +
+               "]: " + std::to_string(per_thread);
+    }
+    if (regs > 255)
+      throw GroveError(b_.block->loc,
+                       "the consumer warpgroups of instance '" + b_.block->name + "' need " +
+                           std::to_string(regs) +
+                           " registers per thread for their register tensors (" + parts +
+                           "); a thread has at most 255",
+                       "use smaller tiles per warpgroup or more consumer warpgroups");
+  }
+
+  Op op(Op::Kind kind, const Event* e = nullptr) {
+    Op o;
+    o.kind = kind;
+    if (e) {
+      o.loc = e->loc;
+      o.note = e->note;
+    }
+    return o;
+  }
+  Op set_regs(int n) {
+    Op o = op(Op::SetMaxNReg);
+    o.count = n;
+    o.note = "registers per thread for this role";
+    return o;
+  }
+
+  IExprP slot_of(int ring, const std::string& it) {
+    int slots = plan_.rings[static_cast<size_t>(ring)].slots;
+    if (slots == 1 || it.empty()) return cst(0);
+    return bin(IExpr::Mod, var(it), cst(slots));
+  }
+  IExprP parity_of(int ring, const std::string& it, int flip) {
+    if (it.empty()) return cst(flip);
+    int slots = plan_.rings[static_cast<size_t>(ring)].slots;
+    return bin(IExpr::Mod, add(bin(IExpr::Div, var(it), cst(slots)), cst(flip)), cst(2));
+  }
+
+  Ref ref(const View& v, const std::string& it) {
+    Ref r;
+    const Tensor& t = b_.tensors[static_cast<size_t>(v.tensor)];
+    r.origin = v.origin;
+    r.shape = v.const_extent();
+    if (t.kind == Tensor::Global) {
+      r.kind = Ref::Global;
+      r.index = t.param;
+      // A view of lower rank fixes leading axes: keep the full origin; the box covers the view's
+      // axes.
+    } else if (t.memory == Memory::Shared) {
+      r.kind = Ref::Smem;
+      r.index = smem_index_.at(v.tensor);
+      auto ring = ring_of_tensor_.find(v.tensor);
+      r.slot = ring == ring_of_tensor_.end() ? cst(0) : slot_of(ring->second, it);
+      r.swizzle = k_.smem[static_cast<size_t>(r.index)].swizzle;
+    } else {
+      r.kind = Ref::Reg;
+      r.index = reg_index_.at(v.tensor);
+    }
+    return r;
+  }
+
+  // ---- producer ----
+  void producer(const Events& evs, Body& out, const std::string& it) {
+    for (const Event& e : evs) {
+      if (e.kind == Event::Loop) {
+        Body inner;
+        producer(e.body, inner, e.var);
+        if (inner.empty()) continue;
+        Op loop = op(Op::Loop, &e);
+        loop.var = e.var;
+        loop.extent = e.extent;
+        loop.body = std::move(inner);
+        out.push_back(std::move(loop));
+        continue;
+      }
+      auto rc = ring_of_copy_.find(e.id);
+      if (rc == ring_of_copy_.end()) continue;
+      int r = rc->second;
+      const Ring& ring = plan_.rings[static_cast<size_t>(r)];
+      if (ring.copies.front() == e.id) { // the first copy of a fill announces the fill
+        if (ring.loop >= 0) {
+          Op wait = op(Op::MbarWait, &e);
+          wait.barrier = empty_.at(r);
+          wait.slot = slot_of(r, it);
+          wait.phase = parity_of(r, it, 1);
+          wait.note = "producer waits for a free slot";
+          out.push_back(wait);
+        }
+        Op expect = op(Op::MbarArriveExpectTx, &e);
+        expect.barrier = full_.at(r);
+        expect.slot = slot_of(r, it);
+        expect.bytes = ring.bytes;
+        expect.note = "producer announces " + std::to_string(ring.bytes) + " bytes";
+        out.push_back(expect);
+      }
+      Op load = op(Op::TmaLoad, &e);
+      load.dst = ref(e.dst, it);
+      load.src = ref(e.src, it);
+      load.barrier = full_.at(r);
+      load.slot = slot_of(r, it);
+      out.push_back(load);
+    }
+  }
+
+  // ---- consumers ----
+  bool reads_tensor(const Event& e, int t) const {
+    if (e.kind == Event::Copy) return e.src.tensor == t;
+    if (e.kind == Event::Leaf)
+      for (const auto& [n, v] : e.args)
+        if (v.tensor == t) return true;
+    if (e.kind == Event::Loop)
+      for (const Event& x : e.body)
+        if (reads_tensor(x, t)) return true;
+    return false;
+  }
+
+  void consumer(const Events& evs, Body& out, int loop_id, const std::string& it) {
+    // Rings this level's loop fills: wait before the first reader, release after the last.
+    std::vector<int> rings_here;
+    for (size_t r = 0; r < plan_.rings.size(); ++r)
+      if (plan_.rings[r].loop == loop_id && loop_id >= 0) rings_here.push_back(static_cast<int>(r));
+    std::map<int, size_t> first_use, last_use;
+    for (int r : rings_here)
+      for (size_t i = 0; i < evs.size(); ++i) {
+        bool uses = false;
+        for (const auto& [t, rr] : ring_of_tensor_)
+          if (rr == r && reads_tensor(evs[i], t)) uses = true;
+        if (plan_.producer.count(evs[i].id) && plan_.producer.at(evs[i].id)) uses = false;
+        if (!uses) continue;
+        if (!first_use.count(r)) first_use[r] = i;
+        last_use[r] = i;
+      }
+    for (size_t i = 0; i < evs.size(); ++i) {
+      const Event& e = evs[i];
+      for (int r : rings_here)
+        if (first_use.count(r) && first_use[r] == i) {
+          Op wait = op(Op::MbarWait, &e);
+          wait.barrier = full_.at(r);
+          wait.slot = slot_of(r, it);
+          wait.phase = parity_of(r, it, 0);
+          wait.note = "consumers wait until the slot is full";
+          out.push_back(wait);
+        }
+      if (e.kind == Event::Loop) {
+        wait_up_front(e,
+                      out); // data loaded once is awaited before the loop, not in every iteration
+        Op loop = op(Op::Loop, &e);
+        loop.var = e.var;
+        loop.extent = e.extent;
+        consumer(e.body, loop.body, e.id, e.var);
+        out.push_back(std::move(loop));
+      } else if (!(plan_.producer.count(e.id) && plan_.producer.at(e.id))) {
+        wait_up_front(e, out);
+        sync_aliases(e, out);
+        if (e.kind == Event::Leaf)
+          leaf(e, out, it);
+        else
+          copy(e, out, it);
+      }
+      for (int r : rings_here)
+        if (last_use.count(r) && last_use[r] == i) {
+          Op rel = op(Op::MbarArrive, &e);
+          rel.barrier = empty_.at(r);
+          rel.slot = slot_of(r, it);
+          rel.note = "consumers release the slot";
+          out.push_back(rel);
+        }
+    }
+  }
+
+  // Waits for an up-front (filled once) ring before its first reader.
+  void wait_up_front(const Event& e, Body& out) {
+    for (const auto& [t, r] : ring_of_tensor_) {
+      if (plan_.rings[static_cast<size_t>(r)].loop >= 0 || ready_waited_.count(r) ||
+          !reads_tensor(e, t))
+        continue;
+      ready_waited_.insert(r);
+      Op wait = op(Op::MbarWait, &e);
+      wait.barrier = full_.at(r);
+      wait.slot = cst(0);
+      wait.phase = cst(0);
+      wait.note = "consumers wait for the data loaded once";
+      out.push_back(wait);
+    }
+  }
+
+  // Before the first write to shared memory that reuses another buffer's space, every consumer
+  // warpgroup must be done with the old contents (the write-after-read edge of aliasing).
+  void sync_aliases(const Event& e, Body& out) {
+    std::vector<int> ts;
+    if (e.kind == Event::Copy) ts.push_back(e.dst.tensor);
+    if (e.kind == Event::Leaf)
+      for (const auto& [n, v] : e.args) ts.push_back(v.tensor);
+    for (int t : ts) {
+      const Tensor& ten = b_.tensors[static_cast<size_t>(t)];
+      if (ten.memory != Memory::Shared || ten.alias_of < 0 || aliased_synced_.count(t)) continue;
+      aliased_synced_.insert(t);
+      Op bar = op(Op::NamedBarrier, &e);
+      bar.id = 1;
+      bar.count = 128 * b_.consumer_warpgroups;
+      bar.note = "all consumers are done with the buffer " + ten.name + " reuses";
+      out.push_back(bar);
+    }
+  }
+
+  void leaf(const Event& e, Body& out, const std::string& it) {
+    std::map<std::string, Ref> tensors;
+    for (const auto& [n, v] : e.args) tensors[n] = ref(v, it);
+    std::map<std::string, Scalar> scalars(e.scalars.begin(), e.scalars.end());
+    // Leaf locals live in registers of the warpgroup.
+    for (const StmtPtr& s : e.variant->body) {
+      if (s->kind != Stmt::Local) continue;
+      std::vector<int64_t> shape;
+      for (const ExprPtr& d : s->type.dims) shape.push_back(eval_dim(*d, scalars, s->loc));
+      Ref r;
+      r.kind = Ref::Reg;
+      r.index = static_cast<int>(k_.regs.size());
+      r.shape = shape;
+      r.origin.assign(shape.size(), cst(0));
+      k_.regs.push_back({e.instance->name + "." + s->names[0], s->type.elem, shape});
+      tensors[s->names[0]] = r;
+    }
+    Op compute = op(Op::Compute, &e);
+    auto flush = [&]() {
+      if (compute.stmts.empty()) return;
+      compute.tensors = tensors;
+      compute.scalars = scalars;
+      note_smem_writes(compute);
+      out.push_back(std::move(compute));
+      compute = op(Op::Compute, &e);
+    };
+    for (const StmtPtr& s : e.variant->body) {
+      if (s->kind == Stmt::Assign) {
+        compute.stmts.push_back(s.get());
+      } else if (s->kind == Stmt::Mma) {
+        flush();
+        auto operand = [&](const Expr& x, bool& tr) {
+          tr = x.kind == Expr::Call;
+          return tensors.at(tr ? x.args[0]->name : x.name);
+        };
+        bool tc = false;
+        Op fence = op(Op::WgmmaFence, &e);
+        out.push_back(fence);
+        Op mma = op(Op::Wgmma, &e);
+        mma.loc = s->loc;
+        mma.dst = operand(*s->args[0], tc);
+        mma.src = operand(*s->args[1], mma.trans_a);
+        mma.src2 = operand(*s->args[2], mma.trans_b);
+        out.push_back(mma);
+        out.push_back(op(Op::WgmmaCommit, &e));
+        Op wait = op(Op::WgmmaWait, &e);
+        wait.count = 0;
+        out.push_back(wait);
+      } else if (s->kind == Stmt::Let) {
+        throw GroveError(s->loc, "let in a leaf cannot be lowered yet", "write the value inline");
+      }
+    }
+    flush();
+  }
+
+  int64_t eval_dim(const Expr& d, const std::map<std::string, Scalar>& scalars, SourceLoc loc) {
+    if (d.kind == Expr::Int) return d.ival;
+    if (d.kind == Expr::Name) {
+      auto it = scalars.find(d.name);
+      int64_t v = 0;
+      if (it != scalars.end() && it->second.int_value && is_const(it->second.int_value, &v))
+        return v;
+    }
+    throw GroveError(loc, "a leaf local needs a shape fixed by tunables and tile sizes");
+  }
+
+  void note_smem_writes(const Op& compute) {
+    for (const Stmt* s : compute.stmts) {
+      auto it = compute.tensors.find(s->target);
+      if (it != compute.tensors.end() && it->second.kind == Ref::Smem)
+        written_generic_.insert(it->second.index);
+    }
+  }
+
+  void copy(const Event& e, Body& out, const std::string& it) {
+    Ref dst = ref(e.dst, it), src = ref(e.src, it);
+    if (src.kind == Ref::Smem && dst.kind == Ref::Global) {
+      if (written_generic_.count(src.index)) {
+        out.push_back(op(Op::FenceProxyAsync, &e));
+        written_generic_.erase(src.index);
+      }
+      Op st = op(Op::TmaStore, &e);
+      st.dst = dst;
+      st.src = src;
+      out.push_back(st);
+      out.push_back(op(Op::TmaStoreCommit, &e));
+      Op w = op(Op::TmaStoreWait, &e);
+      w.count = 0;
+      out.push_back(w);
+      return;
+    }
+    Op c = op(Op::Copy, &e);
+    c.dst = dst;
+    c.src = src;
+    if (dst.kind == Ref::Smem) written_generic_.insert(dst.index);
+    out.push_back(c);
+  }
+};
+
+} // namespace
+
+kir::Kernel to_kernel_ir(const BlockProgram& b, const RolePlan& plan, const Lowered& l) {
+  return Emitter(b, plan, l).run();
+}
+
+} // namespace grove::lower

@@ -1,0 +1,43 @@
+// The lowering passes, one per file, in the order pipeline.cpp runs them.
+#pragma once
+#include <map>
+
+#include "lowering/event_ir.h"
+
+namespace grove::lower {
+
+// instantiate.cpp: the task tree, symbolically, into block programs of copy and leaf events.
+void instantiate(const Program& prog, const MappingDecl& mapping,
+                 const std::map<std::string, int64_t>& sizes, Lowered& out);
+// dependences.cpp: each event's preconditions (true, anti and output dependences by privilege).
+void analyze_dependences(BlockProgram& b);
+// vectorize.cpp: loops over warpgroups become the processor id `wg`; NONE locals become
+// per-warpgroup register pieces.
+void vectorize(BlockProgram& b);
+// copy_elimination.cpp: hoist loop-invariant copies, drop copy pairs that cancel.
+void eliminate_copies(BlockProgram& b);
+// smem_allocation.cpp: ring depths and offsets under the mapping's bound, aliasing when needed.
+void allocate_shared_memory(BlockProgram& b);
+// warp_specialization.cpp: which role runs each event, and the mbarrier rings between roles.
+struct Ring {
+  int loop = -1; // the loop event whose iterations fill it; -1: filled once, up front
+  int slots = 1;
+  std::vector<int> copies; // producer copy events that fill it
+  int64_t bytes = 0;       // per fill
+};
+struct RolePlan {
+  std::map<int, bool> producer; // event id -> runs on the producer warp
+  std::vector<Ring> rings;
+};
+// A warp-specialization strategy decides the roles; the default puts global-to-shared copies on
+// a producer warp and everything else on the consumer warpgroups. (The solver-based scheduler
+// will supply others, such as ping-pong consumers.)
+struct WarpSpecStrategy {
+  virtual ~WarpSpecStrategy() = default;
+  virtual RolePlan plan(const BlockProgram& b) const;
+};
+RolePlan plan_roles(const BlockProgram& b, const WarpSpecStrategy& s);
+// kernel_ir.cpp: the block program, with its role plan, as kernel IR.
+kir::Kernel to_kernel_ir(const BlockProgram& b, const RolePlan& plan, const Lowered& l);
+
+} // namespace grove::lower

@@ -1,0 +1,49 @@
+// The lowering pipeline, top to bottom. Each pass is one file; each can be printed after it runs.
+#include "lowering/pipeline.h"
+
+#include "lowering/passes.h"
+
+namespace grove::lower {
+
+const std::vector<std::string>& pass_names() {
+  static const std::vector<std::string> names = {"instantiate",     "dependences",
+                                                 "vectorize",       "copy-elimination",
+                                                 "smem-allocation", "kernel-ir"};
+  return names;
+}
+
+Lowered lower_mapping(const Program& prog, const MappingDecl& mapping, const LowerOptions& opts) {
+  Lowered l;
+  auto dump = [&](const std::string& pass) {
+    if (opts.dump && opts.dump_after == pass)
+      *opts.dump << "// after " << pass << "\n" << to_text(l);
+  };
+
+  // 1. Instantiate the task tree symbolically: block programs of copy and leaf events.
+  instantiate(prog, mapping, opts.sizes, l);
+  dump("instantiate");
+  // 2. Dependence analysis: each event's preconditions.
+  for (BlockProgram& b : l.blocks) analyze_dependences(b);
+  dump("dependences");
+  // 3. Vectorize loops over warpgroups into the processor id `wg`.
+  for (BlockProgram& b : l.blocks) vectorize(b);
+  dump("vectorize");
+  // 4. Copy elimination, then dependences again on what remains.
+  for (BlockProgram& b : l.blocks) {
+    eliminate_copies(b);
+    analyze_dependences(b);
+  }
+  dump("copy-elimination");
+  // 5. Shared memory: ring depths, offsets, aliasing under the bound.
+  for (BlockProgram& b : l.blocks) allocate_shared_memory(b);
+  dump("smem-allocation");
+  // 6. Warp specialization and pipelining, then kernel IR.
+  WarpSpecStrategy producer_consumer;
+  for (BlockProgram& b : l.blocks)
+    l.kernels.push_back(to_kernel_ir(b, plan_roles(b, producer_consumer), l));
+  if (opts.dump && opts.dump_after == "kernel-ir")
+    for (const kir::Kernel& k : l.kernels) *opts.dump << kir::to_text(k);
+  return l;
+}
+
+} // namespace grove::lower

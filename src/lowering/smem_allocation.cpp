@@ -1,0 +1,136 @@
+// Pass 4: shared-memory allocation. Buffers refilled every iteration of a loop get a ring of
+// `pipeline` slots. Buffers are placed without aliasing when they fit the mapping's bound;
+// otherwise buffers whose lifetimes do not overlap share space, and the later one's first writer
+// is ordered after the earlier one's last readers (the write-after-read edge aliasing needs). A
+// block that still does not fit is an error naming the tensors and their sizes.
+#include <algorithm>
+#include <map>
+
+#include "lowering/passes.h"
+
+namespace grove::lower {
+namespace {
+
+bool mentions(const kir::IExprP& e, const std::string& v) {
+  if (!e) return false;
+  if (e->op == kir::IExpr::Var) return e->name == v;
+  return mentions(e->a, v) || mentions(e->b, v);
+}
+
+int64_t bytes_of(const Tensor& t) {
+  int64_t n = elem_bytes(t.elem) * t.slots;
+  for (const auto& d : t.shape) {
+    int64_t v = 0;
+    kir::is_const(d, &v);
+    n *= v;
+  }
+  return n;
+}
+
+void set_slots(BlockProgram& b, Events& evs, const std::string& loop_var) {
+  for (Event& e : evs) {
+    if (e.kind == Event::Loop) {
+      set_slots(b, e.body, e.var);
+    } else if (e.kind == Event::Copy && !loop_var.empty()) {
+      Tensor& dst = b.tensors[static_cast<size_t>(e.dst.tensor)];
+      bool varies = false;
+      for (const auto& o : e.src.origin) varies = varies || mentions(o, loop_var);
+      if (dst.memory == Memory::Shared && varies) dst.slots = std::max(dst.slots, b.pipeline_depth);
+    }
+  }
+}
+
+// Top-level index range of the events touching each tensor.
+void live_ranges(const BlockProgram& b, std::map<int, std::pair<int, int>>& range) {
+  for (size_t i = 0; i < b.events.size(); ++i) {
+    Events one{b.events[i]};
+    for_each_event(one, [&](Event& e) {
+      std::vector<int> ts{e.src.tensor, e.dst.tensor};
+      for (auto& [n, v] : e.args) ts.push_back(v.tensor);
+      for (int t : ts) {
+        if (t < 0) continue;
+        auto it = range.find(t);
+        int idx = static_cast<int>(i);
+        if (it == range.end())
+          range[t] = {idx, idx};
+        else
+          it->second = {std::min(it->second.first, idx), std::max(it->second.second, idx)};
+      }
+    });
+  }
+}
+
+} // namespace
+
+void allocate_shared_memory(BlockProgram& b) {
+  set_slots(b, b.events, "");
+  std::vector<int> shared;
+  for (size_t t = 0; t < b.tensors.size(); ++t)
+    if (b.tensors[t].memory == Memory::Shared) shared.push_back(static_cast<int>(t));
+  std::sort(shared.begin(), shared.end(), [&](int x, int y) {
+    return bytes_of(b.tensors[static_cast<size_t>(x)]) >
+           bytes_of(b.tensors[static_cast<size_t>(y)]);
+  });
+  constexpr int64_t kAlign = 1024;    // 128-byte swizzled TMA tiles want 1024-byte alignment
+  constexpr int64_t kBarriers = 1024; // room for the mbarriers, placed after the buffers
+  const int64_t limit = b.smem_limit - kBarriers;
+  auto round_up = [](int64_t v) { return (v + kAlign - 1) / kAlign * kAlign; };
+
+  int64_t total = 0;
+  for (int t : shared) {
+    b.tensors[static_cast<size_t>(t)].offset = total;
+    total = round_up(total + bytes_of(b.tensors[static_cast<size_t>(t)]));
+  }
+  if (total <= limit) return;
+
+  // Share space between tensors that are never live at the same time.
+  std::map<int, std::pair<int, int>> range;
+  live_ranges(b, range);
+  std::vector<int> placed;
+  total = 0;
+  for (int t : shared) {
+    Tensor& ten = b.tensors[static_cast<size_t>(t)];
+    int64_t size = bytes_of(ten);
+    int64_t off = 0;
+    int alias = -1;
+    for (bool moved = true; moved;) {
+      moved = false;
+      for (int p : placed) {
+        const Tensor& o = b.tensors[static_cast<size_t>(p)];
+        bool overlap_mem = off < o.offset + bytes_of(o) && o.offset < off + size;
+        bool overlap_life = !(range[t].second < range[p].first || range[p].second < range[t].first);
+        if (overlap_mem && overlap_life) {
+          off = round_up(o.offset + bytes_of(o));
+          moved = true;
+        }
+      }
+    }
+    for (int p : placed) {
+      const Tensor& o = b.tensors[static_cast<size_t>(p)];
+      if (off < o.offset + bytes_of(o) && o.offset < off + size) alias = p;
+    }
+    ten.offset = off;
+    ten.alias_of = alias;
+    placed.push_back(t);
+    total = std::max(total, round_up(off + size));
+  }
+  if (total <= limit) return;
+
+  std::string parts;
+  for (int t : shared) {
+    const Tensor& ten = b.tensors[static_cast<size_t>(t)];
+    parts += (parts.empty() ? "" : ", ") + ten.name + " " + elem_name(ten.elem) + "[";
+    for (size_t i = 0; i < ten.shape.size(); ++i)
+      parts += (i ? "x" : "") + kir::to_string(*ten.shape[i]);
+    parts += "]" + (ten.slots > 1 ? " x " + std::to_string(ten.slots) + " slots" : "") + ": " +
+             std::to_string(bytes_of(ten));
+  }
+  throw GroveError(
+      b.block->loc,
+      "instance '" + b.block->name + "' needs " + std::to_string(total + kBarriers) +
+          " bytes of shared memory (" + parts + ", barriers: " + std::to_string(kBarriers) +
+          "), over its bound of " + std::to_string(b.smem_limit),
+      "use smaller tiles or a shallower pipeline, or raise smem_bytes (at most 232448)");
+}
+
+} // namespace grove::lower
