@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <fstream>
 #include <iostream>
 #include <optional>
 #include <random>
@@ -11,8 +12,8 @@
 
 #include "frontend/check.h"
 #include "frontend/parser.h"
-#include "taskir/explain.h"
 #include "lowering/pipeline.h"
+#include "taskir/explain.h"
 #include "taskir/interpreter.h"
 
 namespace grove {
@@ -211,6 +212,28 @@ int cmd_explain(const CliOptions& o, std::ostream& out, std::ostream& err) {
   if (!l) return 1;
   const MappingDecl* m = pick_mapping(*l, o.mapping, err);
   if (!m) return 1;
+  if (o.schedule) {
+    try {
+      std::vector<lower::LoopSchedule> scheds;
+      lower::LowerOptions lo;
+      lo.sizes = o.sizes;
+      lo.schedules = &scheds;
+      lo.schedule_all = true;
+      lower::lower_mapping(l->prog, *m, lo);
+      for (const lower::LoopSchedule& s : scheds) {
+        if (!s.found) continue;
+        out << s.text;
+        if (!o.svg.empty()) {
+          std::ofstream(o.svg) << s.svg;
+          out << "wrote " << o.svg << "\n";
+        }
+      }
+    } catch (const GroveError& e) {
+      report(*l, e, err);
+      return 1;
+    }
+    return 0;
+  }
   if (!o.after.empty()) {
     const auto& names = lower::pass_names();
     if (std::find(names.begin(), names.end(), o.after) == names.end()) {

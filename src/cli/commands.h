@@ -16,7 +16,9 @@ struct CliOptions {
   bool check = false;                   // run: compare against the reference variant
   uint64_t seed = 0;                    // 0: a fresh seed each run
   bool tree = false;                    // explain --tree
-  std::string after; // explain --after PASS
+  std::string after;                    // explain --after PASS
+  bool schedule = false;                // explain --schedule
+  std::string svg;                      // explain --schedule --svg FILE
   int64_t max_steps = 0;                // launches + loop iterations allowed (0: the default)
 };
 

@@ -27,9 +27,15 @@ int main(int argc, char** argv) {
   CLI::App* explain = app.add_subcommand("explain", "show what Grove makes of a program");
   add_common(explain);
   explain->add_flag("--tree", o.tree, "the instantiated task tree with processors and memories");
-  explain->add_option("--after", o.after,
-                      "print the IR after a lowering pass (instantiate, dependences, vectorize, copy-elimination, "
-                      "smem-allocation, kernel-ir)");
+  explain->add_flag(
+      "--schedule", o.schedule,
+      "solve the software pipeline of each block's main loop and show it (text; SVG with --svg)");
+  explain->add_option("--svg", o.svg,
+                      "with --schedule: write the steady state as an SVG Gantt chart");
+  explain->add_option(
+      "--after", o.after,
+      "print the IR after a lowering pass (instantiate, dependences, vectorize, copy-elimination, "
+      "smem-allocation, kernel-ir)");
 
   try {
     app.parse(argc, argv);

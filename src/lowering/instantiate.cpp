@@ -353,7 +353,7 @@ private:
     bp.grid = grid;
     bp.float_params = float_params_;
     if (block->pipeline)
-      bp.pipeline_depth = block->pipeline->value == 0 ? 2 : block->pipeline->value;
+      bp.pipeline_depth = block->pipeline->value; // 0: auto, decided by the scheduler
     if (block->warp_specialize) bp.warp_specialize = block->warp_specialize->value;
     if (block->smem_bytes) bp.smem_limit = block->smem_bytes->value;
     for (const GlobalTensor& g : out_.globals) {

@@ -1,6 +1,7 @@
 // The lowering pipeline, top to bottom. Each pass is one file; each can be printed after it runs.
 #include "lowering/pipeline.h"
 
+#include "lowering/loop_graph.h"
 #include "lowering/passes.h"
 
 namespace grove::lower {
@@ -34,10 +35,17 @@ Lowered lower_mapping(const Program& prog, const MappingDecl& mapping, const Low
     analyze_dependences(b);
   }
   dump("copy-elimination");
-  // 5. Shared memory: ring depths, offsets, aliasing under the bound.
+  // 5. pipeline = auto: the solver-based scheduler picks the ring depth of the pipelined loop.
+  for (BlockProgram& b : l.blocks)
+    if (b.pipeline_depth == 0 || opts.schedule_all) {
+      LoopSchedule s = schedule_loop(b);
+      if (b.pipeline_depth == 0) b.pipeline_depth = s.found ? s.depth : 1;
+      if (opts.schedules) opts.schedules->push_back(std::move(s));
+    }
+  // 6. Shared memory: ring depths, offsets, aliasing under the bound.
   for (BlockProgram& b : l.blocks) allocate_shared_memory(b);
   dump("smem-allocation");
-  // 6. Warp specialization and pipelining, then kernel IR.
+  // 7. Warp specialization and pipelining, then kernel IR.
   WarpSpecStrategy producer_consumer;
   for (BlockProgram& b : l.blocks)
     l.kernels.push_back(to_kernel_ir(b, plan_roles(b, producer_consumer), l));

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "lowering/event_ir.h"
+#include "lowering/loop_graph.h"
 
 namespace grove::lower {
 
@@ -17,6 +18,9 @@ struct LowerOptions {
   std::ostream* dump = nullptr; // where to print it
   // Sizes fixed at compile time (e.g. a head dimension); the others stay kernel parameters.
   std::map<std::string, int64_t> sizes;
+  // Where `pipeline = auto` leaves the schedules it solved (for `grove explain --schedule`).
+  std::vector<LoopSchedule>* schedules = nullptr;
+  bool schedule_all = false; // also solve loops with a fixed depth (without changing the depth)
 };
 
 // Throws GroveError, located in the program or mapping, when the mapping cannot be honoured.

@@ -148,3 +148,45 @@ TEST(Lowering, ExplainAfterEveryPassPrints) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(PipelineAuto, TheSchedulerPicksTheRingDepth) {
+  if (!lower::have_scheduler()) GTEST_SKIP() << "built without the scheduler";
+  std::string text = replace(read_example("gemm.grove"), "pipeline = 4;", "pipeline = auto;");
+  std::vector<lower::LoopSchedule> scheds;
+  auto c = compile_text(text);
+  ASSERT_EQ(c->errors, "");
+  lower::LowerOptions o;
+  o.schedules = &scheds;
+  lower::Lowered l = lower::lower_mapping(c->prog, c->prog.mappings.front(), o);
+  ASSERT_EQ(scheds.size(), 1u);
+  // The TMA latency (1024 + transfer cycles) over an initiation interval of 1024 tensor cycles
+  // needs three copies of each tile in flight.
+  EXPECT_EQ(scheds[0].depth, 3);
+  EXPECT_NE(scheds[0].text.find("initiation interval: 1024 cycles (optimal"), std::string::npos)
+      << scheds[0].text;
+  EXPECT_NE(scheds[0].svg.find("<svg"), std::string::npos);
+  bool ring3 = false;
+  for (const kir::SmemBuffer& s : l.kernels[0].smem) ring3 = ring3 || s.slots == 3;
+  EXPECT_TRUE(ring3);
+}
+
+TEST(PipelineAuto, AttentionGetsTheFa3Structure) {
+  if (!lower::have_scheduler()) GTEST_SKIP() << "built without the scheduler";
+  std::string text = replace(read_example("attention.grove"), "pipeline = 2;", "pipeline = auto;");
+  std::vector<lower::LoopSchedule> scheds;
+  auto c = compile_text(text);
+  ASSERT_EQ(c->errors, "");
+  lower::LowerOptions o;
+  o.sizes = {{"D", 128}};
+  o.schedules = &scheds;
+  lower::lower_mapping(c->prog, c->prog.mappings.front(), o);
+  ASSERT_EQ(scheds.size(), 1u);
+  const std::string& t = scheds[0].text;
+  // II equals the tensor-core work of two QK and two PV products: the exponentials are hidden.
+  EXPECT_NE(t.find("initiation interval: 2048 cycles (optimal"), std::string::npos) << t;
+  EXPECT_NE(t.find("3 warpgroups"), std::string::npos) << t;
+}
+
+} // namespace
