@@ -4,15 +4,21 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <optional>
 #include <random>
 #include <set>
+#include <sstream>
 
+#include "cuda/print_cuda.h"
+#include "emulator/emulator.h"
 #include "frontend/check.h"
 #include "frontend/parser.h"
 #include "lowering/pipeline.h"
+#include "runtime/flops.h"
+#include "runtime/run.h"
 #include "taskir/explain.h"
 #include "taskir/interpreter.h"
 
@@ -49,6 +55,11 @@ void report(const Loaded& l, const GroveError& e, std::ostream& err) {
   d.error(e.loc, e.what(), e.hint);
   d.print(err);
   err << "1 error\n";
+}
+
+void report(const runtime::Error& e, std::ostream& err) {
+  err << "grove: error: " << e.what() << "\n";
+  if (!e.hint.empty()) err << "  hint: " << e.hint << "\n";
 }
 
 const MappingDecl* pick_mapping(const Loaded& l, const std::string& name, std::ostream& err) {
@@ -141,6 +152,7 @@ int cmd_run(const CliOptions& o, std::ostream& out, std::ostream& err) {
   if (!task) return 1;
   uint64_t seed = o.seed ? o.seed : std::random_device{}();
   try {
+    if (o.gpu) runtime::Driver::get(); // no GPU: say so before computing anything
     EntryArgs args = allocate_entry(*task, o.sizes, m->loc);
     for (auto& [k, v] : o.args) args.scalars[k] = v;
     // Fresh random inputs; outputs start poisoned (NaN) so an element never written shows.
@@ -154,55 +166,121 @@ int cmd_run(const CliOptions& o, std::ostream& out, std::ostream& err) {
     EntryArgs inputs = args; // shares buffers: copy them below for the reference
     for (auto& [k, b] : inputs.tensors) b = std::make_shared<Buffer>(*b);
 
-    auto t0 = std::chrono::steady_clock::now();
-    RunOptions opts;
-    if (o.max_steps > 0) opts.max_steps = o.max_steps;
-    RunStats st = run_mapping(l->prog, *m, args, opts);
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     out << o.file << ": mapping " << m->name << ", task " << task->name << " ("
         << sizes_str(o.sizes) << "), seed " << seed << "\n";
-    out << "  ran " << st.launches << " launches (" << st.leaf_runs << " leaf runs) in "
-        << fmt("%.3f", secs) << " s\n";
-    if (!o.check) return 0;
-
     const VariantDecl* ref = nullptr;
     for (const VariantDecl& v : l->prog.variants)
       if (v.task == task->name && v.reference) ref = &v;
-    if (!ref) {
+    if (o.check && !ref) {
       err << "grove: error: task '" << task->name << "' has no reference variant to check against\n"
           << "  hint: add a leaf that computes it directly: variant " << task->name
           << ".spec leaf reference { ... }\n";
       return 1;
     }
-    RunOptions exact;
-    exact.exact = true;
-    run_reference(l->prog, *task, *ref, inputs, exact);
-    bool ok = true;
-    for (const Param& p : task->params) {
-      if (!p.type.is_tensor || !can_write(p.priv)) continue;
-      const std::vector<double>& got = args.tensors[p.name]->data;
-      const std::vector<double>& want = inputs.tensors[p.name]->data;
-      double num = 0, den = 0;
-      bool finite = true;
-      for (size_t i = 0; i < got.size(); ++i) {
-        if (!std::isfinite(got[i])) finite = false;
-        num += (got[i] - want[i]) * (got[i] - want[i]);
-        den += want[i] * want[i];
-      }
-      double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
-      double bound = tolerance_for(p.type.elem);
-      bool pass = finite && rel <= bound;
-      ok = ok && pass;
-      out << "  check " << p.name << ": ||out - ref|| / ||ref|| = " << fmt("%.3e", rel)
-          << " (bound " << fmt("%.1e", bound) << " for " << elem_name(p.type.elem) << ") "
-          << (pass     ? "ok"
-              : finite ? "FAILED"
-                       : "FAILED (non-finite values in the output)")
-          << "\n";
+    if (o.check) {
+      RunOptions exact;
+      exact.exact = true;
+      run_reference(l->prog, *task, *ref, inputs, exact);
     }
+    // Compares every written entry tensor with the reference; prints one line per tensor.
+    auto check_outputs = [&](const EntryArgs& got_args, bool quiet) {
+      bool ok = true;
+      for (const Param& p : task->params) {
+        if (!p.type.is_tensor || !can_write(p.priv)) continue;
+        const std::vector<double>& got = got_args.tensors.at(p.name)->data;
+        const std::vector<double>& want = inputs.tensors.at(p.name)->data;
+        double num = 0, den = 0;
+        bool finite = true;
+        for (size_t i = 0; i < got.size(); ++i) {
+          if (!std::isfinite(got[i])) finite = false;
+          num += (got[i] - want[i]) * (got[i] - want[i]);
+          den += want[i] * want[i];
+        }
+        double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
+        double bound = tolerance_for(p.type.elem);
+        bool pass = finite && rel <= bound;
+        ok = ok && pass;
+        if (quiet && pass) continue;
+        out << "  check " << p.name << ": ||out - ref|| / ||ref|| = " << fmt("%.3e", rel)
+            << " (bound " << fmt("%.1e", bound) << " for " << elem_name(p.type.elem) << ") "
+            << (pass     ? "ok"
+                : finite ? "FAILED"
+                         : "FAILED (non-finite values in the output)")
+            << "\n";
+      }
+      return ok;
+    };
+
+    auto t0 = std::chrono::steady_clock::now();
+    if (o.emulate) {
+      // Lower the mapping (sizes fixed at compile time) and run its kernels in the emulator, once
+      // per schedule, each time from poisoned outputs.
+      lower::LowerOptions lo;
+      lo.sizes = o.sizes;
+      lower::Lowered lowered = lower::lower_mapping(l->prog, *m, lo);
+      int schedules = std::max(1, o.schedules);
+      bool all_ok = true;
+      int64_t steps = 0;
+      for (int run = 0; run < schedules; ++run) {
+        for (const Param& p : task->params)
+          if (p.type.is_tensor && !can_read(p.priv))
+            for (double& x : args.tensors[p.name]->data) x = std::nan("");
+        EmulatorOptions eo;
+        eo.seed = seed + static_cast<uint64_t>(run);
+        eo.sources = &l->sm;
+        for (const kir::Kernel& k : lowered.kernels) {
+          EmulatorReport rep = emulate(k, args.tensors, o.sizes, args.scalars, eo);
+          steps += rep.steps;
+          if (!rep.ok) {
+            out << "  schedule " << run << " (seed " << eo.seed << "), kernel " << k.name << ":\n";
+            for (const std::string& e : rep.errors) out << "    " << e << "\n";
+            all_ok = false;
+          }
+        }
+        if (o.check && !check_outputs(args, /*quiet=*/run + 1 < schedules)) {
+          out << "  schedule " << run << " (seed " << seed + static_cast<uint64_t>(run)
+              << ") gave wrong results\n";
+          all_ok = false;
+        }
+        if (!all_ok) break;
+      }
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      out << "  emulated " << lowered.kernels.size() << " kernel(s) under " << schedules
+          << " schedule(s), " << steps << " steps, in " << fmt("%.3f", secs)
+          << " s: " << (all_ok ? "no errors" : "ERRORS") << "\n";
+      return all_ok ? 0 : 1;
+    }
+    if (o.gpu) {
+      // Lower (sizes fixed as given), compile with NVRTC through the cache, run on GPU 0.
+      lower::LowerOptions lo;
+      lo.sizes = o.sizes;
+      lower::Lowered lowered = lower::lower_mapping(l->prog, *m, lo);
+      runtime::GpuRunReport rep =
+          runtime::run_on_gpu(lowered.kernels, args.tensors, o.sizes, args.scalars);
+      double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+      out << "  ran " << rep.kernels.size() << " kernel(s) on " << rep.device << " in "
+          << fmt("%.3f", secs) << " s\n";
+      for (const runtime::KernelRun& k : rep.kernels)
+        out << "    " << k.name << ": " << k.plan.blocks << " blocks x " << k.plan.threads
+            << " threads, " << k.plan.smem_bytes << " B shared; cubin "
+            << (k.cubin.cache_hit ? "from the cache" : "compiled") << " in "
+            << fmt("%.3f", k.cubin.seconds) << " s\n";
+      return !o.check || check_outputs(args, false) ? 0 : 1;
+    }
+    RunOptions opts;
+    if (o.max_steps > 0) opts.max_steps = o.max_steps;
+    RunStats st = run_mapping(l->prog, *m, args, opts);
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    out << "  ran " << st.launches << " launches (" << st.leaf_runs << " leaf runs) in "
+        << fmt("%.3f", secs) << " s\n";
+    if (!o.check) return 0;
+    bool ok = check_outputs(args, false);
     return ok ? 0 : 1;
   } catch (const GroveError& e) {
     report(*l, e, err);
+    return 1;
+  } catch (const runtime::Error& e) {
+    report(e, err);
     return 1;
   }
 }
@@ -255,6 +333,106 @@ int cmd_explain(const CliOptions& o, std::ostream& out, std::ostream& err) {
     return 0;
   }
   explain_tree(l->prog, *m, out);
+  return 0;
+}
+
+} // namespace grove
+
+namespace grove {
+
+int cmd_build(const CliOptions& o, std::ostream& out, std::ostream& err) {
+  auto l = load(o.file, err);
+  if (!l) return 1;
+  const MappingDecl* m = pick_mapping(*l, o.mapping, err);
+  if (!m) return 1;
+  namespace fs = std::filesystem;
+  try {
+    lower::LowerOptions lo;
+    lo.sizes = o.sizes;
+    lower::Lowered lowered = lower::lower_mapping(l->prog, *m, lo);
+    fs::create_directories(o.out_dir);
+    std::string stem = fs::path(o.file).stem().string() + "_" + m->name;
+    std::ostringstream header;
+    header << "// Generated by `grove build " << o.file << " --mapping " << m->name
+           << "`. Do not edit.\n"
+           << "// Launch functions for the kernels of this mapping, in the order the program runs "
+              "them.\n"
+           << "// Compile the .cu files next to this header with nvcc -gencode "
+              "arch=compute_90a,code=sm_90a.\n"
+           << "#pragma once\n#include <cuda_runtime.h>\n\n";
+    for (const kir::Kernel& k : lowered.kernels) {
+      for (const std::string& w : cuda::unhonoured_options(k))
+        err << "grove: warning: " << w << "\n";
+      std::string cu = cuda::print_cuda(k);
+      fs::path file = fs::path(o.out_dir) / (stem + "_" + k.name + ".cu");
+      std::ofstream(file) << cu;
+      header << cuda::launch_declaration(k) << "\n";
+      out << "wrote " << file.string() << "\n";
+    }
+    fs::path h = fs::path(o.out_dir) / (stem + ".h");
+    std::ofstream(h) << header.str();
+    out << "wrote " << h.string() << "\n";
+    // The device header the generated code includes, so the folder builds on its own.
+    for (const char* dep : {"grove_sm90.cuh", "grove_sm90_wgmma.inc", "grove_sm90_host.cuh"})
+      fs::copy_file(fs::path(GROVE_CUDA_INCLUDE_DIR) / dep, fs::path(o.out_dir) / dep,
+                    fs::copy_options::overwrite_existing);
+  } catch (const GroveError& e) {
+    report(*l, e, err);
+    return 1;
+  } catch (const std::filesystem::filesystem_error& e) {
+    err << "grove: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+} // namespace grove
+
+namespace grove {
+
+int cmd_bench(const CliOptions& o, std::ostream& out, std::ostream& err) {
+  auto l = load(o.file, err);
+  if (!l) return 1;
+  const MappingDecl* m = pick_mapping(*l, o.mapping, err);
+  if (!m) return 1;
+  const TaskDecl* task = entry_task(l->prog, *m);
+  if (!task) return 1;
+  try {
+    runtime::Driver::get(); // no GPU: say so before lowering
+    EntryArgs args = allocate_entry(*task, o.sizes, m->loc);
+    for (auto& [k, v] : o.args) args.scalars[k] = v;
+    std::mt19937_64 rng(o.seed ? o.seed : 1);
+    std::uniform_real_distribution<double> dist(-1.0, 1.0);
+    for (const Param& p : task->params)
+      if (p.type.is_tensor)
+        for (double& x : args.tensors[p.name]->data) x = round_to(p.type.elem, dist(rng));
+    lower::LowerOptions lo;
+    lo.sizes = o.sizes;
+    lower::Lowered lowered = lower::lower_mapping(l->prog, *m, lo);
+    runtime::GpuRunOptions ro;
+    ro.warmup = std::max(0, o.warmup);
+    ro.iters = std::max(1, o.iters);
+    runtime::GpuRunReport rep =
+        runtime::run_on_gpu(lowered.kernels, args.tensors, o.sizes, args.scalars, ro);
+    double flops = o.flops;
+    if (flops <= 0)
+      for (const kir::Kernel& k : lowered.kernels) flops += runtime::mma_flops(k, o.sizes);
+    double ms = rep.median_ms();
+    out << o.file << ": mapping " << m->name << " (" << sizes_str(o.sizes) << ") on " << rep.device
+        << "\n";
+    out << "  median " << fmt("%.4f", ms) << " ms over " << ro.iters << " runs (after " << ro.warmup
+        << " warm-up) of " << rep.kernels.size() << " kernel(s)";
+    if (flops > 0 && ms > 0)
+      out << ": " << fmt("%.1f", flops / (ms * 1e-3) / 1e12) << " TFLOP/s ("
+          << (o.flops > 0 ? "--flops" : "tensor-core work as issued") << ")";
+    out << "\n";
+  } catch (const GroveError& e) {
+    report(*l, e, err);
+    return 1;
+  } catch (const runtime::Error& e) {
+    report(e, err);
+    return 1;
+  }
   return 0;
 }
 

@@ -19,12 +19,21 @@ struct CliOptions {
   std::string after;                    // explain --after PASS
   bool schedule = false;                // explain --schedule
   std::string svg;                      // explain --schedule --svg FILE
-  int64_t max_steps = 0;                // launches + loop iterations allowed (0: the default)
+  bool emulate = false;                 // run --emulate: lower and run the kernels in the emulator
+  int schedules = 1;                    // run --emulate --schedules N
+  bool gpu = false;      // run --gpu: compile with NVRTC and run the kernels on GPU 0
+  int iters = 20;        // bench --iters: timed runs (median reported)
+  int warmup = 5;        // bench --warmup
+  double flops = 0;      // bench --flops: work per run for TFLOP/s (0: the kernels' mma work)
+  std::string out_dir;   // build -o DIR
+  int64_t max_steps = 0; // launches + loop iterations allowed (0: the default)
 };
 
 int cmd_check(const CliOptions& o, std::ostream& out, std::ostream& err);
 int cmd_run(const CliOptions& o, std::ostream& out, std::ostream& err);
 int cmd_explain(const CliOptions& o, std::ostream& out, std::ostream& err);
+int cmd_build(const CliOptions& o, std::ostream& out, std::ostream& err);
+int cmd_bench(const CliOptions& o, std::ostream& out, std::ostream& err);
 
 // Parses "M=512,N=256" into `out`; returns an error message or empty.
 std::string parse_assignments(const std::string& text, std::map<std::string, double>& out);

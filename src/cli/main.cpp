@@ -1,5 +1,6 @@
 // grove: check, run and explain Grove programs.
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <iostream>
 
 #include "cli/commands.h"
@@ -23,6 +24,12 @@ int main(int argc, char** argv) {
   add_common(run);
   run->add_option("--arg", args, "scalar arguments of the entry task, e.g. scale=0.125");
   run->add_flag("--check", o.check, "compare against the task's reference variant run in float64");
+  run->add_flag("--emulate", o.emulate,
+                "lower the mapping to kernel IR and run it in the emulator (random interleavings)");
+  run->add_option("--schedules", o.schedules,
+                  "with --emulate: how many random schedules to run (default 1)");
+  run->add_flag("--gpu", o.gpu,
+                "lower the mapping, compile it with NVRTC and run the kernels on the GPU");
   run->add_option("--seed", o.seed, "seed for the random inputs (default: fresh)");
   CLI::App* explain = app.add_subcommand("explain", "show what Grove makes of a program");
   add_common(explain);
@@ -37,6 +44,21 @@ int main(int argc, char** argv) {
       "print the IR after a lowering pass (instantiate, dependences, vectorize, copy-elimination, "
       "smem-allocation, kernel-ir)");
 
+  CLI::App* build = app.add_subcommand(
+      "build", "lower a mapping and write CUDA for sm_90a plus a header of launch functions");
+  add_common(build);
+  build->add_option("-o,--output", o.out_dir, "output folder")->required();
+
+  CLI::App* bench =
+      app.add_subcommand("bench", "time a mapping's kernels on the GPU (median of timed runs)");
+  add_common(bench);
+  bench->add_option("--arg", args, "scalar arguments of the entry task, e.g. scale=0.125");
+  bench->add_option("--iters", o.iters, "timed runs (default 20)");
+  bench->add_option("--warmup", o.warmup, "untimed runs first (default 5)");
+  bench->add_option("--flops", o.flops,
+                    "floating-point operations per run, for TFLOP/s (default: the kernels' "
+                    "tensor-core work as issued)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -50,12 +72,19 @@ int main(int argc, char** argv) {
       return 2;
     }
     for (auto& [k, v] : parsed) {
+      if (is_size && (v != std::floor(v) || std::fabs(v) > 9007199254740992.0)) { // 2^53
+        std::cerr << "grove: error: --size: " << k << " = " << v
+                  << " is not a whole number of at most 2^53\n";
+        return 2;
+      }
       if (is_size)
         o.sizes[k] = static_cast<int64_t>(v);
       else
         o.args[k] = v;
     }
   }
+  if (build->parsed()) return grove::cmd_build(o, std::cout, std::cerr);
+  if (bench->parsed()) return grove::cmd_bench(o, std::cout, std::cerr);
   if (check->parsed()) return grove::cmd_check(o, std::cout, std::cerr);
   if (run->parsed()) return grove::cmd_run(o, std::cout, std::cerr);
   return grove::cmd_explain(o, std::cout, std::cerr);

@@ -129,7 +129,6 @@ void check_mapping(const Program& prog, const MappingDecl& mp, Diagnostics& diag
     collect(var->body, false, launches, tunables, locals, has_mma);
     if (var->leaf) launches.clear(); // a launch in a leaf is an error of the program, reported
 
-
     // Tunables: every one declared must be set, and nothing else.
     std::set<std::string> declared;
     for (const Stmt* t : tunables) declared.insert(t->names.begin(), t->names.end());
@@ -142,12 +141,12 @@ void check_mapping(const Program& prog, const MappingDecl& mp, Diagnostics& diag
     std::set<std::string> set;
     for (auto& [n, v] : in.tunables) {
       if (!declared.count(n.value)) {
-        diags.error(n.loc,
-                    "instance '" + in.name + "' sets tunable '" + n.value + "', which " + in.task +
-                        "." + in.variant + " does not declare",
-                    did_you_mean(n.value, unset,
-                                 "remove it, or declare it in the variant with: tunable " +
-                                     n.value + ";"));
+        diags.error(
+            n.loc,
+            "instance '" + in.name + "' sets tunable '" + n.value + "', which " + in.task + "." +
+                in.variant + " does not declare",
+            did_you_mean(n.value, unset,
+                         "remove it, or declare it in the variant with: tunable " + n.value + ";"));
       } else if (!set.insert(n.value).second) {
         diags.error(n.loc, "tunable '" + n.value + "' is set twice in instance '" + in.name + "'",
                     "keep one value");
@@ -249,11 +248,10 @@ void check_mapping(const Program& prog, const MappingDecl& mp, Diagnostics& diag
         const std::string& c = name_of(*s->args[0]);
         const std::string& b = name_of(*s->args[2]);
         if (auto m = mem_of(c); m && m->value != Memory::Register)
-          diags.error(m->loc,
-                      "the WGMMA accumulator '" + c + "' must be in REGISTER (instance '" +
-                          in.name + "')",
-                      "WGMMA accumulates in the registers of the warpgroup: memory " + c +
-                          " = REGISTER");
+          diags.error(
+              m->loc,
+              "the WGMMA accumulator '" + c + "' must be in REGISTER (instance '" + in.name + "')",
+              "WGMMA accumulates in the registers of the warpgroup: memory " + c + " = REGISTER");
         if (auto m = mem_of(b); m && m->value != Memory::Shared)
           diags.error(m->loc,
                       "WGMMA reads operand B ('" + b + "') from SHARED memory (instance '" +

@@ -47,8 +47,8 @@ std::vector<std::string> closest_names(const std::string& name,
     for (size_t j = 0; j <= b.size(); ++j) d[0][j] = j;
     for (size_t i = 1; i <= a.size(); ++i)
       for (size_t j = 1; j <= b.size(); ++j) {
-        d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
-                            d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
+        d[i][j] =
+            std::min({d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
         if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
           d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
       }
@@ -103,6 +103,14 @@ struct Sym {
   bool parallel = false;                      // LoopVar of a prange
   const std::vector<ExprPtr>* dims = nullptr; // static shape of a parameter or local
 };
+
+// Where an expression starts in the source: an operator or '[' is located at itself, but a
+// caret under the expression's first token reads better.
+SourceLoc start_loc(const Expr& e) {
+  if ((e.kind == Expr::Binary || e.kind == Expr::Index) && !e.args.empty())
+    return start_loc(*e.args[0]);
+  return e.loc;
+}
 
 struct Type {
   enum K { Int, Float, Bool, Tensor, Partition, Error } k = Error;
@@ -175,8 +183,8 @@ private:
     if (!poisoned_.insert(n).second) return; // reported once per variant
     std::string w = what;
     std::string declare_it =
-        w == "tensor" ? "declare it as a tensor parameter of '" + task_.name +
-                            "' or with: local " + n + ": f32[...];"
+        w == "tensor" ? "declare it as a tensor parameter of '" + task_.name + "' or with: local " +
+                            n + ": f32[...];"
         : w == "index variable"
             ? "index variables are those of the left side, or of a reduction such as sum[" + n +
                   "](...)"
@@ -216,6 +224,17 @@ private:
       if (ty.k == Type::Bool) {
         diags_.error(s.value->loc,
                      "a let binds a size, a scalar, a tensor view or a partition, not a condition");
+        break;
+      }
+      if (var_.leaf && (ty.k == Type::Tensor || ty.k == Type::Partition)) {
+        // Leaf statements name their tensors directly: parameters and locals only.
+        diags_.error(start_loc(*s.value),
+                     "a let in leaf '" + where() + "' binds a " +
+                         (ty.k == Type::Tensor ? "tensor view" : "partition") +
+                         "; leaves use whole tensors by name",
+                     "use the parameter itself, or partition it in the inner variant that launches "
+                     "this leaf");
+        poisoned_.insert(s.names[0]);
         break;
       }
       Sym v = ty.view;
@@ -487,14 +506,13 @@ private:
       }
       size_t want = f == "tile" ? static_cast<size_t>(t.view.rank) : 1;
       if (e.args.size() - 1 != want) {
-        diags_.error(e.loc,
-                     "'" + f + "' of a rank-" + std::to_string(t.view.rank) + " tensor takes " +
-                         std::to_string(want) + " tile size(s), given " +
-                         std::to_string(e.args.size() - 1),
-                     f == "tile" ? "give one tile size per dimension (" + std::to_string(want) +
-                                       "); rows(T, BM) and cols(T, BN) cut one dimension only"
-                                 : "'" + f + "' takes the tensor and one size, e.g. " + f +
-                                       "(A, BM)");
+        diags_.error(
+            e.loc,
+            "'" + f + "' of a rank-" + std::to_string(t.view.rank) + " tensor takes " +
+                std::to_string(want) + " tile size(s), given " + std::to_string(e.args.size() - 1),
+            f == "tile" ? "give one tile size per dimension (" + std::to_string(want) +
+                              "); rows(T, BM) and cols(T, BN) cut one dimension only"
+                        : "'" + f + "' takes the tensor and one size, e.g. " + f + "(A, BM)");
         return out;
       }
       if (f == "cols" && t.view.rank < 2) {
@@ -710,7 +728,7 @@ private:
   void bind_index(LeafCtx& cx, const std::string& var, const Expr* dim, const std::string& tensor,
                   SourceLoc loc) {
     auto it = cx.extents.find(var);
-    if (it == cx.extents.end()) {
+    if (it == cx.extents.end() || !it->second.first) { // unbound, or a reduction's first use
       cx.extents[var] = {dim, tensor};
       return;
     }
@@ -735,8 +753,7 @@ private:
       if (static_cast<int>(s.indices.size()) != t->rank)
         diags_.error(s.loc,
                      "rank mismatch: '" + s.target + "' has rank " + std::to_string(t->rank) +
-                         " but is indexed with " + std::to_string(s.indices.size()) +
-                         " index(es)",
+                         " but is indexed with " + std::to_string(s.indices.size()) + " index(es)",
                      "give one index variable per dimension of '" + s.target + "'");
       std::set<std::string> seen;
       for (size_t i = 0; i < s.indices.size(); ++i) {
@@ -819,7 +836,7 @@ private:
             unknown(ix.name, ix.loc, "index variable");
           } else {
             diags_.error(
-                ix.loc,
+                start_loc(ix),
                 "element access must use index variables of the statement or of a reduction",
                 "index with the left side's variables, e.g. S[r, c] = A[r, c]; shift positions "
                 "with select conditions instead");
@@ -986,8 +1003,8 @@ private:
       if (!known_different(x, y)) return false;
       diags_.error(s.loc,
                    std::string("shape mismatch in mma: ") + what + " is " +
-                       std::to_string(x->ival) + " in '" + xn + "' but " +
-                       std::to_string(y->ival) + " in '" + yn + "'",
+                       std::to_string(x->ival) + " in '" + xn + "' but " + std::to_string(y->ival) +
+                       " in '" + yn + "'",
                    "mma(C, A, B) computes C[M, N] += A[M, K] * B[K, N]; write trans(X) for an "
                    "operand stored the other way round");
       return true;

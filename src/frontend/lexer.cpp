@@ -104,14 +104,28 @@ std::vector<Token> lex(const SourceManager& sm, int file, Diagnostics& diags) {
       advance(1);
       continue;
     }
-    std::string shown = std::isprint(static_cast<unsigned char>(c))
-                            ? std::string(1, c)
+    // A UTF-8 sequence (say a pasted '×') is one character: report it once, as written.
+    size_t n = 1;
+    unsigned char u = static_cast<unsigned char>(c);
+    size_t want = u >= 0xC2 && u <= 0xDF   ? 2
+                  : u >= 0xE0 && u <= 0xEF ? 3
+                  : u >= 0xF0 && u <= 0xF4 ? 4
+                                           : 1;
+    while (n < want && i + n < s.size() && (static_cast<unsigned char>(s[i + n]) & 0xC0) == 0x80)
+      ++n;
+    std::string shown = std::isprint(u) || (n == want && n > 1)
+                            ? s.substr(i, n)
                             : "\\x" + std::string(1, "0123456789abcdef"[(c >> 4) & 15]) +
                                   "0123456789abcdef"[c & 15];
-    diags.error(loc, "unexpected character '" + shown + "'",
-                "delete it: outside comments and strings Grove uses ASCII letters, digits, '_' "
-                "and the punctuation ( ) [ ] { } , ; : . = + - * / % < > ! @");
-    advance(1);
+    if (n != want) n = 1; // a stray byte of a broken sequence: one at a time
+    static const std::pair<const char*, const char*> lookalikes[] = {
+        {"×", "*"}, {"·", "*"}, {"−", "-"}, {"≤", "<="}, {"≥", ">="}, {"≠", "!="}, {"→", "->"}};
+    std::string hint = "delete it: outside comments and strings Grove uses ASCII letters, digits, "
+                       "'_' and the punctuation ( ) [ ] { } , ; : . = + - * / % < > ! @";
+    for (auto [from, to] : lookalikes)
+      if (shown == from) hint = std::string("write '") + to + "' instead";
+    diags.error(loc, "unexpected character '" + shown + "'", hint);
+    advance(n);
   }
   out.push_back({Tok::End, "", SourceLoc{file, line, col}});
   return out;

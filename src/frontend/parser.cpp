@@ -631,6 +631,9 @@ void parse_into(int file, SourceManager& sm, Diagnostics& diags, Program& prog,
     if (!seen.insert(key).second) continue; // already parsed: imports may form a diamond or a cycle
     int id;
     try {
+      // Only regular files: a directory or a device such as /dev/zero could not be parsed, or
+      // would never end.
+      if (!fs::is_regular_file(p, ec)) throw std::runtime_error("not a file");
       id = sm.load(p.string());
     } catch (const std::exception&) {
       diags.error(loc, "cannot read imported file '" + p.string() + "'",

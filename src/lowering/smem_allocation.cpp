@@ -60,6 +60,32 @@ void live_ranges(const BlockProgram& b, std::map<int, std::pair<int, int>>& rang
   }
 }
 
+bool touches(const Event& e, int t) {
+  if (e.src.tensor == t || e.dst.tensor == t) return true;
+  for (const auto& [n, v] : e.args)
+    if (v.tensor == t) return true;
+  return false;
+}
+
+// The first event that uses a buffer placed over another one waits for every use of the old one.
+void add_alias_edges(BlockProgram& b) {
+  for (size_t t = 0; t < b.tensors.size(); ++t) {
+    int old = b.tensors[t].alias_of;
+    if (old < 0) continue;
+    std::vector<int> uses;
+    for_each_event(b.events, [&](Event& e) {
+      if (e.kind != Event::Loop && touches(e, old)) uses.push_back(e.id);
+    });
+    bool first = true;
+    for_each_event(b.events, [&](Event& e) {
+      if (!first || e.kind == Event::Loop || !touches(e, static_cast<int>(t))) return;
+      first = false;
+      for (int u : uses)
+        if (std::find(e.pre.begin(), e.pre.end(), u) == e.pre.end()) e.pre.push_back(u);
+    });
+  }
+}
+
 } // namespace
 
 void allocate_shared_memory(BlockProgram& b) {
@@ -114,7 +140,10 @@ void allocate_shared_memory(BlockProgram& b) {
     placed.push_back(t);
     total = std::max(total, round_up(off + size));
   }
-  if (total <= limit) return;
+  if (total <= limit) {
+    add_alias_edges(b);
+    return;
+  }
 
   std::string parts;
   for (int t : shared) {

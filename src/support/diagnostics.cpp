@@ -41,9 +41,11 @@ std::string Diagnostics::format(const Diagnostic& d) const {
        << "\n";
     std::string src = sm_.line_text(d.loc.file, d.loc.line);
     os << "  " << src << "\n  ";
-    // Keep tabs so the caret lines up under the offending column.
+    // Keep tabs so the caret lines up under the offending column; a UTF-8 character takes one
+    // place however many bytes it has.
     for (int i = 1; i < d.loc.col && i - 1 < static_cast<int>(src.size()); ++i)
-      os << (src[i - 1] == '\t' ? '\t' : ' ');
+      if ((static_cast<unsigned char>(src[i - 1]) & 0xC0) != 0x80)
+        os << (src[i - 1] == '\t' ? '\t' : ' ');
     os << "^\n";
   } else {
     os << "grove: error: " << d.message << "\n";

@@ -154,8 +154,8 @@ private:
         if (a.kind == Value::Tensor || a.kind == Value::Part)
           throw GroveError(call_loc,
                            "parameter '" + p.name + "' of '" + task.name + "' needs a number");
-        fr.define(p.name, p.type.is_int ? int_value(to_int(a.num(), p, call_loc))
-                                        : float_value(a.num()));
+        fr.define(p.name,
+                  p.type.is_int ? int_value(to_int(a.num(), p, call_loc)) : float_value(a.num()));
         continue;
       }
       if (a.kind != Value::Tensor)
@@ -423,8 +423,9 @@ private:
       shape.push_back(v);
     }
     if (element_count(shape) < 0)
-      fail(s.loc, "local '" + s.names[0] + "' " + shape_str(shape) +
-                      " is too large for the CPU interpreter",
+      fail(s.loc,
+           "local '" + s.names[0] + "' " + shape_str(shape) +
+               " is too large for the CPU interpreter",
            "a tensor may have at most 2^30 elements here; check the tile sizes the mapping sets");
     return shape;
   }
@@ -544,7 +545,9 @@ private:
     auto shape = [&](const Expr& e, bool& tr) -> const std::vector<int64_t>& {
       tr = e.kind == Expr::Call;
       const Expr& n = tr ? *e.args[0] : e;
-      return env.tensors.at(n.name)->shape;
+      auto it = env.tensors.find(n.name);
+      if (it == env.tensors.end()) fail(n.loc, "'" + n.name + "' is not a tensor of this leaf");
+      return it->second->shape;
     };
     bool t0, ta, tb;
     const auto& c = shape(*s.args[0], t0);

@@ -114,6 +114,14 @@ Vec eval(const Expr& e, const Space& sp, LeafEnv& env) {
     for (size_t i = 1; i < e.args.size(); ++i) {
       const std::string& v = e.args[i]->name;
       if (const int64_t* f = sp.fixed_value(v)) {
+        // A reduction index takes its extent from the first tensor it indexes; the others must
+        // agree.
+        if (*f >= t->shape[i - 1])
+          throw GroveError(e.args[i]->loc,
+                           "shape mismatch: reduction index '" + v + "' ranges over more than " +
+                               std::to_string(t->shape[i - 1]) + ", dimension " +
+                               std::to_string(i - 1) + " of '" + t->name + "'",
+                           "the tensors of one statement must agree on each index's extent");
         base += *f * st[i - 1];
         continue;
       }

@@ -125,6 +125,11 @@ std::string case_name(const Case& c) {
   return n;
 }
 
+// Test names print the case, not its bytes.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << case_name(c);
+}
+
 class Examples : public ::testing::TestWithParam<Case> {};
 
 TEST_P(Examples, MatchFloat64References) {

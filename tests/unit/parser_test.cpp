@@ -40,7 +40,9 @@ TEST(Parser, RecoversAndReportsSeveralErrors) {
   auto c = compile_text("task a(O: write f32[N]) \ntask b(O: write f32[N]);\nvariant b.v leaf { "
                         "O[i] = ; }\nmapping m { bogus; }\n");
   // Missing ';' after task a, a missing expression, and an unknown mapping item: three errors.
-  EXPECT_NE(c->errors.find("test.grove:2:1: error: expected ';'"), std::string::npos) << c->errors;
+  // The missing ';' is reported just after the token it should follow.
+  EXPECT_NE(c->errors.find("test.grove:1:24: error: expected ';' after ')'"), std::string::npos)
+      << c->errors;
   EXPECT_NE(c->errors.find("test.grove:3:27: error: expected an expression"), std::string::npos)
       << c->errors;
   EXPECT_NE(c->errors.find("test.grove:4:13: error: expected 'instance' or 'entry'"),

@@ -1,0 +1,143 @@
+// Self-test: WGMMA m64nNk16 (f16 in, f32 accumulate) through grove_sm90.cuh against a CPU product,
+// in the operand forms the CUDA back end emits: A from shared memory (K-major) or from registers
+// (the accumulator-shaped fragment), B K-major (kernel IR trans_b, K^T in attention) or N-major
+// (plain B[K, N], LBO = the 64-column panel stride), with descriptors advanced along K. Inputs
+// are small integers, so every product is exact and the check is equality.
+#include "common.cuh"
+
+static const char* kTestName = "wgmma";
+
+template <int N> struct Mma;
+#define GROVE_SELFTEST_MMA(n)                                                                      \
+  template <> struct Mma<n> {                                                                      \
+    template <int TB> static __device__ void ss(float* d, grove::u64 a, grove::u64 b) {            \
+      grove::wgmma_m64n##n##k16_f16_ss<0, TB>(d, a, b);                                            \
+    }                                                                                              \
+    template <int TB> static __device__ void rs(float* d, const grove::u32* a, grove::u64 b) {     \
+      grove::wgmma_m64n##n##k16_f16_rs<TB>(d, a, b);                                               \
+    }                                                                                              \
+  };
+GROVE_SELFTEST_MMA(64)
+GROVE_SELFTEST_MMA(128)
+GROVE_SELFTEST_MMA(256)
+
+// D[64, N] = A[64, K] · B[K, N]; A and B row-major f16 in global memory.
+template <int N, int K, bool BKMajor, bool ARegs>
+__global__ void __launch_bounds__(128)
+    mma_kernel(const grove::u16* A, const grove::u16* B, float* D) {
+  extern __shared__ __align__(1024) unsigned char raw[];
+  unsigned char* sA = grove::align_1024(raw);
+  unsigned char* sB = sA + 64 * K * 2;
+  const int tid = threadIdx.x;
+  for (int i = tid; i < 64 * K; i += 128) {
+    int r = i / K, c = i % K;
+    *reinterpret_cast<grove::u16*>(sA + grove::sw128_offset(r, 2 * c, 64)) = A[i];
+  }
+  for (int i = tid; i < K * N; i += 128) {
+    int k = i / N, n = i % N;
+    unsigned off = BKMajor ? grove::sw128_offset(n, 2 * k, N) : grove::sw128_offset(k, 2 * n, K);
+    *reinterpret_cast<grove::u16*>(sB + off) = B[i];
+  }
+  grove::fence_proxy_async(); // generic-proxy smem writes -> the tensor cores' reads
+  __syncthreads();
+
+  const int frag_row = 16 * (tid / 32) + (tid % 32) / 4, frag_col = 2 * (tid % 4);
+  float acc[N / 2];
+#pragma unroll
+  for (int i = 0; i < N / 2; ++i) acc[i] = 0.0f;
+  grove::u32 a[K / 16][4];
+  if (ARegs) {
+    auto pair = [&](int r, int c) {
+      return grove::pack_f16x2(grove::f16_to_f32(A[r * K + c]),
+                               grove::f16_to_f32(A[r * K + c + 1]));
+    };
+#pragma unroll
+    for (int ks = 0; ks < K / 16; ++ks) {
+      int c = 16 * ks + frag_col;
+      a[ks][0] = pair(frag_row, c);
+      a[ks][1] = pair(frag_row + 8, c);
+      a[ks][2] = pair(frag_row, c + 8);
+      a[ks][3] = pair(frag_row + 8, c + 8);
+    }
+  }
+  const grove::u32 a_tile = grove::smem_u32(sA), b_tile = grove::smem_u32(sB);
+  grove::wgmma_fence();
+#pragma unroll
+  for (int ks = 0; ks < K / 16; ++ks) {
+    grove::u64 db =
+        BKMajor
+            ? grove::wgmma_desc_sw128(b_tile + grove::sw128_start(0, 32 * ks, N), 16, 1024)
+            : grove::wgmma_desc_sw128(b_tile + grove::sw128_start(16 * ks, 0, K), K * 128, 1024);
+    if (ARegs) {
+      Mma<N>::template rs<BKMajor ? 0 : 1>(acc, a[ks], db);
+    } else {
+      grove::u64 da =
+          grove::wgmma_desc_sw128(a_tile + grove::sw128_start(0, 32 * ks, 64), 16, 1024);
+      Mma<N>::template ss<BKMajor ? 0 : 1>(acc, da, db);
+    }
+  }
+  grove::wgmma_commit();
+  grove::wgmma_wait<0>();
+#pragma unroll
+  for (int i = 0; i < N / 2; ++i) grove::fence_reg(acc[i]);
+#pragma unroll
+  for (int j = 0; j < N / 8; ++j)
+#pragma unroll
+    for (int h = 0; h < 2; ++h)
+#pragma unroll
+      for (int e = 0; e < 2; ++e)
+        D[(frag_row + 8 * h) * N + 8 * j + frag_col + e] = acc[j * 4 + h * 2 + e];
+}
+
+template <int N, int K, bool BKMajor, bool ARegs> int run(const char* label, std::mt19937& rng) {
+  std::uniform_int_distribution<int> dist(-3, 3);
+  std::vector<unsigned short> A(64 * K), B(K * N);
+  std::vector<float> a(64 * K), b(K * N);
+  for (size_t i = 0; i < A.size(); ++i)
+    A[i] = host_f32_to_f16(a[i] = static_cast<float>(dist(rng)));
+  for (size_t i = 0; i < B.size(); ++i)
+    B[i] = host_f32_to_f16(b[i] = static_cast<float>(dist(rng)));
+  grove::u16 *dA, *dB;
+  float* dD;
+  CHECK_CUDA(cudaMalloc(&dA, A.size() * 2));
+  CHECK_CUDA(cudaMalloc(&dB, B.size() * 2));
+  CHECK_CUDA(cudaMalloc(&dD, 64 * N * 4));
+  CHECK_CUDA(cudaMemcpy(dA, A.data(), A.size() * 2, cudaMemcpyHostToDevice));
+  CHECK_CUDA(cudaMemcpy(dB, B.data(), B.size() * 2, cudaMemcpyHostToDevice));
+  CHECK_CUDA(cudaMemset(dD, 0xff, 64 * N * 4)); // NaN poison
+  const int smem = (64 * K + K * N) * 2 + 1024;
+  auto kernel = mma_kernel<N, K, BKMajor, ARegs>;
+  CHECK_CUDA(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+  kernel<<<1, 128, smem>>>(dA, dB, dD);
+  CHECK_CUDA(cudaGetLastError());
+  CHECK_CUDA(cudaDeviceSynchronize());
+  std::vector<float> D(64 * N);
+  CHECK_CUDA(cudaMemcpy(D.data(), dD, D.size() * 4, cudaMemcpyDeviceToHost));
+  int bad = 0;
+  for (int m = 0; m < 64; ++m)
+    for (int n = 0; n < N; ++n) {
+      float want = 0;
+      for (int k = 0; k < K; ++k) want += a[m * K + k] * b[k * N + n];
+      if (D[m * N + n] != want && bad++ < 5)
+        std::printf("  %s: D[%d, %d] = %g, want %g\n", label, m, n, D[m * N + n], want);
+    }
+  std::printf("  %-44s %s\n", label, bad ? "FAIL" : "ok");
+  CHECK_CUDA(cudaFree(dA));
+  CHECK_CUDA(cudaFree(dB));
+  CHECK_CUDA(cudaFree(dD));
+  return bad;
+}
+
+int main() {
+  std::mt19937 rng(20260101);
+  int bad = 0;
+  bad += run<64, 16, true, false>("m64n64k16, A smem, B K-major", rng);
+  bad += run<64, 16, false, false>("m64n64k16, A smem, B N-major", rng);
+  bad += run<64, 16, false, true>("m64n64k16, A regs, B N-major", rng);
+  bad += run<64, 16, true, true>("m64n64k16, A regs, B K-major", rng);
+  bad += run<256, 64, false, false>("m64n256k16 x4 (gemm), B N-major, 4 panels", rng);
+  bad += run<128, 128, true, false>("m64n128k16 x8 (Q K^T, d128), B K-major", rng);
+  bad += run<64, 128, false, true>("m64n64k16 x8 (P V), A regs, B N-major", rng);
+  std::printf("SELFTEST %s %s %d wrong elements\n", kTestName, bad ? "FAIL" : "PASS", bad);
+  return bad ? 1 : 0;
+}

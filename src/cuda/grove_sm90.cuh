@@ -1,0 +1,324 @@
+// grove_sm90.cuh: the device side of kernels Grove prints for Hopper (sm_90a).
+//
+// Thin, documented wrappers over the PTX instructions kernel IR names: TMA tensor copies,
+// mbarriers, proxy fences, WGMMA with shared-memory matrix descriptors, named barriers and
+// setmaxnreg; plus the shared-memory layout Grove uses for 128-byte-swizzled tiles and the
+// conversions and quad reductions that leaf statements need. No includes: NVRTC compiles it as
+// is, and nvcc compiles a kernel that uses it in about a second.
+//
+// Layout of a 128B-swizzled tile (a SmemBuffer with Swizzle::B128). A slot of shape
+// [..., rows, cols] is seen as a matrix of `rows` (the product of all leading dimensions) by
+// `cols`. Its columns are cut into panels 128 bytes wide (64 elements of 16 bits); panel p holds
+// columns [64p, 64p + 64) of every row, 128 bytes per row, and panels follow each other
+// (panel p starts at p * rows * 128 bytes). Inside a panel, the 16-byte chunk c of row r is
+// stored at chunk c ^ (r % 8). This is what a TMA copy with CU_TENSOR_MAP_SWIZZLE_128B writes
+// for a box one panel wide, and what a WGMMA descriptor with 128B swizzle reads: K-major
+// operands advance along K by moving the start address (32 bytes per k16 step inside a panel,
+// to the next panel after four steps); M/N-major operands use LBO = the panel stride.
+//
+// Everything takes shared-memory addresses as 32-bit `u32` (as PTX's .shared::cta state space
+// does); smem_u32(ptr) converts a generic pointer into shared memory.
+#pragma once
+
+#if defined(__CUDA_ARCH__) && (__CUDA_ARCH__ < 900 || !defined(__CUDA_ARCH_FEAT_SM90_ALL))
+#error "grove_sm90.cuh needs sm_90a: compile with -gencode arch=compute_90a,code=sm_90a"
+#endif
+
+namespace grove {
+
+using u16 = unsigned short;
+using u32 = unsigned int;
+using u64 = unsigned long long;
+
+// The driver's CUtensorMap: 128 opaque bytes, 64-byte aligned. Declared here so device code
+// needs no cuda.h; the host encodes a CUtensorMap and copies its bytes into one of these.
+struct alignas(64) TensorMap {
+  u64 opaque[16];
+};
+
+// ---------------------------------------------------------------------------------------------
+// Integer helpers shared by host and device code (problem sizes, grids, offsets); a plain C++
+// compiler sees them too.
+
+#ifdef __CUDACC__
+#define GROVE_HD __host__ __device__
+#else
+#define GROVE_HD
+#endif
+
+GROVE_HD constexpr int cdiv(int a, int b) {
+  return (a + b - 1) / b;
+}
+GROVE_HD constexpr int imin(int a, int b) {
+  return a < b ? a : b;
+}
+GROVE_HD constexpr int imax(int a, int b) {
+  return a > b ? a : b;
+}
+
+// Byte offset of element (row, col_bytes / elem_bytes) in a 128B-swizzled tile of `rows` rows
+// (see the layout above). `sw128_offset` is where the byte lives; `sw128_start` is the address
+// a TMA copy or a WGMMA descriptor starts from (the hardware applies the swizzle itself, so the
+// chunk is not permuted).
+GROVE_HD constexpr u32 sw128_start(u32 row, u32 col_bytes, u32 rows) {
+  return (col_bytes / 128u) * rows * 128u + row * 128u + col_bytes % 128u;
+}
+GROVE_HD constexpr u32 sw128_offset(u32 row, u32 col_bytes, u32 rows) {
+  return (col_bytes / 128u) * rows * 128u + row * 128u +
+         ((((col_bytes % 128u) / 16u) ^ (row % 8u)) * 16u) + col_bytes % 16u;
+}
+
+#ifdef __CUDACC__ // device code below; a host-only compiler sees just the helpers above
+
+// ---------------------------------------------------------------------------------------------
+// Shared memory addresses and the 128B-swizzle layout.
+
+__device__ __forceinline__ u32 smem_u32(const void* p) {
+  return static_cast<u32>(__cvta_generic_to_shared(p));
+}
+
+// Rounds a pointer into dynamic shared memory up to 1024 bytes (the 128B swizzle atom); the
+// launcher asks for 1024 bytes more than the kernel's carve-up so the rounding always fits.
+__device__ __forceinline__ unsigned char* align_1024(unsigned char* p) {
+  u32 a = smem_u32(p);
+  return p + ((1024u - (a & 1023u)) & 1023u);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Element conversions (16-bit values travel as raw bits in u16 / packed pairs in u32).
+
+__device__ __forceinline__ float f16_to_f32(u16 h) {
+  float f;
+  asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+  return f;
+}
+__device__ __forceinline__ float bf16_to_f32(u16 h) {
+  return __uint_as_float(u32(h) << 16);
+}
+__device__ __forceinline__ u16 f32_to_f16(float f) {
+  u16 h;
+  asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
+  return h;
+}
+__device__ __forceinline__ u16 f32_to_bf16(float f) {
+  u16 h;
+  asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(f));
+  return h;
+}
+// Two floats to a packed pair, `lo` in the low half (the element with the smaller column).
+__device__ __forceinline__ u32 pack_f16x2(float lo, float hi) {
+  u32 r;
+  asm("cvt.rn.f16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+  return r;
+}
+__device__ __forceinline__ u32 pack_bf16x2(float lo, float hi) {
+  u32 r;
+  asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(r) : "f"(hi), "f"(lo));
+  return r;
+}
+__device__ __forceinline__ float f16x2_lo(u32 v) {
+  return f16_to_f32(u16(v & 0xffffu));
+}
+__device__ __forceinline__ float f16x2_hi(u32 v) {
+  return f16_to_f32(u16(v >> 16));
+}
+__device__ __forceinline__ float bf16x2_lo(u32 v) {
+  return __uint_as_float(v << 16);
+}
+__device__ __forceinline__ float bf16x2_hi(u32 v) {
+  return __uint_as_float(v & 0xffff0000u);
+}
+
+__device__ __forceinline__ float inf() {
+  return __int_as_float(0x7f800000);
+}
+// 2^x with the SFU (ex2.approx.ftz: ~2 ulp, flushes subnormals; exp2(-inf) = 0).
+__device__ __forceinline__ float exp2_approx(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+// Sum / max over the four lanes of a quad (the threads that share a row of a WGMMA fragment).
+__device__ __forceinline__ float quad_sum(float v) {
+  v += __shfl_xor_sync(0xffffffffu, v, 1);
+  v += __shfl_xor_sync(0xffffffffu, v, 2);
+  return v;
+}
+__device__ __forceinline__ float quad_max(float v) {
+  v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 1));
+  v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
+  return v;
+}
+
+// Keeps the compiler from moving reads or writes of a register across this point: used on
+// WGMMA accumulators and register A operands after wgmma_wait, because the asynchronous
+// instruction owns them until then although the compiler believes it wrote them at issue.
+__device__ __forceinline__ void fence_reg(float& r) {
+  asm volatile("" : "+f"(r)::"memory");
+}
+__device__ __forceinline__ void fence_reg(u32& r) {
+  asm volatile("" : "+r"(r)::"memory");
+}
+
+// ---------------------------------------------------------------------------------------------
+// mbarriers (64-bit, in shared memory).
+
+// Initializes the barrier to expect `arrivals` arrivals per phase; it starts in phase 0.
+__device__ __forceinline__ void mbar_init(u32 bar, u32 arrivals) {
+  asm volatile("mbarrier.init.shared::cta.b64 [%0], %1;" ::"r"(bar), "r"(arrivals) : "memory");
+}
+// Makes initialized barriers visible to other threads and to the async proxy (TMA); follow it
+// with __syncthreads().
+__device__ __forceinline__ void fence_mbarrier_init() {
+  asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+}
+// One arrival.
+__device__ __forceinline__ void mbar_arrive(u32 bar) {
+  asm volatile("mbarrier.arrive.release.cta.shared::cta.b64 _, [%0];" ::"r"(bar) : "memory");
+}
+// One arrival that also raises the phase's expected transaction count by `bytes` (the bytes TMA
+// copies will deliver with complete_tx before the phase can complete).
+__device__ __forceinline__ void mbar_arrive_expect_tx(u32 bar, u32 bytes) {
+  asm volatile("mbarrier.arrive.expect_tx.release.cta.shared::cta.b64 _, [%0], %1;" ::"r"(bar),
+               "r"(bytes)
+               : "memory");
+}
+// True once the phase with parity `parity` has completed (a fresh barrier is in phase 0, so
+// parity 1 counts as completed at once). May return false spuriously after a time limit.
+__device__ __forceinline__ bool mbar_try_wait(u32 bar, u32 parity) {
+  u32 done;
+  asm volatile("{\n"
+               "  .reg .pred p;\n"
+               "  mbarrier.try_wait.parity.acquire.cta.shared::cta.b64 p, [%1], %2;\n"
+               "  selp.u32 %0, 1, 0, p;\n"
+               "}"
+               : "=r"(done)
+               : "r"(bar), "r"(parity)
+               : "memory");
+  return done != 0;
+}
+__device__ __forceinline__ void mbar_wait(u32 bar, u32 parity) {
+  while (!mbar_try_wait(bar, parity)) {
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Proxy fences and barriers.
+
+// Orders this thread's earlier generic-proxy writes to shared memory (st.shared, stmatrix)
+// before later async-proxy accesses (TMA, WGMMA operand reads) once a barrier joins them.
+__device__ __forceinline__ void fence_proxy_async() {
+  asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+}
+// bar.sync on named barrier `id` (1..15; 0 is __syncthreads) for `threads` threads (a multiple
+// of 32).
+__device__ __forceinline__ void named_barrier_sync(u32 id, u32 threads) {
+  asm volatile("bar.sync %0, %1;" ::"r"(id), "r"(threads) : "memory");
+}
+
+// Changes this warpgroup's registers per thread (24..256, a multiple of 8). Takes effect only in
+// kernels with a register cap at entry (__launch_bounds__(threads, 1)); every warp of the
+// warpgroup must execute it.
+template <u32 Regs> __device__ __forceinline__ void setmaxnreg_inc() {
+  asm volatile("setmaxnreg.inc.sync.aligned.u32 %0;" ::"n"(Regs));
+}
+template <u32 Regs> __device__ __forceinline__ void setmaxnreg_dec() {
+  asm volatile("setmaxnreg.dec.sync.aligned.u32 %0;" ::"n"(Regs));
+}
+
+// ---------------------------------------------------------------------------------------------
+// TMA (cp.async.bulk.tensor). Coordinates are element indices, innermost dimension first; boxes
+// reaching outside the tensor are zero-filled on load and clipped on store. `map` is the address
+// of a `const __grid_constant__ TensorMap` kernel parameter.
+
+__device__ __forceinline__ void tma_prefetch_map(const TensorMap* map) {
+  asm volatile("prefetch.tensormap [%0];" ::"l"(map) : "memory");
+}
+
+// Global -> shared; the copy's bytes complete transactions on mbarrier `bar`.
+__device__ __forceinline__ void tma_load_2d(u32 dst, const TensorMap* map, u32 bar, int c0,
+                                            int c1) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+               " [%0], [%1, {%2, %3}], [%4];" ::"r"(dst),
+               "l"(map), "r"(c0), "r"(c1), "r"(bar)
+               : "memory");
+}
+__device__ __forceinline__ void tma_load_3d(u32 dst, const TensorMap* map, u32 bar, int c0, int c1,
+                                            int c2) {
+  asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+               " [%0], [%1, {%2, %3, %4}], [%5];" ::"r"(dst),
+               "l"(map), "r"(c0), "r"(c1), "r"(c2), "r"(bar)
+               : "memory");
+}
+__device__ __forceinline__ void tma_load_4d(u32 dst, const TensorMap* map, u32 bar, int c0, int c1,
+                                            int c2, int c3) {
+  asm volatile("cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+               " [%0], [%1, {%2, %3, %4, %5}], [%6];" ::"r"(dst),
+               "l"(map), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(bar)
+               : "memory");
+}
+
+// Shared -> global, as part of this thread's current bulk group.
+__device__ __forceinline__ void tma_store_2d(const TensorMap* map, u32 src, int c0, int c1) {
+  asm volatile(
+      "cp.async.bulk.tensor.2d.global.shared::cta.tile.bulk_group [%0, {%2, %3}], [%1];" ::"l"(map),
+      "r"(src), "r"(c0), "r"(c1)
+      : "memory");
+}
+__device__ __forceinline__ void tma_store_3d(const TensorMap* map, u32 src, int c0, int c1,
+                                             int c2) {
+  asm volatile(
+      "cp.async.bulk.tensor.3d.global.shared::cta.tile.bulk_group [%0, {%2, %3, %4}], [%1];" ::"l"(
+          map),
+      "r"(src), "r"(c0), "r"(c1), "r"(c2)
+      : "memory");
+}
+__device__ __forceinline__ void tma_store_4d(const TensorMap* map, u32 src, int c0, int c1, int c2,
+                                             int c3) {
+  asm volatile(
+      "cp.async.bulk.tensor.4d.global.shared::cta.tile.bulk_group [%0, {%2, %3, %4, %5}], [%1];" ::
+          "l"(map),
+      "r"(src), "r"(c0), "r"(c1), "r"(c2), "r"(c3)
+      : "memory");
+}
+// Closes the current bulk group of TMA stores.
+__device__ __forceinline__ void tma_store_commit() {
+  asm volatile("cp.async.bulk.commit_group;" ::: "memory");
+}
+// Waits until at most `Pending` bulk groups still read their shared-memory source.
+template <int Pending> __device__ __forceinline__ void tma_store_wait_read() {
+  asm volatile("cp.async.bulk.wait_group.read %0;" ::"n"(Pending) : "memory");
+}
+
+// ---------------------------------------------------------------------------------------------
+// WGMMA. A descriptor names a tile in shared memory: start address, leading- and stride-
+// dimension byte offsets (LBO, SBO) and the swizzle mode. For 128B swizzle (mode 1), 16-bit
+// elements:
+//   K-major operand (rows of the M or N dimension, K contiguous): SBO = 1024 (8 rows of 128
+//     bytes), LBO unused (1); the start moves 32 bytes per k16 step.
+//   M/N-major operand (rows of K, M or N contiguous): SBO = 1024 (8 rows of K), LBO = the
+//     stride between 64-element panels of M or N.
+__device__ __forceinline__ u64 wgmma_desc_sw128(u32 start, u32 lbo_bytes, u32 sbo_bytes) {
+  return u64((start & 0x3ffffu) >> 4) | (u64((lbo_bytes >> 4) & 0x3fffu) << 16) |
+         (u64((sbo_bytes >> 4) & 0x3fffu) << 32) | (u64(1) << 62);
+}
+
+// Orders earlier register and shared-memory writes before the wgmma instructions that read them.
+__device__ __forceinline__ void wgmma_fence() {
+  asm volatile("wgmma.fence.sync.aligned;" ::: "memory");
+}
+// Closes the current group of wgmma instructions.
+__device__ __forceinline__ void wgmma_commit() {
+  asm volatile("wgmma.commit_group.sync.aligned;" ::: "memory");
+}
+// Waits until at most `Pending` wgmma groups of this warpgroup are still running.
+template <int Pending> __device__ __forceinline__ void wgmma_wait() {
+  asm volatile("wgmma.wait_group.sync.aligned %0;" ::"n"(Pending) : "memory");
+}
+
+#include "grove_sm90_wgmma.inc"
+
+#endif // __CUDACC__
+
+} // namespace grove

@@ -1,0 +1,260 @@
+#include "emulator/block.h"
+
+#include <algorithm>
+#include <limits>
+
+namespace grove::emu {
+namespace {
+
+void barrier_ids(const kir::Body& body, std::set<int>& ids) {
+  for (const kir::Op& op : body) {
+    if (op.kind == kir::Op::NamedBarrier) ids.insert(op.id);
+    barrier_ids(op.body, ids);
+  }
+}
+
+} // namespace
+
+Block::Block(const kir::Kernel& k, const std::vector<Buffer*>& globals,
+             const std::vector<std::vector<int64_t>>& global_shapes,
+             const std::map<std::string, double>& float_params, const EmulatorOptions& opts,
+             std::mt19937_64& rng, EmulatorReport& report)
+    : k_(k), globals_(globals), global_shapes_(global_shapes), float_params_(float_params),
+      opts_(opts), rng_(rng), report_(report), smem_(k), bars_(k) {}
+
+bool Block::run(const Env& env, const std::string& label) {
+  label_ = label;
+  agents_.clear();
+  ops_.clear();
+  live_.clear();
+  named_.clear();
+  smem_.reset();
+  bars_.reset();
+  now_ = 0;
+  failed_ = false;
+  for (size_t r = 0; r < k_.roles.size(); ++r) {
+    const kir::Role& role = k_.roles[r];
+    int n = role.kind == kir::Role::Producer ? 1 : role.warpgroups;
+    for (int w = 0; w < n; ++w) {
+      Agent a;
+      a.role = static_cast<int>(r);
+      a.wg = w;
+      a.threads = 32 * role.warps;
+      a.label =
+          role.kind == kir::Role::Producer ? role.name : role.name + " wg " + std::to_string(w);
+      a.env = env;
+      if (role.kind == kir::Role::Consumer) a.env["wg"] = w;
+      for (const kir::RegTensor& t : k_.regs) {
+        int64_t n_el = 1;
+        for (int64_t d : t.shape) n_el *= d;
+        a.regs.emplace_back(static_cast<size_t>(n_el), std::numeric_limits<double>::quiet_NaN());
+      }
+      a.regs_unfenced.assign(k_.regs.size(), false);
+      a.frames.push_back({&role.body, 0, nullptr, 0, 0});
+      agents_.push_back(std::move(a));
+    }
+  }
+  bar_threads_.clear();
+  for (const Agent& a : agents_) {
+    std::set<int> ids;
+    barrier_ids(k_.roles[static_cast<size_t>(a.role)].body, ids);
+    for (int id : ids) bar_threads_[id] += a.threads;
+  }
+  next_tid_ = static_cast<int>(agents_.size());
+  for (Agent& a : agents_) {
+    a.tid = static_cast<int>(&a - agents_.data());
+    own(a.vc, a.tid) = 1;
+  }
+  for (Agent& a : agents_) {
+    try {
+      normalize(a);
+    } catch (const std::exception& e) {
+      error(a, nullptr, e.what());
+      return false;
+    }
+  }
+
+  std::vector<Agent*> runnable;
+  std::vector<int> due;
+  while (true) {
+    if (report_.steps >= opts_.step_limit) {
+      report_.errors.push_back(label_ + ": step limit of " + std::to_string(opts_.step_limit) +
+                               " exceeded");
+      return false;
+    }
+    runnable.clear();
+    due.clear();
+    for (Agent& a : agents_) {
+      if (a.done) continue;
+      try {
+        if (ready(a, *a.current())) runnable.push_back(&a);
+      } catch (const std::exception& e) {
+        error(a, a.current(), e.what());
+        return false;
+      }
+    }
+    int64_t next = std::numeric_limits<int64_t>::max();
+    for (int id : live_) {
+      AsyncOp& o = ops_[static_cast<size_t>(id)];
+      if (o.done) continue;
+      if (o.ready_at <= now_) due.push_back(id);
+      next = std::min(next, o.ready_at);
+    }
+    if (runnable.empty() && due.empty()) {
+      if (next != std::numeric_limits<int64_t>::max()) {
+        now_ = next; // nothing else can happen before the next completion
+        continue;
+      }
+      if (std::any_of(agents_.begin(), agents_.end(), [](const Agent& a) { return !a.done; }))
+        deadlock();
+      break;
+    }
+    size_t pick = static_cast<size_t>(rng_() % (runnable.size() + due.size()));
+    if (pick < runnable.size()) {
+      Agent& a = *runnable[pick];
+      const kir::Op& op = *a.current();
+      try {
+        if (exec(a, op)) {
+          a.frames.back().pc++;
+          normalize(a);
+        }
+      } catch (const std::exception& e) {
+        error(a, &op, e.what());
+        return false;
+      }
+    } else {
+      AsyncOp& o = ops_[static_cast<size_t>(due[pick - runnable.size()])];
+      try {
+        complete(o);
+      } catch (const std::exception& e) {
+        error(agents_[static_cast<size_t>(o.agent)], o.op, e.what());
+        return false;
+      }
+    }
+    std::erase_if(live_, [&](int id) {
+      const AsyncOp& o = ops_[static_cast<size_t>(id)];
+      return o.kind == AsyncOp::Load ? o.done : o.retired;
+    });
+    ++now_;
+    ++report_.steps;
+    if (report_.errors.size() >= static_cast<size_t>(opts_.max_errors)) break;
+  }
+  return !failed_;
+}
+
+// Moves the agent to its next op that is not a loop header, entering and leaving loops.
+void Block::normalize(Agent& a) {
+  while (!a.frames.empty()) {
+    Frame& f = a.frames.back();
+    if (f.pc >= f.body->size()) {
+      if (f.loop && ++f.iter < f.extent) {
+        a.env[f.loop->var] = f.iter;
+        f.pc = 0;
+        continue;
+      }
+      if (f.loop) a.env.erase(f.loop->var);
+      a.frames.pop_back();
+      if (!a.frames.empty()) a.frames.back().pc++;
+      continue;
+    }
+    const kir::Op& op = (*f.body)[f.pc];
+    if (op.kind != kir::Op::Loop) return;
+    int64_t extent = kir::eval(*op.extent, a.env);
+    if (extent <= 0) {
+      f.pc++;
+      continue;
+    }
+    a.env[op.var] = 0;
+    a.frames.push_back({&op.body, 0, &op, extent, 0});
+  }
+  a.done = true;
+  finish(a);
+}
+
+void Block::finish(Agent& a) {
+  size_t unretired = a.open_wgmma.size();
+  for (const auto& g : a.wgmma_groups) unretired += g.size();
+  if (!a.open_wgmma.empty())
+    error(a, nullptr,
+          "ends with " + std::to_string(a.open_wgmma.size()) +
+              " wgmma(s) never committed to a group (wgmma.commit_group missing)");
+  else if (unretired)
+    error(a, nullptr,
+          "ends with " + std::to_string(unretired) +
+              " wgmma(s) not retired by a wgmma.wait_group (its accumulator is not safe to read)");
+  if (!a.open_stores.empty() || !a.store_groups.empty())
+    error(a, nullptr,
+          "ends with TMA stores not waited for (tma.store.commit_group / wait_group missing)");
+}
+
+std::string Block::loops(const Agent& a) {
+  std::string s;
+  for (const Frame& f : a.frames)
+    if (f.loop) s += (s.empty() ? "" : ", ") + f.loop->var + "=" + std::to_string(f.iter);
+  return s;
+}
+
+std::string Block::where(const Agent& a, const kir::Op* op) const {
+  std::string s;
+  if (op && op->loc.valid() && opts_.sources)
+    s += opts_.sources->path(op->loc.file) + ":" + std::to_string(op->loc.line) + ":" +
+         std::to_string(op->loc.col) + ": ";
+  s += label_ + ", " + a.label;
+  std::string l = loops(a);
+  if (!l.empty()) s += " (" + l + ")";
+  if (op) {
+    s += ", ";
+    s += kir::op_name(op->kind);
+    if (!op->note.empty()) s += " [" + op->note + "]";
+  }
+  return s + ": ";
+}
+
+void Block::error(const Agent& a, const kir::Op* op, const std::string& msg) {
+  failed_ = true; // the block runs on (later errors give context); emulate() stops after it
+  std::string key = a.label + "|" + (op ? kir::op_name(op->kind) : "") + "|" + msg;
+  if (!seen_.insert(key).second) return;
+  if (report_.errors.size() < static_cast<size_t>(opts_.max_errors))
+    report_.errors.push_back(where(a, op) + msg);
+}
+
+std::string Block::waiting_on(Agent& a) {
+  const kir::Op& op = *a.current();
+  switch (op.kind) {
+  case kir::Op::MbarWait: {
+    int64_t slot = kir::eval(*op.slot, a.env);
+    return "parity " + std::to_string(kir::eval(*op.phase, a.env) & 1) + " of mbarrier " +
+           bars_.name(op.barrier, slot) + ", which is in " + bars_.state(op.barrier, slot);
+  }
+  case kir::Op::WgmmaWait:
+    return std::to_string(a.wgmma_groups.size()) +
+           " wgmma group(s) pending, waiting for <= " + std::to_string(op.count);
+  case kir::Op::TmaStoreWait:
+    return std::to_string(a.store_groups.size()) +
+           " TMA store group(s) pending, waiting for <= " + std::to_string(op.count);
+  case kir::Op::NamedBarrier: {
+    const NamedBarrier& nb = named_[op.id];
+    return "barrier " + std::to_string(op.id) + ": " + std::to_string(nb.arrived) + " of " +
+           std::to_string(op.count) + " threads arrived";
+  }
+  default:
+    return "?";
+  }
+}
+
+void Block::deadlock() {
+  std::string msg = "deadlock: every live agent is blocked and no asynchronous operation is in "
+                    "flight:";
+  for (Agent& a : agents_) {
+    if (a.done) {
+      msg += "\n  " + a.label + ": finished";
+      continue;
+    }
+    msg += "\n  " + where(a, a.current()) + waiting_on(a);
+  }
+  failed_ = true;
+  if (report_.errors.size() < static_cast<size_t>(opts_.max_errors))
+    report_.errors.push_back(label_ + ": " + msg);
+}
+
+} // namespace grove::emu

@@ -1,0 +1,75 @@
+#include "emulator/emulator.h"
+
+#include <random>
+
+#include "emulator/block.h"
+
+namespace grove {
+
+EmulatorReport emulate(const kir::Kernel& k,
+                       std::map<std::string, std::shared_ptr<Buffer>>& tensors,
+                       const std::map<std::string, int64_t>& sizes,
+                       const std::map<std::string, double>& float_params,
+                       const EmulatorOptions& opts) {
+  EmulatorReport rep;
+  auto fail = [&](const std::string& msg) {
+    rep.ok = false;
+    rep.errors.push_back(k.name + ": " + msg);
+    return rep;
+  };
+  emu::Env env;
+  for (const std::string& s : k.size_vars) {
+    auto it = sizes.find(s);
+    if (it == sizes.end()) return fail("size '" + s + "' has no value");
+    env[s] = it->second;
+  }
+  for (const std::string& p : k.float_params)
+    if (!float_params.count(p)) return fail("float parameter '" + p + "' has no value");
+  std::vector<Buffer*> globals;
+  std::vector<std::vector<int64_t>> shapes;
+  try {
+    for (const kir::GlobalTensor& t : k.tensors) {
+      auto it = tensors.find(t.name);
+      if (it == tensors.end() || !it->second) return fail("no buffer for tensor '" + t.name + "'");
+      std::vector<int64_t> shape;
+      for (const kir::IExprP& d : t.shape) shape.push_back(kir::eval(*d, env));
+      if (shape != it->second->shape)
+        return fail("buffer '" + t.name + "' is " + shape_str(it->second->shape) +
+                    " but the kernel expects " + shape_str(shape));
+      if (it->second->elem != t.elem)
+        return fail("buffer '" + t.name + "' holds " + elem_name(it->second->elem) +
+                    " but the kernel expects " + elem_name(t.elem));
+      globals.push_back(it->second.get());
+      shapes.push_back(shape);
+    }
+    std::vector<int64_t> grid;
+    int64_t blocks = 1;
+    for (const kir::IExprP& g : k.grid) {
+      grid.push_back(kir::eval(*g, env));
+      blocks *= grid.back();
+    }
+    if (k.grid.size() != k.grid_vars.size())
+      return fail("grid variables and extents differ in number");
+    if (opts.max_blocks > 0) blocks = std::min<int64_t>(blocks, opts.max_blocks);
+    std::mt19937_64 rng(opts.seed);
+    emu::Block block(k, globals, shapes, float_params, opts, rng, rep);
+    for (int64_t b = 0; b < blocks; ++b) {
+      int64_t rest = b;
+      std::string label = "block (";
+      for (size_t d = grid.size(); d-- > 0;) {
+        env[k.grid_vars[d]] = rest % grid[d];
+        rest /= grid[d];
+      }
+      for (size_t d = 0; d < grid.size(); ++d)
+        label += (d ? ", " : "") + k.grid_vars[d] + "=" + std::to_string(env[k.grid_vars[d]]);
+      rep.blocks++;
+      if (!block.run(env, label + ")")) break;
+    }
+  } catch (const std::exception& e) {
+    return fail(e.what());
+  }
+  rep.ok = rep.errors.empty();
+  return rep;
+}
+
+} // namespace grove

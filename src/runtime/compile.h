@@ -1,0 +1,39 @@
+// Kernel IR -> CUBIN through the CUDA back end and NVRTC, with an on-disk cache.
+//
+// The printed unit is compiled as NVRTC sees it (__CUDACC_RTC__: the kernel only, no host
+// launcher) with the device headers passed by contents. The cache key hashes the source, the
+// device headers, the NVRTC version, the options and the architecture.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "kernel/kir.h"
+
+namespace grove::runtime {
+
+struct CompileOptions {
+  std::string arch = "sm_90a";
+  std::string cache_dir; // empty: default_cache_dir()
+  bool use_cache = true;
+  bool line_info = false; // -lineinfo, for compute-sanitizer and profilers
+};
+
+struct Cubin {
+  std::string image;  // the ELF bytes
+  std::string symbol; // the kernel's entry point
+  std::string cache_path;
+  bool cache_hit = false;
+  double seconds = 0; // wall time of this call: NVRTC compile, or cache load
+  std::string log;    // NVRTC's log (warnings), empty on a cache hit
+};
+
+// The NVRTC options used for `opts` (also part of the cache key).
+std::vector<std::string> nvrtc_options(const CompileOptions& opts);
+
+// Compiles CUDA source printed by the back end. `stem` names the cache file.
+Cubin compile_source(const std::string& source, const std::string& symbol, const std::string& stem,
+                     const CompileOptions& opts = {});
+// Prints the kernel (cuda::print_cuda) and compiles it.
+Cubin compile(const kir::Kernel& k, const CompileOptions& opts = {});
+
+} // namespace grove::runtime

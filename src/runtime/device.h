@@ -1,0 +1,71 @@
+// A GPU, its memory and loaded modules, through the run-time-loaded driver (driver.h).
+#pragma once
+#include <memory>
+#include <string>
+
+#include "runtime/compile.h"
+#include "runtime/driver.h"
+
+namespace grove::runtime {
+
+class Device {
+public:
+  // Opens GPU `ordinal` and makes its primary context current. Throws Error without a driver, a
+  // device, or when the device is not Hopper (sm_90).
+  static Device open(int ordinal = 0);
+  ~Device();
+  Device(Device&& o) noexcept;
+  Device& operator=(Device&&) = delete;
+  Device(const Device&) = delete;
+
+  const Driver& driver() const { return *d_; }
+  const std::string& name() const { return name_; }
+  int cc_major() const { return major_; }
+  int cc_minor() const { return minor_; }
+  int sm_count() const { return sms_; }
+  int driver_version() const { return version_; } // e.g. 12080
+  void synchronize() const;
+
+private:
+  Device() = default;
+  const Driver* d_ = nullptr;
+  cu::Device dev_ = 0;
+  cu::Context ctx_ = nullptr;
+  std::string name_;
+  int major_ = 0, minor_ = 0, sms_ = 0, version_ = 0;
+};
+
+// Device memory, freed on destruction.
+class DeviceBuffer {
+public:
+  DeviceBuffer(const Device& dev, size_t bytes);
+  ~DeviceBuffer();
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+  cu::DevicePtr ptr() const { return ptr_; }
+  size_t bytes() const { return bytes_; }
+  void upload(const void* src, size_t n);
+  void download(void* dst, size_t n) const;
+
+private:
+  const Driver* d_;
+  cu::DevicePtr ptr_ = 0;
+  size_t bytes_;
+};
+
+// A loaded CUBIN and its kernel.
+class Module {
+public:
+  Module(const Device& dev, const Cubin& cubin);
+  ~Module();
+  Module(const Module&) = delete;
+  Module& operator=(const Module&) = delete;
+  cu::Function function() const { return fn_; }
+
+private:
+  const Driver* d_;
+  cu::Module mod_ = nullptr;
+  cu::Function fn_ = nullptr;
+};
+
+} // namespace grove::runtime

@@ -1,0 +1,105 @@
+#include "runtime/launch.h"
+
+#include <climits>
+#include <stdexcept>
+
+#include "cuda/print_cuda.h"
+#include "runtime/tensor_map.h"
+
+namespace grove::runtime {
+
+namespace {
+
+int64_t eval_size(const kir::IExprP& e, const std::map<std::string, int64_t>& sizes,
+                  const std::string& what) {
+  try {
+    return kir::eval(*e, sizes);
+  } catch (const std::out_of_range& ex) {
+    throw Error(what + " needs a size that is not given (" + ex.what() + ")",
+                "pass every size with --size");
+  }
+}
+
+} // namespace
+
+LaunchPlan plan_launch(const kir::Kernel& k, const std::map<std::string, int64_t>& sizes) {
+  LaunchPlan p;
+  p.blocks = 1;
+  for (const kir::IExprP& g : k.grid) {
+    int64_t n = eval_size(g, sizes, "the grid of kernel '" + k.name + "'");
+    if (n <= 0) {
+      p.blocks = 0;
+      break;
+    }
+    if (p.blocks > INT_MAX / n)
+      throw Error("kernel '" + k.name + "' would launch more than 2^31 - 1 blocks");
+    p.blocks *= n;
+  }
+  p.threads = k.threads();
+  p.smem_bytes = cuda::launch_smem_bytes(k);
+  return p;
+}
+
+KernelArgs::KernelArgs(const Device& dev, const kir::Kernel& k,
+                       const std::map<std::string, cu::DevicePtr>& tensors,
+                       const std::map<std::string, int64_t>& sizes,
+                       const std::map<std::string, double>& floats) {
+  // Values first (the vectors must not grow once pointers into them are taken).
+  for (const kir::GlobalTensor& t : k.tensors) {
+    auto it = tensors.find(t.name);
+    if (it == tensors.end())
+      throw Error("kernel '" + k.name + "' needs tensor '" + t.name + "', which is not given");
+    ptrs_.push_back(it->second);
+  }
+  for (const std::string& v : k.size_vars) {
+    auto it = sizes.find(v);
+    if (it == sizes.end())
+      throw Error("kernel '" + k.name + "' needs size '" + v + "', which is not given",
+                  "pass it with --size " + v + "=...");
+    if (it->second < INT_MIN || it->second > INT_MAX)
+      throw Error("size " + v + " = " + std::to_string(it->second) + " does not fit an int");
+    ints_.push_back(static_cast<int>(it->second));
+  }
+  for (const std::string& v : k.float_params) {
+    auto it = floats.find(v);
+    if (it == floats.end())
+      throw Error("kernel '" + k.name + "' needs the scalar '" + v + "', which is not given",
+                  "pass it with --arg " + v + "=...");
+    floats_.push_back(static_cast<float>(it->second));
+  }
+  for (const cuda::TensorMapSpec& m : cuda::tensor_maps(k)) {
+    cu::DevicePtr base = ptrs_.at(static_cast<size_t>(m.tensor));
+    maps_.push_back(encode_tensor_map(dev.driver(), plan_tensor_map(k, m, sizes, base), base));
+  }
+  for (cu::DevicePtr& p : ptrs_) args_.push_back(&p);
+  for (int& i : ints_) args_.push_back(&i);
+  for (float& f : floats_) args_.push_back(&f);
+  for (cu::TensorMap& m : maps_) args_.push_back(&m);
+}
+
+void launch(const Device& dev, const Module& m, const LaunchPlan& p, KernelArgs& args,
+            cu::Stream stream) {
+  if (p.blocks == 0) return;
+  const Driver& d = dev.driver();
+  d.check(d.cuFuncSetAttribute(m.function(), cu::kFuncAttrMaxDynamicSharedSizeBytes,
+                               static_cast<int>(p.smem_bytes)),
+          "setting the dynamic shared-memory limit to " + std::to_string(p.smem_bytes) + " bytes");
+  const unsigned blocks = static_cast<unsigned>(p.blocks);
+  const unsigned threads = static_cast<unsigned>(p.threads);
+  const unsigned smem = static_cast<unsigned>(p.smem_bytes);
+  if (p.cluster_x * p.cluster_y > 1) {
+    if (!d.cuLaunchKernelEx)
+      throw Error("launching with clusters needs cuLaunchKernelEx (a CUDA 12.0 driver or newer)");
+    cu::LaunchAttribute attr{};
+    attr.id = cu::kLaunchAttrClusterDimension;
+    attr.value.cluster_dim = {p.cluster_x * p.cluster_y, 1, 1};
+    cu::LaunchConfig cfg{blocks, 1, 1, threads, 1, 1, smem, stream, &attr, 1};
+    d.check(d.cuLaunchKernelEx(&cfg, m.function(), args.data(), nullptr), "cuLaunchKernelEx");
+    return;
+  }
+  d.check(d.cuLaunchKernel(m.function(), blocks, 1, 1, threads, 1, 1, smem, stream, args.data(),
+                           nullptr),
+          "cuLaunchKernel");
+}
+
+} // namespace grove::runtime

@@ -1,0 +1,51 @@
+// Launching a printed kernel as its generated launcher would: one block per grid point (the
+// product of the kernel's grid extents), kernel.threads() threads, launch_smem_bytes of dynamic
+// shared memory, and the parameters in the order of the kernel's signature: global tensors,
+// size variables (int), float parameters, then the TMA tensor maps (cuda::tensor_maps).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "runtime/device.h"
+
+namespace grove::runtime {
+
+struct LaunchPlan {
+  int64_t blocks = 0; // 0: nothing to launch (an empty problem)
+  int threads = 0;
+  int64_t smem_bytes = 0;
+  unsigned cluster_x = 1, cluster_y = 1; // as the back end prints it (no clusters yet)
+};
+
+// Throws Error naming a size the grid needs but `sizes` lacks, or a grid over 2^31 - 1 blocks.
+LaunchPlan plan_launch(const kir::Kernel& k, const std::map<std::string, int64_t>& sizes);
+
+// The kernel's arguments, in signature order, with storage for each value.
+class KernelArgs {
+public:
+  // `tensors` maps each kernel tensor's name to its device address. Throws Error naming a missing
+  // tensor, size or float parameter, or a tensor TMA cannot describe.
+  KernelArgs(const Device& dev, const kir::Kernel& k,
+             const std::map<std::string, cu::DevicePtr>& tensors,
+             const std::map<std::string, int64_t>& sizes,
+             const std::map<std::string, double>& floats);
+  KernelArgs(const KernelArgs&) = delete;
+  KernelArgs& operator=(const KernelArgs&) = delete;
+  void** data() { return args_.data(); }
+  size_t size() const { return args_.size(); }
+
+private:
+  std::vector<cu::DevicePtr> ptrs_;
+  std::vector<int> ints_;
+  std::vector<float> floats_;
+  std::vector<cu::TensorMap> maps_;
+  std::vector<void*> args_;
+};
+
+// Sets the function's dynamic shared-memory limit and launches it on `stream` (asynchronous).
+void launch(const Device& dev, const Module& m, const LaunchPlan& p, KernelArgs& args,
+            cu::Stream stream = nullptr);
+
+} // namespace grove::runtime

@@ -1,0 +1,48 @@
+// Runs lowered kernels on the GPU over the interpreter's buffers: the GPU counterpart of
+// emulate() (emulator/emulator.h), used by `grove run --gpu` and `grove bench`.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernel/kir.h"
+#include "runtime/compile.h"
+#include "runtime/launch.h"
+#include "taskir/view.h"
+
+namespace grove::runtime {
+
+struct GpuRunOptions {
+  CompileOptions compile;
+  int warmup = 0; // untimed runs of the kernel sequence after the checked one
+  int iters = 0;  // timed runs (cuEvent), after the warm-up
+};
+
+struct KernelRun {
+  std::string name;
+  Cubin cubin; // image dropped after loading; symbol, cache path, hit, seconds kept
+  LaunchPlan plan;
+};
+
+struct GpuRunReport {
+  std::string device; // "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, driver 12080)"
+  std::vector<KernelRun> kernels;
+  std::vector<double> times_ms; // one per timed run of the whole sequence
+  double median_ms() const;
+};
+
+// Compiles (through the cache) and launches the kernels in order on GPU 0: uploads every tensor
+// the kernels use (stored as its element type: f16, bf16 or f32; poisoned NaN outputs stay NaN),
+// then downloads the ones they write back into `tensors`, converted to double. Throws Error.
+GpuRunReport run_on_gpu(const std::vector<kir::Kernel>& kernels,
+                        std::map<std::string, std::shared_ptr<Buffer>>& tensors,
+                        const std::map<std::string, int64_t>& sizes,
+                        const std::map<std::string, double>& floats,
+                        const GpuRunOptions& opts = {});
+
+// Storage conversions (exact for values already rounded to the type).
+std::vector<unsigned char> to_storage(const Buffer& b);
+void from_storage(const std::vector<unsigned char>& bytes, Buffer& b);
+
+} // namespace grove::runtime

@@ -1,0 +1,242 @@
+// The CUDA back end: prints kernels from hand-built kernel IR and, where nvcc is installed,
+// compiles each for sm_90a with `-Xptxas -v`, requiring a clean build with no register spills.
+// Registers per thread and compile times go to the test output (and gtest properties).
+#include <gtest/gtest.h>
+
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+
+#include "attention_step_fixture.h"
+#include "cuda/grove_sm90.cuh"
+#include "cuda/print_cuda.h"
+#include "gemm_fixture.h"
+#include "lowering/pipeline.h"
+#include "test_util.h"
+
+using namespace grove;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string find_nvcc() {
+  if (const char* e = std::getenv("GROVE_NVCC")) return e;
+  for (const char* p : {"/usr/local/cuda/bin/nvcc", "/usr/bin/nvcc"})
+    if (fs::exists(p)) return p;
+  return {};
+}
+
+struct Build {
+  int rc = -1;
+  std::string log;
+  double seconds = 0;
+};
+
+Build run(const std::string& cmd) {
+  Build b;
+  auto t0 = std::chrono::steady_clock::now();
+  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
+  if (!p) return b;
+  std::array<char, 4096> buf;
+  while (fgets(buf.data(), buf.size(), p)) b.log += buf.data();
+  b.rc = pclose(p);
+  b.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return b;
+}
+
+fs::path out_dir() {
+  fs::path d = fs::path(GROVE_TEST_OUT_DIR) / "generated";
+  fs::create_directories(d);
+  return d;
+}
+
+// Compiles `source` (written to generated/<name>.cu) for sm_90a and checks ptxas's report:
+// every function without spills, and the registers of the entry function recorded.
+void compile_and_check(const std::string& name, const std::string& source) {
+  fs::path cu = out_dir() / (name + ".cu");
+  std::ofstream(cu) << source;
+  std::string nvcc = find_nvcc();
+  if (nvcc.empty()) GTEST_SKIP() << "nvcc not found; printed " << cu;
+  fs::path obj = out_dir() / (name + ".o");
+  Build b = run(nvcc + " -std=c++17 -O3 -gencode arch=compute_90a,code=sm_90a -Xptxas -v -I" +
+                GROVE_CUDA_INCLUDE_DIR + " -c " + cu.string() + " -o " + obj.string());
+  ASSERT_EQ(b.rc, 0) << b.log;
+  EXPECT_EQ(b.log.find("warning"), std::string::npos) << b.log;
+  std::regex spill(R"((\d+) bytes spill stores, (\d+) bytes spill loads)");
+  std::regex regs(R"(Used (\d+) registers)");
+  int functions = 0;
+  for (auto it = std::sregex_iterator(b.log.begin(), b.log.end(), spill);
+       it != std::sregex_iterator(); ++it, ++functions) {
+    EXPECT_EQ((*it)[1], "0") << name << " spills registers:\n" << b.log;
+    EXPECT_EQ((*it)[2], "0") << name << " spills registers:\n" << b.log;
+  }
+  EXPECT_GE(functions, 1) << b.log;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(b.log, m, regs)) << b.log;
+  std::string stack = b.log.find(" 0 bytes stack frame") != std::string::npos ? "0" : "nonzero";
+  ::testing::Test::RecordProperty("registers", m[1].str());
+  ::testing::Test::RecordProperty("compile_seconds", std::to_string(b.seconds));
+  std::printf("[ cuda    ] %-34s %3s registers/thread, 0 spills, stack %s, nvcc %.2f s\n",
+              name.c_str(), m[1].str().c_str(), stack.c_str(), b.seconds);
+  EXPECT_NE(b.log.find("0 bytes stack frame"), std::string::npos) << b.log;
+}
+
+} // namespace
+
+TEST(CudaBackend, GemmFixturePrintsReadableKernel) {
+  auto f = test::make_gemm_fixture();
+  std::string cu = cuda::print_cuda(f->kernel);
+  // One kernel, its launcher, and comments that lead back to the IR.
+  EXPECT_NE(cu.find("extern \"C\" __global__ void __launch_bounds__(384, 1)"), std::string::npos)
+      << cu;
+  EXPECT_NE(cu.find("gemm_fixture_kernel("), std::string::npos);
+  EXPECT_NE(cu.find("extern \"C\" cudaError_t gemm_fixture_launch("), std::string::npos);
+  EXPECT_NE(cu.find("setmaxnreg_dec<40>"), std::string::npos) << cu;
+  EXPECT_NE(cu.find("setmaxnreg_inc<232>"), std::string::npos) << cu;
+  EXPECT_NE(cu.find("(gemm fixture)"), std::string::npos);
+  // B [64, 256] arrives in four 64-column panels; A [128, 64] in one box.
+  EXPECT_NE(cu.find("tmap_B_64x64_sw128"), std::string::npos) << cu;
+  EXPECT_NE(cu.find("tmap_A_128x64_sw128"), std::string::npos) << cu;
+  // Four k16 steps of m64n256k16, B N-major (imm-trans-b 1) with LBO = one 8 KB panel.
+  EXPECT_NE(cu.find("grove::wgmma_m64n256k16_f16_ss<0, 1>(acc + 0, "
+                    "grove::wgmma_desc_sw128(a_tile + 96, 16, 1024), "
+                    "grove::wgmma_desc_sw128(b_tile + 6144, 8192, 1024));"),
+            std::string::npos)
+      << cu;
+  EXPECT_NE(cu.find("grove::mbar_wait(grove::smem_u32(&mbar_full[kt % 4]), (kt / 4) % 2);"),
+            std::string::npos)
+      << cu;
+  // The epilogue writes the fragment with bounds masks.
+  EXPECT_NE(cu.find("in0 = ("), std::string::npos) << cu;
+}
+
+// The device header's 128B layout, seen from the host: a [64, 256] f16 tile is four panels of
+// 64 columns; each element has its own byte pair; inside a panel, chunk c of row r sits at
+// chunk c ^ (r % 8) of the row's 128 bytes (kir.h's SmemBuffer definition).
+TEST(CudaBackend, Sw128LayoutIsAPermutationOfPanels) {
+  const unsigned rows = 64, cols = 256;
+  std::vector<int> seen(rows * cols * 2, 0);
+  for (unsigned r = 0; r < rows; ++r)
+    for (unsigned c = 0; c < cols; ++c) {
+      unsigned off = grove::sw128_offset(r, 2 * c, rows);
+      ASSERT_LT(off + 1, seen.size());
+      ++seen[off];
+      ++seen[off + 1];
+      unsigned panel = c / 64, chunk = (c % 64) / 8;
+      EXPECT_EQ(off / (rows * 128), panel);
+      EXPECT_EQ(off % (rows * 128) / 128, r);
+      EXPECT_EQ(off % 128 / 16, chunk ^ (r % 8));
+      EXPECT_EQ(grove::sw128_start(r, 2 * c, rows) % 128 / 16, chunk);
+    }
+  for (int n : seen) EXPECT_EQ(n, 1);
+}
+
+TEST(CudaBackend, RejectsWhatItCannotPrint) {
+  auto f = test::make_gemm_fixture();
+  f->kernel.persistent = true;
+  f->kernel.cluster_x = 2;
+  // Options not implemented yet are said, in the code and to the caller, never dropped silently.
+  EXPECT_EQ(cuda::unhonoured_options(f->kernel).size(), 2u);
+  EXPECT_NE(
+      cuda::print_cuda(f->kernel).find("NOTE: kernel 'gemm_fixture' asks for a persistent grid"),
+      std::string::npos);
+  f = test::make_gemm_fixture();
+  f->kernel.smem_bytes = 300000;
+  EXPECT_THROW(cuda::print_cuda(f->kernel), GroveError);
+}
+
+TEST(CudaBackend, AttentionStepPrintsFragmentLoops) {
+  auto f = test::make_attention_step_fixture(64);
+  std::string cu = cuda::print_cuda(f->kernel);
+  EXPECT_NE(cu.find("grove::quad_max(red0)"), std::string::npos) << cu;
+  EXPECT_NE(cu.find("grove::quad_sum(red0)"), std::string::npos) << cu;
+  EXPECT_NE(cu.find("grove::pack_f16x2(v[0], v[1])"), std::string::npos) << cu;
+  EXPECT_NE(cu.find("grove::exp2_approx("), std::string::npos) << cu;
+  // S = Q K^T: B K-major (imm-trans-b 0); acc += P V: A from registers, B N-major.
+  EXPECT_NE(cu.find("grove::wgmma_m64n128k16_f16_ss<0, 0>(Sc + 0"), std::string::npos) << cu;
+  EXPECT_NE(cu.find("grove::wgmma_m64n64k16_f16_rs<1>(acc + 0, P + 4"), std::string::npos) << cu;
+  EXPECT_NE(cu.find("grove::tma_load_3d("), std::string::npos) << cu;
+}
+
+TEST(CudaCompile, DeviceHeaderAlone) {
+  compile_and_check("header_only", "#include \"grove_sm90.cuh\"\n"
+                                   "__global__ void probe(float* out) {\n"
+                                   "  out[threadIdx.x] = grove::exp2_approx(out[threadIdx.x]);\n"
+                                   "}\n");
+}
+
+TEST(CudaCompile, Gemm128x256x64Stages4) {
+  auto f = test::make_gemm_fixture(128, 256, 64, 4);
+  compile_and_check("gemm_128x256x64_s4", cuda::print_cuda(f->kernel));
+}
+
+TEST(CudaCompile, Gemm128x128x64Stages3) {
+  auto f = test::make_gemm_fixture(128, 128, 64, 3);
+  compile_and_check("gemm_128x128x64_s3", cuda::print_cuda(f->kernel));
+}
+
+TEST(CudaCompile, Gemm64x128x64Stages4) {
+  auto f = test::make_gemm_fixture(64, 128, 64, 4);
+  compile_and_check("gemm_64x128x64_s4", cuda::print_cuda(f->kernel));
+}
+
+TEST(CudaCompile, AttentionStepD64) {
+  auto f = test::make_attention_step_fixture(64, 2);
+  compile_and_check("attention_step_d64", cuda::print_cuda(f->kernel));
+}
+
+TEST(CudaCompile, AttentionStepD128) {
+  auto f = test::make_attention_step_fixture(128, 2);
+  compile_and_check("attention_step_d128", cuda::print_cuda(f->kernel));
+}
+
+// Every example, lowered with its H100 mappings, prints and compiles for sm_90a without spills.
+namespace {
+
+struct ExampleCase {
+  std::string file, mapping;
+  std::map<std::string, int64_t> sizes; // sizes that shape on-chip tiles (a head dimension)
+};
+
+void PrintTo(const ExampleCase& c, std::ostream* os) {
+  *os << c.file << " " << c.mapping;
+}
+
+class ExampleCompile : public ::testing::TestWithParam<ExampleCase> {};
+
+TEST_P(ExampleCompile, LowersPrintsAndCompiles) {
+  const ExampleCase& c = GetParam();
+  auto prog = test::compile_file(test::example(c.file));
+  ASSERT_EQ(prog->errors, "");
+  const MappingDecl* m = prog->prog.find_mapping(c.mapping);
+  ASSERT_NE(m, nullptr);
+  lower::LowerOptions o;
+  o.sizes = c.sizes;
+  lower::Lowered l = lower::lower_mapping(prog->prog, *m, o);
+  for (const kir::Kernel& k : l.kernels) {
+    std::string name = c.file.substr(0, c.file.find('.')) + "_" + c.mapping + "_" + k.name;
+    compile_and_check(name, cuda::print_cuda(k));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Examples, ExampleCompile,
+    ::testing::Values(ExampleCase{"gemm.grove", "h100", {}},
+                      ExampleCase{"gemm_bf16.grove", "h100", {}},
+                      ExampleCase{"batched_gemm.grove", "h100", {}},
+                      ExampleCase{"dual_gemm.grove", "h100", {}},
+                      ExampleCase{"gemm_bias_gelu.grove", "h100", {}},
+                      ExampleCase{"gemm_rowsum.grove", "h100", {}},
+                      ExampleCase{"attention.grove", "h100_d128", {{"D", 128}}},
+                      ExampleCase{"attention.grove", "h100_d64", {{"D", 64}}},
+                      ExampleCase{"attention_causal.grove", "h100_d128_causal", {{"D", 128}}},
+                      ExampleCase{"attention_causal.grove", "h100_d64_causal", {{"D", 64}}}),
+    [](const ::testing::TestParamInfo<ExampleCase>& param_info) {
+      return param_info.param.file.substr(0, param_info.param.file.find('.')) + "_" +
+             param_info.param.mapping;
+    });
+
+} // namespace

@@ -1,0 +1,188 @@
+// Small hand-built kernels for the emulator's synchronization checks: named barriers (counts,
+// participants, ordering of shared-memory accesses) and mbarrier waits on the wrong parity.
+#include <gtest/gtest.h>
+
+#include "emulator_util.h"
+#include "gemm_fixture.h"
+
+namespace grove::test {
+namespace {
+
+using namespace kir;
+
+Op op(Op::Kind kind) {
+  Op o;
+  o.kind = kind;
+  o.note = "sync test";
+  return o;
+}
+
+Op bar_sync(int id, int count) {
+  Op o = op(Op::NamedBarrier);
+  o.id = id;
+  o.count = count;
+  return o;
+}
+
+Ref box2(Ref::Kind kind, int index) {
+  Ref r;
+  r.kind = kind;
+  r.index = index;
+  r.slot = cst(0);
+  r.origin = {cst(0), cst(0)};
+  r.shape = {64, 64};
+  return r;
+}
+
+// Warpgroup "writer" copies X into smem T; warpgroup "reader" copies T out to Y; bar.sync 1
+// between them (with the given counts).
+Kernel handoff(int writer_count, int reader_count, bool barriers = true) {
+  Kernel k;
+  k.name = "handoff";
+  k.tensors = {{"X", ElemType::F32, {cst(64), cst(64)}, true, false},
+               {"Y", ElemType::F32, {cst(64), cst(64)}, false, true}};
+  k.smem = {{"T", ElemType::F32, {64, 64}, 1, Swizzle::None, 0}};
+  Op in = op(Op::Copy);
+  in.src = box2(Ref::Global, 0);
+  in.dst = box2(Ref::Smem, 0);
+  Op out = op(Op::Copy);
+  out.src = box2(Ref::Smem, 0);
+  out.dst = box2(Ref::Global, 1);
+  Role w, r;
+  w.name = "writer";
+  r.name = "reader";
+  w.body = {in};
+  r.body = {out};
+  if (barriers) {
+    w.body.push_back(bar_sync(1, writer_count));
+    r.body.insert(r.body.begin(), bar_sync(1, reader_count));
+  }
+  k.roles = {w, r};
+  return k;
+}
+
+EmulatorReport run_handoff(const Kernel& k, uint64_t seed, double* err = nullptr) {
+  std::mt19937_64 rng(seed);
+  std::map<std::string, std::shared_ptr<Buffer>> t;
+  t["X"] = random_buffer("X", ElemType::F32, {64, 64}, rng);
+  t["Y"] = poisoned_buffer("Y", ElemType::F32, {64, 64});
+  EmulatorOptions o;
+  o.seed = seed;
+  EmulatorReport r = emulate(k, t, {}, {}, o);
+  if (err) *err = rel_error(t["Y"]->data, t["X"]->data);
+  return r;
+}
+
+TEST(EmulatorSync, NamedBarrierOrdersSharedMemory) {
+  for (uint64_t s = 1; s <= 20; ++s) {
+    double err = 1;
+    EmulatorReport r = run_handoff(handoff(256, 256), s, &err);
+    ASSERT_TRUE(r.ok) << report_text(r);
+    EXPECT_EQ(err, 0.0);
+  }
+}
+
+TEST(EmulatorSync, MissingNamedBarrierIsARace) {
+  for (uint64_t s = 1; s <= 20; ++s) {
+    EmulatorReport r = run_handoff(handoff(0, 0, false), s);
+    ASSERT_FALSE(r.ok) << "seed " << s;
+    EXPECT_NE(report_text(r).find("not ordered before it"), std::string::npos) << report_text(r);
+  }
+}
+
+TEST(EmulatorSync, NamedBarrierCountsAreChecked) {
+  // 128: each warpgroup alone would complete a generation, so nothing is ordered.
+  EmulatorReport r = run_handoff(handoff(128, 128), 1);
+  ASSERT_FALSE(r.ok);
+  EXPECT_NE(report_text(r).find("warps whose code uses this barrier have 256"), std::string::npos)
+      << report_text(r);
+  // Participants disagree.
+  r = run_handoff(handoff(256, 384), 1);
+  ASSERT_FALSE(r.ok);
+  EXPECT_NE(report_text(r).find("named barrier 1"), std::string::npos) << report_text(r);
+  // Not a whole number of warps.
+  r = run_handoff(handoff(100, 100), 1);
+  ASSERT_FALSE(r.ok);
+  EXPECT_NE(report_text(r).find("whole number of warps"), std::string::npos) << report_text(r);
+  // Too many: nobody is released.
+  r = run_handoff(handoff(384, 384), 1);
+  ASSERT_FALSE(r.ok);
+  EXPECT_NE(report_text(r).find("deadlock"), std::string::npos) << report_text(r);
+}
+
+EmulatorReport run_gemm(const Kernel& k, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::map<std::string, std::shared_ptr<Buffer>> t;
+  t["A"] = random_buffer("A", ElemType::F16, {128, 160}, rng);
+  t["B"] = random_buffer("B", ElemType::F16, {160, 64}, rng);
+  t["C"] = poisoned_buffer("C", ElemType::F16, {128, 64});
+  EmulatorOptions o;
+  o.seed = seed;
+  return emulate(k, t, {{"M", 128}, {"N", 64}, {"K", 160}}, {}, o);
+}
+
+// Flips the parity each mbarrier wait of one role expects.
+TEST(EmulatorSync, WaitOnTheWrongParityIsReported) {
+  auto f = make_gemm_fixture(128, 64, 32, 2);
+  for (size_t role = 0; role < 2; ++role) {
+    Kernel k = f->kernel;
+    for (OpPath p : find_ops(k, [](const Op& o) { return o.kind == Op::MbarWait; })) {
+      if (p[0] != role) continue;
+      Op& w = const_cast<Op&>(op_at(k, p));
+      w.phase = bin(IExpr::Mod, add(w.phase, cst(1)), cst(2));
+    }
+    for (uint64_t s = 1; s <= 5; ++s) {
+      EmulatorReport r = run_gemm(k, s);
+      EXPECT_FALSE(r.ok) << "role " << role << " seed " << s;
+    }
+  }
+}
+
+// The producer completes three phases of b before the consumer looks; the consumer's wait on
+// parity 0 then passes on phase 2, having missed phases 0 and 1.
+TEST(EmulatorSync, WaitThatMissedAPhaseIsReported) {
+  Kernel k;
+  k.name = "phases";
+  k.barriers = {{"b", 1, 1}, {"done", 1, 1}};
+  auto mbar = [](Op::Kind kind, int bar, int parity) {
+    Op o = op(kind);
+    o.barrier = bar;
+    o.slot = cst(0);
+    o.phase = cst(parity);
+    return o;
+  };
+  Role p, c;
+  p.kind = Role::Producer;
+  p.name = "producer";
+  p.warps = 1;
+  p.body = {mbar(Op::MbarArrive, 0, 0), mbar(Op::MbarArrive, 0, 0), mbar(Op::MbarArrive, 0, 0),
+            mbar(Op::MbarArrive, 1, 0)};
+  c.name = "consumer";
+  c.body = {mbar(Op::MbarWait, 1, 0), mbar(Op::MbarWait, 0, 0)};
+  k.roles = {p, c};
+  std::map<std::string, std::shared_ptr<Buffer>> t;
+  EmulatorReport r = emulate(k, t, {}, {});
+  ASSERT_FALSE(r.ok);
+  EXPECT_NE(report_text(r).find("wait on the wrong phase"), std::string::npos) << report_text(r);
+}
+
+TEST(EmulatorSync, MaxBlocksLimitsTheGrid) {
+  auto f = make_gemm_fixture(128, 64, 32, 2);
+  std::mt19937_64 rng(1);
+  std::map<std::string, std::shared_ptr<Buffer>> t;
+  t["A"] = random_buffer("A", ElemType::F16, {256, 64}, rng);
+  t["B"] = random_buffer("B", ElemType::F16, {64, 256}, rng);
+  t["C"] = poisoned_buffer("C", ElemType::F16, {256, 256});
+  EmulatorOptions o;
+  o.max_blocks = 3;
+  EmulatorReport r = emulate(f->kernel, t, {{"M", 256}, {"N", 256}, {"K", 64}}, {}, o);
+  EXPECT_TRUE(r.ok) << report_text(r);
+  EXPECT_EQ(r.blocks, 3);
+  // Missing inputs and sizes are reported, not crashed on.
+  t.erase("B");
+  EXPECT_FALSE(emulate(f->kernel, t, {{"M", 256}, {"N", 256}, {"K", 64}}, {}, o).ok);
+  EXPECT_FALSE(emulate(f->kernel, t, {{"M", 256}}, {}, o).ok);
+}
+
+} // namespace
+} // namespace grove::test

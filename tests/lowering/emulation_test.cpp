@@ -1,0 +1,204 @@
+// Lowered examples in the emulator: each runs under many random schedules on fresh random inputs
+// and must match the reference interpreter; and every synchronization op the lowering emitted is
+// needed: deleting any one of them (or shrinking a ring) is caught by the emulator.
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "emulator/emulator.h"
+#include "lowering/pipeline.h"
+#include "test_util.h"
+
+using namespace grove;
+using namespace grove::test;
+
+namespace {
+
+struct Case {
+  std::string file, mapping;
+  std::map<std::string, int64_t> sizes;
+  std::map<std::string, double> scalars;
+};
+
+std::string case_name(const Case& c) {
+  std::string n = c.file.substr(0, c.file.find('.')) + "_" + c.mapping;
+  for (auto& [k, v] : c.sizes) n += "_" + k + std::to_string(v);
+  return n;
+}
+
+// Test names print the case, not its bytes.
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << case_name(c);
+}
+
+int schedules() {
+  const char* s = std::getenv("GROVE_EMULATOR_SCHEDULES"); // a longer soak: e.g. 10000
+  return s ? std::max(1, std::atoi(s)) : 100;
+}
+
+struct Setup {
+  std::unique_ptr<Compiled> prog;
+  const MappingDecl* mapping = nullptr;
+  const TaskDecl* task = nullptr;
+  lower::Lowered lowered;
+  EntryArgs inputs;   // fresh random inputs, outputs poisoned
+  EntryArgs expected; // the reference interpreter's results under the same mapping
+  std::map<std::string, int64_t> sizes;
+};
+
+std::unique_ptr<Setup> setup(const Case& c, uint64_t seed) {
+  auto s = std::make_unique<Setup>();
+  s->prog = compile_file(example(c.file));
+  s->sizes = c.sizes;
+  EXPECT_EQ(s->prog->errors, "");
+  s->mapping = s->prog->prog.find_mapping(c.mapping);
+  s->task = entry_task(s->prog->prog, *s->mapping);
+  lower::LowerOptions o;
+  o.sizes = c.sizes;
+  s->lowered = lower::lower_mapping(s->prog->prog, *s->mapping, o);
+  s->inputs = allocate_entry(*s->task, c.sizes, s->mapping->loc);
+  for (auto& [k, v] : c.scalars) s->inputs.scalars[k] = v;
+  randomize(*s->task, s->inputs, seed);
+  s->expected = deep_copy(s->inputs);
+  run_mapping(s->prog->prog, *s->mapping, s->expected, RunOptions{});
+  return s;
+}
+
+// Runs every kernel once under `seed`; returns the emulator's errors and the worst relative
+// error of a written tensor against the interpreter.
+std::pair<std::vector<std::string>, double>
+emulate_once(const Setup& s, const std::vector<kir::Kernel>& kernels, uint64_t seed) {
+  EntryArgs run = deep_copy(s.inputs);
+  std::vector<std::string> errors;
+  EmulatorOptions eo;
+  eo.seed = seed;
+  eo.sources = &s.prog->sm;
+  for (const kir::Kernel& k : kernels) {
+    EmulatorReport r = emulate(k, run.tensors, s.sizes, run.scalars, eo);
+    errors.insert(errors.end(), r.errors.begin(), r.errors.end());
+  }
+  double worst = 0;
+  for (const Param& p : s.task->params)
+    if (p.type.is_tensor && can_write(p.priv))
+      worst = std::max(
+          worst, rel_error(run.tensors.at(p.name)->data, s.expected.tensors.at(p.name)->data));
+  return {errors, worst};
+}
+
+class Emulation : public ::testing::TestWithParam<Case> {};
+
+TEST_P(Emulation, MatchesTheInterpreterUnderRandomSchedules) {
+  const Case& c = GetParam();
+  uint64_t seed = std::random_device{}();
+  auto s = setup(c, seed);
+  int n = schedules();
+  for (int i = 0; i < n; ++i) {
+    auto [errors, err] = emulate_once(*s, s->lowered.kernels, seed + static_cast<uint64_t>(i));
+    ASSERT_TRUE(errors.empty()) << "schedule seed " << seed + i << ": " << errors.front();
+    ASSERT_LE(err, 1e-3) << "schedule seed " << seed + i;
+  }
+}
+
+std::vector<Case> cases() {
+  return {
+      {"gemm.grove", "h100", {{"M", 256}, {"N", 256}, {"K", 192}}, {}},
+      {"gemm.grove", "h100", {{"M", 130}, {"N", 200}, {"K", 72}}, {}},
+      {"gemm_bf16.grove", "h100", {{"M", 128}, {"N", 256}, {"K", 128}}, {}},
+      {"batched_gemm.grove", "h100", {{"L", 2}, {"M", 100}, {"N", 256}, {"K", 128}}, {}},
+      {"dual_gemm.grove", "h100", {{"M", 128}, {"N", 200}, {"K", 128}}, {}},
+      {"gemm_bias_gelu.grove", "h100", {{"M", 128}, {"N", 300}, {"K", 64}}, {}},
+      {"gemm_rowsum.grove", "h100", {{"M", 200}, {"N", 256}, {"K", 136}}, {}},
+      {"attention.grove", "h100_d128", {{"BH", 1}, {"S", 256}, {"D", 128}}, {{"sm_scale", 0.088}}},
+      {"attention.grove", "h100_d64", {{"BH", 1}, {"S", 200}, {"D", 64}}, {{"sm_scale", 0.125}}},
+      {"attention_causal.grove",
+       "h100_d128_causal",
+       {{"BH", 1}, {"S", 256}, {"D", 128}},
+       {{"sm_scale", 0.088}}},
+      {"attention_causal.grove",
+       "h100_d64_causal",
+       {{"BH", 1}, {"S", 190}, {"D", 64}},
+       {{"sm_scale", 0.125}}},
+  };
+}
+
+INSTANTIATE_TEST_SUITE_P(Examples, Emulation, ::testing::ValuesIn(cases()),
+                         [](const ::testing::TestParamInfo<Case>& param_info) {
+                           return case_name(param_info.param);
+                         });
+
+// ---- mutations ----
+
+bool is_sync(kir::Op::Kind k) {
+  using K = kir::Op::Kind;
+  return k == K::MbarArrive || k == K::MbarArriveExpectTx || k == K::MbarWait ||
+         k == K::WgmmaFence || k == K::WgmmaWait || k == K::FenceProxyAsync ||
+         k == K::NamedBarrier || k == K::TmaStoreWait;
+}
+
+// Paths to every synchronization op: (role, index path through loop bodies).
+void collect(const kir::Body& b, std::vector<size_t>& path, std::vector<std::vector<size_t>>& out) {
+  for (size_t i = 0; i < b.size(); ++i) {
+    path.push_back(i);
+    if (is_sync(b[i].kind)) out.push_back(path);
+    collect(b[i].body, path, out);
+    path.pop_back();
+  }
+}
+
+kir::Body& body_at(kir::Body& b, const std::vector<size_t>& path, size_t depth) {
+  if (depth + 1 == path.size()) return b;
+  return body_at(b[path[depth]].body, path, depth + 1);
+}
+
+// True when some schedule reports an error or gives results the interpreter disagrees with.
+bool caught(const Setup& s, const std::vector<kir::Kernel>& kernels) {
+  for (uint64_t seed = 1; seed <= 6; ++seed) {
+    auto [errors, err] = emulate_once(s, kernels, seed);
+    if (!errors.empty() || !(err <= 1e-3)) return true;
+  }
+  return false;
+}
+
+void mutate_all(const Case& c) {
+  auto s = setup(c, 42);
+  ASSERT_FALSE(caught(*s, s->lowered.kernels)) << "the unmutated kernel must pass";
+  int mutations = 0;
+  for (size_t ki = 0; ki < s->lowered.kernels.size(); ++ki)
+    for (size_t r = 0; r < s->lowered.kernels[ki].roles.size(); ++r) {
+      std::vector<std::vector<size_t>> paths;
+      std::vector<size_t> path;
+      collect(s->lowered.kernels[ki].roles[r].body, path, paths);
+      for (const auto& p : paths) {
+        std::vector<kir::Kernel> ks = s->lowered.kernels;
+        kir::Body& body = body_at(ks[ki].roles[r].body, p, 0);
+        std::string what = std::string(kir::op_name(body[p.back()].kind)) + " (" +
+                           body[p.back()].note + ") in role " + ks[ki].roles[r].name;
+        body.erase(body.begin() + static_cast<long>(p.back()));
+        ++mutations;
+        EXPECT_TRUE(caught(*s, ks)) << "deleting " << what << " was not caught";
+      }
+    }
+  // Shrinking a ring's empty barriers: one slot, or one arrival where every consumer must arrive.
+  for (size_t ki = 0; ki < s->lowered.kernels.size(); ++ki)
+    for (size_t bi = 0; bi < s->lowered.kernels[ki].barriers.size(); ++bi) {
+      const kir::Barrier& b = s->lowered.kernels[ki].barriers[bi];
+      if (b.name.find("empty") == std::string::npos) continue;
+      std::vector<kir::Kernel> ks = s->lowered.kernels;
+      ks[ki].barriers[bi].arrivals = 1;
+      ++mutations;
+      EXPECT_TRUE(caught(*s, ks)) << "one arrival on " << b.name << " was not caught";
+    }
+  EXPECT_GE(mutations, 8);
+  std::cout << "  " << mutations << " mutations of " << c.file << " tried\n";
+}
+
+TEST(EmulatorMutations, GemmEverySyncOpIsNeeded) {
+  mutate_all({"gemm.grove", "h100", {{"M", 256}, {"N", 256}, {"K", 320}}, {}});
+}
+
+TEST(EmulatorMutations, AttentionEverySyncOpIsNeeded) {
+  mutate_all(
+      {"attention.grove", "h100_d64", {{"BH", 1}, {"S", 640}, {"D", 64}}, {{"sm_scale", 0.125}}});
+}
+
+} // namespace

@@ -1,0 +1,94 @@
+// NVRTC compiles every example's kernels (as the printed unit reads under __CUDACC_RTC__, with
+// the device headers passed by contents) into a fresh cache; the second compile is a cache hit
+// and fast; the CUBIN is an ELF image holding the kernel's symbol. Skipped without NVRTC.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+
+#include "cuda/print_cuda.h"
+#include "lowering/pipeline.h"
+#include "runtime/compile.h"
+#include "runtime/nvrtc.h"
+#include "test_util.h"
+
+using namespace grove;
+using namespace grove::runtime;
+
+namespace {
+
+struct Case {
+  std::string file, mapping;
+  std::map<std::string, int64_t> sizes;
+};
+
+std::string case_name(const Case& c) {
+  return c.file.substr(0, c.file.find('.')) + "_" + c.mapping;
+}
+void PrintTo(const Case& c, std::ostream* os) {
+  *os << case_name(c);
+}
+
+class NvrtcExamples : public ::testing::TestWithParam<Case> {};
+
+TEST_P(NvrtcExamples, CompilesThroughTheCache) {
+  std::string why;
+  if (!Nvrtc::find(&why)) GTEST_SKIP() << why;
+  const Case& c = GetParam();
+  auto prog = test::compile_file(test::example(c.file));
+  ASSERT_EQ(prog->errors, "");
+  lower::LowerOptions lo;
+  lo.sizes = c.sizes;
+  lower::Lowered lowered =
+      lower::lower_mapping(prog->prog, *prog->prog.find_mapping(c.mapping), lo);
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() /
+                 ("grove-nvrtc-test-" + std::to_string(getpid()) + "-" + case_name(c));
+  fs::remove_all(dir);
+  CompileOptions opts;
+  opts.cache_dir = dir.string();
+  for (const kir::Kernel& k : lowered.kernels) {
+    Cubin cold = compile(k, opts);
+    EXPECT_FALSE(cold.cache_hit);
+    ASSERT_GT(cold.image.size(), 4u);
+    EXPECT_EQ(cold.image.compare(0, 4,
+                                 "\x7f"
+                                 "ELF"),
+              0);
+    EXPECT_NE(cold.image.find(cuda::kernel_symbol(k)), std::string::npos);
+    EXPECT_TRUE(fs::exists(cold.cache_path)) << cold.cache_path;
+    Cubin warm = compile(k, opts);
+    EXPECT_TRUE(warm.cache_hit);
+    EXPECT_EQ(warm.image, cold.image);
+    EXPECT_EQ(warm.cache_path, cold.cache_path);
+    EXPECT_LT(warm.seconds, 0.05);
+    std::printf("[ nvrtc ] %s %s: cold %.3f s, warm %.2f ms, cubin %zu bytes\n",
+                case_name(c).c_str(), k.name.c_str(), cold.seconds, warm.seconds * 1e3,
+                cold.image.size());
+    // Another option set is another key.
+    CompileOptions li = opts;
+    li.line_info = true;
+    li.use_cache = false;
+    EXPECT_FALSE(compile(k, li).cache_hit);
+  }
+  fs::remove_all(dir);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Examples, NvrtcExamples,
+    ::testing::Values(
+        Case{"gemm.grove", "h100", {{"M", 4096}, {"N", 4096}, {"K", 4096}}},
+        Case{"gemm_bf16.grove", "h100", {{"M", 1024}, {"N", 1024}, {"K", 512}}},
+        Case{"batched_gemm.grove", "h100", {{"L", 4}, {"M", 512}, {"N", 512}, {"K", 256}}},
+        Case{"dual_gemm.grove", "h100", {{"M", 1024}, {"N", 1024}, {"K", 512}}},
+        Case{"gemm_bias_gelu.grove", "h100", {{"M", 1024}, {"N", 1024}, {"K", 512}}},
+        Case{"gemm_rowsum.grove", "h100", {{"M", 1024}, {"N", 1024}, {"K", 512}}},
+        Case{"attention.grove", "h100_d64", {{"BH", 8}, {"S", 1024}, {"D", 64}}},
+        Case{"attention.grove", "h100_d128", {{"BH", 8}, {"S", 1024}, {"D", 128}}},
+        Case{"attention_causal.grove", "h100_d64_causal", {{"BH", 8}, {"S", 1024}, {"D", 64}}},
+        Case{"attention_causal.grove", "h100_d128_causal", {{"BH", 8}, {"S", 1024}, {"D", 128}}}),
+    [](const ::testing::TestParamInfo<Case>& i) { return case_name(i.param); });
+
+} // namespace

@@ -1,0 +1,216 @@
+// The runtime's host side: driver types, the cache, tensor maps, launch plans, the no-driver
+// error of `grove run --gpu`.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <cmath>
+#include <cstddef>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "cuda/print_cuda.h"
+#include "lowering/pipeline.h"
+#include "runtime/cache.h"
+#include "runtime/driver.h"
+#include "runtime/flops.h"
+#include "runtime/launch.h"
+#include "runtime/run.h"
+#include "runtime/tensor_map.h"
+#include "test_util.h"
+
+#ifdef GROVE_HAVE_CUDA_H
+#include <cuda.h>
+#endif
+
+using namespace grove;
+using namespace grove::runtime;
+
+namespace {
+
+std::vector<kir::Kernel> lower_example(const std::string& file, const std::string& mapping,
+                                       const std::map<std::string, int64_t>& sizes) {
+  static std::vector<std::unique_ptr<test::Compiled>> keep; // kernels point into the AST
+  keep.push_back(test::compile_file(test::example(file)));
+  const test::Compiled& c = *keep.back();
+  EXPECT_EQ(c.errors, "");
+  lower::LowerOptions lo;
+  lo.sizes = sizes;
+  return lower::lower_mapping(c.prog, *c.prog.find_mapping(mapping), lo).kernels;
+}
+
+} // namespace
+
+#ifdef GROVE_HAVE_CUDA_H
+TEST(RuntimeDriver, TypesMatchCudaH) {
+  static_assert(sizeof(cu::TensorMap) == sizeof(CUtensorMap));
+  static_assert(sizeof(cu::LaunchConfig) == sizeof(CUlaunchConfig));
+  static_assert(sizeof(cu::LaunchAttribute) == sizeof(CUlaunchAttribute));
+  static_assert(offsetof(cu::LaunchConfig, attrs) == offsetof(CUlaunchConfig, attrs));
+  static_assert(offsetof(cu::LaunchAttribute, value) == offsetof(CUlaunchAttribute, value));
+  static_assert(cu::kAttrComputeCapabilityMajor == CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR);
+  static_assert(cu::kAttrComputeCapabilityMinor == CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MINOR);
+  static_assert(cu::kAttrMaxSharedMemoryPerBlockOptin ==
+                CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN);
+  static_assert(cu::kAttrMultiprocessorCount == CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT);
+  static_assert(cu::kFuncAttrMaxDynamicSharedSizeBytes ==
+                CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES);
+  static_assert(cu::kLaunchAttrClusterDimension == CU_LAUNCH_ATTRIBUTE_CLUSTER_DIMENSION);
+  static_assert(int{cu::kTmaFloat16} == int{CU_TENSOR_MAP_DATA_TYPE_FLOAT16});
+  static_assert(int{cu::kTmaBfloat16} == int{CU_TENSOR_MAP_DATA_TYPE_BFLOAT16});
+  static_assert(int{cu::kTmaFloat32} == int{CU_TENSOR_MAP_DATA_TYPE_FLOAT32});
+  static_assert(int{cu::kTmaUint8} == int{CU_TENSOR_MAP_DATA_TYPE_UINT8});
+  static_assert(int{cu::kSwizzle128B} == int{CU_TENSOR_MAP_SWIZZLE_128B});
+  static_assert(cu::kL2Promotion256B == CU_TENSOR_MAP_L2_PROMOTION_L2_256B);
+  static_assert(cu::kOobFillNone == CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
+  static_assert(cu::kInterleaveNone == CU_TENSOR_MAP_INTERLEAVE_NONE);
+}
+#endif
+
+// Golden: without libcuda.so.1, --gpu fails at once with this message and exit status 1.
+TEST(RuntimeDriver, RunGpuWithoutDriverSaysSo) {
+  if (Driver::available()) GTEST_SKIP() << "a CUDA driver is loadable here";
+  EXPECT_THROW(Driver::get(), Error);
+  CliOptions o;
+  o.file = test::example("gemm.grove");
+  o.sizes = {{"M", 128}, {"N", 256}, {"K", 64}};
+  o.gpu = true;
+  o.check = true;
+  std::ostringstream out, err;
+  EXPECT_EQ(cmd_run(o, out, err), 1);
+  EXPECT_EQ(err.str(),
+            "grove: error: no CUDA driver (libcuda.so.1 not found): --gpu needs an NVIDIA GPU; "
+            "run without --gpu to use the CPU interpreter\n"
+            "  hint: install the NVIDIA driver, or use `grove run FILE --check` (CPU) or "
+            "`--emulate` (kernels on the CPU emulator)\n");
+  EXPECT_EQ(out.str(), "");
+  std::ostringstream out2, err2;
+  EXPECT_EQ(cmd_bench(o, out2, err2), 1);
+  EXPECT_NE(err2.str().find("no CUDA driver"), std::string::npos);
+}
+
+TEST(RuntimeCache, KeysAreLengthPrefixed) {
+  EXPECT_EQ(hash_key({"ab", "c"}), hash_key({"ab", "c"}));
+  EXPECT_NE(hash_key({"ab", "c"}), hash_key({"a", "bc"}));
+  EXPECT_NE(hash_key({"x"}), hash_key({"y"}));
+  EXPECT_EQ(hash_key({}).size(), 32u);
+}
+
+TEST(RuntimeCache, StoresAndRejectsNonElf) {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("grove-cache-test-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  KernelCache c(dir.string());
+  EXPECT_FALSE(c.load("k", "0").has_value());
+  std::string elf = std::string("\x7f"
+                                "ELF") +
+                    std::string(60, 'x');
+  EXPECT_TRUE(c.store("k", "0", elf));
+  EXPECT_EQ(c.load("k", "0").value_or(""), elf);
+  EXPECT_TRUE(c.store("k", "1", "garbage"));
+  EXPECT_FALSE(c.load("k", "1").has_value());
+  fs::remove_all(dir);
+}
+
+TEST(RuntimeStorage, RoundTripsEachType) {
+  for (ElemType t : {ElemType::F16, ElemType::BF16, ElemType::F32}) {
+    Buffer b("x", t, {3}, 0);
+    b.data = {round_to(t, 0.1), -2.5, std::nan("")};
+    Buffer c = b;
+    from_storage(to_storage(b), c);
+    EXPECT_EQ(c.data[0], b.data[0]) << elem_name(t);
+    EXPECT_EQ(c.data[1], -2.5);
+    EXPECT_TRUE(std::isnan(c.data[2]));
+  }
+}
+
+TEST(RuntimeLaunch, GemmPlan) {
+  std::map<std::string, int64_t> sizes = {{"M", 300}, {"N", 520}, {"K", 192}};
+  std::vector<kir::Kernel> ks = lower_example("gemm.grove", "h100", sizes);
+  ASSERT_EQ(ks.size(), 1u);
+  LaunchPlan p = plan_launch(ks[0], sizes);
+  EXPECT_EQ(p.blocks, 3 * 3); // cdiv(300, 128) x cdiv(520, 256)
+  EXPECT_EQ(p.threads, ks[0].threads());
+  EXPECT_EQ(p.smem_bytes, cuda::launch_smem_bytes(ks[0]));
+  // Work as issued: whole 128x256 tiles, K = 192.
+  EXPECT_DOUBLE_EQ(mma_flops(ks[0], sizes), 9 * 2.0 * 128 * 256 * 192);
+}
+
+TEST(RuntimeTensorMap, GemmMapsMirrorTheLauncher) {
+  std::map<std::string, int64_t> sizes = {{"M", 256}, {"N", 512}, {"K", 192}};
+  std::vector<kir::Kernel> ks = lower_example("gemm.grove", "h100", sizes);
+  std::vector<cuda::TensorMapSpec> maps = cuda::tensor_maps(ks[0]);
+  ASSERT_FALSE(maps.empty());
+  std::string printed = cuda::print_cuda(ks[0]);
+  for (const cuda::TensorMapSpec& m : maps) {
+    EXPECT_NE(printed.find("grove::TensorMap " + m.name), std::string::npos) << m.name;
+    TensorMapArgs a = plan_tensor_map(ks[0], m, sizes, 0x10000);
+    const kir::GlobalTensor& t = ks[0].tensors[static_cast<size_t>(m.tensor)];
+    ASSERT_EQ(a.rank, 2);
+    EXPECT_EQ(a.dims[0], static_cast<uint64_t>(kir::eval(*t.shape[1], sizes)));
+    EXPECT_EQ(a.dims[1], static_cast<uint64_t>(kir::eval(*t.shape[0], sizes)));
+    EXPECT_EQ(a.strides[0], a.dims[0] * 2);
+    EXPECT_EQ(a.box[0], static_cast<uint32_t>(m.box[1]));
+    EXPECT_EQ(a.dtype, cu::kTmaFloat16);
+  }
+  try {
+    plan_tensor_map(ks[0], maps[0], sizes, 0x10008);
+    FAIL() << "a misaligned base must be refused";
+  } catch (const Error& e) {
+    std::string t = ks[0].tensors[static_cast<size_t>(maps[0].tensor)].name;
+    EXPECT_NE(std::string(e.what()).find("tensor '" + t + "'"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("16-byte aligned"), std::string::npos) << e.what();
+  }
+}
+
+TEST(RuntimeTensorMap, RowPitchNotMultipleOf16BytesNamesTheTensor) {
+  // N = 300 f16: rows of C and B are 600 bytes, which TMA cannot stride over.
+  std::map<std::string, int64_t> sizes = {{"M", 128}, {"N", 300}, {"K", 64}};
+  std::vector<kir::Kernel> ks = lower_example("gemm.grove", "h100", sizes);
+  bool refused = false;
+  for (const cuda::TensorMapSpec& m : cuda::tensor_maps(ks[0])) {
+    const std::string& t = ks[0].tensors[static_cast<size_t>(m.tensor)].name;
+    try {
+      plan_tensor_map(ks[0], m, sizes, 0x10000);
+      EXPECT_EQ(t, "A");
+    } catch (const Error& e) {
+      refused = true;
+      EXPECT_NE(std::string(e.what()).find("'" + t + "'"), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find("600 bytes, not a multiple of 16"), std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_TRUE(refused);
+}
+
+// Every `grove run --gpu` case of bench/gpu/run.sh lowers, and TMA can describe its tensors, so
+// the GPU session spends its time on the GPU and not on sizes the runtime refuses.
+TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
+  std::ifstream in(std::string(GROVE_SOURCE_DIR) + "/bench/gpu/run.sh");
+  std::string line;
+  bool inside = false;
+  int cases = 0;
+  while (std::getline(in, line)) {
+    if (line == "GPU_RUNS=(") inside = true;
+    if (!inside) continue;
+    if (line == ")") break;
+    if (line.size() < 4 || line[2] != '"') continue;
+    std::vector<std::string> f;
+    std::stringstream ss(line.substr(3, line.size() - 4));
+    for (std::string x; std::getline(ss, x, '|');) f.push_back(x);
+    ASSERT_GE(f.size(), 4u) << line;
+    std::map<std::string, double> parsed;
+    ASSERT_EQ(parse_assignments(f[3], parsed), "") << line;
+    std::map<std::string, int64_t> sizes;
+    for (auto& [k, v] : parsed) sizes[k] = static_cast<int64_t>(v);
+    for (const kir::Kernel& k : lower_example(f[1], f[2], sizes)) {
+      EXPECT_GT(plan_launch(k, sizes).blocks, 0) << f[0];
+      for (const cuda::TensorMapSpec& m : cuda::tensor_maps(k))
+        EXPECT_NO_THROW(plan_tensor_map(k, m, sizes, 0x10000)) << f[0] << " " << m.name;
+    }
+    ++cases;
+  }
+  EXPECT_GE(cases, 16);
+}

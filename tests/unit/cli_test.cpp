@@ -1,0 +1,100 @@
+// The `grove` subcommands end to end, in process: what they print and what they write.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "cli/commands.h"
+#include "test_util.h"
+
+using namespace grove;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+  int rc;
+  std::string out, err;
+};
+
+Result run(int (*cmd)(const CliOptions&, std::ostream&, std::ostream&), const CliOptions& o) {
+  std::ostringstream out, err;
+  int rc = cmd(o, out, err);
+  return {rc, out.str(), err.str()};
+}
+
+TEST(Cli, RunEmulateChecksTheLoweredKernel) {
+  CliOptions o;
+  o.file = test::example("gemm.grove");
+  o.sizes = {{"M", 130}, {"N", 256}, {"K", 96}};
+  o.emulate = true;
+  o.schedules = 5;
+  o.check = true;
+  Result r = run(cmd_run, o);
+  EXPECT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("emulated 1 kernel(s) under 5 schedule(s)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("no errors"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("check C:"), std::string::npos) << r.out;
+}
+
+TEST(Cli, ExplainAfterKernelIrShowsRoles) {
+  CliOptions o;
+  o.file = test::example("gemm.grove");
+  o.after = "kernel-ir";
+  Result r = run(cmd_explain, o);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("role producer (1 warp, 40 registers)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("role consumers (2 warpgroup(s), 232 registers)"), std::string::npos)
+      << r.out;
+  o.after = "nonsense";
+  r = run(cmd_explain, o);
+  EXPECT_EQ(r.rc, 2);
+  EXPECT_NE(r.err.find("unknown pass 'nonsense'"), std::string::npos) << r.err;
+}
+
+TEST(Cli, BuildWritesCudaAndAHeader) {
+  CliOptions o;
+  o.file = test::example("attention.grove");
+  o.mapping = "h100_d64";
+  o.sizes = {{"D", 64}};
+  o.out_dir = (fs::temp_directory_path() / "grove_cli_build_test").string();
+  fs::remove_all(o.out_dir);
+  Result r = run(cmd_build, o);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  fs::path header = fs::path(o.out_dir) / "attention_h100_d64.h";
+  ASSERT_TRUE(fs::exists(header)) << r.out;
+  std::ifstream in(header);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_NE(ss.str().find("cudaError_t attn_block_0_launch(void* O, const void* Q, const void* K, "
+                          "const void* V, int BH, "
+                          "int S, float sm_scale, cudaStream_t stream);"),
+            std::string::npos)
+      << ss.str();
+  EXPECT_TRUE(fs::exists(fs::path(o.out_dir) / "attention_h100_d64_attn_block_0.cu"));
+  EXPECT_TRUE(fs::exists(fs::path(o.out_dir) / "grove_sm90.cuh"));
+}
+
+TEST(Cli, BuildWarnsAboutOptionsNotGeneratedYet) {
+  CliOptions o;
+  o.file = test::example("gemm.grove");
+  o.out_dir = (fs::temp_directory_path() / "grove_cli_build_warn").string();
+  Result r = run(cmd_build, o);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: kernel 'gemm_tile_0' asks for a persistent grid"),
+            std::string::npos)
+      << r.err;
+}
+
+TEST(Cli, ScheduleNeedsAFixedHeadDimension) {
+  CliOptions o;
+  o.file = test::example("attention.grove");
+  o.schedule = true;
+  Result r = run(cmd_explain, o);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("fix that size when compiling, e.g. --size D=128"), std::string::npos)
+      << r.err;
+}
+
+} // namespace
