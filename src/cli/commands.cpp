@@ -117,13 +117,13 @@ int cmd_check(const CliOptions& o, std::ostream& out, std::ostream& err) {
     // Elaborate each mapping: walk the whole tree with these sizes, computing nothing. Each
     // mapping stops at its first error; the others are still elaborated.
     Diagnostics diags(l->sm);
+    if (!o.mapping.empty() && !pick_mapping(*l, o.mapping, err)) return 1;
     for (const MappingDecl& m : l->prog.mappings) {
       if (!o.mapping.empty() && m.name != o.mapping) continue;
       try {
         const TaskDecl* task = entry_task(l->prog, m);
         if (!task) continue;
-        EntryArgs args = allocate_entry(*task, o.sizes, m.loc, /*allocate=*/false);
-        for (auto& [k, v] : o.args) args.scalars[k] = v;
+        EntryArgs args = allocate_entry(*task, o.sizes, o.args, m.loc, /*allocate=*/false);
         RunOptions opts;
         opts.compute = false;
         if (o.max_steps > 0) opts.max_steps = o.max_steps;
@@ -153,8 +153,8 @@ int cmd_run(const CliOptions& o, std::ostream& out, std::ostream& err) {
   uint64_t seed = o.seed ? o.seed : std::random_device{}();
   try {
     if (o.gpu) runtime::Driver::get(); // no GPU: say so before computing anything
-    EntryArgs args = allocate_entry(*task, o.sizes, m->loc);
-    for (auto& [k, v] : o.args) args.scalars[k] = v;
+    EntryArgs args = allocate_entry(*task, o.sizes, o.args, m->loc);
+
     // Fresh random inputs; outputs start poisoned (NaN) so an element never written shows.
     std::mt19937_64 rng(seed);
     std::uniform_real_distribution<double> dist(-1.0, 1.0);
@@ -399,8 +399,8 @@ int cmd_bench(const CliOptions& o, std::ostream& out, std::ostream& err) {
   if (!task) return 1;
   try {
     runtime::Driver::get(); // no GPU: say so before lowering
-    EntryArgs args = allocate_entry(*task, o.sizes, m->loc);
-    for (auto& [k, v] : o.args) args.scalars[k] = v;
+    EntryArgs args = allocate_entry(*task, o.sizes, o.args, m->loc);
+
     std::mt19937_64 rng(o.seed ? o.seed : 1);
     std::uniform_real_distribution<double> dist(-1.0, 1.0);
     for (const Param& p : task->params)

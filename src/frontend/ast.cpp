@@ -104,3 +104,30 @@ std::string expr_str(const Expr& e) {
   return "?";
 }
 } // namespace grove
+
+namespace grove {
+std::optional<double> constant_value(const Expr& e) {
+  switch (e.kind) {
+  case Expr::Int:
+    return static_cast<double>(e.ival);
+  case Expr::Float:
+    return e.fval;
+  case Expr::Unary: {
+    auto a = constant_value(*e.args[0]);
+    if (!a || e.op != "-") return std::nullopt;
+    return -*a;
+  }
+  case Expr::Binary: {
+    auto a = constant_value(*e.args[0]), b = constant_value(*e.args[1]);
+    if (!a || !b) return std::nullopt;
+    if (e.op == "+") return *a + *b;
+    if (e.op == "-") return *a - *b;
+    if (e.op == "*") return *a * *b;
+    if (e.op == "/" && *b != 0) return *a / *b;
+    return std::nullopt;
+  }
+  default:
+    return std::nullopt;
+  }
+}
+} // namespace grove

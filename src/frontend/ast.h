@@ -153,4 +153,7 @@ struct Program {
 namespace grove {
 // Source-like text of an expression, for explanations and messages.
 std::string expr_str(const Expr& e);
+// The value of an expression made only of number literals, unary minus and + - * /; nullopt
+// otherwise (used for scalar parameters' default values).
+std::optional<double> constant_value(const Expr& e);
 } // namespace grove

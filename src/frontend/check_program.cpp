@@ -817,9 +817,12 @@ private:
       // earlier statement of the same leaf wrote.
       if (!can_read(t->priv) && !assigned_.count(base.name))
         diags_.error(base.loc,
-                     "privilege violation: reads '" + base.name + "' before writing it, and it is "
-                     "write-only in " + where() + ": its incoming values are undefined",
-                     "write it first in this leaf, or declare it readwrite in task '" + task_.name + "'");
+                     "privilege violation: reads '" + base.name +
+                         "' before writing it, and it is "
+                         "write-only in " +
+                         where() + ": its incoming values are undefined",
+                     "write it first in this leaf, or declare it readwrite in task '" + task_.name +
+                         "'");
       size_t n = e.args.size() - 1;
       if (static_cast<int>(n) != t->rank) {
         diags_.error(e.loc,
@@ -1037,10 +1040,10 @@ void check_program(const Program& prog, Diagnostics& diags) {
           diags.error(d->loc, "a parameter's dimensions are size names or integers",
                       "compute derived sizes inside the variant, e.g. let MT = cdiv(M, BM);");
       }
-      if (p.default_value && p.default_value->kind != Expr::Int &&
-          p.default_value->kind != Expr::Float &&
-          !(p.default_value->kind == Expr::Unary && p.default_value->args[0]->kind != Expr::Name))
-        diags.error(p.default_value->loc, "a default value must be a number");
+      if (p.default_value && !constant_value(*p.default_value))
+        diags.error(p.default_value->loc,
+                    "the default value of '" + p.name + "' must be a constant number",
+                    "write a number such as 0.125 or -1 (arithmetic on numbers is allowed)");
     }
     // A size name must not collide with a parameter name.
     for (const Param& p : t.params)
@@ -1071,6 +1074,15 @@ void check_program(const Program& prog, Diagnostics& diags) {
                   "rename one of them");
       continue;
     }
+    if (v.reference)
+      for (const VariantDecl& w : prog.variants)
+        if (&w != &v && w.reference && w.task == v.task && &w < &v) {
+          diags.error(v.name_loc,
+                      "task '" + v.task + "' has two reference variants, '" + w.name + "' and '" +
+                          v.name + "'",
+                      "keep one: --check compares against the task's reference");
+          break;
+        }
     if (v.reference && !v.leaf)
       diags.error(
           v.name_loc, "reference variant '" + v.task + "." + v.name + "' must be a leaf",

@@ -599,23 +599,22 @@ const TaskDecl* entry_task(const Program& prog, const MappingDecl& mapping) {
 }
 
 EntryArgs allocate_entry(const TaskDecl& task, const std::map<std::string, int64_t>& sizes,
-                         SourceLoc where, bool allocate) {
+                         const std::map<std::string, double>& scalars, SourceLoc where,
+                         bool allocate) {
   EntryArgs args;
   for (const Param& p : task.params) {
     if (!p.type.is_tensor) {
       auto it = sizes.find(p.name);
-      if (it != sizes.end()) {
+      auto given = scalars.find(p.name);
+      if (given != scalars.end()) {
+        if (p.type.is_int && given->second != std::floor(given->second))
+          throw GroveError(p.loc, "scalar '" + p.name + "' is an int, but was given " +
+                                      std::to_string(given->second));
+        args.scalars[p.name] = given->second;
+      } else if (it != sizes.end()) {
         args.scalars[p.name] = static_cast<double>(it->second);
       } else if (p.default_value) {
-        const Expr& d = *p.default_value;
-        double v = d.kind == Expr::Int     ? static_cast<double>(d.ival)
-                   : d.kind == Expr::Float ? d.fval
-                                           : 0.0;
-        if (d.kind == Expr::Unary) {
-          const Expr& x = *d.args[0];
-          v = -(x.kind == Expr::Int ? static_cast<double>(x.ival) : x.fval);
-        }
-        args.scalars[p.name] = v;
+        args.scalars[p.name] = constant_value(*p.default_value).value_or(0.0);
       } else {
         throw GroveError(p.loc, "scalar '" + p.name + "' of task '" + task.name + "' has no value",
                          "give it with --arg " + p.name +

@@ -46,7 +46,13 @@ const TaskDecl* entry_task(const Program& prog, const MappingDecl& mapping);
 
 // Allocates the entry tensors for the given sizes (size name -> value). Throws GroveError naming a
 // missing size. Without `allocate` the tensors have their shapes but no elements (elaboration).
+// Scalars come from `scalars` (the command line's --arg), else their defaults.
 EntryArgs allocate_entry(const TaskDecl& task, const std::map<std::string, int64_t>& sizes,
-                         SourceLoc where, bool allocate = true);
+                         const std::map<std::string, double>& scalars, SourceLoc where,
+                         bool allocate = true);
+inline EntryArgs allocate_entry(const TaskDecl& task, const std::map<std::string, int64_t>& sizes,
+                                SourceLoc where) {
+  return allocate_entry(task, sizes, {}, where);
+}
 
 } // namespace grove
