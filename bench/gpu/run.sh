@@ -5,6 +5,10 @@
 #   bench/gpu/run.sh            build, CPU tests, device-header self-tests, generated-kernel checks
 #   bench/gpu/run.sh --bench    ... and the cuBLAS comparisons
 #
+# The GPU machine has no package registry: first run `bash scripts/gpu-deps.sh` on the build
+# machine (copies CLI11, nlohmann-json and GoogleTest into .gpu-deps/), then call the device tool
+# with carry: [".gpu-deps"] and command: "bash bench/gpu/run.sh --bench".
+#
 # Steps: (1) record the GPU, driver and CUDA versions; (2) configure and build into build-gpu/ and
 # run the CPU test suite (which also prints every CUDA test kernel into
 # build-gpu/tests/cuda/generated/ and compiles it with ptxas -v); (3) build and run the self-tests

@@ -83,9 +83,18 @@ int main(int argc, char** argv) {
         o.args[k] = v;
     }
   }
-  if (build->parsed()) return grove::cmd_build(o, std::cout, std::cerr);
-  if (bench->parsed()) return grove::cmd_bench(o, std::cout, std::cerr);
-  if (check->parsed()) return grove::cmd_check(o, std::cout, std::cerr);
-  if (run->parsed()) return grove::cmd_run(o, std::cout, std::cerr);
-  return grove::cmd_explain(o, std::cout, std::cerr);
+  // Commands report user errors as diagnostics; anything that still escapes (memory exhausted by
+  // a huge size, a bug) ends with a message and status 1, never an abort.
+  try {
+    if (build->parsed()) return grove::cmd_build(o, std::cout, std::cerr);
+    if (bench->parsed()) return grove::cmd_bench(o, std::cout, std::cerr);
+    if (check->parsed()) return grove::cmd_check(o, std::cout, std::cerr);
+    if (run->parsed()) return grove::cmd_run(o, std::cout, std::cerr);
+    return grove::cmd_explain(o, std::cout, std::cerr);
+  } catch (const std::bad_alloc&) {
+    std::cerr << "grove: error: out of memory\n  hint: use smaller sizes on the CPU\n";
+  } catch (const std::exception& e) {
+    std::cerr << "grove: internal error: " << e.what() << "\n  hint: please report it with the input file\n";
+  }
+  return 1;
 }

@@ -1,6 +1,7 @@
 #include "taskir/explain.h"
 
 #include <map>
+#include <sstream>
 #include <set>
 
 namespace grove {
@@ -58,7 +59,18 @@ private:
   std::ostream& os_;
   std::map<std::string, const Instance*> by_name_;
 
-  std::ostream& line(int indent) { return os_ << std::string(static_cast<size_t>(indent), ' '); }
+  // A tree that fans out can be exponentially large: print at most this many lines.
+  static constexpr int kMaxLines = 5000;
+  int lines_ = 0;
+  std::ostringstream discard_;
+  std::ostream& line(int indent) {
+    if (++lines_ == kMaxLines) os_ << "... (tree truncated after " << kMaxLines << " lines)\n";
+    if (lines_ >= kMaxLines) {
+      discard_.str("");
+      return discard_;
+    }
+    return os_ << std::string(static_cast<size_t>(indent), ' ');
+  }
 
   std::string memory(const Instance& in, const std::string& name, const char* fallback) {
     for (auto& [n, m] : in.memories)
