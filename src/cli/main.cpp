@@ -94,7 +94,8 @@ int main(int argc, char** argv) {
   } catch (const std::bad_alloc&) {
     std::cerr << "grove: error: out of memory\n  hint: use smaller sizes on the CPU\n";
   } catch (const std::exception& e) {
-    std::cerr << "grove: internal error: " << e.what() << "\n  hint: please report it with the input file\n";
+    std::cerr << "grove: internal error: " << e.what()
+              << "\n  hint: please report it with the input file\n";
   }
   return 1;
 }

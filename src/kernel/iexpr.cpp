@@ -25,6 +25,12 @@ bool is_const(const IExprP& e, int64_t* v) {
   return true;
 }
 
+bool mentions(const IExprP& e, const std::string& name) {
+  if (!e) return false;
+  if (e->op == IExpr::Var) return e->name == name;
+  return mentions(e->a, name) || mentions(e->b, name);
+}
+
 namespace {
 int64_t apply(IExpr::Op op, int64_t x, int64_t y) {
   switch (op) {

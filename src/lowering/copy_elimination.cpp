@@ -12,15 +12,10 @@
 namespace grove::lower {
 namespace {
 
-bool mentions(const kir::IExprP& e, const std::string& v) {
-  if (!e) return false;
-  if (e->op == kir::IExpr::Var) return e->name == v;
-  return mentions(e->a, v) || mentions(e->b, v);
-}
 
 bool view_mentions(const View& v, const std::string& var) {
   for (const auto& o : v.origin)
-    if (mentions(o, var)) return true;
+    if (kir::mentions(o, var)) return true;
   return false;
 }
 

@@ -11,11 +11,6 @@
 namespace grove::lower {
 namespace {
 
-bool mentions(const kir::IExprP& e, const std::string& v) {
-  if (!e) return false;
-  if (e->op == kir::IExpr::Var) return e->name == v;
-  return mentions(e->a, v) || mentions(e->b, v);
-}
 
 int64_t bytes_of(const Tensor& t) {
   int64_t n = elem_bytes(t.elem) * t.slots;
@@ -34,7 +29,7 @@ void set_slots(BlockProgram& b, Events& evs, const std::string& loop_var) {
     } else if (e.kind == Event::Copy && !loop_var.empty()) {
       Tensor& dst = b.tensors[static_cast<size_t>(e.dst.tensor)];
       bool varies = false;
-      for (const auto& o : e.src.origin) varies = varies || mentions(o, loop_var);
+      for (const auto& o : e.src.origin) varies = varies || kir::mentions(o, loop_var);
       if (dst.memory == Memory::Shared && varies) dst.slots = std::max(dst.slots, b.pipeline_depth);
     }
   }

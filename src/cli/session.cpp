@@ -1,0 +1,82 @@
+#include "cli/session.h"
+
+#include <cmath>
+#include <cstdio>
+#include <random>
+#include <set>
+
+#include "frontend/check.h"
+#include "frontend/parser.h"
+
+namespace grove {
+
+std::unique_ptr<Loaded> load(const std::string& file, std::ostream& err) {
+  auto l = std::make_unique<Loaded>();
+  Diagnostics diags(l->sm);
+  if (parse_file(file, l->sm, diags, l->prog) && !diags.has_errors()) {
+    check_program(l->prog, diags);
+    for (const MappingDecl& m : l->prog.mappings) check_mapping(l->prog, m, diags);
+    std::set<std::string> names;
+    for (const MappingDecl& m : l->prog.mappings)
+      if (!names.insert(m.name).second)
+        diags.error(m.loc, "mapping '" + m.name + "' is defined twice", "rename one of them");
+  }
+  if (diags.has_errors()) {
+    diags.print(err);
+    err << diags.count() << " error" << (diags.count() == 1 ? "" : "s") << "\n";
+    return nullptr;
+  }
+  return l;
+}
+
+void report(const Loaded& l, const GroveError& e, std::ostream& err) {
+  Diagnostics d(l.sm);
+  d.error(e.loc, e.what(), e.hint);
+  d.print(err);
+  err << "1 error\n";
+}
+
+void report(const runtime::Error& e, std::ostream& err) {
+  err << "grove: error: " << e.what() << "\n";
+  if (!e.hint.empty()) err << "  hint: " << e.hint << "\n";
+}
+
+const MappingDecl* pick_mapping(const Loaded& l, const std::string& name, std::ostream& err) {
+  if (l.prog.mappings.empty()) {
+    err << "grove: error: "
+        << "no mapping in this file\n  hint: add one (see docs/mapping.md), or import a file "
+           "that has one\n";
+    return nullptr;
+  }
+  if (name.empty()) return &l.prog.mappings.front();
+  if (const MappingDecl* m = l.prog.find_mapping(name)) return m;
+  std::string list;
+  for (const MappingDecl& m : l.prog.mappings) list += (list.empty() ? "" : ", ") + m.name;
+  err << "grove: error: no mapping named '" << name << "'\n  hint: this file has: " << list << "\n";
+  return nullptr;
+}
+
+void fill_inputs(const TaskDecl& task, EntryArgs& args, uint64_t seed, bool poison_outputs) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> dist(-1.0, 1.0);
+  for (const Param& p : task.params) {
+    if (!p.type.is_tensor) continue;
+    Buffer& b = *args.tensors.at(p.name);
+    bool poison = poison_outputs && !can_read(p.priv);
+    for (double& x : b.data) x = poison ? std::nan("") : round_to(b.elem, dist(rng));
+  }
+}
+
+std::string fmt(const char* f, double v) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, f, v);
+  return buf;
+}
+
+std::string sizes_str(const std::map<std::string, int64_t>& sizes) {
+  std::string s;
+  for (auto& [k, v] : sizes) s += (s.empty() ? "" : " ") + k + "=" + std::to_string(v);
+  return s;
+}
+
+} // namespace grove

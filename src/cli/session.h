@@ -1,0 +1,34 @@
+// What every `grove` command starts with: the program loaded and checked, the mapping picked,
+// and errors reported in the one format of docs/diagnostics.md.
+#pragma once
+#include <map>
+#include <memory>
+#include <ostream>
+#include <string>
+
+#include "frontend/ast.h"
+#include "runtime/driver.h"
+#include "taskir/interpreter.h"
+
+namespace grove {
+
+struct Loaded {
+  SourceManager sm;
+  Program prog;
+};
+
+// Parses and checks the file and every mapping in it; prints diagnostics. Null on any error.
+std::unique_ptr<Loaded> load(const std::string& file, std::ostream& err);
+void report(const Loaded& l, const GroveError& e, std::ostream& err);
+void report(const runtime::Error& e, std::ostream& err);
+// The named mapping, or the file's first; prints why when there is none.
+const MappingDecl* pick_mapping(const Loaded& l, const std::string& name, std::ostream& err);
+
+// Uniform random values in [-1, 1], rounded to each tensor's type. With `poison_outputs`,
+// write-only tensors start as NaN instead, so an element never written shows in a check.
+void fill_inputs(const TaskDecl& task, EntryArgs& args, uint64_t seed, bool poison_outputs);
+
+std::string fmt(const char* f, double v);
+std::string sizes_str(const std::map<std::string, int64_t>& sizes);
+
+} // namespace grove
