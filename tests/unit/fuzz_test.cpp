@@ -1,6 +1,6 @@
 // Fuzz smoke test: seeded random mutations of the examples and the golden diagnostic files, each
 // run through `grove check` (with and without elaborating the mappings at tiny sizes) and, when it
-// passes, `grove explain` and (with sizes) `grove run`. Every run must end with exit status 0 or 1
+// passes, `grove explain`, and with sizes `grove run`, the lowering and the emulator. Every run must end with exit status 0 or 1
 // and no exception; a crash, hang or sanitizer report fails the test process. The seed of a failing
 // case is printed.
 //
@@ -272,7 +272,7 @@ TEST(Fuzz, MutatedProgramsNeverCrash) {
   Watchdog dog(std::chrono::seconds(20), file.string());
   auto t0 = std::chrono::steady_clock::now();
   uint64_t failures = 0, passed = 0;
-  double t_check = 0, t_elaborate = 0, t_run = 0, t_explain = 0;
+  double t_check = 0, t_elaborate = 0, t_run = 0, t_explain = 0, t_lower = 0;
   auto since = [](std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
   };
@@ -336,6 +336,21 @@ TEST(Fuzz, MutatedProgramsNeverCrash) {
             int rrc = grove::cmd_run(small, ro, re);
             t_run += since(r0);
             if (rrc != 0 && rrc != 1) rc = rrc;
+            // And lowered: the IR after the last pass, then the kernels in the emulator.
+            grove::CliOptions lowered = small;
+            lowered.after = "kernel-ir";
+            std::ostringstream lo, le;
+            auto l0 = std::chrono::steady_clock::now();
+            int lrc = grove::cmd_explain(lowered, lo, le);
+            if (lrc != 0 && lrc != 1) rc = lrc;
+            if (lrc == 0) {
+              grove::CliOptions emu = small;
+              emu.emulate = true;
+              std::ostringstream mo, me;
+              int mrc = grove::cmd_run(emu, mo, me);
+              if (mrc != 0 && mrc != 1) rc = mrc;
+            }
+            t_lower += since(l0);
           }
         }
       } catch (const std::exception& e) {
@@ -360,7 +375,7 @@ TEST(Fuzz, MutatedProgramsNeverCrash) {
   double secs = since(t0);
   std::cout << "fuzz: " << iterations << " cases from seed " << first << " in " << secs
             << " s: check " << t_check << " s, check --size " << t_elaborate << " s, explain "
-            << t_explain << " s, run " << t_run << " s; " << passed
+            << t_explain << " s, run " << t_run << " s, lower and emulate " << t_lower << " s; " << passed
             << " still passed `grove check`\n";
   if (failures == 0) fs::remove_all(dir);
 }
