@@ -13,11 +13,14 @@
 # run the CPU test suite (which also prints every CUDA test kernel into
 # build-gpu/tests/cuda/generated/ and compiles it with ptxas -v); (3) build and run the self-tests
 # of src/cuda/grove_sm90.cuh under bench/gpu/selftest/, each also under compute-sanitizer;
-# (4) check the generated kernels end to end (hook: check_generated.cu drives the GEMM and
-# attention fixtures; add example kernels to GENERATED_CHECKS as the lowering produces them);
-# (4b) run every example with `grove run --gpu --check` (hook: GPU_RUNS); (5) with --bench, time them against cuBLAS (hook: BENCHES). Everything is summarized in
-# bench/results/YYYY-MM-DD-<gpu>.md, copied to $OUT when set (the device machine's $OUT comes
-# back to the caller). Exit status: nonzero when any check failed.
+# (3b) build and run the machine-model microbenchmarks of bench/gpu/microbench/ (figures tabled
+# next to data/machines/h100.json; never fatal); (4) check the generated kernels end to end (hook:
+# check_generated.cu drives the GEMM and attention fixtures; add example kernels to
+# GENERATED_CHECKS as the lowering produces them); (4b) run every example with
+# `grove run --gpu --check` (hook: GPU_RUNS); (5) with --bench, time them against cuBLAS (hook:
+# BENCHES). Everything is summarized in bench/results/YYYY-MM-DD-<gpu>.md, copied to $OUT when
+# set with microbench.json (the device machine's $OUT comes back to the caller). Exit status:
+# nonzero when any check failed.
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -76,6 +79,36 @@ for t in tma_swizzle wgmma mbarrier_ring; do
     step "compute-sanitizer memcheck $t" compute-sanitizer --error-exitcode 1 "$BUILD/gpu/$t"
   fi
 done
+
+# (3b) Machine-model microbenchmarks (bench/gpu/microbench/*.cu): each prints one JSON line per
+# figure (TMA latency and bandwidth, wgmma latency, MUFU and FP32 rates, mbarrier hand-off),
+# gathered into $BUILD/gpu/microbench.json and tabled in the results next to the figure the
+# machine model (data/machines/h100.json or h200.json) holds now. Measurements, not checks: a
+# failure shows in the table, and neither stops the script nor changes its exit status.
+MB_JSON="$BUILD/gpu/microbench.json"
+: >"$MB_JSON"
+measure() { # name, stdout file, command...: like step, but never sets FAILED
+  local name=$1 out=$2
+  shift 2
+  local t0=$SECONDS
+  if timeout 300 "$@" >"$out" 2>>"$LOG"; then
+    row "| $name | PASS | $((SECONDS - t0)) s |"
+  else
+    row "| $name | **FAIL** (exit $?; not counted) | $((SECONDS - t0)) s |"
+  fi
+  cat "$out" >>"$LOG"
+}
+for src in "$ROOT"/bench/gpu/microbench/*.cu; do
+  mb=$(basename "$src" .cu)
+  rm -f "$BUILD/gpu/microbench_$mb" # never run a stale binary
+  measure "build microbench $mb" /dev/null $NVCC -std=c++17 -O3 $ARCH -lineinfo \
+    -I"$ROOT/src/cuda" "$src" -o "$BUILD/gpu/microbench_$mb"
+  [[ -x "$BUILD/gpu/microbench_$mb" ]] || continue
+  measure "microbench $mb" "$BUILD/gpu/microbench_$mb.out" "$BUILD/gpu/microbench_$mb"
+  grep '^{"figure"' "$BUILD/gpu/microbench_$mb.out" >>"$MB_JSON" || true
+done
+MACHINE_FILE="$ROOT/data/machines/h100.json"
+[[ "${GPU:-}" == *H200* ]] && MACHINE_FILE="$ROOT/data/machines/h200.json"
 
 # (4) Generated kernels, end to end. Hook: one line per (name, generated file, driver flags).
 GENERATED_CHECKS=(
@@ -180,8 +213,26 @@ fi
   echo
   echo "## Self-tests and checks"
   echo '```'
-  grep -E '^(SELFTEST|CHECK|BENCH|  )' "$LOG" || true
+  grep -E '^(SELFTEST|CHECK|BENCH|MICROBENCH|  )' "$LOG" || true
   echo '```'
+  echo
+  echo "## Machine model figures (measured)"
+  echo
+  echo "bench/gpu/microbench/*.cu on this GPU (the JSON lines: microbench.json next to run.log);"
+  echo "the model column is the figure $(basename "$MACHINE_FILE") holds now. TMA latencies include"
+  echo "the 16 KB transfer (the model adds bytes / rates.bytes to kinds.tma_load.latency)."
+  echo
+  if [[ ! -s "$MB_JSON" ]]; then
+    echo "(no figures: see the microbench rows above and run.log)"
+  elif command -v python3 >/dev/null; then
+    python3 "$ROOT/bench/gpu/microbench/table.py" "$MB_JSON" "$MACHINE_FILE" ||
+      { echo '```'; cat "$MB_JSON"; echo '```'; }
+  else
+    echo '```'
+    cat "$MB_JSON"
+    echo '```'
+  fi
+  echo
   echo "## Generated kernels: ptxas (registers per thread, spills) and SASS"
   echo '```'
   cat "$BUILD/gpu/ptxas.txt" "$SASS" 2>/dev/null
@@ -190,8 +241,10 @@ fi
 log "results: $RESULTS"
 if [[ -n "${OUT:-}" ]]; then
   mkdir -p "$OUT"
-  cp "$RESULTS" "$LOG" "$OUT/" 2>/dev/null
+  cp "$RESULTS" "$LOG" "$MB_JSON" "$OUT/" 2>/dev/null
 fi
 grep -E '^(SELFTEST|CHECK|BENCH)' "$LOG"
+sed -E 's/^\{"figure": "([^"]*)", "value": ([^,]*), "unit": "([^"]*)".*/MICROBENCH \1 = \2 \3/' \
+  "$MB_JSON" 2>/dev/null
 printf '%s\n' "${ROWS[@]}"
 exit $FAILED

@@ -1,6 +1,7 @@
 #include "cuda/print_cuda.h"
 
 #include <algorithm>
+#include <functional>
 #include <set>
 
 #include "cuda/emit.h"
@@ -88,6 +89,12 @@ private:
   const Role* role_ = nullptr;
   RoleCtx ctx_;
   std::set<int> fenced_regs_; // wgmma dst and register-A tensors of the role
+  // Kernel IR ops are warpgroup-wide, but a compute or copy is spread over the warpgroup's 128
+  // threads: shared memory one thread writes another may read next, and an elected thread's
+  // release must follow every thread's reads. Set while ordinary loads of smem are unsynced.
+  bool wg_smem_read_ = false;
+  void order_generic_smem(const Op& o);
+  void warpgroup_sync_before_release();
 
   void check();
   void collect(const Body& b);
@@ -391,11 +398,63 @@ void Printer::role_body(const Role& r) {
   }
 }
 
+void Printer::order_generic_smem(const Op& o) {
+  if (!role_ || role_->kind != Role::Consumer) return;
+  bool writes = false, reads = false;
+  if (o.kind == Op::Copy) {
+    writes = o.dst.kind == Ref::Smem;
+    reads = o.src.kind == Ref::Smem;
+  } else {
+    // Only names the statements use count: a leaf binds all its tensors, and those only its
+    // wgmmas read are ordered by wgmma waits instead.
+    std::function<bool(const Expr&, const std::string&)> uses = [&](const Expr& e,
+                                                                    const std::string& n) {
+      if (e.kind == Expr::Index && e.args[0]->kind == Expr::Name && e.args[0]->name == n)
+        return true;
+      for (const ExprPtr& a : e.args)
+        if (uses(*a, n)) return true;
+      return false;
+    };
+    for (const auto& [name, r] : o.tensors) {
+      if (r.kind != Ref::Smem) continue;
+      for (const Stmt* st : o.stmts) {
+        if (st->target == name) writes = true;
+        if (st->value && uses(*st->value, name)) reads = true;
+      }
+    }
+  }
+  if (writes) {
+    w_->line("grove::named_barrier_sync(2 + wg, 128);  // this warpgroup's smem writes, before its "
+             "threads read them");
+    wg_smem_read_ = false;
+  } else if (reads) {
+    wg_smem_read_ = true;
+  }
+}
+
+void Printer::warpgroup_sync_before_release() {
+  if (!wg_smem_read_ || !role_ || role_->kind != Role::Consumer) return;
+  w_->line("grove::named_barrier_sync(2 + wg, 128);  // every thread has read the slot before it "
+           "is released");
+  wg_smem_read_ = false;
+}
+
 void Printer::body(const Body& b, size_t from) {
   for (size_t i = from; i < b.size();) {
+    if (b[i].guard) { // an op that runs only where its guard is nonzero
+      if (b[i].kind == Op::MbarArrive) warpgroup_sync_before_release();
+      w_->open("if (" + c_expr(b[i].guard) + " != 0)");
+      if (is_issue_op(b[i].kind)) w_->open("if (elected)");
+      op(b[i]);
+      if (is_issue_op(b[i].kind)) w_->close();
+      w_->close();
+      ++i;
+      continue;
+    }
     if (is_issue_op(b[i].kind)) {
+      if (b[i].kind == Op::MbarArrive) warpgroup_sync_before_release();
       w_->open("if (elected)");
-      while (i < b.size() && is_issue_op(b[i].kind)) op(b[i++]);
+      while (i < b.size() && is_issue_op(b[i].kind) && !b[i].guard) op(b[i++]);
       w_->close();
       continue;
     }
@@ -461,17 +520,21 @@ void Printer::op(const Op& o) {
       int64_t n = reg_elems_per_thread(t) / (is_16bit(t.elem) ? 2 : 1);
       w_->line("#pragma unroll");
       // `fence_i_`: a name no kernel variable (grid, loop, size) takes, so none is shadowed.
-      w_->line("for (int fence_i_ = 0; fence_i_ < " + std::to_string(n) + "; ++fence_i_) grove::fence_reg(" +
-               sanitize(t.name) + "[fence_i_]);  // the wgmma wrote / read these asynchronously");
+      w_->line("for (int fence_i_ = 0; fence_i_ < " + std::to_string(n) +
+               "; ++fence_i_) grove::fence_reg(" + sanitize(t.name) +
+               "[fence_i_]);  // the wgmma wrote / read these asynchronously");
     }
     return;
   case Op::Compute:
     emit_compute(*w_, k_, o, ctx_);
+    order_generic_smem(o);
     return;
   case Op::Copy:
     emit_copy(*w_, k_, o, ctx_);
+    order_generic_smem(o);
     return;
   case Op::NamedBarrier:
+    wg_smem_read_ = false;
     w_->line("grove::named_barrier_sync(" + std::to_string(o.id) + ", " + std::to_string(o.count) +
              ");" + (note.empty() ? "" : "  //" + note));
     return;
@@ -820,11 +883,13 @@ std::vector<TensorMapSpec> tensor_maps(const Kernel& k) {
 std::vector<std::string> unhonoured_options(const Kernel& k) {
   std::vector<std::string> out;
   if (k.persistent)
-    out.push_back("kernel '" + k.name + "' asks for a persistent grid, which the CUDA back end does not print yet: "
+    out.push_back("kernel '" + k.name +
+                  "' asks for a persistent grid, which the CUDA back end does not print yet: "
                   "it launches one block per tile");
   if (k.cluster_x * k.cluster_y > 1)
-    out.push_back("kernel '" + k.name + "' asks for clusters of " + std::to_string(k.cluster_x) + "x" +
-                  std::to_string(k.cluster_y) + " blocks, which the CUDA back end does not print yet: no clusters, no multicast");
+    out.push_back("kernel '" + k.name + "' asks for clusters of " + std::to_string(k.cluster_x) +
+                  "x" + std::to_string(k.cluster_y) +
+                  " blocks, which the CUDA back end does not print yet: no clusters, no multicast");
   return out;
 }
 

@@ -27,6 +27,7 @@ void Block::retire(Agent& a, std::deque<std::vector<int>>& groups, size_t keep) 
 }
 
 bool Block::ready(Agent& a, const Op& op) {
+  if (op.guard && kir::eval(*op.guard, a.env) == 0) return true; // skipped: never blocks
   switch (op.kind) {
   case Op::MbarWait:
     return bars_.passes(op.barrier, kir::eval(*op.slot, a.env), kir::eval(*op.phase, a.env));
@@ -42,6 +43,7 @@ bool Block::ready(Agent& a, const Op& op) {
 }
 
 bool Block::exec(Agent& a, const Op& op) {
+  if (op.guard && kir::eval(*op.guard, a.env) == 0) return true; // guarded off here
   switch (op.kind) {
   case Op::Loop: // normalize() enters loops
     return true;

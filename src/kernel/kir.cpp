@@ -92,6 +92,7 @@ void body_text(const Kernel& k, const Body& b, int indent, std::ostream& os) {
   std::string pad(static_cast<size_t>(indent), ' ');
   for (const Op& op : b) {
     os << pad;
+    if (op.guard) os << "if " << str(op.guard) << ": ";
     switch (op.kind) {
     case Op::Loop:
       os << "for " << op.var << " in 0.." << str(op.extent) << ":\n";

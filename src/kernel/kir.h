@@ -111,6 +111,7 @@ struct Op {
   } kind;
   SourceLoc loc;    // the program statement this op comes from
   std::string note; // the task and instance, for readers of printed IR and generated code
+  IExprP guard;     // when set, the op runs only where this evaluates to nonzero
 
   // Loop
   std::string var;

@@ -233,7 +233,9 @@ private:
     return false;
   }
 
-  void consumer(const Events& evs, Body& out, int loop_id, const std::string& it) {
+  // Returns whether the loop body leaves a wgmma group in flight at its end (see only_mma).
+  bool consumer(const Events& evs, Body& out, int loop_id, const std::string& it) {
+    bool in_flight = false;
     // Rings this level's loop fills: wait before the first reader, release after the last.
     std::vector<int> rings_here;
     for (size_t r = 0; r < plan_.rings.size(); ++r)
@@ -266,15 +268,41 @@ private:
         Op loop = op(Op::Loop, &e);
         loop.var = e.var;
         loop.extent = e.extent;
-        consumer(e.body, loop.body, e.id, e.var);
+        bool loop_in_flight = consumer(e.body, loop.body, e.id, e.var);
         out.push_back(std::move(loop));
+        if (loop_in_flight) {
+          // Retire the group the last iteration left in flight before its registers are read.
+          // (Its slot needs no release: nothing refills the ring after the loop.)
+          Op wait = op(Op::WgmmaWait, &e);
+          wait.count = 0;
+          wait.note = "retire the wgmmas of the last iteration";
+          out.push_back(wait);
+        }
       } else if (!(plan_.producer.count(e.id) && plan_.producer.at(e.id))) {
         wait_up_front(e, out);
         sync_aliases(e, out);
+        // Keep the group in flight only where this leaf is the last reader of every ring here.
+        bool last_reader = !rings_here.empty();
+        for (int r : rings_here) last_reader = last_reader && last_use.count(r) && last_use[r] == i;
+        bool overlap = last_reader && i + 1 == evs.size() && only_mma(e);
         if (e.kind == Event::Leaf)
-          leaf(e, out, it);
+          leaf(e, out, it, overlap ? 1 : 0);
         else
           copy(e, out, it);
+        if (overlap) {
+          for (int r : rings_here) {
+            // The previous iteration's group has now retired: release its slot.
+            int slots = plan_.rings[static_cast<size_t>(r)].slots;
+            Op rel = op(Op::MbarArrive, &e);
+            rel.barrier = empty_.at(r);
+            rel.slot = bin(IExpr::Mod, add(var(it), cst(slots - 1)), cst(slots));
+            rel.guard = bin(IExpr::Min, var(it), cst(1));
+            rel.note = "consumers release the previous iteration's slot";
+            out.push_back(rel);
+          }
+          in_flight = true;
+          continue;
+        }
       }
       for (int r : rings_here)
         if (last_use.count(r) && last_use[r] == i) {
@@ -285,6 +313,7 @@ private:
           out.push_back(rel);
         }
     }
+    return in_flight;
   }
 
   // Waits for an up-front (filled once) ring before its first reader.
@@ -322,7 +351,23 @@ private:
     }
   }
 
-  void leaf(const Event& e, Body& out, const std::string& it) {
+  // A leaf made only of mma statements, the last reader of its loop's ring: its wgmma group can
+  // stay in flight while the next iteration waits for data and issues, as fast Hopper GEMMs do.
+  // Its slot is then released one iteration later, and after the loop the group is retired.
+  // (The last iteration's slot is never released: nothing refills the ring after the loop.)
+  static bool only_mma(const Event& e) {
+    if (e.kind != Event::Leaf) return false;
+    bool any = false;
+    for (const StmtPtr& s : e.variant->body) {
+      if (s->kind == Stmt::Mma)
+        any = true;
+      else if (s->kind != Stmt::Local && s->kind != Stmt::Tunable)
+        return false;
+    }
+    return any;
+  }
+
+  void leaf(const Event& e, Body& out, const std::string& it, int in_flight = 0) {
     std::map<std::string, Ref> tensors;
     for (const auto& [n, v] : e.args) tensors[n] = ref(v, it);
     std::map<std::string, Scalar> scalars(e.scalars.begin(), e.scalars.end());
@@ -357,19 +402,25 @@ private:
           tr = x.kind == Expr::Call;
           return tensors.at(tr ? x.args[0]->name : x.name);
         };
+        // Consecutive mma statements form one group: one fence, one commit, one wait.
+        bool opens = &s == &e.variant->body.front() || (&s - 1)->get()->kind != Stmt::Mma;
+        bool closes = &s == &e.variant->body.back() || (&s + 1)->get()->kind != Stmt::Mma;
+        if (opens) out.push_back(op(Op::WgmmaFence, &e));
         bool tc = false;
-        Op fence = op(Op::WgmmaFence, &e);
-        out.push_back(fence);
         Op mma = op(Op::Wgmma, &e);
         mma.loc = s->loc;
         mma.dst = operand(*s->args[0], tc);
         mma.src = operand(*s->args[1], mma.trans_a);
         mma.src2 = operand(*s->args[2], mma.trans_b);
         out.push_back(mma);
-        out.push_back(op(Op::WgmmaCommit, &e));
-        Op wait = op(Op::WgmmaWait, &e);
-        wait.count = 0;
-        out.push_back(wait);
+        if (closes) {
+          out.push_back(op(Op::WgmmaCommit, &e));
+          Op wait = op(Op::WgmmaWait, &e);
+          bool last = &s == &e.variant->body.back();
+          wait.count = last ? in_flight : 0;
+          if (wait.count) wait.note = "keep this group in flight into the next iteration";
+          out.push_back(wait);
+        }
       } else if (s->kind == Stmt::Let) {
         throw GroveError(s->loc, "let in a leaf cannot be lowered yet", "write the value inline");
       }
