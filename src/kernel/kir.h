@@ -28,9 +28,11 @@ struct GlobalTensor {
   bool read = false, written = false;
 };
 
-// A ring of `slots` tiles in shared memory. A slot is `shape` elements, row-major, laid out with
-// `swizzle` (128-byte swizzle: the 16-byte chunk c of row r of a 128-byte row segment is stored
-// at chunk c ^ (r % 8), as TMA writes it and a WGMMA descriptor with 128B swizzle reads it).
+// A ring of `slots` tiles in shared memory. A slot is `shape` elements laid out with `swizzle`.
+// None: row-major. B128 (as TMA writes it and a WGMMA descriptor with 128-byte swizzle reads it):
+// a tile whose rows are wider than 128 bytes is stored as 128-byte-wide column panels one after
+// another (each [rows, 128 bytes], one TMA box each); within a panel, the 16-byte chunk c of row r
+// is stored at chunk c ^ (r % 8). The emulator and the CUDA back end both use this layout.
 struct SmemBuffer {
   std::string name;
   ElemType elem = ElemType::F16;
