@@ -190,3 +190,48 @@ TEST(PipelineAuto, AttentionGetsTheFa3Structure) {
 }
 
 } // namespace
+
+namespace {
+
+std::string lowering_error(const std::string& text, std::map<std::string, int64_t> sizes = {}) {
+  try {
+    lower_text(text, std::move(sizes));
+  } catch (const GroveError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(LoweringErrors, WarpSpecializationOffIsNotLoweredYet) {
+  std::string text =
+      replace(read_example("gemm.grove"), "warp_specialize = true;", "warp_specialize = false;");
+  EXPECT_NE(
+      lowering_error(text).find("sets warp_specialize = false; the lowering needs a producer warp"),
+      std::string::npos);
+}
+
+TEST(LoweringErrors, PiecesInsideABlockMustDivide) {
+  // 128-row tiles split into 96-row warpgroup pieces: the second piece would reach the next tile.
+  std::string text =
+      replace(read_example("gemm.grove"), "tunable BK = 64, WM = 64;", "tunable BK = 64, WM = 96;");
+  EXPECT_NE(lowering_error(text).find(
+                "partition of a 128-long dimension into pieces of 96 does not divide"),
+            std::string::npos);
+}
+
+TEST(LoweringErrors, NestedPipelinedLoopsAreRefused) {
+  // The K loop split into two nested sequential loops, each step copying tiles into shared memory.
+  std::string text = replace(read_example("gemm.grove"), R"(  for k in srange(cdiv(K, BK)) {
+    launch mma_block(acc, Ak[k], Bk[k]);
+  })",
+                             R"(  for k2 in srange(cdiv(K, 2 * BK)) {
+    for k1 in srange(2) {
+      launch mma_block(acc, Ak[2 * k2 + k1], Bk[2 * k2 + k1]);
+    }
+  })");
+  EXPECT_NE(lowering_error(text).find(
+                "copies refilled in nested sequential loops cannot be pipelined yet"),
+            std::string::npos);
+}
+
+} // namespace
