@@ -148,6 +148,7 @@ void Printer::check() {
   for (const Role& r : k_.roles)
     walk(r.body, [&](const Op& o) {
       if (o.kind == Op::Loop) check_name(o.var);
+      for (const auto& let : o.lets) check_name(let.first);
     });
 }
 
@@ -469,6 +470,8 @@ void Printer::op(const Op& o) {
     w_->comment("for " + o.var + " in 0.." + c_expr(o.extent) + note);
     w_->open("for (int " + o.var + " = 0; " + o.var + " < " + c_expr(o.extent) + "; ++" + o.var +
              ")");
+    for (const auto& [name, value] : o.lets)
+      w_->line("const int " + name + " = " + c_expr(value) + ";");
     body(o.body);
     w_->close();
     return;
@@ -743,9 +746,20 @@ void Printer::launcher() {
     w_->line("    if (err != cudaSuccess) return err;");
     w_->line("  }");
   }
-  std::string blocks = "1LL";
-  for (const IExprP& g : k_.grid) blocks += " * (long long)(" + c_expr(g) + ")";
-  w_->line("  const long long blocks = " + blocks + ";");
+  if (k_.persistent && k_.tiles) {
+    // At most one block per SM; each loops over its tiles.
+    w_->line("  const long long tiles = (long long)(" + c_expr(k_.tiles) + ");");
+    w_->line("  int device = 0, sms = 0;");
+    w_->line("  err = cudaGetDevice(&device);");
+    w_->line("  if (err != cudaSuccess) return err;");
+    w_->line("  err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);");
+    w_->line("  if (err != cudaSuccess) return err;");
+    w_->line("  const long long blocks = tiles < sms ? tiles : sms;");
+  } else {
+    std::string blocks = "1LL";
+    for (const IExprP& g : k_.grid) blocks += " * (long long)(" + c_expr(g) + ")";
+    w_->line("  const long long blocks = " + blocks + ";");
+  }
   w_->line("  if (blocks <= 0) return cudaSuccess;");
   w_->line("  if (blocks > 0x7fffffffLL) return cudaErrorInvalidConfiguration;");
   w_->line("  const int smem_bytes = " + std::to_string(launch_smem_bytes(k_)) +
@@ -815,6 +829,7 @@ std::string Printer::run() {
       return s;
     }() + "), the last one varying fastest");
     w_->line("  int block = blockIdx.x;");
+    if (k_.persistent) w_->line("  const int grove_ctas = static_cast<int>(gridDim.x);");
     for (size_t i = k_.grid_vars.size(); i-- > 0;) {
       if (i == 0) {
         w_->line("  const int " + k_.grid_vars[i] + " = block;");
@@ -882,10 +897,6 @@ std::vector<TensorMapSpec> tensor_maps(const Kernel& k) {
 
 std::vector<std::string> unhonoured_options(const Kernel& k) {
   std::vector<std::string> out;
-  if (k.persistent)
-    out.push_back("kernel '" + k.name +
-                  "' asks for a persistent grid, which the CUDA back end does not print yet: "
-                  "it launches one block per tile");
   if (k.cluster_x * k.cluster_y > 1)
     out.push_back("kernel '" + k.name + "' asks for clusters of " + std::to_string(k.cluster_x) +
                   "x" + std::to_string(k.cluster_y) +

@@ -142,6 +142,11 @@ bool Block::run(const Env& env, const std::string& label) {
   return !failed_;
 }
 
+// A loop's per-iteration names, in order.
+static void bind_lets(const kir::Op& loop, Env& env) {
+  for (const auto& [name, value] : loop.lets) env[name] = kir::eval(*value, env);
+}
+
 // Moves the agent to its next op that is not a loop header, entering and leaving loops.
 void Block::normalize(Agent& a) {
   while (!a.frames.empty()) {
@@ -149,10 +154,14 @@ void Block::normalize(Agent& a) {
     if (f.pc >= f.body->size()) {
       if (f.loop && ++f.iter < f.extent) {
         a.env[f.loop->var] = f.iter;
+        bind_lets(*f.loop, a.env);
         f.pc = 0;
         continue;
       }
-      if (f.loop) a.env.erase(f.loop->var);
+      if (f.loop) {
+        a.env.erase(f.loop->var);
+        for (const auto& let : f.loop->lets) a.env.erase(let.first);
+      }
       a.frames.pop_back();
       if (!a.frames.empty()) a.frames.back().pc++;
       continue;
@@ -165,6 +174,7 @@ void Block::normalize(Agent& a) {
       continue;
     }
     a.env[op.var] = 0;
+    bind_lets(op, a.env);
     a.frames.push_back({&op.body, 0, &op, extent, 0});
   }
   a.done = true;

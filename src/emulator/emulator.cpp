@@ -42,6 +42,13 @@ EmulatorReport emulate(const kir::Kernel& k,
       globals.push_back(it->second.get());
       shapes.push_back(shape);
     }
+    if (k.persistent && k.tiles) {
+      // As many blocks as the launch would pick where the GPU has fewer SMs than tiles; by
+      // default 1-4 by seed, so schedules also vary how tiles fall to blocks.
+      int64_t want =
+          opts.persistent_ctas > 0 ? opts.persistent_ctas : 1 + static_cast<int64_t>(opts.seed % 4);
+      env["grove_ctas"] = std::min(kir::eval(*k.tiles, env), want);
+    }
     std::vector<int64_t> grid;
     int64_t blocks = 1;
     for (const kir::IExprP& g : k.grid) {

@@ -22,6 +22,7 @@
 //   count differs from their threads (or from another participant's count) is reported.
 // - mbarrier waits: besides deadlocks, a wait that passes on a phase later than the one after the
 //   last phase this agent waited on (it missed a phase: parity aliasing) is reported.
+// - Persistent kernels run `persistent_ctas` blocks, each looping over its tiles.
 // Not modelled: the accumulator fragment layout (kernel IR has no per-thread register ops, so it
 // cannot be got wrong there; the CUDA printer owns it), races on global memory (boxes written by
 // TMA stores and copies are not checked against each other), clusters and multicast.
@@ -43,6 +44,7 @@ struct EmulatorOptions {
   int max_delay = 8;                      // scheduler steps before an async op may complete
   int64_t step_limit = 50'000'000;        // over all blocks
   int max_blocks = 0;                     // 0 = every block of the grid, else the first max_blocks
+  int persistent_ctas = 0;                // persistent kernels: blocks to run (0: 1 + seed % 4)
   int max_errors = 16;                    // stop after this many distinct errors
   const SourceManager* sources = nullptr; // to print op locations as file:line:col
 };

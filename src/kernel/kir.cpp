@@ -95,7 +95,12 @@ void body_text(const Kernel& k, const Body& b, int indent, std::ostream& os) {
     if (op.guard) os << "if " << str(op.guard) << ": ";
     switch (op.kind) {
     case Op::Loop:
-      os << "for " << op.var << " in 0.." << str(op.extent) << ":\n";
+      os << "for " << op.var << " in 0.." << str(op.extent) << ":";
+      if (!op.note.empty()) os << "    // " << op.note;
+      os << "\n";
+      for (const auto& [name, value] : op.lets)
+        os << std::string(static_cast<size_t>(indent + 2), ' ') << "let " << name << " = "
+           << str(value) << "\n";
       body_text(k, op.body, indent + 2, os);
       continue;
     case Op::MbarArriveExpectTx:
@@ -172,7 +177,13 @@ std::string to_text(const Kernel& k) {
   os << "  grid:";
   for (size_t i = 0; i < k.grid.size(); ++i) os << " " << k.grid_vars[i] << " < " << str(k.grid[i]);
   os << "\n  threads: " << k.threads() << ", shared memory: " << k.smem_bytes << " bytes";
-  if (k.persistent) os << ", persistent";
+  if (k.persistent && !k.tiles) os << ", persistent";
+  if (k.persistent && k.tiles) {
+    os << ", persistent over " << str(k.tiles) << " tiles (";
+    for (size_t i = 0; i < k.tile_grid.size(); ++i)
+      os << (i ? " " : "") << k.tile_vars[i] << " < " << str(k.tile_grid[i]);
+    os << ")";
+  }
   if (k.cluster_x * k.cluster_y > 1) os << ", cluster " << k.cluster_x << "x" << k.cluster_y;
   os << "\n";
   for (const GlobalTensor& t : k.tensors) {

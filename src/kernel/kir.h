@@ -7,6 +7,11 @@
 // loads) and consumers (warpgroups that compute), each running its own op list; the consumer body
 // runs once per consumer warpgroup with the variable `wg` bound to its index. Roles talk only
 // through mbarriers (full/empty rings) and shared memory.
+//
+// Persistent kernels launch fewer blocks than there are output tiles (one per SM): the grid is
+// the single coordinate `grove_cta` < `grove_ctas` (chosen at launch), and each role's body is a
+// loop over the tiles grove_cta, grove_cta + grove_ctas, ..., whose `lets` bind the tile
+// coordinates `tile_vars` in a cache-friendly order. Rings keep counting across tiles.
 #pragma once
 #include <map>
 #include <string>
@@ -119,6 +124,9 @@ struct Op {
   std::string var;
   IExprP extent;
   Body body;
+  // Loop: names bound at the start of every iteration, in order (each may use the loop variable
+  // and the names before it)
+  std::vector<std::pair<std::string, IExprP>> lets;
   // mbarrier ops; TmaLoad signals barrier[slot] too
   int barrier = -1;
   IExprP slot, phase;
@@ -159,6 +167,11 @@ struct Kernel {
   std::vector<Role> roles;
   // Mapping options carried to the back end.
   bool persistent = false;
+  // Persistent kernels: the tile grid the blocks loop over (coordinates outermost first) and its
+  // size; `grid_vars`/`grid` are then {grove_cta}/{grove_ctas}.
+  std::vector<std::string> tile_vars;
+  std::vector<IExprP> tile_grid;
+  IExprP tiles;
   int cluster_x = 1, cluster_y = 1;
 
   int threads() const; // 32 per producer warp (padded to a warpgroup) + 128 per consumer warpgroup

@@ -12,7 +12,6 @@
 namespace grove::lower {
 namespace {
 
-
 bool view_mentions(const View& v, const std::string& var) {
   for (const auto& o : v.origin)
     if (kir::mentions(o, var)) return true;

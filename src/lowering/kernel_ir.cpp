@@ -26,7 +26,8 @@ public:
     k_.float_params = b_.float_params;
     k_.grid_vars = b_.grid_vars;
     k_.grid = b_.grid;
-    if (b_.block->persistent) k_.persistent = b_.block->persistent->value;
+    if (b_.block->persistent) k_.persistent = persistent_ = b_.block->persistent->value;
+    if (persistent_) check_persistent();
     if (b_.block->cluster) {
       k_.cluster_x = b_.block->cluster->value.first;
       k_.cluster_y = b_.block->cluster->value.second;
@@ -61,10 +62,20 @@ public:
       std::string base = ring.loop < 0 ? "ready" + std::to_string(r) : "ring" + std::to_string(r);
       full_[static_cast<int>(r)] = static_cast<int>(k_.barriers.size());
       k_.barriers.push_back({ring.loop < 0 ? base : base + "_full", ring.slots, 1});
-      if (ring.loop >= 0) {
+      // Data loaded once per tile is refilled for the next tile of a persistent kernel only
+      // after every consumer released it.
+      if (ring.loop >= 0 || persistent_) {
         empty_[static_cast<int>(r)] = static_cast<int>(k_.barriers.size());
         k_.barriers.push_back({base + "_empty", ring.slots, b_.consumer_warpgroups});
       }
+    }
+    // A persistent kernel whose consumers reuse ring space (aliasing) must finish with it before
+    // the producer refills the rings for the next tile.
+    bool aliased = false;
+    for (const Tensor& t : b_.tensors) aliased = aliased || t.alias_of >= 0;
+    if (persistent_ && aliased) {
+      tile_done_ = static_cast<int>(k_.barriers.size());
+      k_.barriers.push_back({"tile_done", 1, b_.consumer_warpgroups});
     }
     // Buffers each ring fills, so consumers know which waits a read needs.
     for_each_event(const_cast<Events&>(b_.events), [&](Event& e) {
@@ -78,6 +89,14 @@ public:
     prod.warps = 1;
     prod.max_regs = 40;
     prod.body.push_back(set_regs(40));
+    if (tile_done_ >= 0) {
+      Op wait = op(Op::MbarWait);
+      wait.barrier = tile_done_;
+      wait.slot = cst(0);
+      wait.phase = bin(IExpr::Mod, add(var(kTileIter), cst(1)), cst(2));
+      wait.note = "the consumers are done with the previous tile's shared memory";
+      prod.body.push_back(wait);
+    }
     producer(b_.events, prod.body, "");
 
     Role cons;
@@ -88,6 +107,13 @@ public:
     cons.max_regs = std::min(240, per_thread / 8 * 8);
     cons.body.push_back(set_regs(cons.max_regs));
     consumer(b_.events, cons.body, -1, "");
+    if (tile_done_ >= 0) {
+      Op done = op(Op::MbarArrive);
+      done.barrier = tile_done_;
+      done.slot = cst(0);
+      done.note = "this tile's shared memory may be refilled";
+      cons.body.push_back(done);
+    }
     k_.roles = {prod, cons};
     check_registers();
     return std::move(k_);
@@ -102,6 +128,44 @@ private:
   std::set<int> ready_waited_;    // up-front rings consumers already waited for
   std::set<int> written_generic_; // smem tensors written by consumers since the last proxy fence
   std::set<int> aliased_synced_;
+  bool persistent_ = false;
+  int tile_done_ = -1;                        // persistent with aliasing: consumers end a tile
+  std::map<std::string, IExprP> loop_extent_; // pipelined loop variable -> its extent
+
+  // A persistent kernel's rings count on from tile to tile, which needs the same number of
+  // iterations in every tile, and pipelined loops at the top level of the block.
+  void check_persistent() {
+    for (const Ring& ring : plan_.rings) {
+      if (ring.loop < 0) continue;
+      const Event* loop = nullptr;
+      for (const Event& e : b_.events)
+        if (e.id == ring.loop) loop = &e;
+      const SourceLoc at = b_.block->persistent->loc;
+      if (!loop)
+        throw GroveError(at,
+                         "instance '" + b_.block->name +
+                             "' asks for a persistent grid, but its pipelined loop is nested "
+                             "inside another loop",
+                         "set persistent = false, or pipeline the outer loop");
+      for (const std::string& g : b_.grid_vars)
+        if (mentions(loop->extent, g))
+          throw GroveError(at,
+                           "instance '" + b_.block->name +
+                               "' asks for a persistent grid, but its pipelined loop '" +
+                               loop->var + "' runs " + to_string(*loop->extent) +
+                               " iterations, which depends on the tile coordinate '" + g + "'",
+                           "set persistent = false (a persistent grid needs the same number of "
+                           "iterations in every tile)");
+      loop_extent_[loop->var] = loop->extent;
+    }
+  }
+
+  // The iteration a ring's slot and phase follow: the loop variable, or in a persistent kernel
+  // the iterations of the tiles this block ran before plus the loop variable.
+  IExprP count_of(const std::string& it) {
+    if (!persistent_) return var(it);
+    return add(mul(var(kTileIter), loop_extent_.at(it)), var(it));
+  }
 
   // Register tensors are spread over the 128 threads of a warpgroup; a thread has 255 registers.
   void check_registers() {
@@ -144,15 +208,17 @@ private:
     return o;
   }
 
+  // Rings filled once per block (`it` empty) have one slot, whose phase follows the tile.
   IExprP slot_of(int ring, const std::string& it) {
     int slots = plan_.rings[static_cast<size_t>(ring)].slots;
     if (slots == 1 || it.empty()) return cst(0);
-    return bin(IExpr::Mod, var(it), cst(slots));
+    return bin(IExpr::Mod, count_of(it), cst(slots));
   }
   IExprP parity_of(int ring, const std::string& it, int flip) {
-    if (it.empty()) return cst(flip);
+    if (it.empty())
+      return persistent_ ? bin(IExpr::Mod, add(var(kTileIter), cst(flip)), cst(2)) : cst(flip);
     int slots = plan_.rings[static_cast<size_t>(ring)].slots;
-    return bin(IExpr::Mod, add(bin(IExpr::Div, var(it), cst(slots)), cst(flip)), cst(2));
+    return bin(IExpr::Mod, add(bin(IExpr::Div, count_of(it), cst(slots)), cst(flip)), cst(2));
   }
 
   Ref ref(const View& v, const std::string& it) {
@@ -197,7 +263,7 @@ private:
       int r = rc->second;
       const Ring& ring = plan_.rings[static_cast<size_t>(r)];
       if (ring.copies.front() == e.id) { // the first copy of a fill announces the fill
-        if (ring.loop >= 0) {
+        if (empty_.count(r)) {
           Op wait = op(Op::MbarWait, &e);
           wait.barrier = empty_.at(r);
           wait.slot = slot_of(r, it);
@@ -237,9 +303,12 @@ private:
   bool consumer(const Events& evs, Body& out, int loop_id, const std::string& it) {
     bool in_flight = false;
     // Rings this level's loop fills: wait before the first reader, release after the last.
+    // (At the top level of a persistent kernel: the rings filled once per tile, released after
+    // their last reader; their waits are placed by wait_up_front.)
     std::vector<int> rings_here;
     for (size_t r = 0; r < plan_.rings.size(); ++r)
-      if (plan_.rings[r].loop == loop_id && loop_id >= 0) rings_here.push_back(static_cast<int>(r));
+      if (plan_.rings[r].loop == loop_id && (loop_id >= 0 || persistent_))
+        rings_here.push_back(static_cast<int>(r));
     std::map<int, size_t> first_use, last_use;
     for (int r : rings_here)
       for (size_t i = 0; i < evs.size(); ++i) {
@@ -254,7 +323,7 @@ private:
     for (size_t i = 0; i < evs.size(); ++i) {
       const Event& e = evs[i];
       for (int r : rings_here)
-        if (first_use.count(r) && first_use[r] == i) {
+        if (loop_id >= 0 && first_use.count(r) && first_use[r] == i) {
           Op wait = op(Op::MbarWait, &e);
           wait.barrier = full_.at(r);
           wait.slot = slot_of(r, it);
@@ -272,17 +341,30 @@ private:
         out.push_back(std::move(loop));
         if (loop_in_flight) {
           // Retire the group the last iteration left in flight before its registers are read.
-          // (Its slot needs no release: nothing refills the ring after the loop.)
           Op wait = op(Op::WgmmaWait, &e);
           wait.count = 0;
           wait.note = "retire the wgmmas of the last iteration";
           out.push_back(wait);
+          // Its slot needs a release only where the next tile refills the ring.
+          for (size_t r = 0; r < plan_.rings.size() && persistent_; ++r) {
+            if (plan_.rings[r].loop != e.id) continue;
+            int slots = plan_.rings[r].slots;
+            Op rel = op(Op::MbarArrive, &e);
+            rel.barrier = empty_.at(static_cast<int>(r));
+            rel.slot = bin(IExpr::Mod, sub(add(mul(var(kTileIter), e.extent), e.extent), cst(1)),
+                           cst(slots));
+            int64_t at_least_one = 0;
+            if (!is_const(e.extent, &at_least_one) || at_least_one < 1)
+              rel.guard = bin(IExpr::Min, e.extent, cst(1));
+            rel.note = "consumers release the last iteration's slot";
+            out.push_back(rel);
+          }
         }
       } else if (!(plan_.producer.count(e.id) && plan_.producer.at(e.id))) {
         wait_up_front(e, out);
         sync_aliases(e, out);
         // Keep the group in flight only where this leaf is the last reader of every ring here.
-        bool last_reader = !rings_here.empty();
+        bool last_reader = loop_id >= 0 && !rings_here.empty();
         for (int r : rings_here) last_reader = last_reader && last_use.count(r) && last_use[r] == i;
         bool overlap = last_reader && i + 1 == evs.size() && only_mma(e);
         if (e.kind == Event::Leaf)
@@ -295,7 +377,7 @@ private:
             int slots = plan_.rings[static_cast<size_t>(r)].slots;
             Op rel = op(Op::MbarArrive, &e);
             rel.barrier = empty_.at(r);
-            rel.slot = bin(IExpr::Mod, add(var(it), cst(slots - 1)), cst(slots));
+            rel.slot = bin(IExpr::Mod, add(count_of(it), cst(slots - 1)), cst(slots));
             rel.guard = bin(IExpr::Min, var(it), cst(1));
             rel.note = "consumers release the previous iteration's slot";
             out.push_back(rel);
@@ -326,7 +408,7 @@ private:
       Op wait = op(Op::MbarWait, &e);
       wait.barrier = full_.at(r);
       wait.slot = cst(0);
-      wait.phase = cst(0);
+      wait.phase = parity_of(r, "", 0);
       wait.note = "consumers wait for the data loaded once";
       out.push_back(wait);
     }

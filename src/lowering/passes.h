@@ -38,6 +38,12 @@ struct WarpSpecStrategy {
 };
 RolePlan plan_roles(const BlockProgram& b, const WarpSpecStrategy& s);
 // kernel_ir.cpp: the block program, with its role plan, as kernel IR.
+// In a persistent kernel its rings count iterations across tiles (the tile loop's variable is
+// kTileIter), and every pipelined loop must run the same number of iterations in every tile.
+inline constexpr const char* kTileIter = "grove_tile_iter";
 kir::Kernel to_kernel_ir(const BlockProgram& b, const RolePlan& plan, const Lowered& l);
+// persistent.cpp: each role's body becomes a loop over the output tiles this block handles
+// (grove_cta, grove_cta + grove_ctas, ...) in a cache-friendly order.
+void loop_over_tiles(kir::Kernel& k);
 
 } // namespace grove::lower

@@ -11,7 +11,6 @@
 namespace grove::lower {
 namespace {
 
-
 int64_t bytes_of(const Tensor& t) {
   int64_t n = elem_bytes(t.elem) * t.slots;
   for (const auto& d : t.shape) {

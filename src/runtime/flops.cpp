@@ -24,9 +24,11 @@ double walk(const kir::Body& b, std::map<std::string, int64_t>& env) {
       int64_t extent = kir::eval(*o.extent, env);
       for (int64_t v = 0; v < extent; ++v) {
         env[o.var] = v;
+        for (const auto& [name, value] : o.lets) env[name] = kir::eval(*value, env);
         f += walk(o.body, env);
       }
       env.erase(o.var);
+      for (const auto& let : o.lets) env.erase(let.first);
     }
   }
   return f;
@@ -37,6 +39,7 @@ double walk(const kir::Body& b, std::map<std::string, int64_t>& env) {
 double mma_flops(const kir::Kernel& k, const std::map<std::string, int64_t>& sizes) {
   LaunchPlan p = plan_launch(k, sizes);
   std::map<std::string, int64_t> env = sizes;
+  if (k.persistent) env["grove_ctas"] = p.blocks;
   double total = 0;
   for (int64_t block = 0; block < p.blocks; ++block) {
     int64_t rest = block; // the last grid variable varies fastest, as the printed kernel has it

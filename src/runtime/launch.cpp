@@ -1,5 +1,6 @@
 #include "runtime/launch.h"
 
+#include <algorithm>
 #include <climits>
 #include <stdexcept>
 
@@ -22,10 +23,18 @@ int64_t eval_size(const kir::IExprP& e, const std::map<std::string, int64_t>& si
 
 } // namespace
 
-LaunchPlan plan_launch(const kir::Kernel& k, const std::map<std::string, int64_t>& sizes) {
+LaunchPlan plan_launch(const kir::Kernel& k, const std::map<std::string, int64_t>& sizes,
+                       int sm_count) {
   LaunchPlan p;
   p.blocks = 1;
-  for (const kir::IExprP& g : k.grid) {
+  if (k.persistent && k.tiles) {
+    // As the printed launcher does: at most one block per SM, each looping over its tiles.
+    int64_t tiles = eval_size(k.tiles, sizes, "the tiles of kernel '" + k.name + "'");
+    p.blocks = std::max<int64_t>(0, sm_count > 0 ? std::min<int64_t>(tiles, sm_count) : tiles);
+    if (p.blocks > INT_MAX)
+      throw Error("kernel '" + k.name + "' would launch more than 2^31 - 1 blocks");
+  }
+  for (const kir::IExprP& g : k.persistent&& k.tiles ? std::vector<kir::IExprP>{} : k.grid) {
     int64_t n = eval_size(g, sizes, "the grid of kernel '" + k.name + "'");
     if (n <= 0) {
       p.blocks = 0;

@@ -1,7 +1,8 @@
 // Launching a printed kernel as its generated launcher would: one block per grid point (the
-// product of the kernel's grid extents), kernel.threads() threads, launch_smem_bytes of dynamic
-// shared memory, and the parameters in the order of the kernel's signature: global tensors,
-// size variables (int), float parameters, then the TMA tensor maps (cuda::tensor_maps).
+// product of the kernel's grid extents; for a persistent kernel one per SM, at most one per tile),
+// kernel.threads() threads, launch_smem_bytes of dynamic shared memory, and the parameters in the
+// order of the kernel's signature: global tensors, size variables (int), float parameters, then the
+// TMA tensor maps (cuda::tensor_maps).
 #pragma once
 #include <cstdint>
 #include <map>
@@ -20,7 +21,9 @@ struct LaunchPlan {
 };
 
 // Throws Error naming a size the grid needs but `sizes` lacks, or a grid over 2^31 - 1 blocks.
-LaunchPlan plan_launch(const kir::Kernel& k, const std::map<std::string, int64_t>& sizes);
+// A persistent kernel gets min(tiles, sm_count) blocks (one per tile when sm_count is 0).
+LaunchPlan plan_launch(const kir::Kernel& k, const std::map<std::string, int64_t>& sizes,
+                       int sm_count = 0);
 
 // The kernel's arguments, in signature order, with storage for each value.
 class KernelArgs {

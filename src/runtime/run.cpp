@@ -86,7 +86,7 @@ GpuRunReport run_on_gpu(const std::vector<kir::Kernel>& kernels,
     KernelRun kr;
     kr.name = k.name;
     kr.cubin = compile(k, opts.compile);
-    kr.plan = plan_launch(k, sizes);
+    kr.plan = plan_launch(k, sizes, dev.sm_count());
     modules.push_back(std::make_unique<Module>(dev, kr.cubin));
     args.push_back(std::make_unique<KernelArgs>(dev, k, ptrs, sizes, floats));
     kr.cubin.image.clear();

@@ -1,8 +1,8 @@
 #include "taskir/explain.h"
 
 #include <map>
-#include <sstream>
 #include <set>
+#include <sstream>
 
 namespace grove {
 namespace {

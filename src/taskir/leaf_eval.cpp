@@ -147,7 +147,8 @@ Vec eval(const Expr& e, const Space& sp, LeafEnv& env) {
       throw GroveError(
           e.loc, "reduction index '" + e.var + "' indexes no tensor, so its extent is unknown",
           "use it to index the tensor being reduced, e.g. sum[c](P[r, c])");
-    // Walk the reduced index one value at a time: the working set stays the size of the outer space.
+    // Walk the reduced index one value at a time: the working set stays the size of the outer
+    // space.
     bool is_max = e.name == "max";
     Vec out(n, is_max ? -std::numeric_limits<double>::infinity() : 0.0);
     Space inner = sp;

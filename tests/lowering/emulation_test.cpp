@@ -105,6 +105,8 @@ std::vector<Case> cases() {
   return {
       {"gemm.grove", "h100", {{"M", 256}, {"N", 256}, {"K", 192}}, {}},
       {"gemm.grove", "h100", {{"M", 130}, {"N", 200}, {"K", 72}}, {}},
+      // 5 x 3 tiles: the persistent blocks (1 to 4, by seed) each run several.
+      {"gemm.grove", "h100", {{"M", 520}, {"N", 600}, {"K", 64}}, {}},
       {"gemm_bf16.grove", "h100", {{"M", 128}, {"N", 256}, {"K", 128}}, {}},
       {"batched_gemm.grove", "h100", {{"L", 2}, {"M", 100}, {"N", 256}, {"K", 128}}, {}},
       {"dual_gemm.grove", "h100", {{"M", 128}, {"N", 200}, {"K", 128}}, {}},
@@ -195,7 +197,8 @@ void mutate_all(const Case& c) {
 }
 
 TEST(EmulatorMutations, GemmEverySyncOpIsNeeded) {
-  mutate_all({"gemm.grove", "h100", {{"M", 256}, {"N", 256}, {"K", 320}}, {}});
+  // 3 tiles, so some seeds run two or three tiles in one persistent block.
+  mutate_all({"gemm.grove", "h100", {{"M", 384}, {"N", 256}, {"K", 320}}, {}});
 }
 
 TEST(EmulatorMutations, AttentionEverySyncOpIsNeeded) {

@@ -1,8 +1,8 @@
 // Fuzz smoke test: seeded random mutations of the examples and the golden diagnostic files, each
 // run through `grove check` (with and without elaborating the mappings at tiny sizes) and, when it
-// passes, `grove explain`, and with sizes `grove run`, the lowering and the emulator. Every run must end with exit status 0 or 1
-// and no exception; a crash, hang or sanitizer report fails the test process. The seed of a failing
-// case is printed.
+// passes, `grove explain`, and with sizes `grove run`, the lowering and the emulator. Every run
+// must end with exit status 0 or 1 and no exception; a crash, hang or sanitizer report fails the
+// test process. The seed of a failing case is printed.
 //
 //   GROVE_FUZZ_SEED=N         first seed (default a fixed one); case i uses seed N + i
 //   GROVE_FUZZ_ITERATIONS=N   number of cases (default 3000); raise it for a longer soak
@@ -375,8 +375,8 @@ TEST(Fuzz, MutatedProgramsNeverCrash) {
   double secs = since(t0);
   std::cout << "fuzz: " << iterations << " cases from seed " << first << " in " << secs
             << " s: check " << t_check << " s, check --size " << t_elaborate << " s, explain "
-            << t_explain << " s, run " << t_run << " s, lower and emulate " << t_lower << " s; " << passed
-            << " still passed `grove check`\n";
+            << t_explain << " s, run " << t_run << " s, lower and emulate " << t_lower << " s; "
+            << passed << " still passed `grove check`\n";
   if (failures == 0) fs::remove_all(dir);
 }
 

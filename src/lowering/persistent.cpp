@@ -1,0 +1,138 @@
+// Pass 8: persistent kernels. The grid shrinks to at most one block per SM (grove_ctas, chosen at
+// launch) and each role loops over the output tiles grove_cta, grove_cta + grove_ctas, ... so a
+// block's producer loads the next tile while its consumers finish the last one, and the launch
+// and barrier setup are paid once per SM instead of once per tile.
+//
+// Tile order: where the last two grid coordinates pick panels of different operands (A's rows
+// by the row coordinate, B's columns by the column one, as in GEMM), tiles come in bands of kBand
+// rows (of R x C tiles), each band walked column by column: the blocks running at one time then
+// share a few column panels of B and kBand row panels of A, which stay in L2 (the "grouped" or
+// "swizzled" raster of fast Hopper GEMMs). Otherwise (attention: every tile of a head reads the
+// same K and V) the last coordinate varies fastest. Outer coordinates (a batch) vary slowest.
+#include "lowering/passes.h"
+
+namespace grove::lower {
+namespace {
+
+using namespace kir;
+
+constexpr int64_t kBand = 8;
+
+void check_free(const Kernel& k, const std::vector<std::string>& names) {
+  auto clash = [&](const std::string& n) {
+    for (const std::string& ours : names)
+      if (n == ours)
+        throw GroveError(SourceLoc{},
+                         "the name '" + n + "' is taken by the persistent tile loop of kernel '" +
+                             k.name + "'",
+                         "rename it in the program (names starting with grove_ are Grove's)");
+  };
+  for (const std::string& v : k.size_vars) clash(v);
+  for (const std::string& v : k.grid_vars) clash(v);
+  for (const Role& r : k.roles) {
+    std::vector<const Body*> todo{&r.body};
+    while (!todo.empty()) {
+      const Body* b = todo.back();
+      todo.pop_back();
+      for (const Op& o : *b)
+        if (o.kind == Op::Loop) {
+          clash(o.var);
+          todo.push_back(&o.body);
+        }
+    }
+  }
+}
+
+// Whether some global tensor is read at an origin that depends on `with` but not on `without`.
+bool read_by_one(const Body& b, const std::string& with, const std::string& without) {
+  for (const Op& o : b) {
+    if ((o.kind == Op::TmaLoad || o.kind == Op::Copy) && o.src.kind == Ref::Global) {
+      bool w = false, wo = false;
+      for (const IExprP& x : o.src.origin) {
+        w = w || mentions(x, with);
+        wo = wo || mentions(x, without);
+      }
+      if (w && !wo) return true;
+    }
+    if (o.kind == Op::Loop && read_by_one(o.body, with, without)) return true;
+  }
+  return false;
+}
+
+bool banded(const Kernel& k, const std::string& row, const std::string& col) {
+  bool by_row = false, by_col = false;
+  for (const Role& r : k.roles) {
+    by_row = by_row || read_by_one(r.body, row, col);
+    by_col = by_col || read_by_one(r.body, col, row);
+  }
+  return by_row && by_col;
+}
+
+} // namespace
+
+void loop_over_tiles(Kernel& k) {
+  const std::vector<std::string> ours = {"grove_cta",     "grove_ctas",  "grove_tile",
+                                         "grove_rc",      "grove_band",  "grove_band_rows",
+                                         "grove_in_band", "grove_outer", kTileIter};
+  check_free(k, ours);
+  const size_t n = k.grid.size();
+  IExprP tiles = cst(1);
+  for (const IExprP& g : k.grid) tiles = mul(tiles, g);
+
+  // The tile coordinates of iteration kTileIter, as lets of the tile loop.
+  std::vector<std::pair<std::string, IExprP>> lets;
+  lets.push_back({"grove_tile", add(var("grove_cta"), mul(var(kTileIter), var("grove_ctas")))});
+  if (n == 1 || (n >= 2 && !banded(k, k.grid_vars[n - 2], k.grid_vars[n - 1]))) {
+    // The last coordinate varies fastest, as blocks of an ordinary grid do.
+    IExprP rest = var("grove_tile");
+    for (size_t i = n; i-- > 0;) {
+      lets.push_back({k.grid_vars[i], i == 0 ? rest : bin(IExpr::Mod, rest, k.grid[i])});
+      rest = bin(IExpr::Div, rest, k.grid[i]);
+    }
+  } else {
+    IExprP rows = k.grid[n - 2], cols = k.grid[n - 1];
+    IExprP rc = n == 2 ? var("grove_tile") : bin(IExpr::Mod, var("grove_tile"), mul(rows, cols));
+    if (n > 2) {
+      lets.push_back({"grove_rc", rc});
+      rc = var("grove_rc");
+    }
+    IExprP band_tiles = mul(cst(kBand), cols);
+    lets.push_back({"grove_band", mul(bin(IExpr::Div, rc, band_tiles), cst(kBand))});
+    lets.push_back({"grove_band_rows", bin(IExpr::Min, sub(rows, var("grove_band")), cst(kBand))});
+    lets.push_back({"grove_in_band", bin(IExpr::Mod, rc, band_tiles)});
+    lets.push_back({k.grid_vars[n - 2], add(var("grove_band"), bin(IExpr::Mod, var("grove_in_band"),
+                                                                   var("grove_band_rows")))});
+    lets.push_back(
+        {k.grid_vars[n - 1], bin(IExpr::Div, var("grove_in_band"), var("grove_band_rows"))});
+    if (n > 2) {
+      // The outer coordinates of tile / (rows * cols), the last varying fastest.
+      lets.push_back({"grove_outer", bin(IExpr::Div, var("grove_tile"), mul(rows, cols))});
+      IExprP rest = var("grove_outer");
+      for (size_t i = n - 2; i-- > 0;) {
+        lets.push_back({k.grid_vars[i], i == 0 ? rest : bin(IExpr::Mod, rest, k.grid[i])});
+        rest = bin(IExpr::Div, rest, k.grid[i]);
+      }
+    }
+  }
+
+  for (Role& r : k.roles) {
+    Op loop;
+    loop.kind = Op::Loop;
+    loop.var = kTileIter;
+    loop.extent = bin(IExpr::CeilDiv, sub(tiles, var("grove_cta")), var("grove_ctas"));
+    loop.lets = lets;
+    loop.note = "the tiles of this block: grove_cta, grove_cta + grove_ctas, ...";
+    auto first = r.body.begin();
+    if (first != r.body.end() && first->kind == Op::SetMaxNReg) ++first;
+    loop.body.assign(std::make_move_iterator(first), std::make_move_iterator(r.body.end()));
+    r.body.erase(first, r.body.end());
+    r.body.push_back(std::move(loop));
+  }
+  k.tile_vars = k.grid_vars;
+  k.tile_grid = k.grid;
+  k.tiles = tiles;
+  k.grid_vars = {"grove_cta"};
+  k.grid = {var("grove_ctas")};
+}
+
+} // namespace grove::lower

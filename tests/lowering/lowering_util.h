@@ -1,0 +1,50 @@
+// Helpers of the lowering tests: lower an example (or an edited copy of one) and look at the
+// kernel IR.
+#pragma once
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "lowering/pipeline.h"
+#include "test_util.h"
+
+namespace grove::test {
+
+inline std::string read_example(const std::string& name) {
+  std::ifstream in(example(name));
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+inline lower::Lowered lower_text(const std::string& text,
+                                 std::map<std::string, int64_t> sizes = {}) {
+  auto c = compile_text(text);
+  EXPECT_EQ(c->errors, "");
+  lower::LowerOptions o;
+  o.sizes = std::move(sizes);
+  // The program must outlive the kernels (compute ops point into it).
+  static std::vector<std::unique_ptr<Compiled>> keep;
+  keep.push_back(std::move(c));
+  return lower::lower_mapping(keep.back()->prog, keep.back()->prog.mappings.front(), o);
+}
+
+inline int count_ops(const kir::Body& b, kir::Op::Kind k) {
+  int n = 0;
+  for (const kir::Op& op : b) n += (op.kind == k) + count_ops(op.body, k);
+  return n;
+}
+
+inline std::string replace(std::string s, const std::string& from, const std::string& to) {
+  size_t at = s.find(from);
+  EXPECT_NE(at, std::string::npos) << from;
+  if (at != std::string::npos) s.replace(at, from.size(), to);
+  return s;
+}
+
+} // namespace grove::test

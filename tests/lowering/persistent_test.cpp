@@ -1,0 +1,136 @@
+// Persistent kernels: each role loops over its tiles, the tile order covers every tile once (in
+// bands of rows where the two tile coordinates pick different operands), rings count on across
+// tiles, and what a persistent grid cannot honour is refused with the reason.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "lowering/passes.h"
+#include "lowering_util.h"
+
+using namespace grove;
+using namespace grove::test;
+
+namespace {
+
+const kir::Op& tile_loop(const kir::Role& r) {
+  for (const kir::Op& o : r.body)
+    if (o.kind == kir::Op::Loop && o.var == lower::kTileIter) return o;
+  throw std::runtime_error("role " + r.name + " has no tile loop");
+}
+
+// The tile coordinates every (block, iteration) visits, in visiting order per block.
+std::vector<std::vector<std::vector<int64_t>>>
+visits(const kir::Kernel& k, std::map<std::string, int64_t> env, int64_t ctas) {
+  const kir::Op& loop = tile_loop(k.roles.at(1));
+  env["grove_ctas"] = ctas;
+  std::vector<std::vector<std::vector<int64_t>>> out;
+  for (int64_t cta = 0; cta < ctas; ++cta) {
+    env["grove_cta"] = cta;
+    out.emplace_back();
+    int64_t n = kir::eval(*loop.extent, env);
+    for (int64_t t = 0; t < n; ++t) {
+      env[loop.var] = t;
+      for (const auto& [name, value] : loop.lets) env[name] = kir::eval(*value, env);
+      std::vector<int64_t> coords;
+      for (const std::string& v : k.tile_vars) coords.push_back(env.at(v));
+      out.back().push_back(coords);
+    }
+  }
+  return out;
+}
+
+TEST(Persistent, GemmRolesLoopOverTiles) {
+  lower::Lowered l = lower_text(read_example("gemm.grove"));
+  const kir::Kernel& k = l.kernels.at(0);
+  ASSERT_TRUE(k.persistent);
+  EXPECT_EQ(k.grid_vars, std::vector<std::string>{"grove_cta"});
+  EXPECT_EQ(k.tile_vars, (std::vector<std::string>{"i", "j"}));
+  for (const kir::Role& r : k.roles) {
+    // setmaxnreg once, then the tile loop holds everything else.
+    ASSERT_EQ(r.body.size(), 2u) << r.name;
+    EXPECT_EQ(r.body[0].kind, kir::Op::SetMaxNReg);
+    EXPECT_EQ(tile_loop(r).var, lower::kTileIter);
+  }
+  // The C staging tile reuses ring space, so the producer waits for the consumers to finish a
+  // tile before refilling the ring for the next one.
+  bool tile_done = false;
+  for (const kir::Barrier& b : k.barriers) tile_done = tile_done || b.name == "tile_done";
+  EXPECT_TRUE(tile_done);
+  // Ring slots and phases count on from tile to tile.
+  std::string text = kir::to_text(k);
+  EXPECT_NE(text.find("ring0_full[(((grove_tile_iter * cdiv(K, 64)) + k) % 4)]"), std::string::npos)
+      << text;
+  EXPECT_NE(text.find("consumers release the last iteration's slot"), std::string::npos);
+}
+
+TEST(Persistent, GemmTilesComeInBandsAndEachOnce) {
+  lower::Lowered l = lower_text(read_example("gemm.grove"));
+  const kir::Kernel& k = l.kernels.at(0);
+  // 20 x 3 tiles of 128 x 256: bands of 8, 8 and 4 tile rows, each walked column by column.
+  std::map<std::string, int64_t> sizes = {{"M", 20 * 128 - 5}, {"N", 3 * 256}, {"K", 64}};
+  auto one = visits(k, sizes, 1).at(0);
+  ASSERT_EQ(one.size(), 60u);
+  for (int64_t t = 0; t < 60; ++t) {
+    int64_t band = t / 24 * 8, rows = std::min<int64_t>(20 - band, 8), in = t % 24;
+    EXPECT_EQ(one[static_cast<size_t>(t)], (std::vector<int64_t>{band + in % rows, in / rows}))
+        << "tile " << t;
+  }
+  for (int64_t ctas : {1, 7, 59, 60}) {
+    std::set<std::vector<int64_t>> seen;
+    size_t total = 0;
+    for (const auto& block : visits(k, sizes, ctas)) {
+      total += block.size();
+      seen.insert(block.begin(), block.end());
+    }
+    EXPECT_EQ(total, 60u) << ctas << " blocks";
+    EXPECT_EQ(seen.size(), 60u) << ctas << " blocks";
+  }
+}
+
+TEST(Persistent, BatchedGemmCoversEveryBatch) {
+  lower::Lowered l = lower_text(read_example("batched_gemm.grove"));
+  const kir::Kernel& k = l.kernels.at(0);
+  ASSERT_EQ(k.tile_vars.size(), 3u);
+  std::map<std::string, int64_t> sizes = {{"L", 3}, {"M", 1000}, {"N", 700}, {"K", 64}};
+  std::set<std::vector<int64_t>> seen;
+  for (const auto& block : visits(k, sizes, 5))
+    for (const auto& c : block) {
+      EXPECT_TRUE(c[0] < 3 && c[1] < 8 && c[2] < 3) << c[0] << " " << c[1] << " " << c[2];
+      seen.insert(c);
+    }
+  EXPECT_EQ(seen.size(), 3u * 8 * 3);
+}
+
+TEST(Persistent, AttentionWalksTheQueryTilesOfAHeadInOrder) {
+  lower::Lowered l = lower_text(read_example("attention.grove"), {{"D", 128}});
+  const kir::Kernel& k = l.kernels.at(0);
+  // Every tile of a head reads the same K and V: query tiles of one head run side by side.
+  auto one = visits(k, {{"BH", 3}, {"S", 512}}, 1).at(0);
+  ASSERT_EQ(one.size(), 12u);
+  for (int64_t t = 0; t < 12; ++t)
+    EXPECT_EQ(one[static_cast<size_t>(t)], (std::vector<int64_t>{t / 4, t % 4}));
+  // Q, loaded once per tile, is refilled only after both consumer warpgroups released it.
+  bool q_empty = false;
+  for (const kir::Barrier& b : k.barriers)
+    q_empty =
+        q_empty || (b.name.rfind("ready", 0) == 0 && b.name.find("_empty") != std::string::npos);
+  EXPECT_TRUE(q_empty);
+}
+
+TEST(Persistent, TileDependentTripCountsAreRefused) {
+  // Causal attention: a query tile walks only the key tiles up to the diagonal.
+  std::string text = replace(read_example("attention_causal.grove"), "    pipeline = 2;\n",
+                             "    pipeline = 2;\n    persistent = true;\n");
+  try {
+    lower_text(text, {{"D", 128}});
+    FAIL() << "expected an error";
+  } catch (const GroveError& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("asks for a persistent grid, but its pipelined loop"), std::string::npos)
+        << msg;
+    EXPECT_NE(msg.find("which depends on the tile coordinate 'i'"), std::string::npos) << msg;
+  }
+}
+
+} // namespace
