@@ -216,6 +216,11 @@ __device__ __forceinline__ void fence_proxy_async() {
 __device__ __forceinline__ void named_barrier_sync(u32 id, u32 threads) {
   asm volatile("bar.sync %0, %1;" ::"r"(id), "r"(threads) : "memory");
 }
+// bar.arrive: counts this warp's threads at barrier `id` without waiting (the producer side of a
+// hand-off to warps that bar.sync on it with the same count).
+__device__ __forceinline__ void named_barrier_arrive(u32 id, u32 threads) {
+  asm volatile("bar.arrive %0, %1;" ::"r"(id), "r"(threads) : "memory");
+}
 
 // Changes this warpgroup's registers per thread (24..256, a multiple of 8). Takes effect only in
 // kernels with a register cap at entry (__launch_bounds__(threads, 1)); every warp of the

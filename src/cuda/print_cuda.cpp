@@ -538,8 +538,13 @@ void Printer::op(const Op& o) {
     return;
   case Op::NamedBarrier:
     wg_smem_read_ = false;
-    w_->line("grove::named_barrier_sync(" + std::to_string(o.id) + ", " + std::to_string(o.count) +
-             ");" + (note.empty() ? "" : "  //" + note));
+    w_->line("grove::named_barrier_sync(" + (o.id_expr ? c_expr(o.id_expr) : std::to_string(o.id)) +
+             ", " + std::to_string(o.count) + ");" + (note.empty() ? "" : "  //" + note));
+    return;
+  case Op::NamedBarrierArrive:
+    w_->line("grove::named_barrier_arrive(" +
+             (o.id_expr ? c_expr(o.id_expr) : std::to_string(o.id)) + ", " +
+             std::to_string(o.count) + ");" + (note.empty() ? "" : "  //" + note));
     return;
   case Op::SetMaxNReg: {
     int cap = entry_regs();

@@ -7,6 +7,8 @@
 // latest completed phase has parity p (a fresh barrier lets parity 1 through at once).
 #pragma once
 #include <cstdint>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -45,10 +47,17 @@ private:
   std::vector<std::vector<MbarSlot>> slots_;
 };
 
-// bar.sync id, count: releases its participants once `count` threads have arrived.
+// The id of a bar.sync / bar.arrive for an agent whose variables are `env`.
+inline int named_id(const kir::Op& op, const std::map<std::string, int64_t>& env) {
+  return op.id_expr ? static_cast<int>(kir::eval(*op.id_expr, env)) : op.id;
+}
+
+// bar.sync id, count: releases its participants once `count` threads have arrived (bar.arrive
+// counts its threads without waiting).
 struct NamedBarrier {
   int count = -1;           // the count of the current generation's first arrival
   int arrived = 0;          // threads arrived in the current generation
+  std::set<int> agents;     // who arrived in the current generation (a warp arrives once)
   int64_t generation = 0;   // generations released so far
   VClock pending, released; // joined clocks of the current and of the last released generation
 };

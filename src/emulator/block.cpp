@@ -6,10 +6,12 @@
 namespace grove::emu {
 namespace {
 
-void barrier_ids(const kir::Body& body, std::set<int>& ids) {
+// The named barriers an agent's code uses (ids may depend on the agent's `wg` only).
+void barrier_ids(const kir::Body& body, const Env& env, std::set<int>& ids) {
   for (const kir::Op& op : body) {
-    if (op.kind == kir::Op::NamedBarrier) ids.insert(op.id);
-    barrier_ids(op.body, ids);
+    if (op.kind == kir::Op::NamedBarrier || op.kind == kir::Op::NamedBarrierArrive)
+      ids.insert(named_id(op, env));
+    barrier_ids(op.body, env, ids);
   }
 }
 
@@ -57,7 +59,9 @@ bool Block::run(const Env& env, const std::string& label) {
   bar_threads_.clear();
   for (const Agent& a : agents_) {
     std::set<int> ids;
-    barrier_ids(k_.roles[static_cast<size_t>(a.role)].body, ids);
+    Env wg;
+    if (a.env.count("wg")) wg["wg"] = a.env.at("wg");
+    barrier_ids(k_.roles[static_cast<size_t>(a.role)].body, wg, ids);
     for (int id : ids) bar_threads_[id] += a.threads;
   }
   next_tid_ = static_cast<int>(agents_.size());
@@ -243,8 +247,9 @@ std::string Block::waiting_on(Agent& a) {
     return std::to_string(a.store_groups.size()) +
            " TMA store group(s) pending, waiting for <= " + std::to_string(op.count);
   case kir::Op::NamedBarrier: {
-    const NamedBarrier& nb = named_[op.id];
-    return "barrier " + std::to_string(op.id) + ": " + std::to_string(nb.arrived) + " of " +
+    const int id = named_id(op, a.env);
+    const NamedBarrier& nb = named_[id];
+    return "barrier " + std::to_string(id) + ": " + std::to_string(nb.arrived) + " of " +
            std::to_string(op.count) + " threads arrived";
   }
   default:

@@ -18,8 +18,9 @@
 //   carry happens-before), so a shared-memory access that is not ordered after a conflicting one
 //   is reported whichever interleaving the seed picked, besides accesses that overlap an
 //   operation still in flight.
-// - Named barriers: the agents whose code names a barrier id are its participants; a bar.sync whose
-//   count differs from their threads (or from another participant's count) is reported.
+// - Named barriers: the agents whose code names a barrier id are its participants; a bar.sync or
+//   bar.arrive whose count differs from their threads (or from another participant's count) is
+//   reported, and so is an agent arriving twice before the barrier completes.
 // - mbarrier waits: besides deadlocks, a wait that passes on a phase later than the one after the
 //   last phase this agent waited on (it missed a phase: parity aliasing) is reported.
 // - Persistent kernels run `persistent_ctas` blocks, each looping over its tiles.

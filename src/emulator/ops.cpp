@@ -36,7 +36,7 @@ bool Block::ready(Agent& a, const Op& op) {
   case Op::TmaStoreWait:
     return groups_done(a.store_groups, static_cast<size_t>(std::max(op.count, 0)));
   case Op::NamedBarrier:
-    return !a.at_bar || named_[op.id].generation > a.bar_gen;
+    return !a.at_bar || named_[named_id(op, a.env)].generation > a.bar_gen;
   default:
     return true;
   }
@@ -110,34 +110,43 @@ bool Block::exec(Agent& a, const Op& op) {
       error(a, &op,
             "setmaxnreg " + std::to_string(op.count) + " is not a multiple of 8 in [24, 256]");
     return true;
-  case Op::NamedBarrier: {
-    NamedBarrier& nb = named_[op.id];
+  case Op::NamedBarrier:
+  case Op::NamedBarrierArrive: {
+    const int bar = named_id(op, a.env);
+    NamedBarrier& nb = named_[bar];
     if (a.at_bar) { // released
       a.at_bar = false;
       join(a.vc, nb.released);
       return true;
     }
-    std::string id = "named barrier " + std::to_string(op.id);
+    std::string id = "named barrier " + std::to_string(bar);
     if (op.count <= 0 || op.count % 32)
       error(a, &op,
             id + ": a thread count of " + std::to_string(op.count) +
                 " is not a whole number of warps");
-    if (op.count != bar_threads_[op.id])
+    if (op.count != bar_threads_[bar])
       error(a, &op,
             id + ": a count of " + std::to_string(op.count) +
                 " threads, but the warps whose code uses this barrier have " +
-                std::to_string(bar_threads_[op.id]));
+                std::to_string(bar_threads_[bar]));
     if (nb.arrived == 0)
       nb.count = op.count;
     else if (nb.count != op.count)
       error(a, &op,
             id + ": this agent syncs " + std::to_string(op.count) +
                 " threads but an agent already waiting there syncs " + std::to_string(nb.count));
+    if (!nb.agents.insert(a.tid).second)
+      error(a, &op,
+            id + ": arrives a second time before the barrier completed (each warp arrives once "
+                 "per generation; a bar.sync or bar.arrive is missing on the other side)");
     nb.arrived += a.threads;
     join(nb.pending, a.vc);
     own(a.vc, a.tid)++;
-    a.at_bar = true;
-    a.bar_gen = nb.generation;
+    const bool waits = op.kind == Op::NamedBarrier; // bar.arrive goes on at once
+    if (waits) {
+      a.at_bar = true;
+      a.bar_gen = nb.generation;
+    }
     if (nb.arrived > nb.count)
       error(a, &op,
             id + ": " + std::to_string(nb.arrived) + " threads arrived but the count is " +
@@ -145,10 +154,11 @@ bool Block::exec(Agent& a, const Op& op) {
     if (nb.arrived >= nb.count) {
       nb.generation++;
       nb.arrived = 0;
+      nb.agents.clear();
       nb.released = std::move(nb.pending);
       nb.pending.clear();
     }
-    return false;
+    return !waits;
   }
   }
   return true;

@@ -128,6 +128,7 @@ struct Instance {
   std::optional<Located<int>> pipeline; // 0 means `auto`
   std::optional<Located<int64_t>> smem_bytes;
   std::optional<Located<bool>> persistent;
+  std::optional<Located<bool>> pingpong; // unset: decided by the scheduler under pipeline = auto
   std::optional<Located<std::pair<int, int>>> cluster;
 };
 

@@ -578,10 +578,13 @@ private:
           const Token& target = expect_ident("an instance name");
           in.calls.push_back({{n.text, n.loc}, {target.text, target.loc}});
         } while (accept(","));
-      } else if (key.text == "warp_specialize" || key.text == "persistent") {
+      } else if (key.text == "warp_specialize" || key.text == "persistent" ||
+                 key.text == "pingpong") {
         expect("=");
         Located<bool> v{parse_bool(), key.loc};
-        (key.text == "persistent" ? in.persistent : in.warp_specialize) = v;
+        (key.text == "persistent" ? in.persistent
+         : key.text == "pingpong" ? in.pingpong
+                                  : in.warp_specialize) = v;
       } else if (key.text == "pipeline") {
         expect("=");
         if (accept("auto")) {
@@ -608,8 +611,8 @@ private:
             Located<std::pair<int, int>>{{static_cast<int>(x), static_cast<int>(y)}, key.loc};
       } else {
         fail(key.loc, "unknown instance setting '" + key.text + "'",
-             "settings are tunable, memory, call, warp_specialize, pipeline, smem_bytes, "
-             "persistent, cluster");
+             "settings are tunable, memory, call, warp_specialize, pipeline, pingpong, "
+             "smem_bytes, persistent, cluster");
       }
       expect(";");
     }

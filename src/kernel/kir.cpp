@@ -50,6 +50,8 @@ const char* op_name(Op::Kind k) {
     return "copy";
   case Op::NamedBarrier:
     return "bar.sync";
+  case Op::NamedBarrierArrive:
+    return "bar.arrive";
   case Op::SetMaxNReg:
     return "setmaxnreg";
   }
@@ -133,7 +135,9 @@ void body_text(const Kernel& k, const Body& b, int indent, std::ostream& os) {
       os << op_name(op.kind) << " " << op.count;
       break;
     case Op::NamedBarrier:
-      os << op_name(op.kind) << " id=" << op.id << " threads=" << op.count;
+    case Op::NamedBarrierArrive:
+      os << op_name(op.kind) << " id=" << (op.id_expr ? str(op.id_expr) : std::to_string(op.id))
+         << " threads=" << op.count;
       break;
     case Op::SetMaxNReg:
       os << op_name(op.kind) << " " << op.count;

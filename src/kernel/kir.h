@@ -113,7 +113,8 @@ struct Op {
     Copy,               // synchronous copy dst <- src between registers, smem and global, with
                         // conversion to dst's type; global reads outside the tensor give 0 and
                         // writes there are dropped
-    NamedBarrier,       // bar.sync `id` with `count` threads
+    NamedBarrier,       // bar.sync `id` with `count` threads: arrive and wait for the rest
+    NamedBarrierArrive, // bar.arrive `id` with `count` threads: arrive without waiting
     SetMaxNReg,         // setmaxnreg: this role's registers per thread become `count`
   } kind;
   SourceLoc loc;    // the program statement this op comes from
@@ -134,9 +135,11 @@ struct Op {
   // TmaLoad, TmaStore, Copy, Wgmma (dst = accumulator, src = A, src2 = B)
   Ref dst, src, src2;
   bool trans_a = false, trans_b = false;
-  // WgmmaWait, TmaStoreWait, NamedBarrier (threads), SetMaxNReg (registers)
+  // WgmmaWait, TmaStoreWait, NamedBarrier(Arrive) (threads), SetMaxNReg (registers)
   int count = 0;
-  int id = 0;
+  int id = 0;        // NamedBarrier(Arrive): the barrier, when `id_expr` is not set
+  IExprP id_expr;    // NamedBarrier(Arrive): the barrier, as an expression of `wg`
+  bool once = false; // persistent kernels: runs once per block, outside the loop over tiles
   // Compute: the statements of one leaf and what each of the leaf's names means here
   std::vector<const Stmt*> stmts;
   std::map<std::string, Ref> tensors;

@@ -79,6 +79,9 @@ struct BlockProgram {
   std::vector<std::string> float_params;
   int consumer_warpgroups = 1;
   int pipeline_depth = 1;
+  // The consumer warpgroups take turns on the tensor cores (see kernel_ir.cpp): from the mapping,
+  // or under pipeline = auto from the schedule.
+  bool pingpong = false;
   bool warp_specialize = true;
   int64_t smem_limit = 232448;
 };

@@ -355,6 +355,7 @@ private:
     if (block->pipeline)
       bp.pipeline_depth = block->pipeline->value; // 0: auto, decided by the scheduler
     if (block->warp_specialize) bp.warp_specialize = block->warp_specialize->value;
+    if (block->pingpong) bp.pingpong = block->pingpong->value;
     if (block->smem_bytes) bp.smem_limit = block->smem_bytes->value;
     for (const GlobalTensor& g : out_.globals) {
       Tensor t;

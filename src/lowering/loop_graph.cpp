@@ -183,6 +183,29 @@ bool have_scheduler() {
 #endif
 }
 
+#ifdef GROVE_HAVE_SCHEDULER
+// Whether, in the steady state, CUDA-core work of one consumer warpgroup overlaps (modulo II) the
+// tensor-core work of another: the FA3 ping-pong, which the lowering then enforces with turns.
+bool pingpong(const sched::Schedule& s) {
+  auto overlap = [&](int64_t a0, int64_t alen, int64_t b0, int64_t blen) {
+    for (int64_t shift : {-s.ii, int64_t{0}, s.ii})
+      if (a0 < b0 + shift + blen && b0 + shift < a0 + alen) return true;
+    return false;
+  };
+  for (const sched::OpSlot& a : s.ops) {
+    if (a.kind != "alu" || s.roles[static_cast<size_t>(a.role)].kind != "consumer") continue;
+    for (const sched::OpSlot& m : s.ops) {
+      if (m.kind != "wgmma" || m.role == a.role ||
+          s.roles[static_cast<size_t>(m.role)].kind != "consumer")
+        continue;
+      for (const sched::UnitSlot& u : m.units)
+        if (overlap(a.offset, a.busy, m.offset, u.cycles)) return true;
+    }
+  }
+  return false;
+}
+#endif
+
 LoopSchedule schedule_loop(const BlockProgram& b, const std::string& machine) {
   LoopSchedule out;
   const Event* loop = find_loop(b.events);
@@ -274,6 +297,7 @@ LoopSchedule schedule_loop(const BlockProgram& b, const std::string& machine) {
                      "use smaller tiles, or set a pipeline depth by hand");
   for (const sched::Buffer& buf : s.buffers)
     if (buf.memory == "smem") out.depth = std::max(out.depth, buf.copies);
+  out.pingpong = pingpong(s);
   if (out.depth == 0) out.depth = 2;
 #else
   (void)machine;

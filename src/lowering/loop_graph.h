@@ -10,6 +10,7 @@ namespace grove::lower {
 struct LoopSchedule {
   bool found = false;     // a pipelined loop with producer copies exists
   int depth = 0;          // ring slots the schedule needs (0 when infeasible)
+  bool pingpong = false;  // one consumer warpgroup's CUDA-core work runs under another's wgmmas
   std::string text, svg;  // the scheduler's pictures
   std::string graph_json; // what was solved, for reproducing it with grove-schedule
 };

@@ -122,8 +122,9 @@ void loop_over_tiles(Kernel& k) {
     loop.extent = bin(IExpr::CeilDiv, sub(tiles, var("grove_cta")), var("grove_ctas"));
     loop.lets = lets;
     loop.note = "the tiles of this block: grove_cta, grove_cta + grove_ctas, ...";
+    // Ops that run once per block (setmaxnreg, the first ping-pong hand-over) stay in front.
     auto first = r.body.begin();
-    if (first != r.body.end() && first->kind == Op::SetMaxNReg) ++first;
+    while (first != r.body.end() && first->once) ++first;
     loop.body.assign(std::make_move_iterator(first), std::make_move_iterator(r.body.end()));
     r.body.erase(first, r.body.end());
     r.body.push_back(std::move(loop));

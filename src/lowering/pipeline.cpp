@@ -39,7 +39,11 @@ Lowered lower_mapping(const Program& prog, const MappingDecl& mapping, const Low
   for (BlockProgram& b : l.blocks)
     if (b.pipeline_depth == 0 || opts.schedule_all) {
       LoopSchedule s = schedule_loop(b);
-      if (b.pipeline_depth == 0) b.pipeline_depth = s.found ? s.depth : 1;
+      if (b.pipeline_depth == 0) {
+        b.pipeline_depth = s.found ? s.depth : 1;
+        // Ping-pong consumers where the schedule overlaps them, unless the mapping says.
+        if (!b.block->pingpong) b.pingpong = s.pingpong;
+      }
       if (opts.schedules) opts.schedules->push_back(std::move(s));
     }
   // 6. Shared memory: ring depths, offsets, aliasing under the bound.

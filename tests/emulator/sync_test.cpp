@@ -110,6 +110,25 @@ TEST(EmulatorSync, NamedBarrierCountsAreChecked) {
   EXPECT_NE(report_text(r).find("deadlock"), std::string::npos) << report_text(r);
 }
 
+TEST(EmulatorSync, BarArriveHandsOverWithoutWaiting) {
+  // The writer arrives (and goes on); the reader syncs: the write is ordered before the read.
+  Kernel k = handoff(256, 256);
+  k.roles[0].body.back().kind = Op::NamedBarrierArrive;
+  for (uint64_t s = 1; s <= 20; ++s) {
+    double err = 1;
+    EmulatorReport r = run_handoff(k, s, &err);
+    ASSERT_TRUE(r.ok) << report_text(r);
+    EXPECT_EQ(err, 0.0);
+  }
+  // Arriving twice before the reader came completes the barrier without it: reported.
+  k.roles[0].body.push_back(k.roles[0].body.back());
+  EmulatorReport r = run_handoff(k, 1);
+  ASSERT_FALSE(r.ok);
+  EXPECT_NE(report_text(r).find("arrives a second time before the barrier completed"),
+            std::string::npos)
+      << report_text(r);
+}
+
 EmulatorReport run_gemm(const Kernel& k, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::map<std::string, std::shared_ptr<Buffer>> t;

@@ -139,19 +139,26 @@ TEST(PipelineAuto, TheSchedulerPicksTheRingDepth) {
   bool ring3 = false;
   for (const kir::SmemBuffer& s : l.kernels[0].smem) ring3 = ring3 || s.slots == 3;
   EXPECT_TRUE(ring3);
+  // The consumers only issue wgmmas: nothing to overlap them with, no ping-pong.
+  EXPECT_FALSE(scheds[0].pingpong);
+  EXPECT_EQ(count_ops(l.kernels[0].roles[1].body, kir::Op::NamedBarrierArrive), 0);
 }
 
 TEST(PipelineAuto, AttentionGetsTheFa3Structure) {
   if (!lower::have_scheduler()) GTEST_SKIP() << "built without the scheduler";
   std::string text = replace(read_example("attention.grove"), "pipeline = 2;", "pipeline = auto;");
+  text = replace(text, "    pingpong = true;\n", ""); // the scheduler decides
   std::vector<lower::LoopSchedule> scheds;
   auto c = compile_text(text);
   ASSERT_EQ(c->errors, "");
   lower::LowerOptions o;
   o.sizes = {{"D", 128}};
   o.schedules = &scheds;
-  lower::lower_mapping(c->prog, c->prog.mappings.front(), o);
+  lower::Lowered l = lower::lower_mapping(c->prog, c->prog.mappings.front(), o);
   ASSERT_EQ(scheds.size(), 1u);
+  // Each warpgroup's softmax runs under the other's GEMMs: the lowering emits the turns.
+  EXPECT_TRUE(scheds[0].pingpong);
+  EXPECT_GT(count_ops(l.kernels.at(0).roles[1].body, kir::Op::NamedBarrierArrive), 0);
   const std::string& t = scheds[0].text;
   // II equals the tensor-core work of two QK and two PV products: the exponentials are hidden.
   EXPECT_NE(t.find("initiation interval: 2048 cycles (optimal"), std::string::npos) << t;
