@@ -197,6 +197,27 @@ if [[ $BENCH == 1 ]]; then
     [[ -n "$flops" ]] && cmd+=(--flops "$flops")
     step "grove bench $name" "${cmd[@]}"
   done
+  # A/B: each mapping option the lowering honours turned off in a copy of the example, checked at
+  # a small size, then timed like the line above it, so a run tells what each option is worth.
+  VARIANTS=(
+    "gemm_4096_not_persistent|gemm.grove|s/persistent = true;/persistent = false;/|h100|M=4096,N=4096,K=4096||137438953472"
+    "attention_d128_no_pingpong|attention.grove|s/pingpong = true;/pingpong = false;/|h100_d128|BH=32,S=4096,D=128|sm_scale=0.088|"
+    "attention_d128_not_persistent|attention.grove|s/persistent = true;/persistent = false;/|h100_d128|BH=32,S=4096,D=128|sm_scale=0.088|"
+  )
+  mkdir -p "$BUILD/gpu/variants"
+  for entry in "${VARIANTS[@]}"; do
+    IFS='|' read -r name file edit mapping sizes args flops <<<"$entry"
+    variant="$BUILD/gpu/variants/$name.grove"
+    sed "$edit" "$ROOT/examples/$file" >"$variant"
+    small=(--size "${sizes//4096/256}")
+    cmd=("$GROVE" run "$variant" --mapping "$mapping" "${small[@]}" --gpu --check)
+    [[ -n "$args" ]] && cmd+=(--arg "$args")
+    step "grove run --gpu $name" "${cmd[@]}"
+    cmd=("$GROVE" bench "$variant" --mapping "$mapping" --size "$sizes" --iters 50)
+    [[ -n "$args" ]] && cmd+=(--arg "$args")
+    [[ -n "$flops" ]] && cmd+=(--flops "$flops")
+    step "grove bench $name" "${cmd[@]}"
+  done
 fi
 
 # Results file.

@@ -131,7 +131,11 @@ TEST(RuntimeLaunch, GemmPlan) {
   std::vector<kir::Kernel> ks = lower_example("gemm.grove", "h100", sizes);
   ASSERT_EQ(ks.size(), 1u);
   LaunchPlan p = plan_launch(ks[0], sizes);
-  EXPECT_EQ(p.blocks, 3 * 3); // cdiv(300, 128) x cdiv(520, 256)
+  EXPECT_EQ(p.blocks, 3 * 3); // cdiv(300, 128) x cdiv(520, 256): one per tile, SMs unknown
+  // Persistent: at most one block per SM, each looping over its tiles.
+  ASSERT_TRUE(ks[0].persistent);
+  EXPECT_EQ(plan_launch(ks[0], sizes, 4).blocks, 4);
+  EXPECT_EQ(plan_launch(ks[0], sizes, 132).blocks, 9);
   EXPECT_EQ(p.threads, ks[0].threads());
   EXPECT_EQ(p.smem_bytes, cuda::launch_smem_bytes(ks[0]));
   // Work as issued: whole 128x256 tiles, K = 192.
