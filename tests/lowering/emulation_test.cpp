@@ -6,8 +6,7 @@
 #include <fstream>
 
 #include "emulator/emulator.h"
-#include "lowering/pipeline.h"
-#include "test_util.h"
+#include "lowering_util.h"
 
 using namespace grove;
 using namespace grove::test;
@@ -18,10 +17,13 @@ struct Case {
   std::string file, mapping;
   std::map<std::string, int64_t> sizes;
   std::map<std::string, double> scalars;
+  // A variant of the example: `from` replaced by `to` in its text, named `variant`.
+  std::string from, to, variant;
 };
 
 std::string case_name(const Case& c) {
   std::string n = c.file.substr(0, c.file.find('.')) + "_" + c.mapping;
+  if (!c.variant.empty()) n += "_" + c.variant;
   for (auto& [k, v] : c.sizes) n += "_" + k + std::to_string(v);
   return n;
 }
@@ -48,7 +50,8 @@ struct Setup {
 
 std::unique_ptr<Setup> setup(const Case& c, uint64_t seed) {
   auto s = std::make_unique<Setup>();
-  s->prog = compile_file(example(c.file));
+  s->prog = c.from.empty() ? compile_file(example(c.file))
+                           : compile_text(replace(read_example(c.file), c.from, c.to), c.file);
   s->sizes = c.sizes;
   EXPECT_EQ(s->prog->errors, "");
   s->mapping = s->prog->prog.find_mapping(c.mapping);
@@ -107,6 +110,14 @@ std::vector<Case> cases() {
       {"gemm.grove", "h100", {{"M", 130}, {"N", 200}, {"K", 72}}, {}},
       // 5 x 3 tiles: the persistent blocks (1 to 4, by seed) each run several.
       {"gemm.grove", "h100", {{"M", 520}, {"N", 600}, {"K", 64}}, {}},
+      // A deeper ring: C staging reuses ring space, and the producer waits for each tile's end.
+      {"gemm.grove",
+       "h100",
+       {{"M", 520}, {"N", 300}, {"K", 128}},
+       {},
+       "pipeline = 3;",
+       "pipeline = 4;",
+       "pipeline4"},
       {"gemm_bf16.grove", "h100", {{"M", 128}, {"N", 256}, {"K", 128}}, {}},
       {"batched_gemm.grove", "h100", {{"L", 2}, {"M", 100}, {"N", 256}, {"K", 128}}, {}},
       {"dual_gemm.grove", "h100", {{"M", 128}, {"N", 200}, {"K", 128}}, {}},
@@ -199,6 +210,16 @@ void mutate_all(const Case& c) {
 TEST(EmulatorMutations, GemmEverySyncOpIsNeeded) {
   // 3 tiles, so some seeds run two or three tiles in one persistent block.
   mutate_all({"gemm.grove", "h100", {{"M", 384}, {"N", 256}, {"K", 320}}, {}});
+}
+
+TEST(EmulatorMutations, GemmStagingInRingSpaceEverySyncOpIsNeeded) {
+  mutate_all({"gemm.grove",
+              "h100",
+              {{"M", 384}, {"N", 256}, {"K", 320}},
+              {},
+              "pipeline = 3;",
+              "pipeline = 4;",
+              "pipeline4"});
 }
 
 TEST(EmulatorMutations, AttentionEverySyncOpIsNeeded) {

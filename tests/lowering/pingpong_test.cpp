@@ -58,8 +58,8 @@ TEST(PingPong, EveryWgmmaIsIssuedInTheWarpgroupsTurn) {
 }
 
 TEST(PingPong, NeedsTwoGemmsPerIteration) {
-  std::string text = replace(read_example("gemm.grove"), "    pipeline = 4;\n",
-                             "    pipeline = 4;\n    pingpong = true;\n");
+  std::string text = replace(read_example("gemm.grove"), "    pipeline = 3;\n",
+                             "    pipeline = 3;\n    pingpong = true;\n");
   try {
     lower_text(text);
     FAIL() << "expected an error";
