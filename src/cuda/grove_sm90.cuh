@@ -177,6 +177,22 @@ __device__ __forceinline__ void fence_mbarrier_init() {
 __device__ __forceinline__ void mbar_arrive(u32 bar) {
   asm volatile("mbarrier.arrive.release.cta.shared::cta.b64 _, [%0];" ::"r"(bar) : "memory");
 }
+// One arrival on the mbarrier at `bar`'s offset in block `cta` of the cluster (mapa gives its
+// address in the cluster's shared memory window).
+__device__ __forceinline__ void mbar_arrive_cluster(u32 bar, u32 cta) {
+  asm volatile("{\n\t.reg .b32 remote;\n\t"
+               "mapa.shared::cluster.u32 remote, %0, %1;\n\t"
+               "mbarrier.arrive.release.cluster.shared::cluster.b64 _, [remote];\n\t}" ::"r"(bar),
+               "r"(cta)
+               : "memory");
+}
+// Every non-exited thread of every block of the cluster arrives, then waits for the others
+// (release/acquire: what a block wrote before is visible to the others after).
+__device__ __forceinline__ void cluster_sync() {
+  asm volatile("barrier.cluster.arrive.release.aligned;\n\t"
+               "barrier.cluster.wait.acquire.aligned;" ::
+                   : "memory");
+}
 // One arrival that also raises the phase's expected transaction count by `bytes` (the bytes TMA
 // copies will deliver with complete_tx before the phase can complete).
 __device__ __forceinline__ void mbar_arrive_expect_tx(u32 bar, u32 bytes) {
@@ -261,6 +277,23 @@ __device__ __forceinline__ void tma_load_4d(u32 dst, const TensorMap* map, u32 b
   asm volatile("cp.async.bulk.tensor.4d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
                " [%0], [%1, {%2, %3, %4, %5}], [%6];" ::"r"(dst),
                "l"(map), "r"(c0), "r"(c1), "r"(c2), "r"(c3), "r"(bar)
+               : "memory");
+}
+
+// Global -> shared of every block in `mask` (bit r: cluster rank r), at the same shared-memory
+// offset in each; the bytes complete transactions on the mbarrier at `bar`'s offset in each.
+__device__ __forceinline__ void tma_load_2d_multicast(u32 dst, const TensorMap* map, u32 bar,
+                                                      unsigned short mask, int c0, int c1) {
+  asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+               ".multicast::cluster [%0], [%1, {%2, %3}], [%4], %5;" ::"r"(dst),
+               "l"(map), "r"(c0), "r"(c1), "r"(bar), "h"(mask)
+               : "memory");
+}
+__device__ __forceinline__ void tma_load_3d_multicast(u32 dst, const TensorMap* map, u32 bar,
+                                                      unsigned short mask, int c0, int c1, int c2) {
+  asm volatile("cp.async.bulk.tensor.3d.shared::cluster.global.tile.mbarrier::complete_tx::bytes"
+               ".multicast::cluster [%0], [%1, {%2, %3, %4}], [%5], %6;" ::"r"(dst),
+               "l"(map), "r"(c0), "r"(c1), "r"(c2), "r"(bar), "h"(mask)
                : "memory");
 }
 

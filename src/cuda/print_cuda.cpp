@@ -483,9 +483,18 @@ void Printer::op(const Op& o) {
   }
   case Op::MbarArrive: {
     const Barrier& b = k_.barriers.at(static_cast<size_t>(o.barrier));
+    if (o.cluster_wide) {
+      w_->line("for (int cta = 0; cta < " + std::to_string(k_.cluster) +
+               "; ++cta) grove::mbar_arrive_cluster(" + bar_addr(o) + ", cta);  // arrive on " +
+               b.name + " of every block of the cluster" + note);
+      return;
+    }
     w_->line("grove::mbar_arrive(" + bar_addr(o) + ");  // arrive " + b.name + note);
     return;
   }
+  case Op::ClusterSync:
+    w_->line("grove::cluster_sync();" + (note.empty() ? "" : "  //" + note));
+    return;
   case Op::MbarArriveExpectTx: {
     const Barrier& b = k_.barriers.at(static_cast<size_t>(o.barrier));
     w_->line("grove::mbar_arrive_expect_tx(" + bar_addr(o) + ", " + std::to_string(o.bytes) +
@@ -588,7 +597,10 @@ void Printer::tma(const Op& o) {
     for (size_t d = gidx.size(); d-- > 0;) coords += ", " + c_expr(gidx[d]);
     std::string addr = base + (is_const(soff) && soff->value == 0 ? "" : " + " + c_expr(soff));
     std::string rank = std::to_string(t.shape.size());
-    if (load)
+    if (load && o.cluster_wide)
+      w_->line("grove::tma_load_" + rank + "d_multicast(" + addr + ", &" + m->name + ", " +
+               bar_addr(o) + ", " + std::to_string((1 << k_.cluster) - 1) + coords + ");");
+    else if (load)
       w_->line("grove::tma_load_" + rank + "d(" + addr + ", &" + m->name + ", " + bar_addr(o) +
                coords + ");");
     else
@@ -759,7 +771,14 @@ void Printer::launcher() {
     w_->line("  if (err != cudaSuccess) return err;");
     w_->line("  err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);");
     w_->line("  if (err != cudaSuccess) return err;");
-    w_->line("  const long long blocks = tiles < sms ? tiles : sms;");
+    if (k_.cluster > 1) {
+      // Whole clusters of k_.cluster blocks; `tiles` counts their groups of tiles.
+      const std::string c = std::to_string(k_.cluster);
+      w_->line("  const long long clusters = tiles < sms / " + c + " ? tiles : sms / " + c + ";");
+      w_->line("  const long long blocks = clusters * " + c + ";");
+    } else {
+      w_->line("  const long long blocks = tiles < sms ? tiles : sms;");
+    }
   } else {
     std::string blocks = "1LL";
     for (const IExprP& g : k_.grid) blocks += " * (long long)(" + c_expr(g) + ")";
@@ -772,10 +791,29 @@ void Printer::launcher() {
   w_->line("  err = cudaFuncSetAttribute(" + kernel_symbol(k_) +
            ", cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes);");
   w_->line("  if (err != cudaSuccess) return err;");
-  w_->line("  " + kernel_symbol(k_) + "<<<static_cast<unsigned>(blocks), " +
-           std::to_string(k_.threads()) + ", smem_bytes, stream>>>(");
-  for (size_t i = 0; i < args.size(); ++i)
-    w_->line("      " + args[i] + (i + 1 < args.size() ? "," : ");"));
+  if (k_.cluster > 1) {
+    w_->line("  cudaLaunchConfig_t config = {};");
+    w_->line("  config.gridDim = dim3(static_cast<unsigned>(blocks));");
+    w_->line("  config.blockDim = dim3(" + std::to_string(k_.threads()) + ");");
+    w_->line("  config.dynamicSmemBytes = smem_bytes;");
+    w_->line("  config.stream = stream;");
+    w_->line("  cudaLaunchAttribute cluster[1];");
+    w_->line("  cluster[0].id = cudaLaunchAttributeClusterDimension;");
+    w_->line("  cluster[0].val.clusterDim.x = " + std::to_string(k_.cluster) + ";");
+    w_->line("  cluster[0].val.clusterDim.y = 1;");
+    w_->line("  cluster[0].val.clusterDim.z = 1;");
+    w_->line("  config.attrs = cluster;");
+    w_->line("  config.numAttrs = 1;");
+    w_->line("  err = cudaLaunchKernelEx(&config, " + kernel_symbol(k_) + ",");
+    for (size_t i = 0; i < args.size(); ++i)
+      w_->line("      " + args[i] + (i + 1 < args.size() ? "," : ");"));
+    w_->line("  if (err != cudaSuccess) return err;");
+  } else {
+    w_->line("  " + kernel_symbol(k_) + "<<<static_cast<unsigned>(blocks), " +
+             std::to_string(k_.threads()) + ", smem_bytes, stream>>>(");
+    for (size_t i = 0; i < args.size(); ++i)
+      w_->line("      " + args[i] + (i + 1 < args.size() ? "," : ");"));
+  }
   w_->line("  return cudaGetLastError();");
   w_->line("}");
   w_->line("#endif  // __CUDACC_RTC__");
@@ -854,6 +892,9 @@ std::string Printer::run() {
   for (const TmaMap& m : maps_) w_->line("    grove::tma_prefetch_map(&" + m.name + ");");
   w_->line("  }");
   w_->line("  __syncthreads();");
+  if (k_.cluster > 1)
+    w_->line("  grove::cluster_sync();  // every block's barriers are ready before any is "
+             "signalled from another");
   w_->line();
   roles();
   w_->line("}");
@@ -902,10 +943,11 @@ std::vector<TensorMapSpec> tensor_maps(const Kernel& k) {
 
 std::vector<std::string> unhonoured_options(const Kernel& k) {
   std::vector<std::string> out;
-  if (k.cluster_x * k.cluster_y > 1)
+  if (k.cluster_x * k.cluster_y > 1 && k.cluster <= 1)
     out.push_back("kernel '" + k.name + "' asks for clusters of " + std::to_string(k.cluster_x) +
                   "x" + std::to_string(k.cluster_y) +
-                  " blocks, which the CUDA back end does not print yet: no clusters, no multicast");
+                  " blocks, which are generated for persistent kernels only: no clusters, no "
+                  "multicast");
   return out;
 }
 

@@ -54,6 +54,10 @@ std::string Mbarriers::arrive(int barrier, int64_t slot, const VClock& vc, int64
   s.tx += expect_bytes;
   s.arrived++;
   join(s.pending, vc);
+  if (err.empty() && s.tx < 0 && s.arrived >= k_.barriers[static_cast<size_t>(barrier)].arrivals)
+    err = "mbarrier " + name(barrier, slot) + " has all its arrivals for phase " +
+          std::to_string(s.phase) + ", but " + std::to_string(-s.tx) +
+          " more bytes landed than were announced with arrive.expect_tx";
   maybe_complete(barrier, s);
   return err;
 }
@@ -62,8 +66,13 @@ std::string Mbarriers::complete_tx(int barrier, int64_t slot, const VClock& vc, 
   MbarSlot& s = at(barrier, slot);
   s.tx -= bytes;
   join(s.pending, vc);
+  // Bytes may land before the arrive.expect_tx that announces them (a multicast from another
+  // block of the cluster can overtake this block's producer): PTX lets the count go negative,
+  // down to -(2^20 - 1), while the phase still waits for arrivals. With every arrival in, a
+  // negative count is bytes nobody announced, and the phase can never complete.
   std::string err;
-  if (s.tx < 0)
+  const bool arrivals_in = s.arrived >= k_.barriers[static_cast<size_t>(barrier)].arrivals;
+  if (s.tx < 0 && (arrivals_in || s.tx <= -(int64_t{1} << 20)))
     err = "transaction count of mbarrier " + name(barrier, slot) + " went negative (" +
           std::to_string(s.tx) + ") in phase " + std::to_string(s.phase) +
           ": a TMA load completed bytes no arrive.expect_tx announced";

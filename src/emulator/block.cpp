@@ -6,63 +6,95 @@
 namespace grove::emu {
 namespace {
 
-// The named barriers an agent's code uses (ids may depend on the agent's `wg` only).
-void barrier_ids(const kir::Body& body, const Env& env, std::set<int>& ids) {
+// The named barriers an agent's code uses (ids may depend on the agent's `wg` only), by key.
+void barrier_keys(const kir::Body& body, const Agent& a, std::set<int>& keys,
+                  int (*key)(const Agent&, const kir::Op&)) {
   for (const kir::Op& op : body) {
-    if (op.kind == kir::Op::NamedBarrier || op.kind == kir::Op::NamedBarrierArrive)
-      ids.insert(named_id(op, env));
-    barrier_ids(op.body, env, ids);
+    if (op.kind == kir::Op::NamedBarrier || op.kind == kir::Op::NamedBarrierArrive ||
+        op.kind == kir::Op::ClusterSync)
+      keys.insert(key(a, op));
+    barrier_keys(op.body, a, keys, key);
   }
 }
 
 } // namespace
+
+int Block::named_key(const Agent& a, const kir::Op& op) {
+  if (op.kind == kir::Op::ClusterSync) return -1;
+  Env wg;
+  if (a.env.count("wg")) wg["wg"] = a.env.at("wg");
+  return a.cta * 32 + named_id(op, wg);
+}
+
+std::vector<int> Block::targets(const Agent& a, const kir::Op& op) const {
+  if (!op.cluster_wide) return {a.cta};
+  std::vector<int> all(static_cast<size_t>(k_.cluster));
+  for (int c = 0; c < k_.cluster; ++c) all[static_cast<size_t>(c)] = c;
+  return all;
+}
+
+// Signalling or filling a block whose agents have all finished: on the GPU it has exited.
+void Block::check_alive(const Agent& a, const kir::Op& op, int cta) {
+  for (const Agent& b : agents_)
+    if (b.cta == cta && !b.done) return;
+  error(a, &op,
+        "signals block " + std::to_string(cta) +
+            " of the cluster, which has already exited (a barrier.cluster.sync before the end "
+            "is missing)");
+}
 
 Block::Block(const kir::Kernel& k, const std::vector<Buffer*>& globals,
              const std::vector<std::vector<int64_t>>& global_shapes,
              const std::map<std::string, double>& float_params, const EmulatorOptions& opts,
              std::mt19937_64& rng, EmulatorReport& report)
     : k_(k), globals_(globals), global_shapes_(global_shapes), float_params_(float_params),
-      opts_(opts), rng_(rng), report_(report), smem_(k), bars_(k) {}
+      opts_(opts), rng_(rng), report_(report) {
+  for (int c = 0; c < std::max(1, k.cluster); ++c) {
+    smem_.emplace_back(k);
+    bars_.emplace_back(k);
+  }
+}
 
-bool Block::run(const Env& env, const std::string& label) {
+bool Block::run(const std::vector<Env>& envs, const std::string& label) {
   label_ = label;
   agents_.clear();
   ops_.clear();
   live_.clear();
   named_.clear();
-  smem_.reset();
-  bars_.reset();
+  for (SmemModel& s : smem_) s.reset();
+  for (Mbarriers& b : bars_) b.reset();
   now_ = 0;
   failed_ = false;
-  for (size_t r = 0; r < k_.roles.size(); ++r) {
-    const kir::Role& role = k_.roles[r];
-    int n = role.kind == kir::Role::Producer ? 1 : role.warpgroups;
-    for (int w = 0; w < n; ++w) {
-      Agent a;
-      a.role = static_cast<int>(r);
-      a.wg = w;
-      a.threads = 32 * role.warps;
-      a.label =
-          role.kind == kir::Role::Producer ? role.name : role.name + " wg " + std::to_string(w);
-      a.env = env;
-      if (role.kind == kir::Role::Consumer) a.env["wg"] = w;
-      for (const kir::RegTensor& t : k_.regs) {
-        int64_t n_el = 1;
-        for (int64_t d : t.shape) n_el *= d;
-        a.regs.emplace_back(static_cast<size_t>(n_el), std::numeric_limits<double>::quiet_NaN());
+  for (size_t cta = 0; cta < envs.size(); ++cta)
+    for (size_t r = 0; r < k_.roles.size(); ++r) {
+      const kir::Role& role = k_.roles[r];
+      int n = role.kind == kir::Role::Producer ? 1 : role.warpgroups;
+      for (int w = 0; w < n; ++w) {
+        Agent a;
+        a.role = static_cast<int>(r);
+        a.wg = w;
+        a.cta = static_cast<int>(cta);
+        a.threads = 32 * role.warps;
+        a.label =
+            role.kind == kir::Role::Producer ? role.name : role.name + " wg " + std::to_string(w);
+        if (envs.size() > 1) a.label = "block " + std::to_string(cta) + " " + a.label;
+        a.env = envs[cta];
+        if (role.kind == kir::Role::Consumer) a.env["wg"] = w;
+        for (const kir::RegTensor& t : k_.regs) {
+          int64_t n_el = 1;
+          for (int64_t d : t.shape) n_el *= d;
+          a.regs.emplace_back(static_cast<size_t>(n_el), std::numeric_limits<double>::quiet_NaN());
+        }
+        a.regs_unfenced.assign(k_.regs.size(), false);
+        a.frames.push_back({&role.body, 0, nullptr, 0, 0});
+        agents_.push_back(std::move(a));
       }
-      a.regs_unfenced.assign(k_.regs.size(), false);
-      a.frames.push_back({&role.body, 0, nullptr, 0, 0});
-      agents_.push_back(std::move(a));
     }
-  }
   bar_threads_.clear();
   for (const Agent& a : agents_) {
-    std::set<int> ids;
-    Env wg;
-    if (a.env.count("wg")) wg["wg"] = a.env.at("wg");
-    barrier_ids(k_.roles[static_cast<size_t>(a.role)].body, wg, ids);
-    for (int id : ids) bar_threads_[id] += a.threads;
+    std::set<int> keys;
+    barrier_keys(k_.roles[static_cast<size_t>(a.role)].body, a, keys, &Block::named_key);
+    for (int key : keys) bar_threads_[key] += a.threads;
   }
   next_tid_ = static_cast<int>(agents_.size());
   for (Agent& a : agents_) {
@@ -183,6 +215,19 @@ void Block::normalize(Agent& a) {
   }
   a.done = true;
   finish(a);
+  release_cluster(); // one thread fewer for barrier.cluster to wait for
+}
+
+void Block::release_cluster() {
+  NamedBarrier& nb = named_[-1];
+  int live = 0;
+  for (const Agent& a : agents_)
+    if (!a.done) live += a.threads;
+  if (nb.arrived == 0 || nb.arrived < live) return;
+  nb.generation++;
+  nb.arrived = 0;
+  nb.released = std::move(nb.pending);
+  nb.pending.clear();
 }
 
 void Block::finish(Agent& a) {
@@ -237,8 +282,9 @@ std::string Block::waiting_on(Agent& a) {
   switch (op.kind) {
   case kir::Op::MbarWait: {
     int64_t slot = kir::eval(*op.slot, a.env);
+    Mbarriers& bars = bars_[static_cast<size_t>(a.cta)];
     return "parity " + std::to_string(kir::eval(*op.phase, a.env) & 1) + " of mbarrier " +
-           bars_.name(op.barrier, slot) + ", which is in " + bars_.state(op.barrier, slot);
+           bars.name(op.barrier, slot) + ", which is in " + bars.state(op.barrier, slot);
   }
   case kir::Op::WgmmaWait:
     return std::to_string(a.wgmma_groups.size()) +
@@ -246,11 +292,13 @@ std::string Block::waiting_on(Agent& a) {
   case kir::Op::TmaStoreWait:
     return std::to_string(a.store_groups.size()) +
            " TMA store group(s) pending, waiting for <= " + std::to_string(op.count);
-  case kir::Op::NamedBarrier: {
-    const int id = named_id(op, a.env);
-    const NamedBarrier& nb = named_[id];
-    return "barrier " + std::to_string(id) + ": " + std::to_string(nb.arrived) + " of " +
-           std::to_string(op.count) + " threads arrived";
+  case kir::Op::NamedBarrier:
+  case kir::Op::ClusterSync: {
+    const int key = named_key(a, op);
+    const NamedBarrier& nb = named_[key];
+    return (key < 0 ? "the cluster barrier" : "barrier " + std::to_string(named_id(op, a.env))) +
+           ": " + std::to_string(nb.arrived) + " of " +
+           std::to_string(key < 0 ? bar_threads_[key] : op.count) + " threads arrived";
   }
   default:
     return "?";

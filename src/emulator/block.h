@@ -27,6 +27,7 @@ struct Frame {
 // A role instance: the producer warp or one consumer warpgroup.
 struct Agent {
   int role = 0, wg = 0, tid = 0, threads = 32;
+  int cta = 0;       // its block's rank in the cluster
   std::string label; // "producer", "consumer wg 1"
   std::vector<Frame> frames;
   bool done = false;
@@ -59,7 +60,8 @@ struct AsyncOp {
   Box smem_write;                     // Load: its destination
   Box global;                         // Load: source; Store: destination
   int64_t bar_slot = 0, bytes = 0;
-  std::string issued_at; // the issuer's loop iteration, e.g. "kt=2"
+  bool multicast = false; // Load: into smem_write's place, and barrier, of every block
+  std::string issued_at;  // the issuer's loop iteration, e.g. "kt=2"
   Epoch epoch() const { return {tid, 1}; }
 };
 
@@ -71,9 +73,9 @@ public:
         const std::vector<std::vector<int64_t>>& global_shapes,
         const std::map<std::string, double>& float_params, const EmulatorOptions& opts,
         std::mt19937_64& rng, EmulatorReport& report);
-  // Runs the block whose grid variables (and the sizes) are bound in `env`. Returns false when it
-  // found an error.
-  bool run(const Env& env, const std::string& label);
+  // Runs the blocks of one cluster (one block without clusters) together; `envs` binds each
+  // block's grid variables (and the sizes). Returns false when it found an error.
+  bool run(const std::vector<Env>& envs, const std::string& label);
 
 private:
   struct Fatal : std::runtime_error {
@@ -117,12 +119,17 @@ private:
 
   std::string label_;
   std::vector<Agent> agents_;
-  std::vector<AsyncOp> ops_; // every async op issued in this block, by id
-  std::vector<int> live_;    // ids not yet done (loads) or not yet retired (readers)
-  SmemModel smem_;
-  Mbarriers bars_;
+  std::vector<AsyncOp> ops_;    // every async op issued in this block, by id
+  std::vector<int> live_;       // ids not yet done (loads) or not yet retired (readers)
+  std::vector<SmemModel> smem_; // per block of the cluster
+  std::vector<Mbarriers> bars_;
+  // Named barriers are per block: key cta * 32 + id; the cluster barrier is key -1.
   std::map<int, NamedBarrier> named_;
-  std::map<int, int> bar_threads_; // named barrier id -> threads of the agents whose code uses it
+  std::map<int, int> bar_threads_; // key -> threads of the agents whose code uses it
+  static int named_key(const Agent& a, const kir::Op& op);
+  std::vector<int> targets(const Agent& a, const kir::Op& op) const; // blocks an op signals
+  void check_alive(const Agent& a, const kir::Op& op, int cta);
+  void release_cluster(); // completes barrier.cluster once every live thread has arrived
   int64_t now_ = 0;
   int next_tid_ = 0;
   bool failed_ = false;

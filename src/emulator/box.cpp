@@ -41,14 +41,16 @@ bool inside(const Box& b, const std::vector<int64_t>& shape) {
 }
 
 bool overlaps(const Box& a, const Box& b) {
-  if (a.index != b.index || a.slot != b.slot || a.lo.size() != b.lo.size()) return false;
+  if (a.index != b.index || a.slot != b.slot || a.cta != b.cta || a.lo.size() != b.lo.size())
+    return false;
   for (size_t d = 0; d < a.lo.size(); ++d)
     if (a.hi[d] <= b.lo[d] || b.hi[d] <= a.lo[d]) return false;
   return true;
 }
 
 bool contains(const Box& outer, const Box& inner) {
-  if (outer.index != inner.index || outer.slot != inner.slot) return false;
+  if (outer.index != inner.index || outer.slot != inner.slot || outer.cta != inner.cta)
+    return false;
   for (size_t d = 0; d < outer.lo.size(); ++d)
     if (inner.lo[d] < outer.lo[d] || inner.hi[d] > outer.hi[d]) return false;
   return true;

@@ -14,6 +14,7 @@ using Env = std::map<std::string, int64_t>;
 // The elements [lo, hi) per dimension of a tensor of the given shape; `slot` for shared memory.
 struct Box {
   int index = -1; // the buffer (kernel smem, regs or tensors index)
+  int cta = 0;    // shared memory: which block of the cluster
   int64_t slot = 0;
   std::vector<int64_t> lo, hi;
   int64_t count() const;

@@ -49,10 +49,12 @@ void names_read(const Expr& e, std::set<std::string>& out) {
 } // namespace
 
 Box Block::box(const Agent& a, const Ref& r, const Env& env) const {
-  (void)a;
   const std::vector<int64_t>& shape = shape_of(k_, global_shapes_, r);
   Box b = eval_box(r, shape, env);
-  if (r.kind == Ref::Smem) smem_.check(b);
+  if (r.kind == Ref::Smem) {
+    b.cta = a.cta;
+    smem_[static_cast<size_t>(a.cta)].check(b);
+  }
   if (r.kind == Ref::Reg && !inside(b, shape))
     throw std::runtime_error("box " + box_str(b) + " is outside register tensor " +
                              k_.regs[static_cast<size_t>(r.index)].name + " " + shape_str(shape));
@@ -62,10 +64,10 @@ Box Block::box(const Agent& a, const Ref& r, const Env& env) const {
 std::vector<double> Block::read(Agent& a, const Op& op, const Ref& r, const Box& b) {
   if (r.kind == Ref::Smem) {
     check_smem_in_flight(a, op, b, false);
-    for (const std::string& c :
-         smem_.access(b, false, a.epoch(), a.vc, a.label + "'s " + kir::op_name(op.kind)))
+    for (const std::string& c : smem_[static_cast<size_t>(b.cta)].access(
+             b, false, a.epoch(), a.vc, a.label + "'s " + kir::op_name(op.kind)))
       error(a, &op, "reads shared memory: " + c);
-    return smem_.read(b, r.swizzle);
+    return smem_[static_cast<size_t>(b.cta)].read(b, r.swizzle);
   }
   std::vector<int64_t> idx = box_indices(b, shape_of(k_, global_shapes_, r));
   const std::vector<double>* src;
@@ -85,10 +87,10 @@ void Block::write(Agent& a, const Op& op, const Ref& r, const Box& b,
                   const std::vector<double>& v) {
   if (r.kind == Ref::Smem) {
     check_smem_in_flight(a, op, b, true);
-    for (const std::string& c :
-         smem_.access(b, true, a.epoch(), a.vc, a.label + "'s " + kir::op_name(op.kind)))
+    for (const std::string& c : smem_[static_cast<size_t>(b.cta)].access(
+             b, true, a.epoch(), a.vc, a.label + "'s " + kir::op_name(op.kind)))
       error(a, &op, "writes shared memory: " + c);
-    smem_.write(b, r.swizzle, v);
+    smem_[static_cast<size_t>(b.cta)].write(b, r.swizzle, v);
     a.unfenced_smem.push_back(b);
     return;
   }
@@ -176,7 +178,7 @@ void Block::mma(AsyncOp& o) {
   const Op& op = *o.op;
   auto get = [&](const Ref& r) {
     Box b = box(a, r, o.env);
-    if (r.kind == Ref::Smem) return smem_.read(b, r.swizzle);
+    if (r.kind == Ref::Smem) return smem_[static_cast<size_t>(b.cta)].read(b, r.swizzle);
     std::vector<int64_t> idx = box_indices(b, k_.regs[static_cast<size_t>(r.index)].shape);
     std::vector<double> v(idx.size());
     for (size_t i = 0; i < idx.size(); ++i)

@@ -47,7 +47,8 @@ EmulatorReport emulate(const kir::Kernel& k,
       // default 1-4 by seed, so schedules also vary how tiles fall to blocks.
       int64_t want =
           opts.persistent_ctas > 0 ? opts.persistent_ctas : 1 + static_cast<int64_t>(opts.seed % 4);
-      env["grove_ctas"] = std::min(kir::eval(*k.tiles, env), want);
+      // (With clusters, `tiles` counts groups of k.cluster tiles, one group per cluster.)
+      env["grove_ctas"] = std::min(kir::eval(*k.tiles, env), want) * std::max(1, k.cluster);
     }
     std::vector<int64_t> grid;
     int64_t blocks = 1;
@@ -60,17 +61,24 @@ EmulatorReport emulate(const kir::Kernel& k,
     if (opts.max_blocks > 0) blocks = std::min<int64_t>(blocks, opts.max_blocks);
     std::mt19937_64 rng(opts.seed);
     emu::Block block(k, globals, shapes, float_params, opts, rng, rep);
-    for (int64_t b = 0; b < blocks; ++b) {
-      int64_t rest = b;
+    // The blocks of a cluster run together; clusters (and blocks without them) one after another.
+    const int64_t cluster = std::max(1, k.cluster);
+    for (int64_t b = 0; b < blocks; b += cluster) {
+      std::vector<emu::Env> envs;
       std::string label = "block (";
-      for (size_t d = grid.size(); d-- > 0;) {
-        env[k.grid_vars[d]] = rest % grid[d];
-        rest /= grid[d];
+      for (int64_t c = 0; c < cluster && b + c < blocks; ++c) {
+        int64_t rest = b + c;
+        for (size_t d = grid.size(); d-- > 0;) {
+          env[k.grid_vars[d]] = rest % grid[d];
+          rest /= grid[d];
+        }
+        envs.push_back(env);
       }
       for (size_t d = 0; d < grid.size(); ++d)
-        label += (d ? ", " : "") + k.grid_vars[d] + "=" + std::to_string(env[k.grid_vars[d]]);
-      rep.blocks++;
-      if (!block.run(env, label + ")")) break;
+        label += (d ? ", " : "") + k.grid_vars[d] + "=" + std::to_string(envs[0][k.grid_vars[d]]);
+      if (cluster > 1) label += ", cluster of " + std::to_string(cluster);
+      rep.blocks += static_cast<int64_t>(envs.size());
+      if (!block.run(envs, label + ")")) break;
     }
   } catch (const std::exception& e) {
     return fail(e.what());

@@ -21,6 +21,12 @@
 // - Named barriers: the agents whose code names a barrier id are its participants; a bar.sync or
 //   bar.arrive whose count differs from their threads (or from another participant's count) is
 //   reported, and so is an agent arriving twice before the barrier completes.
+// - Clusters: the blocks of a cluster run together, each with its own shared memory, mbarriers
+//   and named barriers. A multicast TMA load writes every block's shared memory and completes
+//   bytes on every block's mbarrier (bytes may land before the arrive.expect_tx that announces
+//   them, as PTX allows); a cluster-wide arrive arrives on every block's mbarrier; barrier.cluster
+//   releases once every thread that has not finished has arrived. Signalling a block all of whose
+//   agents have finished (on the GPU: exited) is reported.
 // - mbarrier waits: besides deadlocks, a wait that passes on a phase later than the one after the
 //   last phase this agent waited on (it missed a phase: parity aliasing) is reported.
 // - Persistent kernels run `persistent_ctas` blocks, each looping over its tiles.

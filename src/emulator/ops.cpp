@@ -30,13 +30,15 @@ bool Block::ready(Agent& a, const Op& op) {
   if (op.guard && kir::eval(*op.guard, a.env) == 0) return true; // skipped: never blocks
   switch (op.kind) {
   case Op::MbarWait:
-    return bars_.passes(op.barrier, kir::eval(*op.slot, a.env), kir::eval(*op.phase, a.env));
+    return bars_[static_cast<size_t>(a.cta)].passes(op.barrier, kir::eval(*op.slot, a.env),
+                                                    kir::eval(*op.phase, a.env));
   case Op::WgmmaWait:
     return groups_done(a.wgmma_groups, static_cast<size_t>(std::max(op.count, 0)));
   case Op::TmaStoreWait:
     return groups_done(a.store_groups, static_cast<size_t>(std::max(op.count, 0)));
   case Op::NamedBarrier:
-    return !a.at_bar || named_[named_id(op, a.env)].generation > a.bar_gen;
+  case Op::ClusterSync:
+    return !a.at_bar || named_[named_key(a, op)].generation > a.bar_gen;
   default:
     return true;
   }
@@ -50,15 +52,18 @@ bool Block::exec(Agent& a, const Op& op) {
   case Op::MbarArriveExpectTx:
   case Op::MbarArrive: {
     int64_t slot = kir::eval(*op.slot, a.env);
-    std::string e =
-        bars_.arrive(op.barrier, slot, a.vc, op.kind == Op::MbarArriveExpectTx ? op.bytes : 0);
-    if (!e.empty()) error(a, &op, e);
+    for (int cta : targets(a, op)) {
+      if (cta != a.cta) check_alive(a, op, cta);
+      std::string e = bars_[static_cast<size_t>(cta)].arrive(
+          op.barrier, slot, a.vc, op.kind == Op::MbarArriveExpectTx ? op.bytes : 0);
+      if (!e.empty()) error(a, &op, e);
+    }
     own(a.vc, a.tid)++;
     return true;
   }
   case Op::MbarWait: {
     int64_t slot = kir::eval(*op.slot, a.env);
-    MbarSlot& s = bars_.at(op.barrier, slot);
+    MbarSlot& s = bars_[static_cast<size_t>(a.cta)].at(op.barrier, slot);
     int64_t phase = s.phase - 1; // the phase this wait synchronizes with; -1: a fresh barrier
     auto key = std::make_pair(op.barrier, slot);
     auto it = a.synced_phase.find(key);
@@ -66,9 +71,10 @@ bool Block::exec(Agent& a, const Op& op) {
     if (phase > last + 1)
       error(a, &op,
             "wait on the wrong phase: parity " + std::to_string(kir::eval(*op.phase, a.env) & 1) +
-                " of mbarrier " + bars_.name(op.barrier, slot) + " passes on phase " +
-                std::to_string(phase) + ", but this agent last waited on phase " +
-                std::to_string(last) + " of it, so it missed phase(s) in between");
+                " of mbarrier " + bars_[static_cast<size_t>(a.cta)].name(op.barrier, slot) +
+                " passes on phase " + std::to_string(phase) +
+                ", but this agent last waited on phase " + std::to_string(last) +
+                " of it, so it missed phase(s) in between");
     a.synced_phase[key] = std::max(last, phase);
     join(a.vc, s.completed);
     return true;
@@ -110,30 +116,48 @@ bool Block::exec(Agent& a, const Op& op) {
       error(a, &op,
             "setmaxnreg " + std::to_string(op.count) + " is not a multiple of 8 in [24, 256]");
     return true;
+  case Op::ClusterSync: {
+    // barrier.cluster.arrive + wait: released once every thread of the cluster that has not
+    // exited has arrived (an exited thread no longer counts; see release_cluster).
+    NamedBarrier& nb = named_[-1];
+    if (a.at_bar) {
+      a.at_bar = false;
+      join(a.vc, nb.released);
+      return true;
+    }
+    nb.arrived += a.threads;
+    join(nb.pending, a.vc);
+    own(a.vc, a.tid)++;
+    a.at_bar = true;
+    a.bar_gen = nb.generation;
+    release_cluster();
+    return false;
+  }
   case Op::NamedBarrier:
   case Op::NamedBarrierArrive: {
-    const int bar = named_id(op, a.env);
-    NamedBarrier& nb = named_[bar];
+    const int key = named_key(a, op);
+    const int count = op.count;
+    NamedBarrier& nb = named_[key];
     if (a.at_bar) { // released
       a.at_bar = false;
       join(a.vc, nb.released);
       return true;
     }
-    std::string id = "named barrier " + std::to_string(bar);
-    if (op.count <= 0 || op.count % 32)
+    std::string id = "named barrier " + std::to_string(named_id(op, a.env));
+    if (count <= 0 || count % 32)
       error(a, &op,
-            id + ": a thread count of " + std::to_string(op.count) +
+            id + ": a thread count of " + std::to_string(count) +
                 " is not a whole number of warps");
-    if (op.count != bar_threads_[bar])
+    if (count != bar_threads_[key])
       error(a, &op,
-            id + ": a count of " + std::to_string(op.count) +
+            id + ": a count of " + std::to_string(count) +
                 " threads, but the warps whose code uses this barrier have " +
-                std::to_string(bar_threads_[bar]));
+                std::to_string(bar_threads_[key]));
     if (nb.arrived == 0)
-      nb.count = op.count;
-    else if (nb.count != op.count)
+      nb.count = count;
+    else if (nb.count != count)
       error(a, &op,
-            id + ": this agent syncs " + std::to_string(op.count) +
+            id + ": this agent syncs " + std::to_string(count) +
                 " threads but an agent already waiting there syncs " + std::to_string(nb.count));
     if (!nb.agents.insert(a.tid).second)
       error(a, &op,
@@ -142,7 +166,7 @@ bool Block::exec(Agent& a, const Op& op) {
     nb.arrived += a.threads;
     join(nb.pending, a.vc);
     own(a.vc, a.tid)++;
-    const bool waits = op.kind == Op::NamedBarrier; // bar.arrive goes on at once
+    const bool waits = op.kind != Op::NamedBarrierArrive; // bar.arrive goes on at once
     if (waits) {
       a.at_bar = true;
       a.bar_gen = nb.generation;
@@ -165,12 +189,15 @@ bool Block::exec(Agent& a, const Op& op) {
 }
 
 void Block::check_smem_in_flight(const Agent& a, const Op& op, const Box& b, bool write) {
-  const std::string& name = smem_.buffer(b.index).name;
-  std::string what = "smem " + name + "[" + std::to_string(b.slot) + "] " + box_str(b);
+  const std::string& name = smem_[0].buffer(b.index).name;
+  std::string what = "smem " + name + "[" + std::to_string(b.slot) + "] " + box_str(b) +
+                     (k_.cluster > 1 ? " of block " + std::to_string(b.cta) : "");
   for (int id : live_) {
     const AsyncOp& o = ops_[static_cast<size_t>(id)];
     const std::string& by = agents_[static_cast<size_t>(o.agent)].label;
-    if (o.kind == AsyncOp::Load && !o.done && overlaps(o.smem_write, b))
+    Box into = o.smem_write;
+    if (o.multicast) into.cta = b.cta; // a multicast fills the same place in every block
+    if (o.kind == AsyncOp::Load && !o.done && overlaps(into, b))
       error(a, &op,
             std::string(write ? "writes " : "reads ") + what +
                 " while a TMA load into it (issued by " + by + ") is in flight" +
@@ -191,7 +218,7 @@ void Block::check_smem_unfenced(const Agent& a, const Op& op, const Box& b) {
     for (const Box& u : w.unfenced_smem)
       if (overlaps(u, b))
         error(a, &op,
-              "reads smem " + smem_.buffer(b.index).name + "[" + std::to_string(b.slot) + "] " +
+              "reads smem " + smem_[0].buffer(b.index).name + "[" + std::to_string(b.slot) + "] " +
                   box_str(b) + " through the async proxy, but " + w.label +
                   " wrote it with generic stores and no fence.proxy.async since");
 }
@@ -245,11 +272,17 @@ void Block::issue(Agent& a, const Op& op) {
     if (load) {
       o.kind = AsyncOp::Load;
       o.smem_write = sb;
+      o.multicast = op.cluster_wide;
       o.bar_slot = kir::eval(*op.slot, a.env);
-      bars_.at(op.barrier, o.bar_slot);
       o.bytes = sb.count() * elem_bytes(elem(s));
-      check_smem_in_flight(a, op, sb, true);
-      smem_.poison(sb, s.swizzle); // until the data lands
+      for (int cta : targets(a, op)) {
+        Box into = sb;
+        into.cta = cta;
+        if (cta != a.cta) check_alive(a, op, cta);
+        bars_[static_cast<size_t>(cta)].at(op.barrier, o.bar_slot);
+        check_smem_in_flight(a, op, into, true);
+        smem_[static_cast<size_t>(cta)].poison(into, s.swizzle); // until the data lands
+      }
     } else {
       o.kind = AsyncOp::Store;
       o.smem_reads = {sb};
@@ -315,7 +348,8 @@ void Block::complete(AsyncOp& o) {
                                                            : "a wgmma") +
                     " of " + a.label;
   auto race = [&](const Box& b, bool write) {
-    for (const std::string& c : smem_.access(b, write, o.epoch(), o.vc, who))
+    for (const std::string& c :
+         smem_[static_cast<size_t>(b.cta)].access(b, write, o.epoch(), o.vc, who))
       error(a, o.op,
             std::string("completing") +
                 (o.issued_at.empty() ? "" : " (issued at " + o.issued_at + ")") + ", it " +
@@ -330,18 +364,24 @@ void Block::complete(AsyncOp& o) {
     std::vector<double> v(idx.size());
     for (size_t i = 0; i < idx.size(); ++i)
       v[i] = idx[i] < 0 ? 0.0 : g.data[static_cast<size_t>(idx[i])];
-    race(o.smem_write, true);
-    smem_.write(o.smem_write, op.dst.swizzle, v);
-    std::string e = bars_.complete_tx(op.barrier, o.bar_slot, o.vc, o.bytes);
-    if (!e.empty())
-      error(a, o.op,
-            "completing" + (o.issued_at.empty() ? "" : " (issued at " + o.issued_at + ")") + ": " +
-                e);
+    for (int cta : targets(a, op)) {
+      Box into = o.smem_write;
+      into.cta = cta;
+      race(into, true);
+      smem_[static_cast<size_t>(cta)].write(into, op.dst.swizzle, v);
+      std::string e =
+          bars_[static_cast<size_t>(cta)].complete_tx(op.barrier, o.bar_slot, o.vc, o.bytes);
+      if (!e.empty())
+        error(a, o.op,
+              "completing" + (o.issued_at.empty() ? "" : " (issued at " + o.issued_at + ")") +
+                  ": " + e);
+    }
     break;
   }
   case AsyncOp::Store: {
     race(o.smem_reads[0], false);
-    std::vector<double> v = smem_.read(o.smem_reads[0], op.src.swizzle);
+    std::vector<double> v =
+        smem_[static_cast<size_t>(o.smem_reads[0].cta)].read(o.smem_reads[0], op.src.swizzle);
     Buffer& g = *globals_[static_cast<size_t>(op.dst.index)];
     std::vector<int64_t> idx =
         box_indices(o.global, global_shapes_[static_cast<size_t>(op.dst.index)]);

@@ -54,6 +54,8 @@ const char* op_name(Op::Kind k) {
     return "bar.arrive";
   case Op::SetMaxNReg:
     return "setmaxnreg";
+  case Op::ClusterSync:
+    return "barrier.cluster.sync";
   }
   return "?";
 }
@@ -110,17 +112,17 @@ void body_text(const Kernel& k, const Body& b, int indent, std::ostream& os) {
          << str(op.slot) << "] bytes=" << op.bytes;
       break;
     case Op::MbarArrive:
-      os << op_name(op.kind) << " " << k.barriers.at(static_cast<size_t>(op.barrier)).name << "["
-         << str(op.slot) << "]";
+      os << op_name(op.kind) << (op.cluster_wide ? ".cluster_wide " : " ")
+         << k.barriers.at(static_cast<size_t>(op.barrier)).name << "[" << str(op.slot) << "]";
       break;
     case Op::MbarWait:
       os << op_name(op.kind) << " " << k.barriers.at(static_cast<size_t>(op.barrier)).name << "["
          << str(op.slot) << "] parity=" << str(op.phase);
       break;
     case Op::TmaLoad:
-      os << op_name(op.kind) << " " << ref_str(k, op.dst) << " <- " << ref_str(k, op.src)
-         << " signals " << k.barriers.at(static_cast<size_t>(op.barrier)).name << "["
-         << str(op.slot) << "]";
+      os << op_name(op.kind) << (op.cluster_wide ? ".multicast " : " ") << ref_str(k, op.dst)
+         << " <- " << ref_str(k, op.src) << " signals "
+         << k.barriers.at(static_cast<size_t>(op.barrier)).name << "[" << str(op.slot) << "]";
       break;
     case Op::TmaStore:
     case Op::Copy:
@@ -141,6 +143,9 @@ void body_text(const Kernel& k, const Body& b, int indent, std::ostream& os) {
       break;
     case Op::SetMaxNReg:
       os << op_name(op.kind) << " " << op.count;
+      break;
+    case Op::ClusterSync:
+      os << op_name(op.kind);
       break;
     case Op::Compute: {
       os << "compute {";
@@ -189,6 +194,7 @@ std::string to_text(const Kernel& k) {
     os << ")";
   }
   if (k.cluster_x * k.cluster_y > 1) os << ", cluster " << k.cluster_x << "x" << k.cluster_y;
+  if (k.cluster > 1) os << " (" << k.cluster << " blocks split " << k.cluster_var << ")";
   os << "\n";
   for (const GlobalTensor& t : k.tensors) {
     os << "  global " << t.name << ": " << elem_name(t.elem) << "[";

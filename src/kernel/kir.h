@@ -12,6 +12,12 @@
 // the single coordinate `grove_cta` < `grove_ctas` (chosen at launch), and each role's body is a
 // loop over the tiles grove_cta, grove_cta + grove_ctas, ..., whose `lets` bind the tile
 // coordinates `tile_vars` in a cache-friendly order. Rings keep counting across tiles.
+//
+// Clusters (persistent kernels only): `cluster` consecutive blocks (grove_rank = grove_cta %
+// cluster) take the tiles c * t + grove_rank, c < cluster, of one tile coordinate
+// (`cluster_var`) together. A TMA load they all need is split: each block loads a 1/cluster slice
+// and multicasts it into the same place of every block's shared memory, signalling every block's
+// mbarrier; so each slot is released to the producers of every block of the cluster.
 #pragma once
 #include <map>
 #include <string>
@@ -92,12 +98,15 @@ struct Op {
   enum Kind {
     Loop,               // for var in [0, extent): body
     MbarArriveExpectTx, // one arrival on barrier[slot] that also expects `bytes` of TMA data
-    MbarArrive,         // one arrival on barrier[slot] (an elected thread of the role)
+    MbarArrive,         // one arrival on barrier[slot] (an elected thread of the role); with
+                        // `cluster_wide`, one on barrier[slot] of every block of the cluster
     MbarWait,           // wait until barrier[slot]'s current phase parity differs from `phase`
                         // (PTX try_wait.parity: the phase of that parity has completed; a fresh
                         // barrier is in phase 0, so waiting on parity 1 passes at once)
     TmaLoad,            // async copy: global box `src` -> smem `dst`; elements outside the tensor
                         // are zero-filled; completes `dst`'s bytes of transactions on barrier[slot]
+                        // (with `cluster_wide`: into `dst` and barrier[slot] of every block of
+                        // the cluster, a multicast)
     TmaStore,           // async copy: smem `src` -> global box `dst` (a bulk group)
     TmaStoreCommit,     // close the current bulk group
     TmaStoreWait,       // wait until at most `count` bulk groups still read shared memory
@@ -116,6 +125,8 @@ struct Op {
     NamedBarrier,       // bar.sync `id` with `count` threads: arrive and wait for the rest
     NamedBarrierArrive, // bar.arrive `id` with `count` threads: arrive without waiting
     SetMaxNReg,         // setmaxnreg: this role's registers per thread become `count`
+    ClusterSync,        // every thread of every block of the cluster arrives, then waits for all
+                        // (so no block exits while another may still signal or fill it)
   } kind;
   SourceLoc loc;    // the program statement this op comes from
   std::string note; // the task and instance, for readers of printed IR and generated code
@@ -137,9 +148,10 @@ struct Op {
   bool trans_a = false, trans_b = false;
   // WgmmaWait, TmaStoreWait, NamedBarrier(Arrive) (threads), SetMaxNReg (registers)
   int count = 0;
-  int id = 0;        // NamedBarrier(Arrive): the barrier, when `id_expr` is not set
-  IExprP id_expr;    // NamedBarrier(Arrive): the barrier, as an expression of `wg`
-  bool once = false; // persistent kernels: runs once per block, outside the loop over tiles
+  int id = 0;                // NamedBarrier(Arrive): the barrier, when `id_expr` is not set
+  IExprP id_expr;            // NamedBarrier(Arrive): the barrier, as an expression of `wg`
+  bool once = false;         // persistent kernels: runs once per block, outside the loop over tiles
+  bool cluster_wide = false; // MbarArrive, TmaLoad: to every block of the cluster
   // Compute: the statements of one leaf and what each of the leaf's names means here
   std::vector<const Stmt*> stmts;
   std::map<std::string, Ref> tensors;
@@ -170,12 +182,14 @@ struct Kernel {
   std::vector<Role> roles;
   // Mapping options carried to the back end.
   bool persistent = false;
+  int cluster = 1;         // blocks per cluster, sharing loads (see above); 1: no clusters
+  std::string cluster_var; // the tile coordinate a cluster's blocks split
   // Persistent kernels: the tile grid the blocks loop over (coordinates outermost first) and its
   // size; `grid_vars`/`grid` are then {grove_cta}/{grove_ctas}.
   std::vector<std::string> tile_vars;
   std::vector<IExprP> tile_grid;
   IExprP tiles;
-  int cluster_x = 1, cluster_y = 1;
+  int cluster_x = 1, cluster_y = 1; // as the mapping asks (`cluster` is what is generated)
 
   int threads() const; // 32 per producer warp (padded to a warpgroup) + 128 per consumer warpgroup
 };

@@ -32,6 +32,9 @@ public:
       k_.cluster_x = b_.block->cluster->value.first;
       k_.cluster_y = b_.block->cluster->value.second;
     }
+    cluster_ = plan_cluster(b_, plan_);
+    k_.cluster = cluster_.size;
+    k_.cluster_var = cluster_.var;
     // Buffers.
     for (size_t t = 0; t < b_.tensors.size(); ++t) {
       const Tensor& ten = b_.tensors[t];
@@ -66,7 +69,9 @@ public:
       // after every consumer released it.
       if (ring.loop >= 0 || persistent_) {
         empty_[static_cast<int>(r)] = static_cast<int>(k_.barriers.size());
-        k_.barriers.push_back({base + "_empty", ring.slots, b_.consumer_warpgroups});
+        // Slots filled by multicast are released to the producers of every block of the cluster.
+        int blocks = cluster_.shared_rings.count(static_cast<int>(r)) ? cluster_.size : 1;
+        k_.barriers.push_back({base + "_empty", ring.slots, b_.consumer_warpgroups * blocks});
       }
     }
     // A persistent kernel whose consumers reuse ring space (aliasing) must finish with it before
@@ -122,6 +127,13 @@ public:
       done.note = "this tile's shared memory may be refilled";
       cons.body.push_back(done);
     }
+    if (cluster_.size > 1)
+      for (Role* r : {&prod, &cons}) {
+        Op sync = op(Op::ClusterSync);
+        sync.note = "no block leaves while another may still signal it";
+        sync.once = true;
+        r->body.push_back(sync);
+      }
     k_.roles = {prod, cons};
     check_registers();
     return std::move(k_);
@@ -137,6 +149,7 @@ private:
   std::set<int> written_generic_; // smem tensors written by consumers since the last proxy fence
   std::set<int> aliased_synced_;
   bool persistent_ = false;
+  ClusterPlan cluster_;
   int tile_done_ = -1;                        // persistent with aliasing: consumers end a tile
   std::map<std::string, IExprP> loop_extent_; // pipelined loop variable -> its extent
 
@@ -342,6 +355,17 @@ private:
       Op load = op(Op::TmaLoad, &e);
       load.dst = ref(e.dst, it);
       load.src = ref(e.src, it);
+      if (cluster_.shared_copies.count(e.id)) {
+        // This block's slice of the rows, multicast to every block of the cluster.
+        load.cluster_wide = true;
+        for (Ref* box : {&load.dst, &load.src}) {
+          size_t axis = box->origin.size() - box->shape.size();
+          int64_t rows = box->shape[0] / cluster_.size;
+          box->origin[axis] = add(box->origin[axis], mul(var("grove_rank"), cst(rows)));
+          box->shape[0] = rows;
+        }
+        load.note += ", rows of this block's slice, multicast to the cluster";
+      }
       load.barrier = full_.at(r);
       load.slot = slot_of(r, it);
       out.push_back(load);
@@ -419,6 +443,7 @@ private:
             int slots = plan_.rings[r].slots;
             Op rel = op(Op::MbarArrive, &e);
             rel.barrier = empty_.at(static_cast<int>(r));
+            rel.cluster_wide = cluster_.shared_rings.count(static_cast<int>(r)) > 0;
             rel.slot = bin(IExpr::Mod, sub(add(mul(var(kTileIter), e.extent), e.extent), cst(1)),
                            cst(slots));
             int64_t at_least_one = 0;
@@ -446,6 +471,7 @@ private:
             int slots = plan_.rings[static_cast<size_t>(r)].slots;
             Op rel = op(Op::MbarArrive, &e);
             rel.barrier = empty_.at(r);
+            rel.cluster_wide = cluster_.shared_rings.count(r) > 0;
             rel.slot = bin(IExpr::Mod, add(count_of(it), cst(slots - 1)), cst(slots));
             rel.guard = bin(IExpr::Min, var(it), cst(1));
             rel.note = "consumers release the previous iteration's slot";
@@ -459,6 +485,7 @@ private:
         if (last_use.count(r) && last_use[r] == i) {
           Op rel = op(Op::MbarArrive, &e);
           rel.barrier = empty_.at(r);
+          rel.cluster_wide = cluster_.shared_rings.count(r) > 0;
           rel.slot = slot_of(r, it);
           rel.note = "consumers release the slot";
           out.push_back(rel);

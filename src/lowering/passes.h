@@ -1,6 +1,7 @@
 // The lowering passes, one per file, in the order pipeline.cpp runs them.
 #pragma once
 #include <map>
+#include <set>
 
 #include "lowering/event_ir.h"
 
@@ -38,6 +39,14 @@ struct WarpSpecStrategy {
 };
 RolePlan plan_roles(const BlockProgram& b, const WarpSpecStrategy& s);
 // kernel_ir.cpp: the block program, with its role plan, as kernel IR.
+// cluster.cpp: the tile coordinate a cluster's blocks split and the loads they share (multicast).
+struct ClusterPlan {
+  int size = 1;                // blocks per cluster; 1: no cluster
+  std::string var;             // the tile coordinate they split
+  std::set<int> shared_copies; // copy events each block loads 1/size of, for every block
+  std::set<int> shared_rings;  // rings such copies fill: their slots are released cluster-wide
+};
+ClusterPlan plan_cluster(const BlockProgram& b, const RolePlan& plan);
 // In a persistent kernel its rings count iterations across tiles (the tile loop's variable is
 // kTileIter), and every pipelined loop must run the same number of iterations in every tile.
 inline constexpr const char* kTileIter = "grove_tile_iter";

@@ -3,6 +3,10 @@
 // block's producer loads the next tile while its consumers finish the last one, and the launch
 // and barrier setup are paid once per SM instead of once per tile.
 //
+// Clusters: a cluster's c blocks (consecutive grove_cta) walk the same groups of c tiles along the
+// clustered coordinate in lockstep; `tiles` then counts groups, and the launch gives a multiple
+// of c blocks.
+//
 // Tile order: where the last two grid coordinates pick panels of different operands (A's rows
 // by the row coordinate, B's columns by the column one, as in GEMM), tiles come in bands of kBand
 // rows (of R x C tiles), each band walked column by column: the blocks running at one time then
@@ -71,26 +75,47 @@ bool banded(const Kernel& k, const std::string& row, const std::string& col) {
 } // namespace
 
 void loop_over_tiles(Kernel& k) {
-  const std::vector<std::string> ours = {"grove_cta",     "grove_ctas",  "grove_tile",
-                                         "grove_rc",      "grove_band",  "grove_band_rows",
-                                         "grove_in_band", "grove_outer", kTileIter};
+  const std::vector<std::string> ours = {"grove_cta",      "grove_ctas",      "grove_tile",
+                                         "grove_rc",       "grove_band",      "grove_in_band",
+                                         "grove_outer",    "grove_rank",      "grove_cluster",
+                                         "grove_clusters", "grove_band_rows", kTileIter};
   check_free(k, ours);
   const size_t n = k.grid.size();
+  const int c = k.cluster;
+  // With clusters, the loop runs over groups of c tiles along cluster_var: block grove_rank of
+  // the cluster takes tile c * group + grove_rank of each group its cluster visits.
+  std::vector<std::string> names = k.grid_vars;
+  std::vector<IExprP> ext = k.grid;
+  size_t split = n;
+  for (size_t i = 0; i < n && c > 1; ++i)
+    if (k.grid_vars[i] == k.cluster_var) split = i;
+  if (split < n) {
+    names[split] = "grove_" + k.cluster_var + "_group";
+    ext[split] = bin(IExpr::CeilDiv, ext[split], cst(c));
+  }
   IExprP tiles = cst(1);
-  for (const IExprP& g : k.grid) tiles = mul(tiles, g);
+  for (const IExprP& g : ext) tiles = mul(tiles, g);
+  IExprP first = var("grove_cta"), step = var("grove_ctas");
+  std::vector<std::pair<std::string, IExprP>> lets;
+  if (split < n) {
+    lets.push_back({"grove_rank", bin(IExpr::Mod, var("grove_cta"), cst(c))});
+    lets.push_back({"grove_cluster", bin(IExpr::Div, var("grove_cta"), cst(c))});
+    lets.push_back({"grove_clusters", bin(IExpr::Div, var("grove_ctas"), cst(c))});
+    first = var("grove_cluster");
+    step = var("grove_clusters");
+  }
 
   // The tile coordinates of iteration kTileIter, as lets of the tile loop.
-  std::vector<std::pair<std::string, IExprP>> lets;
-  lets.push_back({"grove_tile", add(var("grove_cta"), mul(var(kTileIter), var("grove_ctas")))});
+  lets.push_back({"grove_tile", add(first, mul(var(kTileIter), step))});
   if (n == 1 || (n >= 2 && !banded(k, k.grid_vars[n - 2], k.grid_vars[n - 1]))) {
     // The last coordinate varies fastest, as blocks of an ordinary grid do.
     IExprP rest = var("grove_tile");
     for (size_t i = n; i-- > 0;) {
-      lets.push_back({k.grid_vars[i], i == 0 ? rest : bin(IExpr::Mod, rest, k.grid[i])});
-      rest = bin(IExpr::Div, rest, k.grid[i]);
+      lets.push_back({names[i], i == 0 ? rest : bin(IExpr::Mod, rest, ext[i])});
+      rest = bin(IExpr::Div, rest, ext[i]);
     }
   } else {
-    IExprP rows = k.grid[n - 2], cols = k.grid[n - 1];
+    IExprP rows = ext[n - 2], cols = ext[n - 1];
     IExprP rc = n == 2 ? var("grove_tile") : bin(IExpr::Mod, var("grove_tile"), mul(rows, cols));
     if (n > 2) {
       lets.push_back({"grove_rc", rc});
@@ -100,34 +125,43 @@ void loop_over_tiles(Kernel& k) {
     lets.push_back({"grove_band", mul(bin(IExpr::Div, rc, band_tiles), cst(kBand))});
     lets.push_back({"grove_band_rows", bin(IExpr::Min, sub(rows, var("grove_band")), cst(kBand))});
     lets.push_back({"grove_in_band", bin(IExpr::Mod, rc, band_tiles)});
-    lets.push_back({k.grid_vars[n - 2], add(var("grove_band"), bin(IExpr::Mod, var("grove_in_band"),
-                                                                   var("grove_band_rows")))});
-    lets.push_back(
-        {k.grid_vars[n - 1], bin(IExpr::Div, var("grove_in_band"), var("grove_band_rows"))});
+    lets.push_back({names[n - 2], add(var("grove_band"), bin(IExpr::Mod, var("grove_in_band"),
+                                                             var("grove_band_rows")))});
+    lets.push_back({names[n - 1], bin(IExpr::Div, var("grove_in_band"), var("grove_band_rows"))});
     if (n > 2) {
       // The outer coordinates of tile / (rows * cols), the last varying fastest.
       lets.push_back({"grove_outer", bin(IExpr::Div, var("grove_tile"), mul(rows, cols))});
       IExprP rest = var("grove_outer");
       for (size_t i = n - 2; i-- > 0;) {
-        lets.push_back({k.grid_vars[i], i == 0 ? rest : bin(IExpr::Mod, rest, k.grid[i])});
-        rest = bin(IExpr::Div, rest, k.grid[i]);
+        lets.push_back({names[i], i == 0 ? rest : bin(IExpr::Mod, rest, ext[i])});
+        rest = bin(IExpr::Div, rest, ext[i]);
       }
     }
   }
+  if (split < n)
+    lets.push_back({k.cluster_var, add(mul(var(names[split]), cst(c)), var("grove_rank"))});
 
   for (Role& r : k.roles) {
     Op loop;
     loop.kind = Op::Loop;
     loop.var = kTileIter;
-    loop.extent = bin(IExpr::CeilDiv, sub(tiles, var("grove_cta")), var("grove_ctas"));
+    // (The extent is evaluated before the lets: it spells out grove_cluster(s).)
+    loop.extent = split < n
+                      ? bin(IExpr::CeilDiv, sub(tiles, bin(IExpr::Div, var("grove_cta"), cst(c))),
+                            bin(IExpr::Div, var("grove_ctas"), cst(c)))
+                      : bin(IExpr::CeilDiv, sub(tiles, first), step);
     loop.lets = lets;
-    loop.note = "the tiles of this block: grove_cta, grove_cta + grove_ctas, ...";
-    // Ops that run once per block (setmaxnreg, the first ping-pong hand-over) stay in front.
-    auto first = r.body.begin();
-    while (first != r.body.end() && first->once) ++first;
-    loop.body.assign(std::make_move_iterator(first), std::make_move_iterator(r.body.end()));
-    r.body.erase(first, r.body.end());
-    r.body.push_back(std::move(loop));
+    loop.note = split < n ? "the tile groups of this cluster: grove_cluster, grove_cluster + "
+                            "grove_clusters, ..."
+                          : "the tiles of this block: grove_cta, grove_cta + grove_ctas, ...";
+    // Ops that run once per block (setmaxnreg, the first ping-pong hand-over, the final cluster
+    // barrier) stay in front of and after the loop.
+    auto begin = r.body.begin(), end = r.body.end();
+    while (begin != end && begin->once) ++begin;
+    while (end != begin && (end - 1)->once) --end;
+    loop.body.assign(std::make_move_iterator(begin), std::make_move_iterator(end));
+    auto at = r.body.erase(begin, end);
+    r.body.insert(at, std::move(loop));
   }
   k.tile_vars = k.grid_vars;
   k.tile_grid = k.grid;

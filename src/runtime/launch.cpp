@@ -30,7 +30,11 @@ LaunchPlan plan_launch(const kir::Kernel& k, const std::map<std::string, int64_t
   if (k.persistent && k.tiles) {
     // As the printed launcher does: at most one block per SM, each looping over its tiles.
     int64_t tiles = eval_size(k.tiles, sizes, "the tiles of kernel '" + k.name + "'");
-    p.blocks = std::max<int64_t>(0, sm_count > 0 ? std::min<int64_t>(tiles, sm_count) : tiles);
+    // With clusters: whole clusters, `tiles` counting their groups of tiles.
+    const int64_t c = std::max(1, k.cluster);
+    p.blocks =
+        c * std::max<int64_t>(0, sm_count > 0 ? std::min<int64_t>(tiles, sm_count / c) : tiles);
+    p.cluster_x = static_cast<unsigned>(c);
     if (p.blocks > INT_MAX)
       throw Error("kernel '" + k.name + "' would launch more than 2^31 - 1 blocks");
   }

@@ -17,7 +17,7 @@ struct LaunchPlan {
   int64_t blocks = 0; // 0: nothing to launch (an empty problem)
   int threads = 0;
   int64_t smem_bytes = 0;
-  unsigned cluster_x = 1, cluster_y = 1; // as the back end prints it (no clusters yet)
+  unsigned cluster_x = 1, cluster_y = 1; // as the back end prints it: kernel.cluster x 1
 };
 
 // Throws Error naming a size the grid needs but `sizes` lacks, or a grid over 2^31 - 1 blocks.

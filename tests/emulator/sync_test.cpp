@@ -129,6 +129,46 @@ TEST(EmulatorSync, BarArriveHandsOverWithoutWaiting) {
       << report_text(r);
 }
 
+// A cluster of two blocks: block 1 works a while, then arrives on an mbarrier in both blocks;
+// block 0 has nothing to do. Without a barrier.cluster at the end, block 0 exits first.
+Kernel late_signal(bool cluster_sync) {
+  Kernel k;
+  k.name = "late_signal";
+  k.grid_vars = {"cta"};
+  k.grid = {cst(2)};
+  k.cluster = 2;
+  k.barriers = {{"done", 1, 2}};
+  Op work = op(Op::Loop);
+  work.var = "t";
+  work.extent = mul(var("cta"), cst(50));
+  work.body = {op(Op::WgmmaFence)};
+  Op arrive = op(Op::MbarArrive);
+  arrive.barrier = 0;
+  arrive.slot = cst(0);
+  arrive.cluster_wide = true;
+  Role r;
+  r.name = "worker";
+  r.body = {work, arrive};
+  if (cluster_sync) r.body.push_back(op(Op::ClusterSync));
+  k.roles = {r};
+  return k;
+}
+
+TEST(EmulatorSync, SignallingAnExitedBlockOfTheClusterIsReported) {
+  std::map<std::string, std::shared_ptr<Buffer>> none;
+  EmulatorOptions o;
+  EmulatorReport r = emulate(late_signal(false), none, {}, {}, o);
+  ASSERT_FALSE(r.ok);
+  EXPECT_NE(report_text(r).find("signals block 0 of the cluster, which has already exited"),
+            std::string::npos)
+      << report_text(r);
+  for (uint64_t s = 1; s <= 10; ++s) {
+    o.seed = s;
+    r = emulate(late_signal(true), none, {}, {}, o);
+    EXPECT_TRUE(r.ok) << report_text(r);
+  }
+}
+
 EmulatorReport run_gemm(const Kernel& k, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::map<std::string, std::shared_ptr<Buffer>> t;

@@ -115,8 +115,8 @@ std::vector<Case> cases() {
        "h100",
        {{"M", 520}, {"N", 300}, {"K", 128}},
        {},
-       "pipeline = 3;",
-       "pipeline = 4;",
+       "pipeline = 3;\n    persistent = true;\n    cluster = (2, 1);",
+       "pipeline = 4;\n    persistent = true;",
        "pipeline4"},
       {"gemm_bf16.grove", "h100", {{"M", 128}, {"N", 256}, {"K", 128}}, {}},
       {"batched_gemm.grove", "h100", {{"L", 2}, {"M", 100}, {"N", 256}, {"K", 128}}, {}},
@@ -147,7 +147,7 @@ bool is_sync(kir::Op::Kind k) {
   using K = kir::Op::Kind;
   return k == K::MbarArrive || k == K::MbarArriveExpectTx || k == K::MbarWait ||
          k == K::WgmmaFence || k == K::WgmmaWait || k == K::FenceProxyAsync ||
-         k == K::NamedBarrier || k == K::TmaStoreWait;
+         k == K::NamedBarrier || k == K::TmaStoreWait || k == K::NamedBarrierArrive;
 }
 
 // Paths to every synchronization op: (role, index path through loop bodies).
@@ -203,6 +203,21 @@ void mutate_all(const Case& c) {
       ++mutations;
       EXPECT_TRUE(caught(*s, ks)) << "one arrival on " << b.name << " was not caught";
     }
+  // A cluster-wide release made local: the other block's producer refills a slot still in use.
+  for (size_t ki = 0; ki < s->lowered.kernels.size(); ++ki)
+    for (size_t r = 0; r < s->lowered.kernels[ki].roles.size(); ++r) {
+      std::vector<std::vector<size_t>> paths;
+      std::vector<size_t> path;
+      collect(s->lowered.kernels[ki].roles[r].body, path, paths);
+      for (const auto& p : paths) {
+        std::vector<kir::Kernel> ks = s->lowered.kernels;
+        kir::Op& o = body_at(ks[ki].roles[r].body, p, 0)[p.back()];
+        if (!o.cluster_wide) continue;
+        o.cluster_wide = false;
+        ++mutations;
+        EXPECT_TRUE(caught(*s, ks)) << "releasing only locally (" << o.note << ") was not caught";
+      }
+    }
   EXPECT_GE(mutations, 8);
   std::cout << "  " << mutations << " mutations of " << c.file << " tried\n";
 }
@@ -217,8 +232,8 @@ TEST(EmulatorMutations, GemmStagingInRingSpaceEverySyncOpIsNeeded) {
               "h100",
               {{"M", 384}, {"N", 256}, {"K", 320}},
               {},
-              "pipeline = 3;",
-              "pipeline = 4;",
+              "pipeline = 3;\n    persistent = true;\n    cluster = (2, 1);",
+              "pipeline = 4;\n    persistent = true;",
               "pipeline4"});
 }
 

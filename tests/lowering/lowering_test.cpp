@@ -29,8 +29,9 @@ TEST(Lowering, GemmBecomesAProducerAndTwoConsumers) {
 }
 
 TEST(Lowering, GemmStagingReusesRingSpaceWhenTheRingIsDeep) {
-  lower::Lowered l =
-      lower_text(replace(read_example("gemm.grove"), "pipeline = 3;", "pipeline = 4;"));
+  lower::Lowered l = lower_text(replace(
+      read_example("gemm.grove"), "pipeline = 3;\n    persistent = true;\n    cluster = (2, 1);",
+      "pipeline = 4;\n    persistent = true;"));
   const kir::Kernel& k = l.kernels.at(0);
   // 4 x 48 KiB of ring and 64 KiB of C do not fit 227 KiB: C reuses ring space after a barrier
   // of the consumers, and (persistent) the producer refills the ring for the next tile only once

@@ -16,10 +16,7 @@
 namespace grove::test {
 
 inline std::string read_example(const std::string& name) {
-  std::ifstream in(example(name));
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
+  return read_text(example(name));
 }
 
 inline lower::Lowered lower_text(const std::string& text,

@@ -40,8 +40,13 @@ visits(const kir::Kernel& k, std::map<std::string, int64_t> env, int64_t ctas) {
   return out;
 }
 
+// The GEMM example without its cluster: one block per tile group of one.
+std::string gemm_without_cluster() {
+  return replace(read_example("gemm.grove"), "    cluster = (2, 1);\n", "");
+}
+
 TEST(Persistent, GemmRolesLoopOverTiles) {
-  lower::Lowered l = lower_text(read_example("gemm.grove"));
+  lower::Lowered l = lower_text(gemm_without_cluster());
   const kir::Kernel& k = l.kernels.at(0);
   ASSERT_TRUE(k.persistent);
   EXPECT_EQ(k.grid_vars, std::vector<std::string>{"grove_cta"});
@@ -62,7 +67,7 @@ TEST(Persistent, GemmRolesLoopOverTiles) {
 }
 
 TEST(Persistent, GemmTilesComeInBandsAndEachOnce) {
-  lower::Lowered l = lower_text(read_example("gemm.grove"));
+  lower::Lowered l = lower_text(gemm_without_cluster());
   const kir::Kernel& k = l.kernels.at(0);
   // 20 x 3 tiles of 128 x 256: bands of 8, 8 and 4 tile rows, each walked column by column.
   std::map<std::string, int64_t> sizes = {{"M", 20 * 128 - 5}, {"N", 3 * 256}, {"K", 64}};
@@ -82,6 +87,58 @@ TEST(Persistent, GemmTilesComeInBandsAndEachOnce) {
     }
     EXPECT_EQ(total, 60u) << ctas << " blocks";
     EXPECT_EQ(seen.size(), 60u) << ctas << " blocks";
+  }
+}
+
+TEST(Persistent, ClustersTakeNeighbouringTilesTogether) {
+  lower::Lowered l = lower_text(read_example("gemm.grove"));
+  const kir::Kernel& k = l.kernels.at(0);
+  ASSERT_EQ(k.cluster, 2);
+  EXPECT_EQ(k.cluster_var, "i");
+  // 5 x 3 tiles: tile rows in pairs (the sixth row lies outside C: its loads read zeros and its
+  // stores are dropped), both blocks of a cluster on the same pair at the same iteration.
+  std::map<std::string, int64_t> sizes = {{"M", 5 * 128 - 3}, {"N", 3 * 256}, {"K", 64}};
+  for (int64_t ctas : {2, 4, 10}) {
+    auto blocks = visits(k, sizes, ctas);
+    std::set<std::vector<int64_t>> seen;
+    size_t total = 0;
+    for (size_t b = 0; b < blocks.size(); ++b) {
+      total += blocks[b].size();
+      seen.insert(blocks[b].begin(), blocks[b].end());
+      const auto& mate = blocks[b ^ 1];
+      ASSERT_EQ(blocks[b].size(), mate.size()) << "blocks of a cluster run in lockstep";
+      for (size_t t = 0; t < blocks[b].size(); ++t) {
+        EXPECT_EQ(blocks[b][t][0], 2 * (blocks[b][t][0] / 2) + static_cast<int64_t>(b % 2));
+        EXPECT_EQ(blocks[b][t][0] / 2, mate[t][0] / 2);
+        EXPECT_EQ(blocks[b][t][1], mate[t][1]);
+      }
+    }
+    EXPECT_EQ(total, 18u) << ctas << " blocks";
+    EXPECT_EQ(seen.size(), 18u) << ctas << " blocks";
+  }
+  // B's tile is the same for both: each block loads half its rows and multicasts them.
+  std::string text = kir::to_text(k);
+  EXPECT_NE(text.find("tma.load.multicast smem B_s5"), std::string::npos) << text;
+  EXPECT_NE(text.find("box[32, 256] <- global B @(((k * 64) + (grove_rank * 32))"),
+            std::string::npos)
+      << text;
+  // Its slots are released to both blocks' producers; A is each block's own.
+  EXPECT_NE(text.find("mbarrier ring0_empty[3], 4 arrival(s)"), std::string::npos) << text;
+  EXPECT_NE(text.find("mbarrier.arrive.cluster_wide ring0_empty"), std::string::npos) << text;
+  EXPECT_EQ(text.find("tma.load.multicast smem A_s4"), std::string::npos) << text;
+  EXPECT_NE(text.find("barrier.cluster.sync"), std::string::npos) << text;
+}
+
+TEST(Persistent, ClustersRefuseSharedSpace) {
+  std::string text = replace(read_example("gemm.grove"), "pipeline = 3;", "pipeline = 4;");
+  try {
+    lower_text(text);
+    FAIL() << "expected an error";
+  } catch (const GroveError& e) {
+    EXPECT_NE(std::string(e.what()).find("asks for clusters, but its shared buffer 'C_s6' reuses "
+                                         "another's space"),
+              std::string::npos)
+        << e.what();
   }
 }
 

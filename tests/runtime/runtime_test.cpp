@@ -131,15 +131,18 @@ TEST(RuntimeLaunch, GemmPlan) {
   std::vector<kir::Kernel> ks = lower_example("gemm.grove", "h100", sizes);
   ASSERT_EQ(ks.size(), 1u);
   LaunchPlan p = plan_launch(ks[0], sizes);
-  EXPECT_EQ(p.blocks, 3 * 3); // cdiv(300, 128) x cdiv(520, 256): one per tile, SMs unknown
-  // Persistent: at most one block per SM, each looping over its tiles.
+  // cdiv(300, 128) = 3 tile rows in clusters of 2 (the fourth row is outside C) x cdiv(520, 256)
+  // = 3 tile columns: 6 groups of 2 tiles, one cluster each when the SM count is not given.
   ASSERT_TRUE(ks[0].persistent);
-  EXPECT_EQ(plan_launch(ks[0], sizes, 4).blocks, 4);
-  EXPECT_EQ(plan_launch(ks[0], sizes, 132).blocks, 9);
+  EXPECT_EQ(p.blocks, 2 * 6);
+  EXPECT_EQ(p.cluster_x, 2u);
+  // At most one block per SM, in whole clusters, each looping over its tiles.
+  EXPECT_EQ(plan_launch(ks[0], sizes, 5).blocks, 4);
+  EXPECT_EQ(plan_launch(ks[0], sizes, 132).blocks, 12);
   EXPECT_EQ(p.threads, ks[0].threads());
   EXPECT_EQ(p.smem_bytes, cuda::launch_smem_bytes(ks[0]));
-  // Work as issued: whole 128x256 tiles, K = 192.
-  EXPECT_DOUBLE_EQ(mma_flops(ks[0], sizes), 9 * 2.0 * 128 * 256 * 192);
+  // Work as issued: whole 128x256 tiles (12 with the row outside C), K = 192.
+  EXPECT_DOUBLE_EQ(mma_flops(ks[0], sizes), 12 * 2.0 * 128 * 256 * 192);
 }
 
 TEST(RuntimeTensorMap, GemmMapsMirrorTheLauncher) {

@@ -82,10 +82,19 @@ TEST(Cli, BuildWarnsAboutOptionsNotGeneratedYet) {
   o.out_dir = (fs::temp_directory_path() / "grove_cli_build_warn").string();
   Result r = run(cmd_build, o);
   ASSERT_EQ(r.rc, 0) << r.err;
-  // Persistent grids are printed; clusters are not yet, and the caller is told.
-  EXPECT_NE(r.err.find("warning: kernel 'gemm_tile_0' asks for clusters of 2x1"), std::string::npos)
+  // Persistent grids and clusters are printed: nothing to warn about.
+  EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+  // Clusters without a persistent grid are not, and the caller is told.
+  std::string text = test::read_text(o.file);
+  text.replace(text.find("persistent = true;"), 18, "persistent = false;");
+  o.file = (fs::temp_directory_path() / "grove_cli_cluster_not_persistent.grove").string();
+  std::ofstream(o.file) << text;
+  r = run(cmd_build, o);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.err.find("warning: kernel 'gemm_tile_0' asks for clusters of 2x1 blocks, which are "
+                       "generated for persistent kernels only"),
+            std::string::npos)
       << r.err;
-  EXPECT_EQ(r.err.find("persistent"), std::string::npos) << r.err;
 }
 
 TEST(Cli, ScheduleNeedsAFixedHeadDimension) {

@@ -2,6 +2,7 @@
 // inputs, and compare with ||out - ref|| / ||ref||.
 #pragma once
 #include <cmath>
+#include <fstream>
 #include <memory>
 #include <random>
 #include <sstream>
@@ -47,6 +48,13 @@ inline std::unique_ptr<Compiled> compile_file(const std::string& path) {
 
 inline std::string example(const std::string& name) {
   return std::string(GROVE_SOURCE_DIR) + "/examples/" + name;
+}
+
+inline std::string read_text(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 // Fills every readable tensor with uniform values in [-1, 1] rounded to its type; write-only
