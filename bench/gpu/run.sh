@@ -71,7 +71,7 @@ GEN="$BUILD/tests/cuda/generated"
 
 # (3) Device-header self-tests, then the same binaries under compute-sanitizer.
 INC="-I$ROOT/src/cuda -I$ROOT/bench/gpu"
-for t in tma_swizzle wgmma mbarrier_ring; do
+for t in tma_swizzle tma_multicast wgmma mbarrier_ring; do
   step "build selftest $t" $NVCC -std=c++17 -O3 $ARCH -lineinfo $INC \
     "$ROOT/bench/gpu/selftest/$t.cu" -o "$BUILD/gpu/$t"
   step "selftest $t" "$BUILD/gpu/$t"
@@ -201,7 +201,8 @@ if [[ $BENCH == 1 ]]; then
   # a small size, then timed like the line above it, so a run tells what each option is worth.
   VARIANTS=(
     "gemm_4096_not_persistent|gemm.grove|s/persistent = true;/persistent = false;/|h100|M=4096,N=4096,K=4096||137438953472"
-    "gemm_4096_pipeline4|gemm.grove|s/pipeline = 3;/pipeline = 4;/|h100|M=4096,N=4096,K=4096||137438953472"
+    "gemm_4096_no_cluster|gemm.grove|/cluster = (2, 1);/d|h100|M=4096,N=4096,K=4096||137438953472"
+    "gemm_4096_pipeline4|gemm.grove|s/pipeline = 3;/pipeline = 4;/;/cluster = (2, 1);/d|h100|M=4096,N=4096,K=4096||137438953472"
     "attention_d128_no_pingpong|attention.grove|s/pingpong = true;/pingpong = false;/|h100_d128|BH=32,S=4096,D=128|sm_scale=0.088|"
     "attention_d128_not_persistent|attention.grove|s/persistent = true;/persistent = false;/|h100_d128|BH=32,S=4096,D=128|sm_scale=0.088|"
   )
