@@ -111,14 +111,6 @@ public:
     int per_thread = (65536 - 128 * 40) / (128 * cons.warpgroups);
     cons.max_regs = std::min(240, per_thread / 8 * 8);
     cons.body.push_back(set_regs(cons.max_regs));
-    if (b_.pingpong) {
-      check_pingpong();
-      // Warpgroup 0 takes the first turn: warpgroup 1 hands it over once, up front.
-      Op first = turn(Op::NamedBarrierArrive, "warpgroup 0 has the first turn on the tensor cores");
-      first.guard = bin(IExpr::Min, var("wg"), cst(1));
-      first.once = true;
-      cons.body.push_back(first);
-    }
     consumer(b_.events, cons.body, -1, "");
     if (tile_done_ >= 0) {
       Op done = op(Op::MbarArrive);
@@ -228,58 +220,6 @@ private:
     o.note = "registers per thread for this role";
     o.once = true;
     return o;
-  }
-
-  // ---- ping-pong ----
-  // The two consumer warpgroups take turns on the tensor cores, as in FlashAttention-3: a turn is
-  // the wgmma groups from the last one of an iteration to the first one of the next (PV(j), then
-  // QK(j+1)), so one warpgroup's CUDA-core work (the softmax) runs under the other's GEMMs. A
-  // turn is a token passed through named barriers kPingPong + wg: a warpgroup bar.syncs on its
-  // own before its turn and bar.arrives on the other's after it (256 threads: both warpgroups).
-  static constexpr int kPingPong = 8; // ids 8 and 9 (1 is the consumers' barrier, 2-4 the
-                                      // printer's per-warpgroup barriers)
-  Op turn(Op::Kind kind, const std::string& note) {
-    Op o = op(kind);
-    o.id_expr = kind == Op::NamedBarrier ? add(var("wg"), cst(kPingPong))
-                                         : sub(cst(kPingPong + 1), var("wg"));
-    o.count = 256;
-    o.note = note;
-    return o;
-  }
-
-  void check_pingpong() {
-    SourceLoc at = b_.block->pingpong ? b_.block->pingpong->loc : b_.block->loc;
-    if (b_.consumer_warpgroups != 2)
-      throw GroveError(at,
-                       "instance '" + b_.block->name + "' asks for ping-pong consumers, but has " +
-                           std::to_string(b_.consumer_warpgroups) + " consumer warpgroup(s)",
-                       "ping-pong needs exactly two consumer warpgroups; set pingpong = false");
-  }
-
-  // Inserts the turns into the pipelined loop's body: the first wgmma group of an iteration ends
-  // a turn, every later one starts one (and ends it, but for the last, whose turn runs on into
-  // the next iteration's first group).
-  void take_turns(Body& body, const Event& loop) {
-    std::vector<size_t> fences, commits;
-    for (size_t i = 0; i < body.size(); ++i) {
-      if (body[i].kind == Op::WgmmaFence) fences.push_back(i);
-      if (body[i].kind == Op::WgmmaCommit) commits.push_back(i);
-    }
-    if (fences.size() < 2 || fences.size() != commits.size())
-      throw GroveError(b_.block->pingpong ? b_.block->pingpong->loc : b_.block->loc,
-                       "instance '" + b_.block->name +
-                           "' asks for ping-pong consumers, but an iteration of loop '" + loop.var +
-                           "' issues " + std::to_string(fences.size()) + " wgmma group(s)",
-                       "ping-pong needs two GEMMs per iteration with CUDA-core work between "
-                       "(as attention); set pingpong = false");
-    for (size_t g = fences.size(); g-- > 0;) {
-      if (g + 1 < fences.size() || g == 0)
-        body.insert(body.begin() + static_cast<long>(commits[g]) + 1,
-                    turn(Op::NamedBarrierArrive, "the other warpgroup's turn on the tensor cores"));
-      if (g > 0)
-        body.insert(body.begin() + static_cast<long>(fences[g]),
-                    turn(Op::NamedBarrier, "wait for this warpgroup's turn on the tensor cores"));
-    }
   }
 
   // Rings filled once per block (`it` empty) have one slot, whose phase follows the tile.
@@ -423,13 +363,6 @@ private:
         loop.var = e.var;
         loop.extent = e.extent;
         bool loop_in_flight = consumer(e.body, loop.body, e.id, e.var);
-        bool pipelined = false;
-        for (const Ring& ring : plan_.rings) pipelined = pipelined || ring.loop == e.id;
-        bool pingpong = b_.pingpong && pipelined;
-        if (pingpong) {
-          take_turns(loop.body, e);
-          out.push_back(turn(Op::NamedBarrier, "wait for this warpgroup's first turn"));
-        }
         out.push_back(std::move(loop));
         if (loop_in_flight) {
           // Retire the group the last iteration left in flight before its registers are read.
@@ -453,7 +386,6 @@ private:
             out.push_back(rel);
           }
         }
-        if (pingpong) out.push_back(turn(Op::NamedBarrierArrive, "the other warpgroup's turn"));
       } else if (!(plan_.producer.count(e.id) && plan_.producer.at(e.id))) {
         wait_up_front(e, out);
         sync_aliases(e, out);

@@ -51,6 +51,9 @@ ClusterPlan plan_cluster(const BlockProgram& b, const RolePlan& plan);
 // kTileIter), and every pipelined loop must run the same number of iterations in every tile.
 inline constexpr const char* kTileIter = "grove_tile_iter";
 kir::Kernel to_kernel_ir(const BlockProgram& b, const RolePlan& plan, const Lowered& l);
+// pingpong.cpp: with BlockProgram::pingpong, the two consumer warpgroups take turns on the tensor
+// cores (named-barrier turns around the pipelined loop's wgmma groups).
+void take_turns(kir::Kernel& k, const BlockProgram& b);
 // persistent.cpp: each role's body becomes a loop over the output tiles this block handles
 // (grove_cta, grove_cta + grove_ctas, ...) in a cache-friendly order.
 void loop_over_tiles(kir::Kernel& k);

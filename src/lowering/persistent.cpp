@@ -1,4 +1,4 @@
-// Pass 8: persistent kernels. The grid shrinks to at most one block per SM (grove_ctas, chosen at
+// Pass 9: persistent kernels. The grid shrinks to at most one block per SM (grove_ctas, chosen at
 // launch) and each role loops over the output tiles grove_cta, grove_cta + grove_ctas, ... so a
 // block's producer loads the next tile while its consumers finish the last one, and the launch
 // and barrier setup are paid once per SM instead of once per tile.

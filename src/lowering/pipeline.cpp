@@ -9,7 +9,7 @@ namespace grove::lower {
 const std::vector<std::string>& pass_names() {
   static const std::vector<std::string> names = {"instantiate",      "dependences",     "vectorize",
                                                  "copy-elimination", "smem-allocation", "kernel-ir",
-                                                 "persistent"};
+                                                 "pingpong",         "persistent"};
   return names;
 }
 
@@ -55,7 +55,11 @@ Lowered lower_mapping(const Program& prog, const MappingDecl& mapping, const Low
     l.kernels.push_back(to_kernel_ir(b, plan_roles(b, producer_consumer), l));
   if (opts.dump && opts.dump_after == "kernel-ir")
     for (const kir::Kernel& k : l.kernels) *opts.dump << kir::to_text(k);
-  // 8. Persistent kernels: each role loops over the output tiles in a cache-friendly order.
+  // 8. Ping-pong consumers take turns on the tensor cores (from the mapping or the schedule).
+  for (size_t i = 0; i < l.kernels.size(); ++i) take_turns(l.kernels[i], l.blocks[i]);
+  if (opts.dump && opts.dump_after == "pingpong")
+    for (const kir::Kernel& k : l.kernels) *opts.dump << kir::to_text(k);
+  // 9. Persistent kernels: each role loops over the output tiles in a cache-friendly order.
   for (kir::Kernel& k : l.kernels)
     if (k.persistent) loop_over_tiles(k);
   if (opts.dump && opts.dump_after == "persistent")

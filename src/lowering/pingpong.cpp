@@ -1,0 +1,88 @@
+// Pass 8: ping-pong consumers. The two consumer warpgroups take turns on the tensor cores, as in
+// FlashAttention-3: a turn runs from the last wgmma group of one iteration of the pipelined loop
+// to the first group of the next (PV(j), then QK(j+1)), so one warpgroup's CUDA-core work (the
+// softmax) runs under the other's GEMMs. A turn is a token passed through named barriers
+// kPingPong + wg: a warpgroup bar.syncs on its own before its turn and bar.arrives on the other's
+// after it (256 threads: both warpgroups). Warpgroup 1 hands warpgroup 0 the first turn once.
+#include <algorithm>
+
+#include "lowering/passes.h"
+
+namespace grove::lower {
+namespace {
+
+using namespace kir;
+
+// Ids 8 and 9: 1 is the consumers' barrier for reused shared memory, 2-4 the CUDA printer's
+// per-warpgroup barriers.
+constexpr int kPingPong = 8;
+
+Op turn(Op::Kind kind, const std::string& note) {
+  Op o;
+  o.kind = kind;
+  o.id_expr = kind == Op::NamedBarrier ? add(var("wg"), cst(kPingPong))
+                                       : sub(cst(kPingPong + 1), var("wg"));
+  o.count = 256;
+  o.note = note;
+  return o;
+}
+
+bool issues_wgmma(const Body& b) {
+  for (const Op& o : b)
+    if (o.kind == Op::Wgmma) return true;
+  return false;
+}
+
+} // namespace
+
+void take_turns(kir::Kernel& k, const BlockProgram& b) {
+  if (!b.pingpong) return;
+  const SourceLoc at = b.block->pingpong ? b.block->pingpong->loc : b.block->loc;
+  Role* cons = nullptr;
+  for (Role& r : k.roles)
+    if (r.kind == Role::Consumer) cons = &r;
+  if (!cons || cons->warpgroups != 2)
+    throw GroveError(at,
+                     "instance '" + b.block->name + "' asks for ping-pong consumers, but has " +
+                         std::to_string(cons ? cons->warpgroups : 0) + " consumer warpgroup(s)",
+                     "ping-pong needs exactly two consumer warpgroups; set pingpong = false");
+  // The pipelined loop: the consumers' top-level loop that issues wgmmas.
+  auto loop = std::find_if(cons->body.begin(), cons->body.end(),
+                           [](const Op& o) { return o.kind == Op::Loop && issues_wgmma(o.body); });
+  std::vector<size_t> fences, commits;
+  for (size_t i = 0; loop != cons->body.end() && i < loop->body.size(); ++i) {
+    if (loop->body[i].kind == Op::WgmmaFence) fences.push_back(i);
+    if (loop->body[i].kind == Op::WgmmaCommit) commits.push_back(i);
+  }
+  if (fences.size() < 2 || fences.size() != commits.size())
+    throw GroveError(at,
+                     "instance '" + b.block->name +
+                         "' asks for ping-pong consumers, but an iteration of loop '" +
+                         (loop == cons->body.end() ? std::string("?") : loop->var) + "' issues " +
+                         std::to_string(fences.size()) + " wgmma group(s)",
+                     "ping-pong needs two GEMMs per iteration with CUDA-core work between (as "
+                     "attention); set pingpong = false");
+  // Inside the loop the first group ends a turn; every later one starts one, and ends it but for
+  // the last, whose turn runs on into the next iteration's first group.
+  Body& body = loop->body;
+  for (size_t g = fences.size(); g-- > 0;) {
+    if (g + 1 < fences.size() || g == 0)
+      body.insert(body.begin() + static_cast<long>(commits[g]) + 1,
+                  turn(Op::NamedBarrierArrive, "the other warpgroup's turn on the tensor cores"));
+    if (g > 0)
+      body.insert(body.begin() + static_cast<long>(fences[g]),
+                  turn(Op::NamedBarrier, "wait for this warpgroup's turn on the tensor cores"));
+  }
+  // Around the loop: the first turn before it, the hand-over after it.
+  loop = cons->body.insert(loop, turn(Op::NamedBarrier, "wait for this warpgroup's first turn"));
+  cons->body.insert(loop + 2, turn(Op::NamedBarrierArrive, "the other warpgroup's turn"));
+  // Once per block, after setmaxnreg: warpgroup 1 gives warpgroup 0 the first turn.
+  Op first = turn(Op::NamedBarrierArrive, "warpgroup 0 has the first turn on the tensor cores");
+  first.guard = bin(IExpr::Min, var("wg"), cst(1));
+  first.once = true;
+  auto after = cons->body.begin();
+  while (after != cons->body.end() && after->kind == Op::SetMaxNReg) ++after;
+  cons->body.insert(after, first);
+}
+
+} // namespace grove::lower
