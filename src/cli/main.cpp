@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
   explain->add_option(
       "--after", o.after,
       "print the IR after a lowering pass (instantiate, dependences, vectorize, copy-elimination, "
-      "smem-allocation, kernel-ir)");
+      "smem-allocation, kernel-ir, pingpong, persistent)");
 
   CLI::App* build = app.add_subcommand(
       "build", "lower a mapping and write CUDA for sm_90a plus a header of launch functions");
