@@ -4,6 +4,7 @@
 #include <iostream>
 
 #include "cli/commands.h"
+#include "lowering/pipeline.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Grove: task-based tensor programs for NVIDIA Hopper, runnable on the CPU"};
@@ -39,10 +40,9 @@ int main(int argc, char** argv) {
       "solve the software pipeline of each block's main loop and show it (text; SVG with --svg)");
   explain->add_option("--svg", o.svg,
                       "with --schedule: write the steady state as an SVG Gantt chart");
-  explain->add_option(
-      "--after", o.after,
-      "print the IR after a lowering pass (instantiate, dependences, vectorize, copy-elimination, "
-      "smem-allocation, kernel-ir, pingpong, persistent)");
+  std::string passes;
+  for (const std::string& p : lower::pass_names()) passes += (passes.empty() ? "" : ", ") + p;
+  explain->add_option("--after", o.after, "print the IR after a lowering pass (" + passes + ")");
 
   CLI::App* build = app.add_subcommand(
       "build", "lower a mapping and write CUDA for sm_90a plus a header of launch functions");
