@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
   explain->add_option("--svg", o.svg,
                       "with --schedule: write the steady state as an SVG Gantt chart");
   std::string passes;
-  for (const std::string& p : lower::pass_names()) passes += (passes.empty() ? "" : ", ") + p;
+  for (const std::string& p : grove::lower::pass_names())
+    passes += (passes.empty() ? "" : ", ") + p;
   explain->add_option("--after", o.after, "print the IR after a lowering pass (" + passes + ")");
 
   CLI::App* build = app.add_subcommand(
