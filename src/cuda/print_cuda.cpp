@@ -774,7 +774,33 @@ void Printer::launcher() {
     if (k_.cluster > 1) {
       // Whole clusters of k_.cluster blocks; `tiles` counts their groups of tiles.
       const std::string c = std::to_string(k_.cluster);
-      w_->line("  const long long clusters = tiles < sms / " + c + " ? tiles : sms / " + c + ";");
+      // As many clusters as can be resident at once (fewer than sms / c where a GPC has an odd
+      // number of SMs), so no cluster waits for another to finish.
+      w_->line("  int resident = sms / " + c + ";");
+      w_->line("  {");
+      w_->line("    err = cudaFuncSetAttribute(" + kernel_symbol(k_) +
+               ", cudaFuncAttributeMaxDynamicSharedMemorySize, " +
+               std::to_string(launch_smem_bytes(k_)) + ");");
+      w_->line("    if (err != cudaSuccess) return err;");
+      w_->line("    cudaLaunchConfig_t probe = {};");
+      w_->line("    probe.gridDim = dim3(" + c + ");");
+      w_->line("    probe.blockDim = dim3(" + std::to_string(k_.threads()) + ");");
+      w_->line("    probe.dynamicSmemBytes = " + std::to_string(launch_smem_bytes(k_)) + ";");
+      w_->line("    cudaLaunchAttribute dims[1];");
+      w_->line("    dims[0].id = cudaLaunchAttributeClusterDimension;");
+      w_->line("    dims[0].val.clusterDim.x = " + c + ";");
+      w_->line("    dims[0].val.clusterDim.y = 1;");
+      w_->line("    dims[0].val.clusterDim.z = 1;");
+      w_->line("    probe.attrs = dims;");
+      w_->line("    probe.numAttrs = 1;");
+      w_->line("    int n = 0;");
+      w_->line("    if (cudaOccupancyMaxActiveClusters(&n, " + kernel_symbol(k_) +
+               ", &probe) != cudaSuccess)");
+      w_->line("      (void)cudaGetLastError();  // no answer: keep sms / cluster size");
+      w_->line("    else if (n > 0)");
+      w_->line("      resident = n;");
+      w_->line("  }");
+      w_->line("  const long long clusters = tiles < resident ? tiles : resident;");
       w_->line("  const long long blocks = clusters * " + c + ";");
     } else {
       w_->line("  const long long blocks = tiles < sms ? tiles : sms;");

@@ -58,6 +58,7 @@ Loaded load() {
   bind(d.cuFuncSetAttribute, {"cuFuncSetAttribute"});
   bind(d.cuLaunchKernel, {"cuLaunchKernel"});
   bind(d.cuLaunchKernelEx, {"cuLaunchKernelEx"}, /*required=*/false);
+  bind(d.cuOccupancyMaxActiveClusters, {"cuOccupancyMaxActiveClusters"}, /*required=*/false);
   bind(d.cuMemAlloc, {"cuMemAlloc_v2"});
   bind(d.cuMemFree, {"cuMemFree_v2"});
   bind(d.cuMemcpyHtoD, {"cuMemcpyHtoD_v2"});

@@ -89,6 +89,8 @@ struct Driver {
                                unsigned, unsigned, cu::Stream, void**, void**);
   cu::Result (*cuLaunchKernelEx)(const cu::LaunchConfig*, cu::Function, void**,
                                  void**); // null on drivers older than 12.0
+  cu::Result (*cuOccupancyMaxActiveClusters)(int*, cu::Function,
+                                             const cu::LaunchConfig*); // null before 12.0
   cu::Result (*cuMemAlloc)(cu::DevicePtr*, size_t);
   cu::Result (*cuMemFree)(cu::DevicePtr);
   cu::Result (*cuMemcpyHtoD)(cu::DevicePtr, const void*, size_t);

@@ -90,6 +90,32 @@ KernelArgs::KernelArgs(const Device& dev, const kir::Kernel& k,
   for (cu::TensorMap& m : maps_) args_.push_back(&m);
 }
 
+int resident_blocks(const Device& dev, const Module& m, const LaunchPlan& p) {
+  const Driver& d = dev.driver();
+  const unsigned c = p.cluster_x * p.cluster_y;
+  if (c <= 1 || !d.cuOccupancyMaxActiveClusters) return dev.sm_count();
+  d.check(d.cuFuncSetAttribute(m.function(), cu::kFuncAttrMaxDynamicSharedSizeBytes,
+                               static_cast<int>(p.smem_bytes)),
+          "setting the dynamic shared-memory limit to " + std::to_string(p.smem_bytes) + " bytes");
+  cu::LaunchAttribute attr{};
+  attr.id = cu::kLaunchAttrClusterDimension;
+  attr.value.cluster_dim = {c, 1, 1};
+  cu::LaunchConfig cfg{c,
+                       1,
+                       1,
+                       static_cast<unsigned>(p.threads),
+                       1,
+                       1,
+                       static_cast<unsigned>(p.smem_bytes),
+                       nullptr,
+                       &attr,
+                       1};
+  int clusters = 0;
+  d.check(d.cuOccupancyMaxActiveClusters(&clusters, m.function(), &cfg),
+          "cuOccupancyMaxActiveClusters");
+  return clusters > 0 ? clusters * static_cast<int>(c) : dev.sm_count();
+}
+
 void launch(const Device& dev, const Module& m, const LaunchPlan& p, KernelArgs& args,
             cu::Stream stream) {
   if (p.blocks == 0) return;

@@ -47,6 +47,12 @@ private:
   std::vector<void*> args_;
 };
 
+// How many blocks of a cluster kernel can be resident at once, in whole clusters (clusters of 2
+// fit fewer than SMs / 2 where a GPC has an odd number of SMs); sm_count when the driver cannot
+// tell or the kernel has no clusters. Pass it as plan_launch's sm_count, so a persistent grid
+// never has a cluster waiting for another to finish.
+int resident_blocks(const Device& dev, const Module& m, const LaunchPlan& p);
+
 // Sets the function's dynamic shared-memory limit and launches it on `stream` (asynchronous).
 void launch(const Device& dev, const Module& m, const LaunchPlan& p, KernelArgs& args,
             cu::Stream stream = nullptr);

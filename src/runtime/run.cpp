@@ -88,6 +88,8 @@ GpuRunReport run_on_gpu(const std::vector<kir::Kernel>& kernels,
     kr.cubin = compile(k, opts.compile);
     kr.plan = plan_launch(k, sizes, dev.sm_count());
     modules.push_back(std::make_unique<Module>(dev, kr.cubin));
+    if (kr.plan.cluster_x > 1) // whole clusters that can all be resident at once
+      kr.plan = plan_launch(k, sizes, resident_blocks(dev, *modules.back(), kr.plan));
     args.push_back(std::make_unique<KernelArgs>(dev, k, ptrs, sizes, floats));
     kr.cubin.image.clear();
     rep.kernels.push_back(std::move(kr));
