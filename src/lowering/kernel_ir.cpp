@@ -154,7 +154,7 @@ private:
       for (const Event& e : b_.events)
         if (e.id == ring.loop) loop = &e;
       const SourceLoc at = b_.block->persistent->loc;
-      if (!loop)
+      if (!loop) // (for safety: warp specialization already refuses nested pipelined loops)
         throw GroveError(at,
                          "instance '" + b_.block->name +
                              "' asks for a persistent grid, but its pipelined loop is nested "

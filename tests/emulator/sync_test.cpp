@@ -197,6 +197,23 @@ TEST(EmulatorSync, WaitOnTheWrongParityIsReported) {
   }
 }
 
+// The producer announces half the bytes its TMA loads deliver: once the phase has its arrival,
+// the rest is bytes nobody announced.
+TEST(EmulatorSync, BytesNobodyAnnouncedAreReported) {
+  auto f = make_gemm_fixture(128, 64, 32, 2);
+  Kernel k = f->kernel;
+  for (OpPath p : find_ops(k, [](const Op& o) { return o.kind == Op::MbarArriveExpectTx; }))
+    const_cast<Op&>(op_at(k, p)).bytes /= 2;
+  for (uint64_t s = 1; s <= 5; ++s) {
+    EmulatorReport r = run_gemm(k, s);
+    ASSERT_FALSE(r.ok) << "seed " << s;
+    std::string text = report_text(r);
+    EXPECT_TRUE(text.find("went negative") != std::string::npos ||
+                text.find("more bytes landed than were announced") != std::string::npos)
+        << text;
+  }
+}
+
 // The producer completes three phases of b before the consumer looks; the consumer's wait on
 // parity 0 then passes on phase 2, having missed phases 0 and 1.
 TEST(EmulatorSync, WaitThatMissedAPhaseIsReported) {

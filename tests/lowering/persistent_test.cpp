@@ -172,6 +172,37 @@ TEST(Persistent, AttentionWalksTheQueryTilesOfAHeadInOrder) {
   EXPECT_TRUE(q_empty);
 }
 
+TEST(Persistent, GroveNamesAreRefused) {
+  std::string text = replace(gemm_without_cluster(), R"(  for k in srange(cdiv(K, BK)) {
+    launch mma_block(acc, Ak[k], Bk[k]);
+  })",
+                             R"(  for grove_tile in srange(cdiv(K, BK)) {
+    launch mma_block(acc, Ak[grove_tile], Bk[grove_tile]);
+  })");
+  try {
+    lower_text(text);
+    FAIL() << "expected an error";
+  } catch (const GroveError& e) {
+    EXPECT_NE(std::string(e.what()).find("the name 'grove_tile' is taken by the persistent tile "
+                                         "loop"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+TEST(Persistent, ClustersAlongBothCoordinatesAreRefused) {
+  std::string text = replace(read_example("gemm.grove"), "cluster = (2, 1);", "cluster = (2, 2);");
+  try {
+    lower_text(text);
+    FAIL() << "expected an error";
+  } catch (const GroveError& e) {
+    EXPECT_NE(
+        std::string(e.what()).find("clusters along both tile coordinates are not lowered yet"),
+        std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Persistent, TileDependentTripCountsAreRefused) {
   // Causal attention: a query tile walks only the key tiles up to the diagonal.
   std::string text = replace(read_example("attention_causal.grove"), "    pipeline = 2;\n",

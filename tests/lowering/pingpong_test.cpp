@@ -3,6 +3,7 @@
 // check the mappings ping-pong cannot serve are refused with the reason.
 #include <gtest/gtest.h>
 
+#include "lowering/passes.h"
 #include "lowering_util.h"
 
 using namespace grove;
@@ -54,6 +55,25 @@ TEST(PingPong, EveryWgmmaIsIssuedInTheWarpgroupsTurn) {
       EXPECT_FALSE(t.held) << file << ": wg " << wg << " keeps the token at the end";
       EXPECT_EQ(t.takes, t.passes) << file;
     }
+  }
+}
+
+TEST(PingPong, NeedsTwoConsumerWarpgroups) {
+  // The attention kernel without turns, cut to one consumer warpgroup, then given its turns.
+  lower::Lowered l = lower_text(read_example("attention.grove"), {{"D", 128}});
+  lower::Lowered plain = lower_text(
+      replace(read_example("attention.grove"), "    pingpong = true;\n", ""), {{"D", 128}});
+  kir::Kernel k = plain.kernels.at(0);
+  k.roles[1].warpgroups = 1;
+  const lower::BlockProgram& b = l.blocks.at(0); // pingpong = true
+  try {
+    lower::take_turns(k, b);
+    FAIL() << "expected an error";
+  } catch (const GroveError& e) {
+    EXPECT_NE(std::string(e.what()).find("asks for ping-pong consumers, but has 1 consumer "
+                                         "warpgroup(s)"),
+              std::string::npos)
+        << e.what();
   }
 }
 
