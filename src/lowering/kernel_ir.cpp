@@ -374,15 +374,14 @@ private:
           for (size_t r = 0; r < plan_.rings.size() && persistent_; ++r) {
             if (plan_.rings[r].loop != e.id) continue;
             int slots = plan_.rings[r].slots;
-            Op rel = op(Op::MbarArrive, &e);
-            rel.barrier = empty_.at(static_cast<int>(r));
-            rel.cluster_wide = cluster_.shared_rings.count(static_cast<int>(r)) > 0;
-            rel.slot = bin(IExpr::Mod, sub(add(mul(var(kTileIter), e.extent), e.extent), cst(1)),
-                           cst(slots));
+            Op rel =
+                release(static_cast<int>(r), e,
+                        bin(IExpr::Mod, sub(add(mul(var(kTileIter), e.extent), e.extent), cst(1)),
+                            cst(slots)),
+                        "consumers release the last iteration's slot");
             int64_t at_least_one = 0;
             if (!is_const(e.extent, &at_least_one) || at_least_one < 1)
               rel.guard = bin(IExpr::Min, e.extent, cst(1));
-            rel.note = "consumers release the last iteration's slot";
             out.push_back(rel);
           }
         }
@@ -401,12 +400,9 @@ private:
           for (int r : rings_here) {
             // The previous iteration's group has now retired: release its slot.
             int slots = plan_.rings[static_cast<size_t>(r)].slots;
-            Op rel = op(Op::MbarArrive, &e);
-            rel.barrier = empty_.at(r);
-            rel.cluster_wide = cluster_.shared_rings.count(r) > 0;
-            rel.slot = bin(IExpr::Mod, add(count_of(it), cst(slots - 1)), cst(slots));
+            Op rel = release(r, e, bin(IExpr::Mod, add(count_of(it), cst(slots - 1)), cst(slots)),
+                             "consumers release the previous iteration's slot");
             rel.guard = bin(IExpr::Min, var(it), cst(1));
-            rel.note = "consumers release the previous iteration's slot";
             out.push_back(rel);
           }
           in_flight = true;
@@ -415,15 +411,21 @@ private:
       }
       for (int r : rings_here)
         if (last_use.count(r) && last_use[r] == i) {
-          Op rel = op(Op::MbarArrive, &e);
-          rel.barrier = empty_.at(r);
-          rel.cluster_wide = cluster_.shared_rings.count(r) > 0;
-          rel.slot = slot_of(r, it);
-          rel.note = "consumers release the slot";
-          out.push_back(rel);
+          out.push_back(release(r, e, slot_of(r, it), "consumers release the slot"));
         }
     }
     return in_flight;
+  }
+
+  // An arrival on ring r's empty barrier at `slot`: in every block of the cluster where the
+  // ring's slots are filled by multicast.
+  Op release(int r, const Event& e, IExprP slot, const std::string& note) {
+    Op rel = op(Op::MbarArrive, &e);
+    rel.barrier = empty_.at(r);
+    rel.cluster_wide = cluster_.shared_rings.count(r) > 0;
+    rel.slot = std::move(slot);
+    rel.note = note;
+    return rel;
   }
 
   // Waits for an up-front (filled once) ring before its first reader.
