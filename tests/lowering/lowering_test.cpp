@@ -182,15 +182,6 @@ TEST(PipelineAuto, AttentionGetsTheFa3Structure) {
 
 namespace {
 
-std::string lowering_error(const std::string& text, std::map<std::string, int64_t> sizes = {}) {
-  try {
-    lower_text(text, std::move(sizes));
-  } catch (const GroveError& e) {
-    return e.what();
-  }
-  return "";
-}
-
 TEST(LoweringErrors, WarpSpecializationOffIsNotLoweredYet) {
   std::string text =
       replace(read_example("gemm.grove"), "warp_specialize = true;", "warp_specialize = false;");

@@ -31,6 +31,17 @@ inline lower::Lowered lower_text(const std::string& text,
   return lower::lower_mapping(keep.back()->prog, keep.back()->prog.mappings.front(), o);
 }
 
+// The message of the error lowering `text` raises; empty when it lowers.
+inline std::string lowering_error(const std::string& text,
+                                  std::map<std::string, int64_t> sizes = {}) {
+  try {
+    lower_text(text, std::move(sizes));
+  } catch (const GroveError& e) {
+    return e.what();
+  }
+  return "";
+}
+
 inline int count_ops(const kir::Body& b, kir::Op::Kind k) {
   int n = 0;
   for (const kir::Op& op : b) n += (op.kind == k) + count_ops(op.body, k);
