@@ -1,5 +1,5 @@
 // End-to-end check of kernels the CUDA back end printed from the kernel IR fixtures (built by
-// bench/gpu/run.sh together with one generated .cu): fresh random inputs, poisoned outputs, a
+// bench/gpu/prepare.sh together with one generated .cu): fresh random inputs, poisoned outputs, a
 // float64 CPU reference, ||out - ref|| / ||ref|| against the f16 tolerance; with --bench, the
 // GEMM is also timed against cuBLAS in the same run (median of CUDA-event timings).
 //

@@ -1,273 +1,268 @@
 #!/usr/bin/env bash
-# The one GPU script. On a machine with an H100/H200 (CMake, Ninja, nvcc 13, cuBLAS,
-# compute-sanitizer; no package registry needed), from the repository root:
+# The one GPU script, for a machine with an H100/H200 (nvcc 13, cuBLAS, compute-sanitizer, ncu; no
+# package registry needed). First, on the build machine (no GPU needed):
 #
-#   bench/gpu/run.sh            build, CPU tests, device-header self-tests, generated-kernel checks
-#   bench/gpu/run.sh --bench    ... and the cuBLAS comparisons
+#   bash bench/gpu/prepare.sh             builds grove, the test drivers and every kernel into .gpu/
 #
-# The GPU machine has no package registry: first run `bash scripts/gpu-deps.sh` on the build
-# machine (copies CLI11, nlohmann-json and GoogleTest into .gpu-deps/), then call the device tool
-# with carry: [".gpu-deps"] and command: "bash bench/gpu/run.sh --bench".
+# then on the GPU machine (device tool: carry [".gpu"], command "bash bench/gpu/run.sh --bench"):
 #
-# Steps: (1) record the GPU, driver and CUDA versions; (2) configure and build into build-gpu/ and
-# run the CPU test suite (which also prints every CUDA test kernel into
-# build-gpu/tests/cuda/generated/ and compiles it with ptxas -v); (3) build and run the self-tests
-# of src/cuda/grove_sm90.cuh under bench/gpu/selftest/, each also under compute-sanitizer;
-# (3b) build and run the machine-model microbenchmarks of bench/gpu/microbench/ (figures tabled
-# next to data/machines/h100.json; never fatal); (4) check the generated kernels end to end (hook:
-# check_generated.cu drives the GEMM and attention fixtures; add example kernels to
-# GENERATED_CHECKS as the lowering produces them); (4b) run every example with
-# `grove run --gpu --check` (hook: GPU_RUNS); (5) with --bench, time them against cuBLAS (hook:
-# BENCHES). Everything is summarized in bench/results/YYYY-MM-DD-<gpu>.md, copied to $OUT when
-# set with microbench.json (the device machine's $OUT comes back to the caller). Exit status:
-# nonzero when any check failed.
+#   bash bench/gpu/run.sh                 self-tests, every example checked, compute-sanitizer
+#   bash bench/gpu/run.sh --bench         ... and the timings against cuBLAS
+#
+# What runs is listed in bench/gpu/plan.sh. Steps go in order of what only a GPU can tell, most
+# important first: (1) the machine; (2) the device-header self-tests, one wrapper each; (3) every
+# example on fresh random inputs against the float64 reference (`grove run --gpu --check`), at
+# sizes that are and are not tile multiples; (4) with --bench, GEMM against cuBLAS at issue #4's
+# sizes, f16 and bf16, both timed the same way (random inputs cycled through copies that hold
+# twice the L2, warm-up, median of 50), and attention; (5) compute-sanitizer memcheck on the
+# self-tests and the ragged runs, racecheck and synccheck on small ones; (6) the fixture kernels
+# of tests/cuda (check_generated.cu); (7) with --bench, A/B variants of the mapping options and
+# an ncu profile of the 8192 GEMM next to cuBLAS's; (8) the machine-model microbenchmarks.
+#
+# The device tool allows 10 minutes a command and 15 minutes a session, so the script keeps to a
+# budget (GROVE_GPU_BUDGET_S, default 480 s): a step that would start after it is recorded as
+# skipped. After every step the results file bench/results/YYYY-MM-DD-<gpu>.md and run.log are
+# rewritten and copied to $OUT, so a run cut short still brings back everything it measured.
+# Exit status: nonzero when any check failed (measurements never fail the run).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
-BUILD=${GROVE_GPU_BUILD:-$ROOT/build-gpu}
+source "$ROOT/bench/gpu/plan.sh"
 BENCH=0
 [[ "${1:-}" == "--bench" ]] && BENCH=1
-ARCH="-gencode arch=compute_90a,code=sm_90a"
-NVCC=${NVCC:-nvcc}
-mkdir -p "$BUILD/gpu" "$ROOT/bench/results"
-LOG="$BUILD/gpu/run.log"
+START=$SECONDS
+DEADLINE=$((SECONDS + ${GROVE_GPU_BUDGET_S:-480}))
+WORK=${GROVE_GPU_WORK:-$ROOT/build-gpu}
+PRE=$ROOT/.gpu
+BIN=$PRE/bin
+mkdir -p "$WORK/steps" "$ROOT/bench/results"
+LOG=$WORK/run.log
+GEMM_TSV=$WORK/gemm.tsv
 : >"$LOG"
+: >"$GEMM_TSV"
 FAILED=0
 declare -a ROWS
 
 log() { echo "$@" | tee -a "$LOG"; }
-row() { ROWS+=("$1"); }
-step() { # name, command...: runs with a time limit, logs, records PASS/FAIL
-  local name=$1
-  shift
-  local t0=$SECONDS
-  if timeout 600 "$@" >>"$LOG" 2>&1; then
-    row "| $name | PASS | $((SECONDS - t0)) s |"
-  else
-    row "| $name | **FAIL** (exit $?) | $((SECONDS - t0)) s |"
-    FAILED=1
+
+# step KIND NAME LIMIT_S COMMAND...: runs COMMAND with its output in $WORK/steps/NAME.out (and
+# run.log), within LIMIT_S and the budget. KIND check: a failure fails the run; KIND measure: a
+# failure is only shown.
+step() {
+  local kind=$1 name=$2 limit=$3
+  shift 3
+  local left=$((DEADLINE - SECONDS)) out="$WORK/steps/$name.out"
+  if ((left < 10)); then
+    ROWS+=("| $name | skipped (time budget) | |")
+    return 1
   fi
+  ((limit > left)) && limit=$left
+  local t0=$SECONDS rc=0
+  echo "== $name: $*" >>"$LOG"
+  timeout "$limit" "$@" >"$out" 2>&1 || rc=$?
+  cat "$out" >>"$LOG"
+  local verdict=PASS
+  if ((rc != 0)); then
+    verdict="**FAIL** (exit $rc$( ((rc == 124)) && echo ", over ${limit} s"))"
+    [[ $kind == measure ]] && verdict="$verdict, not counted" || FAILED=1
+  fi
+  ROWS+=("| $name | $verdict | $((SECONDS - t0)) s |")
+  publish
+  return $rc
 }
+
+# The TFLOP/s figure a `grove bench` or cublas_gemm output holds.
+tflops() { grep -oE '[0-9.]+ TFLOP/s' "$1" | head -1 | cut -d' ' -f1; }
 
 # (1) The machine.
 GPU=$(nvidia-smi --query-gpu=name --format=csv,noheader 2>/dev/null | head -1)
 DRIVER=$(nvidia-smi --query-gpu=driver_version --format=csv,noheader 2>/dev/null | head -1)
 CUDA_DRIVER=$(nvidia-smi 2>/dev/null | grep -o 'CUDA Version: [0-9.]*' | head -1)
-NVCC_VERSION=$($NVCC --version | grep -o 'release [0-9.]*, V[0-9.]*')
+NVCC_VERSION=$(nvcc --version 2>/dev/null | grep -o 'release [0-9.]*, V[0-9.]*')
 GPU_SLUG=$(echo "${GPU:-unknown-gpu}" | tr '[:upper:] ' '[:lower:]-' | tr -cd 'a-z0-9-')
 DATE=$(date +%F)
 RESULTS="$ROOT/bench/results/$DATE-$GPU_SLUG.md"
-log "GPU: ${GPU:-none} | driver ${DRIVER:-?} | ${CUDA_DRIVER:-?} | nvcc $NVCC_VERSION"
+log "GPU: ${GPU:-none} | driver ${DRIVER:-?} | ${CUDA_DRIVER:-?} | nvcc ${NVCC_VERSION:-?}"
 nvidia-smi >>"$LOG" 2>&1
 
-# (2) Build and CPU tests (the CUDA printer tests compile every generated kernel with ptxas -v).
-step "configure" cmake -S "$ROOT" -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release \
-  -DGROVE_SCHEDULER=OFF -DGROVE_WERROR=OFF
-step "build" ninja -C "$BUILD"
-step "CPU tests (ctest)" ctest --test-dir "$BUILD" --output-on-failure -j "$(nproc)"
-GEN="$BUILD/tests/cuda/generated"
-"$BUILD/tests/cuda/grove_cuda_tests" --gtest_filter='CudaCompile.*' 2>&1 | grep '\[ cuda' \
-  >"$BUILD/gpu/ptxas.txt" || true
-
-# (3) Device-header self-tests, then the same binaries under compute-sanitizer.
-INC="-I$ROOT/src/cuda -I$ROOT/bench/gpu"
-for t in tma_swizzle tma_multicast wgmma mbarrier_ring; do
-  step "build selftest $t" $NVCC -std=c++17 -O3 $ARCH -lineinfo $INC \
-    "$ROOT/bench/gpu/selftest/$t.cu" -o "$BUILD/gpu/$t"
-  step "selftest $t" "$BUILD/gpu/$t"
-  if command -v compute-sanitizer >/dev/null; then
-    step "compute-sanitizer memcheck $t" compute-sanitizer --error-exitcode 1 "$BUILD/gpu/$t"
+publish() { # the results file, rewritten from what is known so far, and copied to $OUT
+  {
+    echo "# GPU run $DATE: ${GPU:-unknown GPU}"
+    echo
+    echo "- GPU: ${GPU:-?}; driver ${DRIVER:-?}; ${CUDA_DRIVER:-CUDA version ?} (driver)"
+    echo "- nvcc: ${NVCC_VERSION:-?}; commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo ?)"
+    echo "- command: bench/gpu/run.sh $([[ $BENCH == 1 ]] && echo --bench); $((SECONDS - START)) s so far"
+    echo
+    if [[ -s $GEMM_TSV ]]; then
+      echo "## GEMM against cuBLAS (TFLOP/s, 2·M·N·K per run; ratio > 1: Grove faster)"
+      echo
+      echo "Both timed alike: random inputs in copies cycled through (twice the L2), 10 warm-up"
+      echo "runs, median of 50 cudaEvent-timed runs."
+      echo
+      echo "| dtype | M x N x K | Grove | cuBLAS | ratio |"
+      echo "|---|---|---|---|---|"
+      awk -F'\t' -v squares="$GEMM_SQUARES" '
+        { r = ($3 > 0 && $4 > 0) ? $3 / $4 : 0
+          printf "| %s | %s | %s | %s | %s |\n", $1, $2, $3 ? $3 : "-", $4 ? $4 : "-",
+                 r ? sprintf("%.3f", r) : "-"
+          if ($5 <= squares && r > 0) { lg[$1] += log(r); n[$1]++ } }
+        END { for (t in n) printf "\n%s: geometric mean of the ratio over the %d square sizes: %.3f\n",
+                                  t, n[t], exp(lg[t] / n[t]) }' "$GEMM_TSV"
+      echo
+    fi
+    echo "| step | result | time |"
+    echo "|---|---|---|"
+    printf '%s\n' "${ROWS[@]}"
+    echo
+    echo "## Self-tests, checks and timings"
+    echo '```'
+    grep -hE '^(SELFTEST|CHECK|BENCH|  median|  inputs|grove: error|.*\.grove: mapping)' "$LOG" || true
+    echo '```'
+    if [[ -s $WORK/microbench.json ]]; then
+      echo
+      echo "## Machine model figures (measured; the model column is what $(basename "$MACHINE_FILE") holds)"
+      echo
+      python3 "$ROOT/bench/gpu/microbench/table.py" "$WORK/microbench.json" "$MACHINE_FILE" 2>/dev/null ||
+        { echo '```'; cat "$WORK/microbench.json"; echo '```'; }
+    fi
+    if [[ -s $WORK/ncu.txt ]]; then
+      echo
+      echo "## ncu: the 8192 f16 GEMM, Grove then cuBLAS"
+      echo '```'
+      cat "$WORK/ncu.txt"
+      echo '```'
+    fi
+  } >"$RESULTS"
+  if [[ -n "${OUT:-}" ]]; then
+    cp "$RESULTS" "$OUT/" 2>/dev/null
+    cp "$LOG" "$OUT/run.log" 2>/dev/null
   fi
-done
-
-# (3b) Machine-model microbenchmarks (bench/gpu/microbench/*.cu): each prints one JSON line per
-# figure (TMA latency and bandwidth, wgmma latency, MUFU and FP32 rates, mbarrier hand-off),
-# gathered into $BUILD/gpu/microbench.json and tabled in the results next to the figure the
-# machine model (data/machines/h100.json or h200.json) holds now. Measurements, not checks: a
-# failure shows in the table, and neither stops the script nor changes its exit status.
-MB_JSON="$BUILD/gpu/microbench.json"
-: >"$MB_JSON"
-measure() { # name, stdout file, command...: like step, but never sets FAILED
-  local name=$1 out=$2
-  shift 2
-  local t0=$SECONDS
-  if timeout 300 "$@" >"$out" 2>>"$LOG"; then
-    row "| $name | PASS | $((SECONDS - t0)) s |"
-  else
-    row "| $name | **FAIL** (exit $?; not counted) | $((SECONDS - t0)) s |"
-  fi
-  cat "$out" >>"$LOG"
 }
-for src in "$ROOT"/bench/gpu/microbench/*.cu; do
-  mb=$(basename "$src" .cu)
-  rm -f "$BUILD/gpu/microbench_$mb" # never run a stale binary
-  measure "build microbench $mb" /dev/null $NVCC -std=c++17 -O3 $ARCH -lineinfo \
-    -I"$ROOT/src/cuda" "$src" -o "$BUILD/gpu/microbench_$mb"
-  [[ -x "$BUILD/gpu/microbench_$mb" ]] || continue
-  measure "microbench $mb" "$BUILD/gpu/microbench_$mb.out" "$BUILD/gpu/microbench_$mb"
-  grep '^{"figure"' "$BUILD/gpu/microbench_$mb.out" >>"$MB_JSON" || true
-done
 MACHINE_FILE="$ROOT/data/machines/h100.json"
 [[ "${GPU:-}" == *H200* ]] && MACHINE_FILE="$ROOT/data/machines/h200.json"
+publish
 
-# (4) Generated kernels, end to end. Hook: one line per (name, generated file, driver flags).
-GENERATED_CHECKS=(
-  "gemm_128x256x64_s4|gemm_128x256x64_s4.cu|-DCHECK_GEMM"
-  "gemm_128x128x64_s3|gemm_128x128x64_s3.cu|-DCHECK_GEMM"
-  "gemm_64x128x64_s4|gemm_64x128x64_s4.cu|-DCHECK_GEMM"
-  "attention_step_d64|attention_step_d64.cu|-DCHECK_ATTENTION -DHEAD_DIM=64"
-  "attention_step_d128|attention_step_d128.cu|-DCHECK_ATTENTION -DHEAD_DIM=128"
-)
-SASS="$BUILD/gpu/sass.txt"
-: >"$SASS"
-for entry in "${GENERATED_CHECKS[@]}"; do
-  IFS='|' read -r name file flags <<<"$entry"
-  [[ -f "$GEN/$file" ]] || { row "| check $name | **MISSING** $file | |"; FAILED=1; continue; }
-  step "build check $name" $NVCC -std=c++17 -O3 $ARCH -lineinfo $INC $flags \
-    "$ROOT/bench/gpu/check_generated.cu" "$GEN/$file" -lcublas -o "$BUILD/gpu/check_$name"
-  step "check $name" "$BUILD/gpu/check_$name"
-  if command -v compute-sanitizer >/dev/null; then
-    step "compute-sanitizer memcheck $name" compute-sanitizer --error-exitcode 1 \
-      "$BUILD/gpu/check_$name"
-  fi
-  if command -v cuobjdump >/dev/null; then # tensor-core path and no local memory
-    echo "$name: $(cuobjdump -sass "$BUILD/gpu/check_$name" | grep -oE 'HGMMA|LDL|STL' |
-      sort | uniq -c | tr -s ' \n' ' ')" >>"$SASS"
-  fi
-done
+# The prepared binaries, or build them here (needs .gpu-deps for CLI11, nlohmann-json, GoogleTest).
+if ! "$BIN/grove" --help >/dev/null 2>&1; then
+  step check "prepare here (no usable prebuilt .gpu)" 400 bash "$ROOT/bench/gpu/prepare.sh"
+fi
+GROVE=$BIN/grove
+export GROVE_CACHE_DIR=$PRE/kernel-cache
+# cuBLAS for the nvcc-built drivers: from the loader path, else wherever the toolkit put it.
+if ! ldconfig -p 2>/dev/null | grep -q 'libcublas.so.13'; then
+  lib=$(find /usr/local /opt -name 'libcublas.so.13' 2>/dev/null | head -1)
+  [[ -n $lib ]] && export LD_LIBRARY_PATH="$(dirname "$lib")${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
 
-# (4b) Every example through the runtime: `grove run --gpu --check` lowers, compiles with NVRTC
-# (cached in $GROVE_CACHE_DIR), launches and compares with the float64 reference, at sizes that are
-# and are not tile multiples (rows stay multiples of 16 bytes, as TMA needs). Hook: one line per
-# (name, example, mapping, sizes, args); ragged cases also run under compute-sanitizer.
-GROVE="$BUILD/src/cli/grove"
-export GROVE_CACHE_DIR="$BUILD/gpu/kernel-cache"
-GPU_RUNS=(
-  "gemm|gemm.grove|h100|M=512,N=512,K=256|"
-  "gemm_ragged|gemm.grove|h100|M=300,N=264,K=200|"
-  "gemm_bf16|gemm_bf16.grove|h100|M=256,N=512,K=128|"
-  "gemm_bf16_ragged|gemm_bf16.grove|h100|M=130,N=200,K=72|"
-  "batched_gemm|batched_gemm.grove|h100|L=2,M=256,N=256,K=128|"
-  "batched_gemm_ragged|batched_gemm.grove|h100|L=3,M=100,N=264,K=136|"
-  "dual_gemm|dual_gemm.grove|h100|M=256,N=512,K=128|"
-  "dual_gemm_ragged|dual_gemm.grove|h100|M=136,N=200,K=120|"
-  "gemm_bias_gelu|gemm_bias_gelu.grove|h100|M=256,N=512,K=128|"
-  "gemm_bias_gelu_ragged|gemm_bias_gelu.grove|h100|M=128,N=296,K=64|"
-  "gemm_rowsum|gemm_rowsum.grove|h100|M=256,N=256,K=256|"
-  "gemm_rowsum_ragged|gemm_rowsum.grove|h100|M=200,N=256,K=136|"
-  "attention_d64|attention.grove|h100_d64|BH=2,S=512,D=64|sm_scale=0.125"
-  "attention_d64_ragged|attention.grove|h100_d64|BH=1,S=200,D=64|sm_scale=0.125"
-  "attention_d128|attention.grove|h100_d128|BH=2,S=512,D=128|sm_scale=0.088"
-  "attention_d128_ragged|attention.grove|h100_d128|BH=1,S=328,D=128|sm_scale=0.088"
-  "attention_causal_d64|attention_causal.grove|h100_d64_causal|BH=2,S=512,D=64|sm_scale=0.125"
-  "attention_causal_d64_ragged|attention_causal.grove|h100_d64_causal|BH=1,S=190,D=64|sm_scale=0.125"
-  "attention_causal_d128|attention_causal.grove|h100_d128_causal|BH=2,S=512,D=128|sm_scale=0.088"
-  "attention_causal_d128_ragged|attention_causal.grove|h100_d128_causal|BH=1,S=200,D=128|sm_scale=0.088"
-)
-for entry in "${GPU_RUNS[@]}"; do
-  IFS='|' read -r name file mapping sizes args <<<"$entry"
-  cmd=("$GROVE" run "$ROOT/examples/$file" --mapping "$mapping" --size "$sizes" --gpu --check)
-  [[ -n "$args" ]] && cmd+=(--arg "$args")
-  step "grove run --gpu $name" "${cmd[@]}"
-  if [[ $name == *_ragged ]] && command -v compute-sanitizer >/dev/null; then
-    step "compute-sanitizer memcheck grove run --gpu $name" \
-      compute-sanitizer --error-exitcode 1 "${cmd[@]}"
-  fi
-done
+# (2) Device-header self-tests.
+for t in "${SELFTESTS[@]}"; do step check "selftest $t" 60 "$BIN/$t"; done
 
-# (5) Benchmarks against cuBLAS in the same run (hook: add drivers here).
-BENCHES=(
-  "gemm_128x256x64_s4"
-)
-# The same problems through the runtime (`grove bench`: NVRTC-compiled, median of cuEvent-timed
-# runs), with the nominal flop count so TFLOP/s compare with the cuBLAS lines above.
-GROVE_BENCHES=(
-  "gemm_4096|gemm.grove|h100|M=4096,N=4096,K=4096||137438953472"
-  "gemm_8192|gemm.grove|h100|M=8192,N=8192,K=8192||1099511627776"
-  "attention_d128|attention.grove|h100_d128|BH=32,S=4096,D=128|sm_scale=0.088|"
-)
-if [[ $BENCH == 1 ]]; then
-  for name in "${BENCHES[@]}"; do
-    [[ -x "$BUILD/gpu/check_$name" ]] && step "bench $name" "$BUILD/gpu/check_$name" --bench
+# (3) Every example, checked against the float64 reference.
+run_cmd() { # name -> the `grove run --gpu --check` command of GPU_RUNS entry `name`
+  local entry
+  for entry in "${GPU_RUNS[@]}"; do
+    IFS='|' read -r name file mapping sizes args <<<"$entry"
+    [[ $name == "$1" ]] || continue
+    RUN=("$GROVE" run "$ROOT/examples/$file" --mapping "$mapping" --size "$sizes" --gpu --check)
+    [[ -n "$args" ]] && RUN+=(--arg "$args")
+    return 0
   done
-  for entry in "${GROVE_BENCHES[@]}"; do
-    IFS='|' read -r name file mapping sizes args flops <<<"$entry"
+  return 1
+}
+for entry in "${GPU_RUNS[@]}"; do
+  run_cmd "${entry%%|*}"
+  step check "run $name" 120 "${RUN[@]}"
+done
+
+# (4) GEMM against cuBLAS, then attention.
+if [[ $BENCH == 1 ]]; then
+  i=0
+  for shape in "${GEMM_SHAPES[@]}"; do
+    i=$((i + 1))
+    read -r M N K <<<"$shape"
+    for dtype in f16 bf16; do
+      tag="${dtype}_${M}x${N}x${K}"
+      g=0 c=0
+      step measure "bench grove $tag" 120 "$GROVE" bench "$ROOT/examples/$(gemm_example $dtype)" \
+        --mapping h100 --size "M=$M,N=$N,K=$K" --iters 50 --warmup 10 \
+        --flops "$((2 * M * N * K))" && g=$(tflops "$WORK/steps/bench grove $tag.out")
+      step measure "bench cublas $tag" 60 "$BIN/cublas_gemm" "$dtype" "$M" "$N" "$K" 50 &&
+        c=$(tflops "$WORK/steps/bench cublas $tag.out")
+      printf '%s\t%s\t%s\t%s\t%s\n' "$dtype" "$M x $N x $K" "${g:-0}" "${c:-0}" "$i" >>"$GEMM_TSV"
+      publish
+    done
+  done
+  for entry in "${OTHER_BENCHES[@]}"; do
+    IFS='|' read -r name file mapping sizes args <<<"$entry"
     cmd=("$GROVE" bench "$ROOT/examples/$file" --mapping "$mapping" --size "$sizes" --iters 50)
     [[ -n "$args" ]] && cmd+=(--arg "$args")
-    [[ -n "$flops" ]] && cmd+=(--flops "$flops")
-    step "grove bench $name" "${cmd[@]}"
-  done
-  # A/B: each mapping option the lowering honours turned off in a copy of the example, checked at
-  # a small size, then timed like the line above it, so a run tells what each option is worth.
-  VARIANTS=(
-    "gemm_4096_not_persistent|gemm.grove|s/persistent = true;/persistent = false;/|h100|M=4096,N=4096,K=4096||137438953472"
-    "gemm_4096_no_cluster|gemm.grove|/cluster = (2, 1);/d|h100|M=4096,N=4096,K=4096||137438953472"
-    "gemm_4096_pipeline4|gemm.grove|s/pipeline = 3;/pipeline = 4;/;/cluster = (2, 1);/d|h100|M=4096,N=4096,K=4096||137438953472"
-    "attention_d128_no_pingpong|attention.grove|s/pingpong = true;/pingpong = false;/|h100_d128|BH=32,S=4096,D=128|sm_scale=0.088|"
-    "attention_d128_not_persistent|attention.grove|s/persistent = true;/persistent = false;/|h100_d128|BH=32,S=4096,D=128|sm_scale=0.088|"
-  )
-  mkdir -p "$BUILD/gpu/variants"
-  for entry in "${VARIANTS[@]}"; do
-    IFS='|' read -r name file edit mapping sizes args flops <<<"$entry"
-    variant="$BUILD/gpu/variants/$name.grove"
-    sed "$edit" "$ROOT/examples/$file" >"$variant"
-    small=(--size "${sizes//4096/256}")
-    cmd=("$GROVE" run "$variant" --mapping "$mapping" "${small[@]}" --gpu --check)
-    [[ -n "$args" ]] && cmd+=(--arg "$args")
-    step "grove run --gpu $name" "${cmd[@]}"
-    cmd=("$GROVE" bench "$variant" --mapping "$mapping" --size "$sizes" --iters 50)
-    [[ -n "$args" ]] && cmd+=(--arg "$args")
-    [[ -n "$flops" ]] && cmd+=(--flops "$flops")
-    step "grove bench $name" "${cmd[@]}"
+    step measure "bench grove $name" 120 "${cmd[@]}"
   done
 fi
 
-# Results file.
-{
-  echo "# GPU run $DATE: ${GPU:-unknown GPU}"
-  echo
-  echo "- GPU: ${GPU:-?}; driver ${DRIVER:-?}; ${CUDA_DRIVER:-CUDA version ?} (driver)"
-  echo "- nvcc: $NVCC_VERSION; commit $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo ?)"
-  echo "- command: bench/gpu/run.sh $*"
-  echo
-  echo "| step | result | time |"
-  echo "|---|---|---|"
-  printf '%s\n' "${ROWS[@]}"
-  echo
-  echo "## Self-tests and checks"
-  echo '```'
-  grep -E '^(SELFTEST|CHECK|BENCH|MICROBENCH|  )' "$LOG" || true
-  echo '```'
-  echo
-  echo "## Machine model figures (measured)"
-  echo
-  echo "bench/gpu/microbench/*.cu on this GPU (the JSON lines: microbench.json next to run.log);"
-  echo "the model column is the figure $(basename "$MACHINE_FILE") holds now. TMA latencies include"
-  echo "the 16 KB transfer (the model adds bytes / rates.bytes to kinds.tma_load.latency)."
-  echo
-  if [[ ! -s "$MB_JSON" ]]; then
-    echo "(no figures: see the microbench rows above and run.log)"
-  elif command -v python3 >/dev/null; then
-    python3 "$ROOT/bench/gpu/microbench/table.py" "$MB_JSON" "$MACHINE_FILE" ||
-      { echo '```'; cat "$MB_JSON"; echo '```'; }
-  else
-    echo '```'
-    cat "$MB_JSON"
-    echo '```'
-  fi
-  echo
-  echo "## Generated kernels: ptxas (registers per thread, spills) and SASS"
-  echo '```'
-  cat "$BUILD/gpu/ptxas.txt" "$SASS" 2>/dev/null
-  echo '```'
-} >"$RESULTS"
-log "results: $RESULTS"
-if [[ -n "${OUT:-}" ]]; then
-  mkdir -p "$OUT"
-  cp "$RESULTS" "$LOG" "$MB_JSON" "$OUT/" 2>/dev/null
+# (5) compute-sanitizer.
+if command -v compute-sanitizer >/dev/null; then
+  CS=(compute-sanitizer --error-exitcode 1)
+  for t in "${SELFTESTS[@]}"; do step check "memcheck selftest $t" 120 "${CS[@]}" "$BIN/$t"; done
+  for entry in "${GPU_RUNS[@]}"; do
+    [[ ${entry%%|*} == *_ragged ]] || continue
+    run_cmd "${entry%%|*}"
+    step check "memcheck run $name" 180 "${CS[@]}" "${RUN[@]}"
+  done
+  for name in "${SANITIZE_DEEP[@]}"; do
+    run_cmd "$name"
+    for tool in racecheck synccheck; do
+      step check "$tool run $name" 240 "${CS[@]}" --tool "$tool" "${RUN[@]}"
+    done
+  done
+else
+  ROWS+=("| compute-sanitizer | **MISSING** | |")
+  FAILED=1
 fi
-grep -E '^(SELFTEST|CHECK|BENCH)' "$LOG"
-sed -E 's/^\{"figure": "([^"]*)", "value": ([^,]*), "unit": "([^"]*)".*/MICROBENCH \1 = \2 \3/' \
-  "$MB_JSON" 2>/dev/null
+
+# (6) The fixture kernels of tests/cuda.
+for entry in "${GENERATED_CHECKS[@]}"; do
+  IFS='|' read -r name file flags <<<"$entry"
+  step check "check fixture $name" 120 "$BIN/check_$name"
+done
+[[ $BENCH == 1 ]] && step measure "bench fixture gemm_128x256x64_s4" 120 \
+  "$BIN/check_gemm_128x256x64_s4" --bench
+
+# (7) A/B variants, then ncu.
+if [[ $BENCH == 1 ]]; then
+  mkdir -p "$WORK/variants"
+  for entry in "${VARIANTS[@]}"; do
+    IFS='|' read -r name file edit mapping sizes args <<<"$entry"
+    variant="$WORK/variants/$name.grove"
+    sed "$edit" "$ROOT/examples/$file" >"$variant"
+    cmd=("$GROVE" run "$variant" --mapping "$mapping" --size "$(small_sizes "$sizes")" --gpu --check)
+    [[ -n "$args" ]] && cmd+=(--arg "$args")
+    step check "run variant $name" 120 "${cmd[@]}" || continue
+    cmd=("$GROVE" bench "$variant" --mapping "$mapping" --size "$sizes" --iters 50)
+    [[ -n "$args" ]] && cmd+=(--arg "$args")
+    step measure "bench variant $name" 120 "${cmd[@]}"
+  done
+  if command -v ncu >/dev/null; then
+    NCU=(ncu --section SpeedOfLight --section Occupancy --section LaunchStats
+      --section WarpStateStats --section MemoryWorkloadAnalysis --launch-skip 5 --launch-count 1)
+    step measure "ncu grove gemm f16 8192" 150 "${NCU[@]}" "$GROVE" bench \
+      "$ROOT/examples/gemm.grove" --mapping h100 --size M=8192,N=8192,K=8192 --iters 1 --warmup 5 &&
+      cat "$WORK/steps/ncu grove gemm f16 8192.out" >>"$WORK/ncu.txt"
+    step measure "ncu cublas gemm f16 8192" 150 "${NCU[@]}" "$BIN/cublas_gemm" f16 8192 8192 8192 1 &&
+      cat "$WORK/steps/ncu cublas gemm f16 8192.out" >>"$WORK/ncu.txt"
+    publish
+  fi
+fi
+
+# (8) Machine-model microbenchmarks (each prints one JSON line per figure).
+: >"$WORK/microbench.json"
+for src in "$ROOT"/bench/gpu/microbench/*.cu; do
+  mb=$(basename "$src" .cu)
+  step measure "microbench $mb" 120 "$BIN/microbench_$mb" &&
+    grep -h '^{"figure"' "$WORK/steps/microbench $mb.out" >>"$WORK/microbench.json"
+done
+publish
+
+log "results: $RESULTS ($((SECONDS - START)) s)"
 printf '%s\n' "${ROWS[@]}"
 exit $FAILED

@@ -1,5 +1,5 @@
-// `grove build` (CUDA for sm_90a and a header of launch functions) and `grove bench` (timed
-// launches on the GPU).
+// `grove build` (CUDA for sm_90a and a header of launch functions), `grove compile` (NVRTC into the
+// kernel cache, no GPU needed) and `grove bench` (timed launches on the GPU).
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -8,6 +8,7 @@
 #include "cli/session.h"
 #include "cuda/print_cuda.h"
 #include "lowering/pipeline.h"
+#include "runtime/compile.h"
 #include "runtime/flops.h"
 #include "runtime/run.h"
 #include "taskir/interpreter.h"
@@ -71,39 +72,52 @@ int cmd_bench(const CliOptions& o, std::ostream& out, std::ostream& err) {
   if (!m) return 1;
   const TaskDecl* task = entry_task(l->prog, *m);
   if (!task) return 1;
-  try {
+  return reporting_errors(*l, err, [&] {
     runtime::Driver::get(); // no GPU: say so before lowering
-    EntryArgs args = allocate_entry(*task, o.sizes, o.args, m->loc);
-
-    fill_inputs(*task, args, o.seed ? o.seed : 1, /*poison_outputs=*/false);
+    // Shapes and scalars only: the inputs are made on the way to the GPU (bench_on_gpu).
+    EntryArgs args = allocate_entry(*task, o.sizes, o.args, m->loc, /*allocate=*/false);
     lower::LowerOptions lo;
     lo.sizes = o.sizes;
     lower::Lowered lowered = lower::lower_mapping(l->prog, *m, lo);
-    runtime::GpuRunOptions ro;
-    ro.warmup = std::max(0, o.warmup);
-    ro.iters = std::max(1, o.iters);
-    runtime::GpuRunReport rep =
-        runtime::run_on_gpu(lowered.kernels, args.tensors, o.sizes, args.scalars, ro);
+    runtime::BenchOptions bo;
+    bo.warmup = std::max(0, o.warmup);
+    bo.iters = std::max(1, o.iters);
+    bo.seed = o.seed ? o.seed : 1;
+    runtime::GpuRunReport rep = runtime::bench_on_gpu(lowered.kernels, o.sizes, args.scalars, bo);
     double flops = o.flops;
     if (flops <= 0)
       for (const kir::Kernel& k : lowered.kernels) flops += runtime::mma_flops(k, o.sizes);
     double ms = rep.median_ms();
     out << o.file << ": mapping " << m->name << " (" << sizes_str(o.sizes) << ") on " << rep.device
         << "\n";
-    out << "  median " << fmt("%.4f", ms) << " ms over " << ro.iters << " runs (after " << ro.warmup
+    out << "  median " << fmt("%.4f", ms) << " ms over " << bo.iters << " runs (after " << bo.warmup
         << " warm-up) of " << rep.kernels.size() << " kernel(s)";
     if (flops > 0 && ms > 0)
       out << ": " << fmt("%.1f", flops / (ms * 1e-3) / 1e12) << " TFLOP/s ("
           << (o.flops > 0 ? "--flops" : "tensor-core work as issued") << ")";
-    out << "\n";
-  } catch (const GroveError& e) {
-    report(*l, e, err);
-    return 1;
-  } catch (const runtime::Error& e) {
-    report(e, err);
-    return 1;
-  }
-  return 0;
+    out << "\n  inputs: " << rep.copies << " set(s) of " << fmt("%.1f", rep.set_bytes / 1048576.0)
+        << " MiB cycled through, so operands come from memory rather than a warm L2\n";
+    return 0;
+  });
+}
+
+int cmd_compile(const CliOptions& o, std::ostream& out, std::ostream& err) {
+  auto l = load(o.file, err);
+  if (!l) return 1;
+  const MappingDecl* m = pick_mapping(*l, o.mapping, err);
+  if (!m) return 1;
+  return reporting_errors(*l, err, [&] {
+    lower::LowerOptions lo;
+    lo.sizes = o.sizes;
+    lower::Lowered lowered = lower::lower_mapping(l->prog, *m, lo);
+    for (const kir::Kernel& k : lowered.kernels) {
+      runtime::Cubin c = runtime::compile(k, {});
+      out << k.name << ": "
+          << (c.cache_hit ? "already in the cache" : "compiled in " + fmt("%.1f", c.seconds) + " s")
+          << ": " << c.cache_path << "\n";
+    }
+    return 0;
+  });
 }
 
 } // namespace grove

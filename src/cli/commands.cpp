@@ -85,7 +85,7 @@ int cmd_run(const CliOptions& o, std::ostream& out, std::ostream& err) {
   const TaskDecl* task = entry_task(l->prog, *m);
   if (!task) return 1;
   uint64_t seed = o.seed ? o.seed : std::random_device{}();
-  try {
+  return reporting_errors(*l, err, [&] {
     if (o.gpu) runtime::Driver::get(); // no GPU: say so before computing anything
     EntryArgs args = allocate_entry(*task, o.sizes, o.args, m->loc);
 
@@ -203,13 +203,7 @@ int cmd_run(const CliOptions& o, std::ostream& out, std::ostream& err) {
     if (!o.check) return 0;
     bool ok = check_outputs(args, false);
     return ok ? 0 : 1;
-  } catch (const GroveError& e) {
-    report(*l, e, err);
-    return 1;
-  } catch (const runtime::Error& e) {
-    report(e, err);
-    return 1;
-  }
+  });
 }
 
 int cmd_explain(const CliOptions& o, std::ostream& out, std::ostream& err) {

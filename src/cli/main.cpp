@@ -50,6 +50,11 @@ int main(int argc, char** argv) {
   add_common(build);
   build->add_option("-o,--output", o.out_dir, "output folder")->required();
 
+  CLI::App* compile = app.add_subcommand(
+      "compile", "lower a mapping and compile its kernels with NVRTC into the kernel cache (no GPU "
+                 "needed), so later --gpu runs and benches start at once");
+  add_common(compile);
+
   CLI::App* bench =
       app.add_subcommand("bench", "time a mapping's kernels on the GPU (median of timed runs)");
   add_common(bench);
@@ -89,6 +94,7 @@ int main(int argc, char** argv) {
   try {
     if (build->parsed()) return grove::cmd_build(o, std::cout, std::cerr);
     if (bench->parsed()) return grove::cmd_bench(o, std::cout, std::cerr);
+    if (compile->parsed()) return grove::cmd_compile(o, std::cout, std::cerr);
     if (check->parsed()) return grove::cmd_check(o, std::cout, std::cerr);
     if (run->parsed()) return grove::cmd_run(o, std::cout, std::cerr);
     return grove::cmd_explain(o, std::cout, std::cerr);

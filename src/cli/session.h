@@ -21,6 +21,18 @@ struct Loaded {
 std::unique_ptr<Loaded> load(const std::string& file, std::ostream& err);
 void report(const Loaded& l, const GroveError& e, std::ostream& err);
 void report(const runtime::Error& e, std::ostream& err);
+// Runs `body` (which returns the exit status), reporting the Grove and runtime errors it throws
+// as diagnostics with status 1.
+template <typename Body> int reporting_errors(const Loaded& l, std::ostream& err, Body&& body) {
+  try {
+    return body();
+  } catch (const GroveError& e) {
+    report(l, e, err);
+  } catch (const runtime::Error& e) {
+    report(e, err);
+  }
+  return 1;
+}
 // The named mapping, or the file's first; prints why when there is none.
 const MappingDecl* pick_mapping(const Loaded& l, const std::string& name, std::ostream& err);
 

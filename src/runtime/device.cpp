@@ -23,6 +23,8 @@ Device Device::open(int ordinal) {
           "cuDeviceGetAttribute");
   d.check(d.cuDeviceGetAttribute(&dev.sms_, cu::kAttrMultiprocessorCount, dev.dev_),
           "cuDeviceGetAttribute");
+  d.check(d.cuDeviceGetAttribute(&dev.l2_bytes_, cu::kAttrL2CacheSize, dev.dev_),
+          "cuDeviceGetAttribute");
   d.check(d.cuDriverGetVersion(&dev.version_), "cuDriverGetVersion");
   if (dev.major_ != 9 || dev.minor_ != 0)
     throw Error("GPU " + std::to_string(ordinal) + " (" + dev.name_ + ") is sm_" +
@@ -36,7 +38,7 @@ Device Device::open(int ordinal) {
 
 Device::Device(Device&& o) noexcept
     : d_(o.d_), dev_(o.dev_), ctx_(o.ctx_), name_(std::move(o.name_)), major_(o.major_),
-      minor_(o.minor_), sms_(o.sms_), version_(o.version_) {
+      minor_(o.minor_), sms_(o.sms_), version_(o.version_), l2_bytes_(o.l2_bytes_) {
   o.ctx_ = nullptr;
 }
 

@@ -24,6 +24,7 @@ public:
   int cc_minor() const { return minor_; }
   int sm_count() const { return sms_; }
   int driver_version() const { return version_; } // e.g. 12080
+  int l2_bytes() const { return l2_bytes_; }
   void synchronize() const;
 
 private:
@@ -32,7 +33,7 @@ private:
   cu::Device dev_ = 0;
   cu::Context ctx_ = nullptr;
   std::string name_;
-  int major_ = 0, minor_ = 0, sms_ = 0, version_ = 0;
+  int major_ = 0, minor_ = 0, sms_ = 0, version_ = 0, l2_bytes_ = 0;
 };
 
 // Device memory, freed on destruction.

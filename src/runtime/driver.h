@@ -34,6 +34,7 @@ constexpr int kAttrComputeCapabilityMajor = 75;
 constexpr int kAttrComputeCapabilityMinor = 76;
 constexpr int kAttrMaxSharedMemoryPerBlockOptin = 97;
 constexpr int kAttrMultiprocessorCount = 16;
+constexpr int kAttrL2CacheSize = 38;
 constexpr int kFuncAttrMaxDynamicSharedSizeBytes = 8;
 constexpr int kLaunchAttrClusterDimension = 4;
 

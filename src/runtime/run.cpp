@@ -1,6 +1,7 @@
 #include "runtime/run.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 
 namespace grove::runtime {
@@ -13,27 +14,34 @@ double GpuRunReport::median_ms() const {
   return n % 2 ? t[n / 2] : (t[n / 2 - 1] + t[n / 2]) / 2;
 }
 
+namespace {
+
+// One value into storage of type `elem` at `dst` (f32: 4 bytes, f16/bf16: 2, rounded to nearest).
+void store_value(ElemType elem, float f, unsigned char* dst, const std::string& tensor) {
+  uint16_t h = 0;
+  switch (elem) {
+  case ElemType::F32:
+    std::memcpy(dst, &f, 4);
+    return;
+  case ElemType::F16:
+    h = f32_to_f16_bits(f);
+    break;
+  case ElemType::BF16:
+    h = f32_to_bf16_bits(f);
+    break;
+  case ElemType::E4M3:
+    throw Error("tensor '" + tensor + "' is e4m3, which the GPU runtime does not move yet");
+  }
+  std::memcpy(dst, &h, 2);
+}
+
+} // namespace
+
 std::vector<unsigned char> to_storage(const Buffer& b) {
   const size_t eb = static_cast<size_t>(elem_bytes(b.elem));
   std::vector<unsigned char> out(b.data.size() * eb);
-  for (size_t i = 0; i < b.data.size(); ++i) {
-    float f = static_cast<float>(b.data[i]);
-    uint16_t h = 0;
-    switch (b.elem) {
-    case ElemType::F32:
-      std::memcpy(&out[i * 4], &f, 4);
-      continue;
-    case ElemType::F16:
-      h = f32_to_f16_bits(f);
-      break;
-    case ElemType::BF16:
-      h = f32_to_bf16_bits(f);
-      break;
-    case ElemType::E4M3:
-      throw Error("tensor '" + b.name + "' is e4m3, which the GPU runtime does not move yet");
-    }
-    std::memcpy(&out[i * 2], &h, 2);
-  }
+  for (size_t i = 0; i < b.data.size(); ++i)
+    store_value(b.elem, static_cast<float>(b.data[i]), &out[i * eb], b.name);
   return out;
 }
 
@@ -51,79 +59,162 @@ void from_storage(const std::vector<unsigned char>& bytes, Buffer& b) {
   }
 }
 
+namespace {
+
+std::string describe(const Device& dev) {
+  return dev.name() + " (sm_" + std::to_string(dev.cc_major()) + std::to_string(dev.cc_minor()) +
+         ", " + std::to_string(dev.sm_count()) + " SMs, driver " +
+         std::to_string(dev.driver_version()) + ")";
+}
+
+// Compiles (through the cache), loads and plans every kernel.
+void load_kernels(const Device& dev, const std::vector<kir::Kernel>& kernels,
+                  const std::map<std::string, int64_t>& sizes, const CompileOptions& copts,
+                  std::vector<std::unique_ptr<Module>>& modules, GpuRunReport& rep) {
+  for (const kir::Kernel& k : kernels) {
+    KernelRun kr;
+    kr.name = k.name;
+    kr.cubin = compile(k, copts);
+    kr.plan = plan_launch(k, sizes, dev.sm_count());
+    modules.push_back(std::make_unique<Module>(dev, kr.cubin));
+    if (kr.plan.cluster_x > 1) // whole clusters that can all be resident at once
+      kr.plan = plan_launch(k, sizes, resident_blocks(dev, *modules.back(), kr.plan));
+    kr.cubin.image.clear();
+    rep.kernels.push_back(std::move(kr));
+  }
+}
+
+// n values uniform in [-1, 1), stored as `elem`, straight into bytes: a 16384 x 16384 operand is
+// 268M values, too many to go through a Buffer of doubles.
+std::vector<unsigned char> random_storage(ElemType elem, size_t n, uint64_t& state,
+                                          const std::string& name) {
+  const size_t eb = static_cast<size_t>(elem_bytes(elem));
+  std::vector<unsigned char> out(n * eb);
+  for (size_t i = 0; i < n; ++i) {
+    state ^= state << 13, state ^= state >> 7, state ^= state << 17; // xorshift64
+    const float f = static_cast<float>(static_cast<int64_t>(state >> 40) - (1 << 23)) / (1 << 23);
+    store_value(elem, f, &out[i * eb], name);
+  }
+  return out;
+}
+
+// Every tensor the kernels name, with whether any kernel writes it, in first-use order.
+std::vector<const kir::GlobalTensor*> tensors_of(const std::vector<kir::Kernel>& kernels,
+                                                 std::map<std::string, bool>& written) {
+  std::vector<const kir::GlobalTensor*> out;
+  for (const kir::Kernel& k : kernels)
+    for (const kir::GlobalTensor& t : k.tensors) {
+      if (!written.count(t.name)) out.push_back(&t);
+      written[t.name] = written[t.name] || t.written;
+    }
+  return out;
+}
+
+} // namespace
+
 GpuRunReport run_on_gpu(const std::vector<kir::Kernel>& kernels,
                         std::map<std::string, std::shared_ptr<Buffer>>& tensors,
                         const std::map<std::string, int64_t>& sizes,
-                        const std::map<std::string, double>& floats, const GpuRunOptions& opts) {
+                        const std::map<std::string, double>& floats, const CompileOptions& copts) {
   Device dev = Device::open(0); // first, so a machine without a GPU says so before compiling
-  const Driver& d = dev.driver();
   GpuRunReport rep;
-  rep.device = dev.name() + " (sm_" + std::to_string(dev.cc_major()) +
-               std::to_string(dev.cc_minor()) + ", " + std::to_string(dev.sm_count()) +
-               " SMs, driver " + std::to_string(dev.driver_version()) + ")";
+  rep.device = describe(dev);
 
   // Device buffers for every tensor a kernel names, uploaded once.
   std::map<std::string, std::unique_ptr<DeviceBuffer>> bufs;
   std::map<std::string, cu::DevicePtr> ptrs;
   std::map<std::string, bool> written;
-  for (const kir::Kernel& k : kernels)
-    for (const kir::GlobalTensor& t : k.tensors) {
-      written[t.name] = written[t.name] || t.written;
-      if (bufs.count(t.name)) continue;
-      auto it = tensors.find(t.name);
-      if (it == tensors.end())
-        throw Error("kernel '" + k.name + "' uses tensor '" + t.name + "', which is not given");
-      std::vector<unsigned char> host = to_storage(*it->second);
-      auto buf = std::make_unique<DeviceBuffer>(dev, host.size());
-      buf->upload(host.data(), host.size());
-      ptrs[t.name] = buf->ptr();
-      bufs[t.name] = std::move(buf);
-    }
+  for (const kir::GlobalTensor* t : tensors_of(kernels, written)) {
+    auto it = tensors.find(t->name);
+    if (it == tensors.end())
+      throw Error("the kernels use tensor '" + t->name + "', which is not given");
+    std::vector<unsigned char> host = to_storage(*it->second);
+    auto buf = std::make_unique<DeviceBuffer>(dev, host.size());
+    buf->upload(host.data(), host.size());
+    ptrs[t->name] = buf->ptr();
+    bufs[t->name] = std::move(buf);
+  }
 
   std::vector<std::unique_ptr<Module>> modules;
-  std::vector<std::unique_ptr<KernelArgs>> args;
-  for (const kir::Kernel& k : kernels) {
-    KernelRun kr;
-    kr.name = k.name;
-    kr.cubin = compile(k, opts.compile);
-    kr.plan = plan_launch(k, sizes, dev.sm_count());
-    modules.push_back(std::make_unique<Module>(dev, kr.cubin));
-    if (kr.plan.cluster_x > 1) // whole clusters that can all be resident at once
-      kr.plan = plan_launch(k, sizes, resident_blocks(dev, *modules.back(), kr.plan));
-    args.push_back(std::make_unique<KernelArgs>(dev, k, ptrs, sizes, floats));
-    kr.cubin.image.clear();
-    rep.kernels.push_back(std::move(kr));
+  load_kernels(dev, kernels, sizes, copts, modules, rep);
+  for (size_t i = 0; i < kernels.size(); ++i) {
+    KernelArgs args(dev, kernels[i], ptrs, sizes, floats);
+    launch(dev, *modules[i], rep.kernels[i].plan, args);
+    dev.synchronize(); // before `args` (its tensor maps) goes
   }
-  auto run_all = [&] {
-    for (size_t i = 0; i < kernels.size(); ++i)
-      launch(dev, *modules[i], rep.kernels[i].plan, *args[i]);
-  };
-  run_all();
-  dev.synchronize();
   for (auto& [name, buf] : bufs) {
     if (!written[name]) continue;
     std::vector<unsigned char> host(buf->bytes());
     buf->download(host.data(), host.size());
     from_storage(host, *tensors.at(name));
   }
+  return rep;
+}
 
-  if (opts.iters > 0) {
-    for (int i = 0; i < opts.warmup; ++i) run_all();
-    cu::Event start = nullptr, stop = nullptr;
-    d.check(d.cuEventCreate(&start, 0), "cuEventCreate");
-    d.check(d.cuEventCreate(&stop, 0), "cuEventCreate");
-    for (int i = 0; i < opts.iters; ++i) {
-      d.check(d.cuEventRecord(start, nullptr), "cuEventRecord");
-      run_all();
-      d.check(d.cuEventRecord(stop, nullptr), "cuEventRecord");
-      d.check(d.cuEventSynchronize(stop), "running the kernels (cuEventSynchronize)");
-      float ms = 0;
-      d.check(d.cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
-      rep.times_ms.push_back(ms);
-    }
-    d.cuEventDestroy(start);
-    d.cuEventDestroy(stop);
+GpuRunReport bench_on_gpu(const std::vector<kir::Kernel>& kernels,
+                          const std::map<std::string, int64_t>& sizes,
+                          const std::map<std::string, double>& floats, const BenchOptions& opts) {
+  Device dev = Device::open(0);
+  GpuRunReport rep;
+  rep.device = describe(dev);
+
+  // One random image per tensor (uniform in [-1, 1), stored as its element type), uploaded to
+  // every copy: the copies differ in address, which is what defeats the L2.
+  std::map<std::string, bool> written;
+  std::vector<const kir::GlobalTensor*> tensors = tensors_of(kernels, written);
+  std::vector<std::vector<unsigned char>> images;
+  size_t set_bytes = 0;
+  uint64_t state = opts.seed * 0x9E3779B97F4A7C15ULL + 1;
+  for (const kir::GlobalTensor* t : tensors) {
+    int64_t n = 1;
+    for (const kir::IExprP& d : t->shape) n *= kir::eval(*d, sizes);
+    images.push_back(random_storage(t->elem, static_cast<size_t>(n), state, t->name));
+    set_bytes += images.back().size();
   }
+  const double want = opts.rotate_bytes > 0 ? opts.rotate_bytes : 2.0 * dev.l2_bytes();
+  rep.copies = static_cast<int>(std::clamp(std::ceil(want / std::max<double>(1, set_bytes)), 1.0,
+                                           static_cast<double>(std::max(1, opts.max_copies))));
+  rep.set_bytes = set_bytes;
+
+  std::vector<std::unique_ptr<DeviceBuffer>> bufs;
+  std::vector<std::map<std::string, cu::DevicePtr>> ptrs(static_cast<size_t>(rep.copies));
+  for (auto& copy : ptrs)
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      bufs.push_back(std::make_unique<DeviceBuffer>(dev, images[i].size()));
+      bufs.back()->upload(images[i].data(), images[i].size());
+      copy[tensors[i]->name] = bufs.back()->ptr();
+    }
+  images.clear();
+
+  std::vector<std::unique_ptr<Module>> modules;
+  load_kernels(dev, kernels, sizes, opts.compile, modules, rep);
+  std::vector<std::vector<std::unique_ptr<KernelArgs>>> args(ptrs.size());
+  for (size_t c = 0; c < ptrs.size(); ++c)
+    for (const kir::Kernel& k : kernels)
+      args[c].push_back(std::make_unique<KernelArgs>(dev, k, ptrs[c], sizes, floats));
+  auto run_all = [&](int i) {
+    auto& a = args[static_cast<size_t>(i % rep.copies)];
+    for (size_t k = 0; k < kernels.size(); ++k)
+      launch(dev, *modules[k], rep.kernels[k].plan, *a[k]);
+  };
+
+  const Driver& d = dev.driver();
+  for (int i = 0; i < opts.warmup; ++i) run_all(i);
+  dev.synchronize();
+  cu::Event start = nullptr, stop = nullptr;
+  d.check(d.cuEventCreate(&start, 0), "cuEventCreate");
+  d.check(d.cuEventCreate(&stop, 0), "cuEventCreate");
+  for (int i = 0; i < opts.iters; ++i) {
+    d.check(d.cuEventRecord(start, nullptr), "cuEventRecord");
+    run_all(opts.warmup + i);
+    d.check(d.cuEventRecord(stop, nullptr), "cuEventRecord");
+    d.check(d.cuEventSynchronize(stop), "running the kernels (cuEventSynchronize)");
+    float ms = 0;
+    d.check(d.cuEventElapsedTime(&ms, start, stop), "cuEventElapsedTime");
+    rep.times_ms.push_back(ms);
+  }
+  d.cuEventDestroy(start);
+  d.cuEventDestroy(stop);
   return rep;
 }
 

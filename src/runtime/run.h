@@ -13,10 +13,16 @@
 
 namespace grove::runtime {
 
-struct GpuRunOptions {
+// Timing (`grove bench`): the whole kernel sequence, median of cuEvent-timed runs after a warm-up,
+// cycling through copies of every tensor so that inputs come from memory, not from a warm L2
+// (as a model runs: the next layer's operands are not the ones just used).
+struct BenchOptions {
   CompileOptions compile;
-  int warmup = 0; // untimed runs of the kernel sequence after the checked one
-  int iters = 0;  // timed runs (cuEvent), after the warm-up
+  int warmup = 5;
+  int iters = 20;
+  double rotate_bytes = 0; // the copies together hold at least this much; 0: twice the L2
+  int max_copies = 16;
+  uint64_t seed = 1;
 };
 
 struct KernelRun {
@@ -29,6 +35,8 @@ struct GpuRunReport {
   std::string device; // "NVIDIA H100 80GB HBM3 (sm_90, 132 SMs, driver 12080)"
   std::vector<KernelRun> kernels;
   std::vector<double> times_ms; // one per timed run of the whole sequence
+  int copies = 1;               // bench: sets of tensors cycled through
+  size_t set_bytes = 0;         // bench: bytes of one set
   double median_ms() const;
 };
 
@@ -39,7 +47,14 @@ GpuRunReport run_on_gpu(const std::vector<kir::Kernel>& kernels,
                         std::map<std::string, std::shared_ptr<Buffer>>& tensors,
                         const std::map<std::string, int64_t>& sizes,
                         const std::map<std::string, double>& floats,
-                        const GpuRunOptions& opts = {});
+                        const CompileOptions& compile = {});
+
+// Times the kernels on random inputs made here (no host reference, so any size that fits the GPU
+// will do). Throws Error.
+GpuRunReport bench_on_gpu(const std::vector<kir::Kernel>& kernels,
+                          const std::map<std::string, int64_t>& sizes,
+                          const std::map<std::string, double>& floats,
+                          const BenchOptions& opts = {});
 
 // Storage conversions (exact for values already rounded to the type).
 std::vector<unsigned char> to_storage(const Buffer& b);

@@ -6,8 +6,11 @@
 #include <unistd.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
+#include <sstream>
 
+#include "cli/commands.h"
 #include "cuda/print_cuda.h"
 #include "lowering/pipeline.h"
 #include "runtime/compile.h"
@@ -90,5 +93,32 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"attention_causal.grove", "h100_d64_causal", {{"BH", 8}, {"S", 1024}, {"D", 64}}},
         Case{"attention_causal.grove", "h100_d128_causal", {{"BH", 8}, {"S", 1024}, {"D", 128}}}),
     [](const ::testing::TestParamInfo<Case>& i) { return case_name(i.param); });
+
+// `grove compile` fills the cache without a GPU: compiled the first time, a hit the second, and
+// the cubin it names is where a later --gpu run looks (GROVE_CACHE_DIR).
+TEST(NvrtcCli, CompileFillsTheCacheWithoutAGpu) {
+  std::string why;
+  if (!Nvrtc::find(&why)) GTEST_SKIP() << why;
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("grove-compile-cli-" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  setenv("GROVE_CACHE_DIR", dir.c_str(), 1);
+  CliOptions o;
+  o.file = test::example("gemm.grove");
+  o.sizes = {{"M", 512}, {"N", 512}, {"K", 256}};
+  std::ostringstream out, err;
+  EXPECT_EQ(cmd_compile(o, out, err), 0) << err.str();
+  EXPECT_EQ(err.str(), "");
+  EXPECT_EQ(out.str().rfind("gemm_tile_0: compiled in ", 0), 0u) << out.str();
+  std::string path = out.str().substr(out.str().rfind(": ") + 2);
+  path.pop_back(); // the newline
+  EXPECT_TRUE(fs::exists(path)) << path;
+  EXPECT_EQ(fs::path(path).parent_path(), dir);
+  std::ostringstream out2, err2;
+  EXPECT_EQ(cmd_compile(o, out2, err2), 0) << err2.str();
+  EXPECT_EQ(out2.str(), "gemm_tile_0: already in the cache: " + path + "\n");
+  unsetenv("GROVE_CACHE_DIR");
+  fs::remove_all(dir);
+}
 
 } // namespace

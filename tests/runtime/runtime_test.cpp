@@ -192,32 +192,43 @@ TEST(RuntimeTensorMap, RowPitchNotMultipleOf16BytesNamesTheTensor) {
   EXPECT_TRUE(refused);
 }
 
-// Every `grove run --gpu` case of bench/gpu/run.sh lowers, and TMA can describe its tensors, so
-// the GPU session spends its time on the GPU and not on sizes the runtime refuses.
+// Every case bench/gpu/plan.sh lists for the GPU run (checked runs, GEMM shapes in both types,
+// other benches) lowers, launches blocks, and TMA can describe its tensors, so a GPU session
+// spends its minutes on the GPU and not on sizes the runtime refuses.
 TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
-  std::ifstream in(std::string(GROVE_SOURCE_DIR) + "/bench/gpu/run.sh");
-  std::string line;
-  bool inside = false;
+  std::ifstream in(std::string(GROVE_SOURCE_DIR) + "/bench/gpu/plan.sh");
+  std::string line, list;
   int cases = 0;
+  auto check = [&](const std::string& name, const std::string& file, const std::string& mapping,
+                   const std::map<std::string, int64_t>& sizes) {
+    for (const kir::Kernel& k : lower_example(file, mapping, sizes)) {
+      EXPECT_GT(plan_launch(k, sizes).blocks, 0) << name;
+      for (const cuda::TensorMapSpec& m : cuda::tensor_maps(k))
+        EXPECT_NO_THROW(plan_tensor_map(k, m, sizes, 0x10000)) << name << " " << m.name;
+    }
+    ++cases;
+  };
   while (std::getline(in, line)) {
-    if (line == "GPU_RUNS=(") inside = true;
-    if (!inside) continue;
-    if (line == ")") break;
-    if (line.size() < 4 || line[2] != '"') continue;
+    if (line.size() > 2 && line.substr(line.size() - 2) == "=(") list = line;
+    if (line == ")") list.clear();
+    if (list.empty() || line.size() < 4 || line[2] != '"') continue;
     std::vector<std::string> f;
     std::stringstream ss(line.substr(3, line.size() - 4));
+    if (list == "GEMM_SHAPES=(") {
+      int64_t M = 0, N = 0, K = 0;
+      ss >> M >> N >> K;
+      for (const char* file : {"gemm.grove", "gemm_bf16.grove"})
+        check(line, file, "h100", {{"M", M}, {"N", N}, {"K", K}});
+      continue;
+    }
+    if (list != "GPU_RUNS=(" && list != "OTHER_BENCHES=(") continue;
     for (std::string x; std::getline(ss, x, '|');) f.push_back(x);
     ASSERT_GE(f.size(), 4u) << line;
     std::map<std::string, double> parsed;
     ASSERT_EQ(parse_assignments(f[3], parsed), "") << line;
     std::map<std::string, int64_t> sizes;
     for (auto& [k, v] : parsed) sizes[k] = static_cast<int64_t>(v);
-    for (const kir::Kernel& k : lower_example(f[1], f[2], sizes)) {
-      EXPECT_GT(plan_launch(k, sizes).blocks, 0) << f[0];
-      for (const cuda::TensorMapSpec& m : cuda::tensor_maps(k))
-        EXPECT_NO_THROW(plan_tensor_map(k, m, sizes, 0x10000)) << f[0] << " " << m.name;
-    }
-    ++cases;
+    check(f[0], f[1], f[2], sizes);
   }
-  EXPECT_GE(cases, 16);
+  EXPECT_GE(cases, 20 + 14 + 3);
 }

@@ -1,0 +1,100 @@
+// The cuBLAS side of the GEMM comparison in bench/gpu/run.sh: times C = A·B (row-major, f16 or
+// bf16 in and out, fp32 accumulation, as examples/gemm*.grove compute it) the way `grove bench`
+// times Grove's kernels, so the two lines compare: random inputs, copies of every operand cycled
+// through until they hold twice the L2 (so operands come from memory, not a warm cache), a
+// warm-up, then the median of cudaEvent-timed runs.
+//
+//   cublas_gemm f16|bf16 M N K [iters]
+//   -> BENCH cublas f16 M=4096 N=4096 K=4096 median_ms 0.1850 TFLOP/s 742.9 copies 2
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <cublas_v2.h>
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#define CHECK(x)                                                                                   \
+  do {                                                                                             \
+    if (!(x)) {                                                                                    \
+      std::printf("BENCH cublas FAIL %s:%d %s\n", __FILE__, __LINE__, #x);                         \
+      std::exit(1);                                                                                \
+    }                                                                                              \
+  } while (0)
+
+// Uniform values in [-1, 1) from a hash of the index: no host round trip for 16384^2 operands.
+template <typename T> __global__ void fill_random(T* p, size_t n, unsigned seed) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n;
+       i += size_t(gridDim.x) * blockDim.x) {
+    unsigned x = static_cast<unsigned>(i) * 2654435761u ^ seed * 40503u;
+    x ^= x >> 16, x *= 0x7feb352du, x ^= x >> 15, x *= 0x846ca68bu, x ^= x >> 16;
+    p[i] = T(static_cast<float>(x >> 8) / 8388608.0f - 1.0f);
+  }
+}
+
+int main(int argc, char** argv) {
+  if (argc < 5) {
+    std::fprintf(stderr, "usage: cublas_gemm f16|bf16 M N K [iters]\n");
+    return 2;
+  }
+  const std::string type = argv[1];
+  const bool bf16 = type == "bf16";
+  CHECK(bf16 || type == "f16");
+  const long long M = std::atoll(argv[2]), N = std::atoll(argv[3]), K = std::atoll(argv[4]);
+  const int iters = argc > 5 ? std::atoi(argv[5]) : 50, warmup = 10;
+  CHECK(M > 0 && N > 0 && K > 0 && iters > 0);
+  const cudaDataType dt = bf16 ? CUDA_R_16BF : CUDA_R_16F;
+
+  int dev = 0, l2 = 0;
+  CHECK(cudaGetDevice(&dev) == cudaSuccess);
+  CHECK(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, dev) == cudaSuccess);
+  const size_t elems[3] = {size_t(M) * K, size_t(K) * N, size_t(M) * N}; // A, B, C
+  const size_t set_bytes = 2 * (elems[0] + elems[1] + elems[2]);
+  const int copies = static_cast<int>(std::clamp(std::ceil(2.0 * l2 / set_bytes), 1.0, 16.0));
+  std::vector<void*> ptr(3 * copies);
+  for (int c = 0; c < copies; ++c)
+    for (int t = 0; t < 3; ++t) {
+      void*& p = ptr[3 * c + t];
+      CHECK(cudaMalloc(&p, elems[t] * 2) == cudaSuccess);
+      if (bf16)
+        fill_random<<<1024, 256>>>(static_cast<__nv_bfloat16*>(p), elems[t], 3 * c + t + 1);
+      else
+        fill_random<<<1024, 256>>>(static_cast<__half*>(p), elems[t], 3 * c + t + 1);
+    }
+  CHECK(cudaDeviceSynchronize() == cudaSuccess);
+
+  cublasHandle_t h;
+  CHECK(cublasCreate(&h) == CUBLAS_STATUS_SUCCESS);
+  const float one = 1, zero = 0;
+  // Row-major C[M, N] = A[M, K] B[K, N] is column-major C^T = B^T A^T.
+  auto run = [&](int i) {
+    void** p = &ptr[3 * (i % copies)];
+    return cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, int(N), int(M), int(K), &one, p[1], dt,
+                        int(N), p[0], dt, int(K), &zero, p[2], dt, int(N), CUBLAS_COMPUTE_32F,
+                        CUBLAS_GEMM_DEFAULT);
+  };
+  for (int i = 0; i < warmup; ++i) CHECK(run(i) == CUBLAS_STATUS_SUCCESS);
+  CHECK(cudaDeviceSynchronize() == cudaSuccess);
+  cudaEvent_t start, stop;
+  cudaEventCreate(&start);
+  cudaEventCreate(&stop);
+  std::vector<float> ms(iters);
+  for (int i = 0; i < iters; ++i) {
+    cudaEventRecord(start);
+    CHECK(run(warmup + i) == CUBLAS_STATUS_SUCCESS);
+    cudaEventRecord(stop);
+    CHECK(cudaEventSynchronize(stop) == cudaSuccess);
+    cudaEventElapsedTime(&ms[i], start, stop);
+  }
+  std::sort(ms.begin(), ms.end());
+  const double med = iters % 2 ? ms[iters / 2] : (ms[iters / 2 - 1] + ms[iters / 2]) / 2;
+  std::printf("BENCH cublas %s M=%lld N=%lld K=%lld median_ms %.4f TFLOP/s %.1f copies %d\n",
+              type.c_str(), M, N, K, med, 2.0 * M * N * K / (med * 1e-3) / 1e12, copies);
+  cublasDestroy(h);
+  for (void* p : ptr) cudaFree(p);
+  return 0;
+}

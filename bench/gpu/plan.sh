@@ -1,0 +1,81 @@
+# What the GPU run does, as lists, read by bench/gpu/prepare.sh (which compiles every kernel here
+# ahead of time) and bench/gpu/run.sh (which runs them on the GPU). Sourced, not run.
+
+# Self-tests of the device header (bench/gpu/selftest/NAME.cu), one wrapper each.
+SELFTESTS=(tma_swizzle tma_multicast wgmma mbarrier_ring)
+
+# Kernels printed from the test fixtures (tests/cuda), driven by check_generated.cu:
+# name | generated file | driver flags.
+GENERATED_CHECKS=(
+  "gemm_128x256x64_s4|gemm_128x256x64_s4.cu|-DCHECK_GEMM"
+  "gemm_128x128x64_s3|gemm_128x128x64_s3.cu|-DCHECK_GEMM"
+  "gemm_64x128x64_s4|gemm_64x128x64_s4.cu|-DCHECK_GEMM"
+  "attention_step_d64|attention_step_d64.cu|-DCHECK_ATTENTION -DHEAD_DIM=64"
+  "attention_step_d128|attention_step_d128.cu|-DCHECK_ATTENTION -DHEAD_DIM=128"
+)
+
+# Every example through `grove run --gpu --check` (fresh random inputs, poisoned outputs, float64
+# reference), at sizes that are and are not tile multiples (rows stay multiples of 16 bytes, as
+# TMA needs): name | example | mapping | sizes | scalar args. Ragged ones also run under
+# compute-sanitizer memcheck.
+GPU_RUNS=(
+  "gemm|gemm.grove|h100|M=512,N=512,K=256|"
+  "gemm_ragged|gemm.grove|h100|M=300,N=264,K=200|"
+  "gemm_bf16|gemm_bf16.grove|h100|M=256,N=512,K=128|"
+  "gemm_bf16_ragged|gemm_bf16.grove|h100|M=130,N=200,K=72|"
+  "batched_gemm|batched_gemm.grove|h100|L=2,M=256,N=256,K=128|"
+  "batched_gemm_ragged|batched_gemm.grove|h100|L=3,M=100,N=264,K=136|"
+  "dual_gemm|dual_gemm.grove|h100|M=256,N=512,K=128|"
+  "dual_gemm_ragged|dual_gemm.grove|h100|M=136,N=200,K=120|"
+  "gemm_bias_gelu|gemm_bias_gelu.grove|h100|M=256,N=512,K=128|"
+  "gemm_bias_gelu_ragged|gemm_bias_gelu.grove|h100|M=128,N=296,K=64|"
+  "gemm_rowsum|gemm_rowsum.grove|h100|M=256,N=256,K=256|"
+  "gemm_rowsum_ragged|gemm_rowsum.grove|h100|M=200,N=256,K=136|"
+  "attention_d64|attention.grove|h100_d64|BH=2,S=512,D=64|sm_scale=0.125"
+  "attention_d64_ragged|attention.grove|h100_d64|BH=1,S=200,D=64|sm_scale=0.125"
+  "attention_d128|attention.grove|h100_d128|BH=2,S=512,D=128|sm_scale=0.088"
+  "attention_d128_ragged|attention.grove|h100_d128|BH=1,S=328,D=128|sm_scale=0.088"
+  "attention_causal_d64|attention_causal.grove|h100_d64_causal|BH=2,S=512,D=64|sm_scale=0.125"
+  "attention_causal_d64_ragged|attention_causal.grove|h100_d64_causal|BH=1,S=190,D=64|sm_scale=0.125"
+  "attention_causal_d128|attention_causal.grove|h100_d128_causal|BH=2,S=512,D=128|sm_scale=0.088"
+  "attention_causal_d128_ragged|attention_causal.grove|h100_d128_causal|BH=1,S=200,D=128|sm_scale=0.088"
+)
+
+# racecheck and synccheck (slow: small sizes only), names from GPU_RUNS.
+SANITIZE_DEEP=(gemm_ragged attention_d64_ragged)
+
+# GEMM against cuBLAS (issue #4's sizes): M N K. Each for f16 (gemm.grove) and bf16
+# (gemm_bf16.grove); the first four are the square sizes the geometric mean is taken over.
+GEMM_SHAPES=(
+  "4096 4096 4096"
+  "6144 6144 6144"
+  "8192 8192 8192"
+  "16384 16384 16384"
+  "8192 8192 1024"
+  "16384 4096 4096"
+  "4096 14336 4096"
+)
+GEMM_SQUARES=4
+
+# Other timed examples: name | example | mapping | sizes | scalar args.
+OTHER_BENCHES=(
+  "attention_d128|attention.grove|h100_d128|BH=32,S=4096,D=128|sm_scale=0.088"
+  "attention_d64|attention.grove|h100_d64|BH=32,S=4096,D=64|sm_scale=0.125"
+  "attention_causal_d128|attention_causal.grove|h100_d128_causal|BH=32,S=4096,D=128|sm_scale=0.088"
+)
+
+# A/B: one mapping option turned off in a copy of the example (sed edit), checked at a small size,
+# then timed next to the default: name | example | edit | mapping | sizes | scalar args.
+VARIANTS=(
+  "gemm_not_persistent|gemm.grove|s/persistent = true;/persistent = false;/|h100|M=8192,N=8192,K=8192|"
+  "gemm_no_cluster|gemm.grove|/cluster = (2, 1);/d|h100|M=8192,N=8192,K=8192|"
+  "gemm_pipeline4|gemm.grove|s/pipeline = 3;/pipeline = 4;/;/cluster = (2, 1);/d|h100|M=8192,N=8192,K=8192|"
+  "attention_d128_no_pingpong|attention.grove|s/pingpong = true;/pingpong = false;/|h100_d128|BH=32,S=4096,D=128|sm_scale=0.088"
+  "attention_d128_not_persistent|attention.grove|s/persistent = true;/persistent = false;/|h100_d128|BH=32,S=4096,D=128|sm_scale=0.088"
+)
+
+# The small size a variant is checked at: every 8192 or 4096 in its sizes becomes 256.
+small_sizes() { local s=${1//8192/256}; echo "${s//4096/256}"; }
+
+# The example and mapping of a GEMM dtype.
+gemm_example() { [[ $1 == bf16 ]] && echo gemm_bf16.grove || echo gemm.grove; }

@@ -1,0 +1,84 @@
+#!/usr/bin/env bash
+# Builds, on this machine (no GPU needed), everything bench/gpu/run.sh needs on the GPU machine, so
+# the GPU's minutes go to running, not compiling. Writes .gpu/ (ignored by git; about 30 MiB):
+#
+#   .gpu/bin/grove              Release, without the solver-based scheduler (the examples fix
+#                               their pipeline depths), libstdc++ linked in statically
+#   .gpu/bin/*                  the device-header self-tests, the fixture checks (check_NAME), the
+#                               microbenchmarks (microbench_NAME) and cublas_gemm, by nvcc for sm_90a
+#   .gpu/kernel-cache/          every kernel run.sh launches, compiled by NVRTC (keyed by source and
+#                               toolkit: a GPU machine with another NVRTC just recompiles)
+#
+# Then call the device tool with carry: [".gpu"] and command: "bash bench/gpu/run.sh --bench".
+# run.sh falls back to building there (carry .gpu-deps too, from scripts/gpu-deps.sh) when .gpu/ is
+# missing or its grove does not start.
+set -euo pipefail
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$ROOT"
+source bench/gpu/plan.sh
+DEST=$ROOT/.gpu
+BUILD=$ROOT/build-gpu-prepare
+ARCH="-gencode arch=compute_90a,code=sm_90a"
+JOBS=$(nproc)
+
+rm -rf "$DEST"
+mkdir -p "$DEST/bin" "$DEST/kernel-cache" "$DEST/generated"
+
+echo "== grove (Release)"
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGROVE_SCHEDULER=OFF \
+  -DGROVE_WERROR=OFF -DCMAKE_EXE_LINKER_FLAGS="-static-libstdc++ -static-libgcc" >/dev/null
+ninja -C "$BUILD" grove grove_cuda_tests
+cp "$BUILD/src/cli/grove" "$DEST/bin/"
+strip "$DEST/bin/grove"
+
+echo "== fixture kernels (printed by the CUDA tests)"
+"$BUILD/tests/cuda/grove_cuda_tests" --gtest_filter='CudaCompile.*' >/dev/null
+for entry in "${GENERATED_CHECKS[@]}"; do
+  IFS='|' read -r name file flags <<<"$entry"
+  cp "$BUILD/tests/cuda/generated/$file" "$DEST/generated/"
+done
+
+echo "== nvcc: self-tests, fixture checks, microbenchmarks, cuBLAS baseline ($JOBS at a time)"
+INC="-I$ROOT/src/cuda -I$ROOT/bench/gpu"
+{
+  for t in "${SELFTESTS[@]}"; do
+    echo "$t|bench/gpu/selftest/$t.cu|"
+  done
+  for entry in "${GENERATED_CHECKS[@]}"; do
+    IFS='|' read -r name file flags <<<"$entry"
+    echo "check_$name|bench/gpu/check_generated.cu $DEST/generated/$file -lcublas|$flags"
+  done
+  for src in bench/gpu/microbench/*.cu; do
+    echo "microbench_$(basename "$src" .cu)|$src|"
+  done
+  echo "cublas_gemm|bench/gpu/cublas_gemm.cu -lcublas|"
+} | xargs -P "$JOBS" -I{} bash -c '
+  IFS="|" read -r out srcs flags <<<"{}"
+  nvcc -std=c++17 -O3 '"$ARCH"' -lineinfo '"$INC"' $flags $srcs -o '"$DEST"'/bin/$out ||
+    { echo "nvcc failed: $out" >&2; exit 1; }'
+
+echo "== NVRTC: every kernel run.sh launches, into .gpu/kernel-cache"
+export GROVE_CACHE_DIR=$DEST/kernel-cache
+GROVE=$DEST/bin/grove
+compile() { "$GROVE" compile "$ROOT/examples/$1" --mapping "$2" --size "$3" >/dev/null; }
+for entry in "${GPU_RUNS[@]}" "${OTHER_BENCHES[@]}"; do
+  IFS='|' read -r name file mapping sizes args <<<"$entry"
+  compile "$file" "$mapping" "$sizes"
+done
+for dtype in f16 bf16; do
+  for shape in "${GEMM_SHAPES[@]}"; do
+    read -r M N K <<<"$shape"
+    compile "$(gemm_example "$dtype")" h100 "M=$M,N=$N,K=$K"
+  done
+done
+mkdir -p "$DEST/variants"
+for entry in "${VARIANTS[@]}"; do
+  IFS='|' read -r name file edit mapping sizes args <<<"$entry"
+  sed "$edit" "examples/$file" >"$DEST/variants/$name.grove"
+  for s in "$sizes" "$(small_sizes "$sizes")"; do
+    "$GROVE" compile "$DEST/variants/$name.grove" --mapping "$mapping" --size "$s" >/dev/null
+  done
+done
+
+du -sh "$DEST"
+echo "ready: carry [\".gpu\"] and run: bash bench/gpu/run.sh --bench"
