@@ -2,7 +2,7 @@
 # ahead of time) and bench/gpu/run.sh (which runs them on the GPU). Sourced, not run.
 
 # Self-tests of the device header (bench/gpu/selftest/NAME.cu), one wrapper each.
-SELFTESTS=(tma_swizzle tma_multicast wgmma mbarrier_ring)
+SELFTESTS=(tma_swizzle tma_multicast wgmma stmatrix mbarrier_ring)
 
 # Kernels printed from the test fixtures (tests/cuda), driven by check_generated.cu:
 # name | generated file | driver flags.

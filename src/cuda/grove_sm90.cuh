@@ -1,8 +1,8 @@
 // grove_sm90.cuh: the device side of kernels Grove prints for Hopper (sm_90a).
 //
 // Thin, documented wrappers over the PTX instructions kernel IR names: TMA tensor copies,
-// mbarriers, proxy fences, WGMMA with shared-memory matrix descriptors, named barriers and
-// setmaxnreg; plus the shared-memory layout Grove uses for 128-byte-swizzled tiles and the
+// mbarriers, proxy fences, WGMMA with shared-memory matrix descriptors, stmatrix, named barriers
+// and setmaxnreg; plus the shared-memory layout Grove uses for 128-byte-swizzled tiles and the
 // conversions and quad reductions that leaf statements need. No includes: NVRTC compiles it as
 // is, and nvcc compiles a kernel that uses it in about a second.
 //
@@ -221,6 +221,17 @@ __device__ __forceinline__ void mbar_wait(u32 bar, u32 parity) {
 
 // ---------------------------------------------------------------------------------------------
 // Proxy fences and barriers.
+
+// Stores four 8x8 matrices of 16-bit elements, held by a warp in the MMA fragment layout, into
+// shared memory: in matrix i, lane l holds row l / 4, columns 2 (l % 4) and 2 (l % 4) + 1, packed
+// in r_i (low half first); lane l gives `row_addr`, the address of row l % 8 of matrix l / 8 (16
+// contiguous, 16-byte-aligned bytes, as a 128B-swizzled tile keeps them). One instruction where
+// 32-bit stores need four: the epilogue's accumulator-to-staging-tile copy.
+__device__ __forceinline__ void stmatrix_x4(u32 row_addr, u32 r0, u32 r1, u32 r2, u32 r3) {
+  asm volatile("stmatrix.sync.aligned.m8n8.x4.shared.b16 [%0], {%1, %2, %3, %4};" ::"r"(row_addr),
+               "r"(r0), "r"(r1), "r"(r2), "r"(r3)
+               : "memory");
+}
 
 // Orders this thread's earlier generic-proxy writes to shared memory (st.shared, stmatrix)
 // before later async-proxy accesses (TMA, WGMMA operand reads) once a barrier joins them.

@@ -358,9 +358,10 @@ void Printer::role_body(const Role& r) {
     if (needs_issue)
       w_->line("const bool elected = tid == 0;  // issues this warpgroup's TMA and arrivals");
     if (needs_frag) {
-      w_->line("const int frag_row = 16 * (tid / 32) + (tid % 32) / 4;  // WGMMA fragment rows "
-               "frag_row + {0, 8}");
-      w_->line("const int frag_col = 2 * (tid % 4);                     // and columns frag_col + "
+      // (unused where every fragment access is a wgmma or an stmatrix)
+      w_->line("[[maybe_unused]] const int frag_row = 16 * (tid / 32) + (tid % 32) / 4;  // WGMMA "
+               "fragment rows frag_row + {0, 8}");
+      w_->line("[[maybe_unused]] const int frag_col = 2 * (tid % 4);  // and columns frag_col + "
                "{0, 1}, per 64x8 block");
     }
     for (int i : regs) {

@@ -392,6 +392,38 @@ void emit_reduction(CodeWriter& w, const Kernel& k, const Op& op, const Expr& re
   w.line(name + " = grove::" + (is_max ? "quad_max(" : "quad_sum(") + name + ");");
 }
 
+// Whether a rank-2 statement's stores into a 16-bit shared-memory box can go through stmatrix:
+// 8x8 blocks of 16 contiguous, 16-byte-aligned bytes (row length a multiple of 8 elements, the
+// box's first column a constant multiple of 8) and pairs of column blocks (a multiple of 16).
+bool stores_by_stmatrix(const Kernel& k, const Statement& s) {
+  const Ref& t = *s.target;
+  if (t.kind != Ref::Smem || t.shape.size() != 2 || t.shape[1] % 16 != 0) return false;
+  const SmemBuffer& b = k.smem.at(static_cast<size_t>(t.index));
+  if (!is_16bit(b.elem) || b.shape.empty() || b.shape.back() % 8 != 0) return false;
+  int64_t col = 0;
+  const size_t last = b.shape.size() - 1;
+  if (last < t.origin.size() && t.origin[last] && !is_const(t.origin[last], &col)) return false;
+  return col % 8 == 0;
+}
+
+// After the fragment loops have packed a row block `rb` into pk[rh][cb]: one stmatrix per pair of
+// column blocks, its four 8x8 matrices being (rh, cb) = (0, 2 cb2), (1, 2 cb2), (0, 2 cb2 + 1),
+// (1, 2 cb2 + 1); lane l names row l % 8 of matrix l / 8.
+void emit_stmatrix(CodeWriter& w, const Kernel& k, const Statement& s) {
+  const Ref& t = *s.target;
+  const SmemBuffer& b = k.smem.at(static_cast<size_t>(t.index));
+  const std::string tid = kTid;
+  w.line("const int st_row = 64 * rb + 16 * (" + tid + " / 32) + 8 * ((" + tid + " / 8) % 2) + " +
+         tid + " % 8;");
+  open_loop(w, "cb2", t.shape[1] / 16);
+  w.line("const int st_col = 8 * (2 * cb2 + (" + tid + " % 32) / 16);");
+  std::vector<IExprP> local = {var("st_row"), var("st_col")};
+  w.line("grove::stmatrix_x4(grove::smem_u32(" + smem_slot_base(k, t) + " + " +
+         smem_elem_offset(b, full_index(t, b.shape.size(), local)) +
+         "), pk[0][2 * cb2], pk[1][2 * cb2], pk[0][2 * cb2 + 1], pk[1][2 * cb2 + 1]);");
+  w.close();
+}
+
 void emit_statement(CodeWriter& w, const Kernel& k, const Op& op, const Statement& s,
                     LeafPrinter* lp) {
   const std::vector<int64_t>& shape = s.target->shape;
@@ -403,8 +435,12 @@ void emit_statement(CodeWriter& w, const Kernel& k, const Op& op, const Statemen
     unsupported(s.loc, "'" + s.target_name +
                            "' is not a [64*i] or [64*i, 8*j] box; the warpgroup's fragment "
                            "layout cannot cover it");
+  const bool stm = shape.size() == 2 && stores_by_stmatrix(k, s);
   w.open("");
   open_loop(w, "rb", shape[0] / 64);
+  if (stm)
+    w.line("grove::u32 pk[2][" + std::to_string(shape[1] / 8) +
+           "];  // packed pairs of this row block, for stmatrix");
   open_loop(w, "rh", 2);
   // Print the value first to learn which names it uses; declare those, then compute.
   std::set<std::string> used;
@@ -418,7 +454,7 @@ void emit_statement(CodeWriter& w, const Kernel& k, const Op& op, const Statemen
   el.reductions = &reds;
   std::string value = s.value(el);
   // Smem/global targets use the row too.
-  bool target_mem = s.target->kind != Ref::Reg;
+  bool target_mem = s.target->kind != Ref::Reg && !stm;
   if (target_mem) used.insert(leaf_name(el.row));
   const std::string row_expr = "64 * rb + 8 * rh + " + std::string(kFragRow);
   CodeWriter sub; // reductions first need their own row uses
@@ -445,13 +481,18 @@ void emit_statement(CodeWriter& w, const Kernel& k, const Op& op, const Statemen
     declare_indices(w, used, el.col, "8 * cb + " + std::string(kFragCol) + " + e");
     w.line("v[e] = " + value + ";");
     w.close();
-    store_pair(w, k, s, el);
+    if (stm)
+      w.line("pk[rh][cb] = " +
+             pack_pair(k.smem.at(static_cast<size_t>(s.target->index)).elem, "v[0]", "v[1]") + ";");
+    else
+      store_pair(w, k, s, el);
     w.close();
   } else {
     w.line("const float v = " + value + ";");
     store_row(w, k, s, el);
   }
   w.close();
+  if (stm) emit_stmatrix(w, k, s);
   w.close();
   w.close();
 }

@@ -215,6 +215,33 @@ TEST(CudaCompile, AttentionStepD128) {
   compile_and_check("attention_step_d128", cuda::print_cuda(f->kernel));
 }
 
+// The GEMM epilogue stages its f16 tile for the TMA store with stmatrix: the fragment loops pack
+// pairs, then one stmatrix_x4 per pair of 8-column blocks, lane l naming row l % 8 of matrix
+// l / 8 (bench/gpu/selftest/stmatrix.cu checks that addressing on a GPU); no 32-bit stores into
+// the staging tile remain.
+TEST(CudaBackend, GemmExampleStagesItsTileWithStmatrix) {
+  auto prog = test::compile_file(test::example("gemm.grove"));
+  ASSERT_EQ(prog->errors, "");
+  lower::LowerOptions o;
+  o.sizes = {{"M", 512}, {"N", 512}, {"K", 256}};
+  lower::Lowered l = lower::lower_mapping(prog->prog, *prog->prog.find_mapping("h100"), o);
+  ASSERT_EQ(l.kernels.size(), 1u);
+  std::string cu = cuda::print_cuda(l.kernels[0]);
+  EXPECT_NE(cu.find("grove::u32 pk[2][32];"), std::string::npos) << cu;
+  EXPECT_NE(cu.find("pk[rh][cb] = grove::pack_f16x2(v[0], v[1]);"), std::string::npos) << cu;
+  EXPECT_NE(
+      cu.find("const int st_row = 64 * rb + 16 * (tid / 32) + 8 * ((tid / 8) % 2) + tid % 8;"),
+      std::string::npos)
+      << cu;
+  EXPECT_NE(cu.find("for (int cb2 = 0; cb2 < 16; ++cb2)"), std::string::npos) << cu;
+  EXPECT_NE(cu.find("grove::stmatrix_x4(grove::smem_u32(C_s6 + grove::sw128_offset((wg * 64) + "
+                    "st_row, st_col * 2, 128)), pk[0][2 * cb2], pk[1][2 * cb2], pk[0][2 * cb2 + "
+                    "1], pk[1][2 * cb2 + 1]);"),
+            std::string::npos)
+      << cu;
+  EXPECT_EQ(cu.find("reinterpret_cast<grove::u32*>(C_s6"), std::string::npos) << cu;
+}
+
 // Every example, lowered with its H100 mappings, prints and compiles for sm_90a without spills.
 namespace {
 
