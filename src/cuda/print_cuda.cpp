@@ -94,6 +94,7 @@ private:
   // release must follow every thread's reads. Set while ordinary loads of smem are unsynced.
   bool wg_smem_read_ = false;
   void order_generic_smem(const Op& o);
+  bool fence_first_ = false; // the op being printed is followed by a proxy fence, printed with it
   void warpgroup_sync_before_release();
 
   void check();
@@ -401,6 +402,9 @@ void Printer::role_body(const Role& r) {
 }
 
 void Printer::order_generic_smem(const Op& o) {
+  if (fence_first_) // each thread fences its own writes, then the barrier below joins them
+    w_->line("grove::fence_proxy_async();  // this thread's smem writes, before the async proxy "
+             "(a TMA store) reads them");
   if (!role_ || role_->kind != Role::Consumer) return;
   bool writes = false, reads = false;
   if (o.kind == Op::Copy) {
@@ -456,11 +460,26 @@ void Printer::body(const Body& b, size_t from) {
     if (is_issue_op(b[i].kind)) {
       if (b[i].kind == Op::MbarArrive) warpgroup_sync_before_release();
       w_->open("if (elected)");
-      while (i < b.size() && is_issue_op(b[i].kind) && !b[i].guard) op(b[i++]);
+      bool store_waited = false;
+      for (; i < b.size() && is_issue_op(b[i].kind) && !b[i].guard; ++i) {
+        store_waited = store_waited || (b[i].kind == Op::TmaStoreWait && !b[i].once);
+        op(b[i]);
+      }
       w_->close();
+      if (store_waited && role_ && role_->kind == Role::Consumer)
+        w_->line("grove::named_barrier_sync(2 + wg, 128);  // the warpgroup writes the staging "
+                 "tile only once its last store has read it");
       continue;
     }
+    // A write of shared memory followed by a proxy fence: the fence goes before the warpgroup
+    // barrier, in every writing thread (write, fence, barrier, then the elected thread's TMA).
+    fence_first_ = (b[i].kind == Op::Compute || b[i].kind == Op::Copy) && i + 1 < b.size() &&
+                   b[i + 1].kind == Op::FenceProxyAsync && !b[i + 1].guard;
     op(b[i++]);
+    if (fence_first_) {
+      fence_first_ = false;
+      ++i;
+    }
   }
 }
 

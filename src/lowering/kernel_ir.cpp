@@ -87,6 +87,17 @@ public:
       if (auto it = ring_of_copy_.find(e.id); it != ring_of_copy_.end())
         ring_of_tensor_[e.dst.tensor] = it->second;
     });
+    // Staging tiles of TMA stores. Unless the rings alias them (then the producer refills that
+    // space once the tile is done, so the store must have read it by then), a store is waited for
+    // only before its tile is written again (by the next tile of a persistent block) and before
+    // the block exits: its read of shared memory overlaps the next tile's main loop.
+    defer_store_waits_ = tile_done_ < 0;
+    for_each_event(const_cast<Events&>(b_.events), [&](Event& e) {
+      if (e.kind != Event::Copy || e.dst.tensor < 0 || e.src.tensor < 0) return;
+      if (b_.tensors[static_cast<size_t>(e.dst.tensor)].kind != Tensor::Global) return;
+      if (auto it = smem_index_.find(e.src.tensor); it != smem_index_.end())
+        store_sources_.insert(it->second);
+    });
 
     Role prod;
     prod.kind = Role::Producer;
@@ -119,6 +130,13 @@ public:
       done.note = "this tile's shared memory may be refilled";
       cons.body.push_back(done);
     }
+    if (defer_store_waits_ && stored_) {
+      Op drain = op(Op::TmaStoreWait);
+      drain.count = 0;
+      drain.once = true;
+      drain.note = "every TMA store has read its staging tile before the block exits";
+      cons.body.push_back(drain);
+    }
     if (cluster_.size > 1)
       for (Role* r : {&prod, &cons}) {
         Op sync = op(Op::ClusterSync);
@@ -143,6 +161,9 @@ private:
   bool persistent_ = false;
   ClusterPlan cluster_;
   int tile_done_ = -1;                        // persistent with aliasing: consumers end a tile
+  std::set<int> store_sources_;               // smem buffers TMA stores read
+  bool defer_store_waits_ = false;            // wait for a store only before reuse and exit
+  bool stored_ = false;                       // a consumer issued a TMA store
   std::map<std::string, IExprP> loop_extent_; // pipelined loop variable -> its extent
 
   // A persistent kernel's rings count on from tile to tile, which needs the same number of
@@ -501,7 +522,7 @@ private:
       if (compute.stmts.empty()) return;
       compute.tensors = tensors;
       compute.scalars = scalars;
-      note_smem_writes(compute);
+      before_smem_writes(compute, out);
       out.push_back(std::move(compute));
       compute = op(Op::Compute, &e);
     };
@@ -551,12 +572,25 @@ private:
     throw GroveError(loc, "a leaf local needs a shape fixed by tunables and tile sizes");
   }
 
-  void note_smem_writes(const Op& compute) {
+  // Notes the shared memory a compute writes (a TMA store of it needs a proxy fence first) and,
+  // where stores are waited for late, waits for the last store of a staging tile it overwrites.
+  void before_smem_writes(const Op& compute, Body& out) {
+    bool staging = false;
     for (const Stmt* s : compute.stmts) {
       auto it = compute.tensors.find(s->target);
-      if (it != compute.tensors.end() && it->second.kind == Ref::Smem)
-        written_generic_.insert(it->second.index);
+      if (it == compute.tensors.end() || it->second.kind != Ref::Smem) continue;
+      written_generic_.insert(it->second.index);
+      staging = staging || store_sources_.count(it->second.index);
     }
+    if (staging) wait_for_stores(out);
+  }
+
+  void wait_for_stores(Body& out) {
+    if (!defer_store_waits_) return;
+    Op w = op(Op::TmaStoreWait);
+    w.count = 0;
+    w.note = "the last TMA store from this staging tile has read it";
+    out.push_back(w);
   }
 
   void copy(const Event& e, Body& out, const std::string& it) {
@@ -571,15 +605,21 @@ private:
       st.src = src;
       out.push_back(st);
       out.push_back(op(Op::TmaStoreCommit, &e));
-      Op w = op(Op::TmaStoreWait, &e);
-      w.count = 0;
-      out.push_back(w);
+      stored_ = true;
+      if (!defer_store_waits_) {
+        Op w = op(Op::TmaStoreWait, &e);
+        w.count = 0;
+        out.push_back(w);
+      }
       return;
     }
     Op c = op(Op::Copy, &e);
     c.dst = dst;
     c.src = src;
-    if (dst.kind == Ref::Smem) written_generic_.insert(dst.index);
+    if (dst.kind == Ref::Smem) {
+      written_generic_.insert(dst.index);
+      if (store_sources_.count(dst.index)) wait_for_stores(out);
+    }
     out.push_back(c);
   }
 };

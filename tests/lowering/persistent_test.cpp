@@ -52,15 +52,29 @@ TEST(Persistent, GemmRolesLoopOverTiles) {
   EXPECT_EQ(k.grid_vars, std::vector<std::string>{"grove_cta"});
   EXPECT_EQ(k.tile_vars, (std::vector<std::string>{"i", "j"}));
   for (const kir::Role& r : k.roles) {
-    // setmaxnreg once, then the tile loop holds everything else.
-    ASSERT_EQ(r.body.size(), 2u) << r.name;
+    // setmaxnreg once, then the tile loop holds everything else but the consumers' last wait
+    // for their TMA stores, once before the block exits.
+    const bool cons = r.kind == kir::Role::Consumer;
+    ASSERT_EQ(r.body.size(), cons ? 3u : 2u) << r.name;
     EXPECT_EQ(r.body[0].kind, kir::Op::SetMaxNReg);
     EXPECT_EQ(tile_loop(r).var, lower::kTileIter);
+    if (cons) {
+      EXPECT_EQ(r.body[2].kind, kir::Op::TmaStoreWait);
+      EXPECT_EQ(r.body[2].count, 0);
+    }
   }
+  // Inside the loop, a tile waits for the last tile's store only before it writes the staging
+  // tile again, so that store reads shared memory under this tile's main loop.
+  std::string text = kir::to_text(k);
+  size_t wait = text.find("the last TMA store from this staging tile has read it");
+  size_t mma = text.find("wgmma");
+  size_t store = text.find("tma.store global");
+  ASSERT_NE(wait, std::string::npos) << text;
+  EXPECT_LT(mma, wait) << text;
+  EXPECT_LT(wait, store) << text;
   // The C staging tile has its own space: the producer loads the next tile during the epilogue.
   for (const kir::Barrier& b : k.barriers) EXPECT_NE(b.name, "tile_done");
   // Ring slots and phases count on from tile to tile.
-  std::string text = kir::to_text(k);
   EXPECT_NE(text.find("ring0_full[(((grove_tile_iter * cdiv(K, 64)) + k) % 3)]"), std::string::npos)
       << text;
   EXPECT_NE(text.find("consumers release the last iteration's slot"), std::string::npos);
