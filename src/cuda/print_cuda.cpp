@@ -783,7 +783,11 @@ void Printer::launcher() {
     w_->line("    if (err != cudaSuccess) return err;");
     w_->line("  }");
   }
-  if (k_.persistent && k_.tiles) {
+  if (k_.tiles && !k_.persistent) {
+    // Clusters without persistence: every group of tiles at once, one per cluster.
+    w_->line("  const long long blocks = (long long)(" + c_expr(k_.tiles) + ") * " +
+             std::to_string(std::max(1, k_.cluster)) + ";");
+  } else if (k_.tiles) {
     // At most one block per SM; each loops over its tiles.
     w_->line("  const long long tiles = (long long)(" + c_expr(k_.tiles) + ");");
     w_->line("  int device = 0, sms = 0;");
@@ -918,7 +922,7 @@ std::string Printer::run() {
       return s;
     }() + "), the last one varying fastest");
     w_->line("  int block = blockIdx.x;");
-    if (k_.persistent) w_->line("  const int grove_ctas = static_cast<int>(gridDim.x);");
+    if (k_.tiles) w_->line("  const int grove_ctas = static_cast<int>(gridDim.x);");
     for (size_t i = k_.grid_vars.size(); i-- > 0;) {
       if (i == 0) {
         w_->line("  const int " + k_.grid_vars[i] + " = block;");
@@ -992,7 +996,7 @@ std::vector<std::string> unhonoured_options(const Kernel& k) {
   if (k.cluster_x * k.cluster_y > 1 && k.cluster <= 1)
     out.push_back("kernel '" + k.name + "' asks for clusters of " + std::to_string(k.cluster_x) +
                   "x" + std::to_string(k.cluster_y) +
-                  " blocks, which are generated for persistent kernels only: no clusters, no "
+                  " blocks, but has no grid of tiles for them to split: no clusters, no "
                   "multicast");
   return out;
 }

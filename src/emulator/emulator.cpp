@@ -42,13 +42,15 @@ EmulatorReport emulate(const kir::Kernel& k,
       globals.push_back(it->second.get());
       shapes.push_back(shape);
     }
-    if (k.persistent && k.tiles) {
-      // As many blocks as the launch would pick where the GPU has fewer SMs than tiles; by
-      // default 1-4 by seed, so schedules also vary how tiles fall to blocks.
+    if (k.tiles) {
+      // Persistent: as many blocks as the launch would pick where the GPU has fewer SMs than
+      // tiles; by default 1-4 by seed, so schedules also vary how tiles fall to blocks. Otherwise
+      // (clusters only) one group of tiles per cluster.
+      const int64_t tiles = kir::eval(*k.tiles, env);
       int64_t want =
           opts.persistent_ctas > 0 ? opts.persistent_ctas : 1 + static_cast<int64_t>(opts.seed % 4);
       // (With clusters, `tiles` counts groups of k.cluster tiles, one group per cluster.)
-      env["grove_ctas"] = std::min(kir::eval(*k.tiles, env), want) * std::max(1, k.cluster);
+      env["grove_ctas"] = (k.persistent ? std::min(tiles, want) : tiles) * std::max(1, k.cluster);
     }
     std::vector<int64_t> grid;
     int64_t blocks = 1;

@@ -29,7 +29,8 @@
 //   agents have finished (on the GPU: exited) is reported.
 // - mbarrier waits: besides deadlocks, a wait that passes on a phase later than the one after the
 //   last phase this agent waited on (it missed a phase: parity aliasing) is reported.
-// - Persistent kernels run `persistent_ctas` blocks, each looping over its tiles.
+// - Persistent kernels run `persistent_ctas` blocks, each looping over its tiles (clustered ones
+//   that are not persistent, one block per tile).
 // Not modelled: the accumulator fragment layout (kernel IR has no per-thread register ops, so it
 // cannot be got wrong there; the CUDA printer owns it), races on global memory (boxes written by
 // TMA stores and copies are not checked against each other), clusters and multicast.

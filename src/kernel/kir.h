@@ -13,11 +13,13 @@
 // loop over the tiles grove_cta, grove_cta + grove_ctas, ..., whose `lets` bind the tile
 // coordinates `tile_vars` in a cache-friendly order. Rings keep counting across tiles.
 //
-// Clusters (persistent kernels only): `cluster` consecutive blocks (grove_rank = grove_cta %
+// Clusters: `cluster` consecutive blocks (grove_rank = grove_cta %
 // cluster) take the tiles c * t + grove_rank, c < cluster, of one tile coordinate
 // (`cluster_var`) together. A TMA load they all need is split: each block loads a 1/cluster slice
 // and multicasts it into the same place of every block's shared memory, signalling every block's
-// mbarrier; so each slot is released to the producers of every block of the cluster.
+// mbarrier; so each slot is released to the producers of every block of the cluster. A clustered
+// kernel that is not persistent has the same tile loop, one iteration a block (one group of tiles
+// per cluster, all launched at once).
 #pragma once
 #include <map>
 #include <string>
@@ -184,8 +186,9 @@ struct Kernel {
   bool persistent = false;
   int cluster = 1;         // blocks per cluster, sharing loads (see above); 1: no clusters
   std::string cluster_var; // the tile coordinate a cluster's blocks split
-  // Persistent kernels: the tile grid the blocks loop over (coordinates outermost first) and its
-  // size; `grid_vars`/`grid` are then {grove_cta}/{grove_ctas}.
+  // Persistent or clustered kernels: the tile grid the blocks loop over (coordinates outermost
+  // first) and its size (in groups of `cluster` tiles); `grid_vars`/`grid` are then
+  // {grove_cta}/{grove_ctas}.
   std::vector<std::string> tile_vars;
   std::vector<IExprP> tile_grid;
   IExprP tiles;

@@ -3,7 +3,8 @@
 // (c, 1) splits tile rows, (1, c) tile columns); a global-to-shared copy whose source does not
 // depend on that coordinate is the same for all c blocks, so each loads 1/c of its rows and
 // multicasts them to every block (GEMM with clusters of (2, 1): both blocks need the same B
-// panel). Only persistent kernels get clusters; others run without, as the back end warns.
+// panel). A kernel that is not persistent runs one tile group per cluster (pass 9's tile loop,
+// one iteration a block).
 #include "lowering/passes.h"
 
 namespace grove::lower {
@@ -11,7 +12,7 @@ namespace grove::lower {
 ClusterPlan plan_cluster(const BlockProgram& b, const RolePlan& plan) {
   ClusterPlan out;
   const Instance& in = *b.block;
-  if (!in.cluster || !in.persistent || !in.persistent->value) return out;
+  if (!in.cluster) return out;
   const auto [cx, cy] = in.cluster->value;
   if (cx * cy <= 1) return out;
   if (cx > 1 && cy > 1)

@@ -5,7 +5,8 @@
 //
 // Clusters: a cluster's c blocks (consecutive grove_cta) walk the same groups of c tiles along the
 // clustered coordinate in lockstep; `tiles` then counts groups, and the launch gives a multiple
-// of c blocks.
+// of c blocks. A clustered kernel that is not persistent gets the same loop with one iteration:
+// one group of tiles per cluster, every cluster launched.
 //
 // Tile order: where the last two grid coordinates pick panels of different operands (A's rows
 // by the row coordinate, B's columns by the column one, as in GEMM), tiles come in bands of kBand
@@ -154,6 +155,10 @@ void loop_over_tiles(Kernel& k) {
     loop.note = split < n ? "the tile groups of this cluster: grove_cluster, grove_cluster + "
                             "grove_clusters, ..."
                           : "the tiles of this block: grove_cta, grove_cta + grove_ctas, ...";
+    if (!k.persistent) { // clusters only: every group of tiles has its own cluster
+      loop.extent = cst(1);
+      loop.note = "this cluster's group of tiles (one group per cluster: not persistent)";
+    }
     // Ops that run once per block (setmaxnreg, the first ping-pong hand-over, the final cluster
     // barrier) stay in front of and after the loop.
     auto begin = r.body.begin(), end = r.body.end();

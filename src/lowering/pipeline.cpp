@@ -60,8 +60,10 @@ Lowered lower_mapping(const Program& prog, const MappingDecl& mapping, const Low
   if (opts.dump && opts.dump_after == "pingpong")
     for (const kir::Kernel& k : l.kernels) *opts.dump << kir::to_text(k);
   // 9. Persistent kernels: each role loops over the output tiles in a cache-friendly order.
+  //    Clustered kernels that are not persistent take the same loop with one tile group per
+  //    cluster (one iteration), which is how a cluster's blocks find their tiles.
   for (kir::Kernel& k : l.kernels)
-    if (k.persistent) loop_over_tiles(k);
+    if (k.persistent || k.cluster > 1) loop_over_tiles(k);
   if (opts.dump && opts.dump_after == "persistent")
     for (const kir::Kernel& k : l.kernels) *opts.dump << kir::to_text(k);
   return l;

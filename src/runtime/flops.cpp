@@ -39,7 +39,7 @@ double walk(const kir::Body& b, std::map<std::string, int64_t>& env) {
 double mma_flops(const kir::Kernel& k, const std::map<std::string, int64_t>& sizes) {
   LaunchPlan p = plan_launch(k, sizes);
   std::map<std::string, int64_t> env = sizes;
-  if (k.persistent) env["grove_ctas"] = p.blocks;
+  if (k.tiles) env["grove_ctas"] = p.blocks;
   double total = 0;
   for (int64_t block = 0; block < p.blocks; ++block) {
     int64_t rest = block; // the last grid variable varies fastest, as the printed kernel has it

@@ -27,18 +27,19 @@ LaunchPlan plan_launch(const kir::Kernel& k, const std::map<std::string, int64_t
                        int sm_count) {
   LaunchPlan p;
   p.blocks = 1;
-  if (k.persistent && k.tiles) {
-    // As the printed launcher does: at most one block per SM, each looping over its tiles.
+  if (k.tiles) {
+    // As the printed launcher does: a persistent kernel gets at most one block per SM, each
+    // looping over its tiles; with clusters, whole clusters, `tiles` counting their groups of
+    // tiles (without persistence, one group per cluster).
     int64_t tiles = eval_size(k.tiles, sizes, "the tiles of kernel '" + k.name + "'");
-    // With clusters: whole clusters, `tiles` counting their groups of tiles.
     const int64_t c = std::max(1, k.cluster);
-    p.blocks =
-        c * std::max<int64_t>(0, sm_count > 0 ? std::min<int64_t>(tiles, sm_count / c) : tiles);
+    const bool capped = k.persistent && sm_count > 0;
+    p.blocks = c * std::max<int64_t>(0, capped ? std::min<int64_t>(tiles, sm_count / c) : tiles);
     p.cluster_x = static_cast<unsigned>(c);
     if (p.blocks > INT_MAX)
       throw Error("kernel '" + k.name + "' would launch more than 2^31 - 1 blocks");
   }
-  for (const kir::IExprP& g : k.persistent&& k.tiles ? std::vector<kir::IExprP>{} : k.grid) {
+  for (const kir::IExprP& g : k.tiles ? std::vector<kir::IExprP>{} : k.grid) {
     int64_t n = eval_size(g, sizes, "the grid of kernel '" + k.name + "'");
     if (n <= 0) {
       p.blocks = 0;

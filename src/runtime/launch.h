@@ -21,7 +21,8 @@ struct LaunchPlan {
 };
 
 // Throws Error naming a size the grid needs but `sizes` lacks, or a grid over 2^31 - 1 blocks.
-// A persistent kernel gets min(tiles, sm_count) blocks (one per tile when sm_count is 0).
+// A persistent kernel gets min(tiles, sm_count) blocks (one per tile when sm_count is 0); a
+// clustered one that is not persistent, one per tile.
 LaunchPlan plan_launch(const kir::Kernel& k, const std::map<std::string, int64_t>& sizes,
                        int sm_count = 0);
 

@@ -77,7 +77,7 @@ void load_kernels(const Device& dev, const std::vector<kir::Kernel>& kernels,
     kr.cubin = compile(k, copts);
     kr.plan = plan_launch(k, sizes, dev.sm_count());
     modules.push_back(std::make_unique<Module>(dev, kr.cubin));
-    if (kr.plan.cluster_x > 1) // whole clusters that can all be resident at once
+    if (k.persistent && kr.plan.cluster_x > 1) // whole clusters that can all be resident at once
       kr.plan = plan_launch(k, sizes, resident_blocks(dev, *modules.back(), kr.plan));
     kr.cubin.image.clear();
     rep.kernels.push_back(std::move(kr));

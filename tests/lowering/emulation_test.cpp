@@ -118,6 +118,15 @@ std::vector<Case> cases() {
        "pipeline = 3;\n    persistent = true;\n    cluster = (2, 1);",
        "pipeline = 4;\n    persistent = true;",
        "pipeline4"},
+      // Clusters without a persistent grid: one tile group per cluster; 3 tile rows, so the
+      // last cluster's second block computes a tile past the end (on zeros, stores dropped).
+      {"gemm.grove",
+       "h100",
+       {{"M", 300}, {"N", 264}, {"K", 128}},
+       {},
+       "persistent = true;",
+       "persistent = false;",
+       "clusters_not_persistent"},
       {"gemm_bf16.grove", "h100", {{"M", 128}, {"N", 256}, {"K", 128}}, {}},
       {"batched_gemm.grove", "h100", {{"L", 2}, {"M", 100}, {"N", 256}, {"K", 128}}, {}},
       {"dual_gemm.grove", "h100", {{"M", 128}, {"N", 200}, {"K", 128}}, {}},

@@ -143,6 +143,31 @@ TEST(Persistent, ClustersTakeNeighbouringTilesTogether) {
   EXPECT_NE(text.find("barrier.cluster.sync"), std::string::npos) << text;
 }
 
+// Without a persistent grid, a clustered kernel keeps the tile loop for one iteration: every
+// cluster gets its own group of tiles, all launched at once (2 x groups blocks).
+TEST(Persistent, ClustersWithoutPersistenceTakeOneGroupEach) {
+  lower::Lowered l =
+      lower_text(replace(read_example("gemm.grove"), "persistent = true;", "persistent = false;"));
+  const kir::Kernel& k = l.kernels.at(0);
+  EXPECT_FALSE(k.persistent);
+  ASSERT_EQ(k.cluster, 2);
+  ASSERT_TRUE(k.tiles);
+  for (const kir::Role& r : k.roles) EXPECT_EQ(kir::to_string(*tile_loop(r).extent), "1") << r.name;
+  // 5 x 3 tiles: 3 groups of two tile rows by 3 columns, 9 clusters of 2 blocks.
+  std::map<std::string, int64_t> sizes = {{"M", 5 * 128 - 3}, {"N", 3 * 256}, {"K", 64}};
+  EXPECT_EQ(kir::eval(*k.tiles, sizes), 9);
+  auto blocks = visits(k, sizes, 18);
+  std::set<std::vector<int64_t>> seen;
+  for (size_t b = 0; b < blocks.size(); ++b) {
+    ASSERT_EQ(blocks[b].size(), 1u);
+    EXPECT_EQ(blocks[b][0][0] / 2, blocks[b ^ 1][0][0] / 2) << "a cluster's two tile rows";
+    EXPECT_EQ(blocks[b][0][1], blocks[b ^ 1][0][1]) << "and the same column (B multicast)";
+    seen.insert(blocks[b][0]);
+  }
+  EXPECT_EQ(seen.size(), 18u);
+  EXPECT_NE(kir::to_text(k).find("tma.load.multicast smem B_s5"), std::string::npos);
+}
+
 TEST(Persistent, ClustersRefuseSharedSpace) {
   std::string text = replace(read_example("gemm.grove"), "pipeline = 3;", "pipeline = 4;");
   std::string msg = lowering_error(text);

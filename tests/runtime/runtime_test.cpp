@@ -30,10 +30,18 @@ using namespace grove::runtime;
 
 namespace {
 
+// The example, or its text with `from` replaced by `to`, lowered.
 std::vector<kir::Kernel> lower_example(const std::string& file, const std::string& mapping,
-                                       const std::map<std::string, int64_t>& sizes) {
+                                       const std::map<std::string, int64_t>& sizes,
+                                       const std::string& from = "", const std::string& to = "") {
   static std::vector<std::unique_ptr<test::Compiled>> keep; // kernels point into the AST
-  keep.push_back(test::compile_file(test::example(file)));
+  if (from.empty()) {
+    keep.push_back(test::compile_file(test::example(file)));
+  } else {
+    std::string text = test::read_text(test::example(file));
+    text.replace(text.find(from), from.size(), to);
+    keep.push_back(test::compile_text(text, file));
+  }
   const test::Compiled& c = *keep.back();
   EXPECT_EQ(c.errors, "");
   lower::LowerOptions lo;
@@ -143,6 +151,14 @@ TEST(RuntimeLaunch, GemmPlan) {
   EXPECT_EQ(p.smem_bytes, cuda::launch_smem_bytes(ks[0]));
   // Work as issued: whole 128x256 tiles (12 with the row outside C), K = 192.
   EXPECT_DOUBLE_EQ(mma_flops(ks[0], sizes), 12 * 2.0 * 128 * 256 * 192);
+  // Without a persistent grid: every group of tiles its own cluster, whatever the SM count.
+  std::vector<kir::Kernel> np =
+      lower_example("gemm.grove", "h100", sizes, "persistent = true;", "persistent = false;");
+  ASSERT_FALSE(np[0].persistent);
+  EXPECT_EQ(plan_launch(np[0], sizes, 5).blocks, 12);
+  EXPECT_EQ(plan_launch(np[0], sizes, 5).cluster_x, 2u);
+  EXPECT_DOUBLE_EQ(mma_flops(np[0], sizes), 12 * 2.0 * 128 * 256 * 192);
+  EXPECT_TRUE(cuda::unhonoured_options(np[0]).empty());
 }
 
 TEST(RuntimeTensorMap, GemmMapsMirrorTheLauncher) {
