@@ -171,7 +171,7 @@ run_cmd() { # name -> the `grove run --gpu --check` command of GPU_RUNS entry `n
 }
 for entry in "${GPU_RUNS[@]}"; do
   run_cmd "${entry%%|*}"
-  step check "run $name" 120 "${RUN[@]}"
+  step check "run $name" 60 "${RUN[@]}" # a hang traps after ~10 s (GROVE_HANG_TRAP)
 done
 
 # (4) GEMM against cuBLAS, then attention.

@@ -110,12 +110,16 @@ int cmd_compile(const CliOptions& o, std::ostream& out, std::ostream& err) {
     lower::LowerOptions lo;
     lo.sizes = o.sizes;
     lower::Lowered lowered = lower::lower_mapping(l->prog, *m, lo);
-    for (const kir::Kernel& k : lowered.kernels) {
-      runtime::Cubin c = runtime::compile(k, {});
-      out << k.name << ": "
-          << (c.cache_hit ? "already in the cache" : "compiled in " + fmt("%.1f", c.seconds) + " s")
-          << ": " << c.cache_path << "\n";
-    }
+    // Both builds of each kernel: timed (`grove bench`) and checked (`grove run --gpu`).
+    for (const kir::Kernel& k : lowered.kernels)
+      for (const runtime::CompileOptions& co :
+           {runtime::CompileOptions{}, runtime::checked_build()}) {
+        runtime::Cubin c = runtime::compile(k, co);
+        out << k.name << (co.hang_trap ? " (checked)" : " (timed)") << ": "
+            << (c.cache_hit ? "already in the cache"
+                            : "compiled in " + fmt("%.1f", c.seconds) + " s")
+            << ": " << c.cache_path << "\n";
+      }
     return 0;
   });
 }

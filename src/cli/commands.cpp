@@ -182,8 +182,8 @@ int cmd_run(const CliOptions& o, std::ostream& out, std::ostream& err) {
       lower::LowerOptions lo;
       lo.sizes = o.sizes;
       lower::Lowered lowered = lower::lower_mapping(l->prog, *m, lo);
-      runtime::GpuRunReport rep =
-          runtime::run_on_gpu(lowered.kernels, args.tensors, o.sizes, args.scalars);
+      runtime::GpuRunReport rep = runtime::run_on_gpu(lowered.kernels, args.tensors, o.sizes,
+                                                      args.scalars, runtime::checked_build());
       double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
       out << "  ran " << rep.kernels.size() << " kernel(s) on " << rep.device << " in "
           << fmt("%.3f", secs) << " s\n";

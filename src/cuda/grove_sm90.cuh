@@ -214,9 +214,23 @@ __device__ __forceinline__ bool mbar_try_wait(u32 bar, u32 parity) {
                : "memory");
   return done != 0;
 }
+// With GROVE_HANG_TRAP (the runtime's checked runs: `grove run --gpu`), a wait that has not
+// succeeded for this many SM clock cycles (about 10 s) is taken for a hang (a missing arrive, a
+// transaction count that never completes) and the thread traps, so the launch fails with an error
+// instead of never returning. Off in timed builds: the clock costs registers in loops that have
+// none to spare (spills in the GEMM consumers). (No printf: a call in a kernel that issues wgmma
+// makes ptxas serialize the wgmmas and ignore setmaxnreg.)
+constexpr long long kHangCycles = 20000000000LL;
 __device__ __forceinline__ void mbar_wait(u32 bar, u32 parity) {
+#ifdef GROVE_HANG_TRAP
+  if (mbar_try_wait(bar, parity)) return;
+  const long long start = clock64();
+  while (!mbar_try_wait(bar, parity))
+    if (clock64() - start > kHangCycles) __trap();
+#else
   while (!mbar_try_wait(bar, parity)) {
   }
+#endif
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,6 +12,7 @@ namespace grove::runtime {
 std::vector<std::string> nvrtc_options(const CompileOptions& opts) {
   std::vector<std::string> o = {"--gpu-architecture=" + opts.arch, "-std=c++17"};
   if (opts.line_info) o.push_back("-lineinfo");
+  if (opts.hang_trap) o.push_back("-DGROVE_HANG_TRAP");
   return o;
 }
 

@@ -16,7 +16,17 @@ struct CompileOptions {
   std::string cache_dir; // empty: default_cache_dir()
   bool use_cache = true;
   bool line_info = false; // -lineinfo, for compute-sanitizer and profilers
+  // -DGROVE_HANG_TRAP: a wait that never completes traps after about 10 s (checked runs; timed
+  // builds leave it out, see grove_sm90.cuh).
+  bool hang_trap = false;
 };
+
+// The options of checked runs (`grove run --gpu`): hangs trap.
+inline CompileOptions checked_build() {
+  CompileOptions o;
+  o.hang_trap = true;
+  return o;
+}
 
 struct Cubin {
   std::string image;  // the ELF bytes

@@ -140,7 +140,16 @@ GpuRunReport run_on_gpu(const std::vector<kir::Kernel>& kernels,
   for (size_t i = 0; i < kernels.size(); ++i) {
     KernelArgs args(dev, kernels[i], ptrs, sizes, floats);
     launch(dev, *modules[i], rep.kernels[i].plan, args);
-    dev.synchronize(); // before `args` (its tensor maps) goes
+    try {
+      dev.synchronize(); // before `args` (its tensor maps) goes
+    } catch (const Error& e) {
+      throw Error("kernel '" + kernels[i].name + "': " + e.what(),
+                  copts.hang_trap ? "a kernel that waits about 10 s on an mbarrier traps "
+                                    "(GROVE_HANG_TRAP): a hang. `grove run FILE --emulate "
+                                    "--check` runs the kernels on the CPU and names what "
+                                    "never arrives"
+                                  : e.hint);
+    }
   }
   for (auto& [name, buf] : bufs) {
     if (!written[name]) continue;

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <sstream>
+#include <vector>
 
 #include "cli/commands.h"
 #include "cuda/print_cuda.h"
@@ -94,8 +95,9 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"attention_causal.grove", "h100_d128_causal", {{"BH", 8}, {"S", 1024}, {"D", 128}}}),
     [](const ::testing::TestParamInfo<Case>& i) { return case_name(i.param); });
 
-// `grove compile` fills the cache without a GPU: compiled the first time, a hit the second, and
-// the cubin it names is where a later --gpu run looks (GROVE_CACHE_DIR).
+// `grove compile` fills the cache without a GPU, with both builds of each kernel (timed, and
+// checked: hangs trap): compiled the first time, hits the second, and the cubins it names are
+// where a later --gpu run or bench looks (GROVE_CACHE_DIR).
 TEST(NvrtcCli, CompileFillsTheCacheWithoutAGpu) {
   std::string why;
   if (!Nvrtc::find(&why)) GTEST_SKIP() << why;
@@ -109,14 +111,23 @@ TEST(NvrtcCli, CompileFillsTheCacheWithoutAGpu) {
   std::ostringstream out, err;
   EXPECT_EQ(cmd_compile(o, out, err), 0) << err.str();
   EXPECT_EQ(err.str(), "");
-  EXPECT_EQ(out.str().rfind("gemm_tile_0: compiled in ", 0), 0u) << out.str();
-  std::string path = out.str().substr(out.str().rfind(": ") + 2);
-  path.pop_back(); // the newline
-  EXPECT_TRUE(fs::exists(path)) << path;
-  EXPECT_EQ(fs::path(path).parent_path(), dir);
+  std::istringstream lines(out.str());
+  std::string timed, checked;
+  std::getline(lines, timed);
+  std::getline(lines, checked);
+  EXPECT_EQ(timed.rfind("gemm_tile_0 (timed): compiled in ", 0), 0u) << out.str();
+  EXPECT_EQ(checked.rfind("gemm_tile_0 (checked): compiled in ", 0), 0u) << out.str();
+  std::vector<std::string> paths;
+  for (const std::string& line : {timed, checked}) {
+    paths.push_back(line.substr(line.rfind(": ") + 2));
+    EXPECT_TRUE(fs::exists(paths.back())) << paths.back();
+    EXPECT_EQ(fs::path(paths.back()).parent_path(), dir);
+  }
+  EXPECT_NE(paths[0], paths[1]);
   std::ostringstream out2, err2;
   EXPECT_EQ(cmd_compile(o, out2, err2), 0) << err2.str();
-  EXPECT_EQ(out2.str(), "gemm_tile_0: already in the cache: " + path + "\n");
+  EXPECT_EQ(out2.str(), "gemm_tile_0 (timed): already in the cache: " + paths[0] +
+                            "\ngemm_tile_0 (checked): already in the cache: " + paths[1] + "\n");
   unsetenv("GROVE_CACHE_DIR");
   fs::remove_all(dir);
 }
