@@ -5,7 +5,8 @@
 #   .gpu/bin/grove              Release, without the solver-based scheduler (the examples fix
 #                               their pipeline depths), libstdc++ linked in statically
 #   .gpu/bin/*                  the device-header self-tests, the fixture checks (check_NAME), the
-#                               microbenchmarks (microbench_NAME) and cublas_gemm, by nvcc for sm_90a
+#                               microbenchmarks (microbench_NAME) and cublas_gemm, by nvcc for
+#                               sm_90a; gemm_aot, examples/cmake (`grove build` output from CMake)
 #   .gpu/kernel-cache/          every kernel run.sh launches, compiled by NVRTC (keyed by source and
 #                               toolkit: a GPU machine with another NVRTC just recompiles)
 #
@@ -56,6 +57,11 @@ INC="-I$ROOT/src/cuda -I$ROOT/bench/gpu"
   IFS="|" read -r out srcs flags <<<"{}"
   nvcc -std=c++17 -O3 '"$ARCH"' -lineinfo '"$INC"' $flags $srcs -o '"$DEST"'/bin/$out ||
     { echo "nvcc failed: $out" >&2; exit 1; }'
+
+echo "== examples/cmake: grove build output in a CMake project"
+cmake -S examples/cmake -B "$BUILD/aot" -DGROVE="$BUILD/src/cli/grove" >/dev/null
+cmake --build "$BUILD/aot" >/dev/null
+cp "$BUILD/aot/gemm_aot" "$DEST/bin/"
 
 echo "== NVRTC: every kernel run.sh launches, into .gpu/kernel-cache"
 export GROVE_CACHE_DIR=$DEST/kernel-cache

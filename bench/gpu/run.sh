@@ -174,6 +174,9 @@ for entry in "${GPU_RUNS[@]}"; do
   step check "run $name" 60 "${RUN[@]}" # a hang traps after ~10 s (GROVE_HANG_TRAP)
 done
 
+# (3b) `grove build` output, compiled ahead of time from CMake (examples/cmake).
+step check "run gemm_aot (grove build from CMake)" 60 "$BIN/gemm_aot"
+
 # (4) GEMM against cuBLAS, then attention.
 if [[ $BENCH == 1 ]]; then
   i=0
