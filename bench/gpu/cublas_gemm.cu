@@ -73,8 +73,8 @@ int main(int argc, char** argv) {
   // Row-major C[M, N] = A[M, K] B[K, N] is column-major C^T = B^T A^T.
   auto run = [&](int i) {
     void** p = &ptr[3 * (i % copies)];
-    return cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, int(N), int(M), int(K), &one, p[1], dt,
-                        int(N), p[0], dt, int(K), &zero, p[2], dt, int(N), CUBLAS_COMPUTE_32F,
+    return cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, int(N), int(M), int(K), &one, p[1], dt, int(N),
+                        p[0], dt, int(K), &zero, p[2], dt, int(N), CUBLAS_COMPUTE_32F,
                         CUBLAS_GEMM_DEFAULT);
   };
   for (int i = 0; i < warmup; ++i) CHECK(run(i) == CUBLAS_STATUS_SUCCESS);

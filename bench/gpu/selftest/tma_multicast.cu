@@ -30,7 +30,8 @@ __global__ void load_shared_tile(const __grid_constant__ grove::TensorMap half_m
                                  3, 0, row0 + rank * kHalf);
   }
   grove::mbar_wait(full_addr, 0);
-  for (int i = threadIdx.x; i < kTileBytes; i += blockDim.x) out[blockIdx.x * kTileBytes + i] = tile[i];
+  for (int i = threadIdx.x; i < kTileBytes; i += blockDim.x)
+    out[blockIdx.x * kTileBytes + i] = tile[i];
   if (threadIdx.x == 0) grove::mbar_arrive_cluster(hello_addr, static_cast<grove::u32>(rank ^ 1));
   grove::mbar_wait(hello_addr, 0);
   if (threadIdx.x == 0) handshake[blockIdx.x] = 1;
@@ -57,8 +58,8 @@ int main() {
   CHECK_CUDA(grove::encode_tensor_map(&map, dev, CU_TENSOR_MAP_DATA_TYPE_FLOAT16, 2, 2, dims, box,
                                       CU_TENSOR_MAP_SWIZZLE_128B));
   const int smem = kTileBytes + 1024;
-  CHECK_CUDA(cudaFuncSetAttribute(load_shared_tile, cudaFuncAttributeMaxDynamicSharedMemorySize,
-                                  smem));
+  CHECK_CUDA(
+      cudaFuncSetAttribute(load_shared_tile, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
   const int row0 = 64;
   cudaLaunchConfig_t config = {};
   config.gridDim = dim3(2);
