@@ -1,32 +1,15 @@
-#include "cuda/print_cuda.h"
-
+// The CUDA printer: kernel IR to one CUDA C++ unit for sm_90a. This file prints the kernel (its
+// shared memory, barriers, block coordinates, roles and ops, and the warpgroup barriers that order
+// ordinary shared-memory accesses); print_async.cpp the TMA and wgmma ops, print_leaf.cpp the
+// element-wise compute, print_launcher.cpp the host launcher. printer.h holds the class.
 #include <algorithm>
 #include <functional>
 #include <set>
 
-#include "cuda/emit.h"
-#include "cuda/print_leaf.h"
+#include "cuda/printer.h"
 
 namespace grove::cuda {
-
-using namespace kir;
-
-namespace {
-
-constexpr int64_t kMaxDynamicSmem = 232448; // 227 KB: an H100/H200 block's opt-in limit
-constexpr int kWgmmaShapes[] = {256, 192, 128, 96, 64, 32, 16, 8}; // grove_sm90_wgmma.inc
-
-// ---------------------------------------------------------------------------------------------
-// TMA tensor maps: one per (global tensor, box, swizzle). A box one panel wide at most (128
-// bytes when swizzled) and 256 elements per dimension; wider ops issue several copies.
-
-using TmaMap = TensorMapSpec;
-
-struct TmaPlan {
-  size_t map = 0;             // index into the printer's maps
-  std::vector<int64_t> chunk; // box dims of one copy (trailing dims of the op's box)
-  std::vector<int64_t> count; // copies per dim
-};
+namespace detail {
 
 const char* tma_dtype(ElemType t) {
   switch (t) {
@@ -70,61 +53,9 @@ std::string ref_text(const Kernel& k, const Ref& r) {
   return s + " [" + dims_text(r.shape, ", ") + "]";
 }
 
-class Printer {
-public:
-  explicit Printer(const Kernel& k) : k_(k) {}
-  std::string run();
-  std::vector<TmaMap> maps() {
-    for (const Role& r : k_.roles) collect(r.body);
-    return maps_;
-  }
-
-private:
-  const Kernel& k_;
-  CodeWriter out_;
-  CodeWriter* w_ = &out_;
-  std::vector<TmaMap> maps_;
-  std::map<const Op*, TmaPlan> plans_;
-  // Per role while printing it.
-  const Role* role_ = nullptr;
-  RoleCtx ctx_;
-  std::set<int> fenced_regs_; // wgmma dst and register-A tensors of the role
-  // Kernel IR ops are warpgroup-wide, but a compute or copy is spread over the warpgroup's 128
-  // threads: shared memory one thread writes another may read next, and an elected thread's
-  // release must follow every thread's reads. Set while ordinary loads of smem are unsynced.
-  bool wg_smem_read_ = false;
-  void order_generic_smem(const Op& o);
-  bool fence_first_ = false; // the op being printed is followed by a proxy fence, printed with it
-  void warpgroup_sync_before_release();
-
-  void check();
-  void collect(const Body& b);
-  void plan_tma(const Op& op);
-  void prologue();
-  void kernel();
-  void roles();
-  void role_body(const Role& r);
-  void body(const Body& b, size_t from = 0);
-  void op(const Op& o);
-  void tma(const Op& o);
-  void wgmma(const Op& o);
-  void launcher();
-  std::string bar_addr(const Op& o) const;
-  std::string slot_base(const Ref& r) const;
-  int entry_regs() const;
-};
-
-// Kernel IR is issued by one elected thread for these ops; everything else by all threads.
 bool is_issue_op(Op::Kind k) {
   return k == Op::MbarArrive || k == Op::MbarArriveExpectTx || k == Op::TmaLoad ||
          k == Op::TmaStore || k == Op::TmaStoreCommit || k == Op::TmaStoreWait;
-}
-
-template <class F> void walk(const Body& b, F&& f) {
-  for (const Op& o : b) {
-    f(o);
-    if (o.kind == Op::Loop) walk(o.body, f);
-  }
 }
 
 void Printer::check() {
@@ -153,70 +84,6 @@ void Printer::check() {
     });
 }
 
-void Printer::plan_tma(const Op& o) {
-  const Ref& g = o.kind == Op::TmaLoad ? o.src : o.dst;
-  const Ref& s = o.kind == Op::TmaLoad ? o.dst : o.src;
-  if (g.kind != Ref::Global || s.kind != Ref::Smem)
-    unsupported(o.loc, std::string(op_name(o.kind)) + " needs a global and a shared box");
-  const GlobalTensor& t = k_.tensors.at(static_cast<size_t>(g.index));
-  const SmemBuffer& b = k_.smem.at(static_cast<size_t>(s.index));
-  if (g.shape != s.shape || g.shape.empty() || g.shape.size() > t.shape.size() ||
-      t.shape.size() > 4)
-    unsupported(o.loc, std::string(op_name(o.kind)) + " of '" + t.name +
-                           "': the global and shared boxes must have one shape, of rank 1 to 4");
-  if (t.elem != b.elem)
-    unsupported(o.loc, "TMA copies do not convert: '" + t.name + "' and '" + b.name +
-                           "' have different element types");
-  if (s.swizzle != b.swizzle)
-    unsupported(o.loc, "the op assumes a different swizzle than buffer '" + b.name + "' has");
-  int64_t eb = elem_bytes(b.elem);
-  TmaPlan p;
-  for (size_t i = 0; i < g.shape.size(); ++i) {
-    bool inner = i + 1 == g.shape.size();
-    int64_t limit = 256;
-    if (inner && b.swizzle == Swizzle::B128) {
-      limit = 128 / eb;
-      if (g.shape[i] % limit != 0)
-        unsupported(o.loc, "a 128B-swizzled TMA box must be whole 128-byte panels wide; '" +
-                               b.name + "' gets " + std::to_string(g.shape[i] * eb) + " bytes");
-    }
-    if (inner && b.swizzle == Swizzle::None) {
-      if (g.shape[i] != b.shape.back() || (g.shape[i] * eb) % 16 != 0 || g.shape[i] > 256)
-        unsupported(o.loc, "an unswizzled TMA box must cover whole rows of '" + b.name +
-                               "' (at most 256 elements, a multiple of 16 bytes)");
-    }
-    int64_t c = std::min(g.shape[i], limit);
-    if (g.shape[i] % c != 0)
-      unsupported(o.loc, "TMA box dimension " + std::to_string(g.shape[i]) +
-                             " is not a multiple of " + std::to_string(c));
-    p.chunk.push_back(c);
-    p.count.push_back(g.shape[i] / c);
-  }
-  std::vector<int64_t> box(t.shape.size() - g.shape.size(), 1);
-  box.insert(box.end(), p.chunk.begin(), p.chunk.end());
-  p.map = maps_.size();
-  for (size_t i = 0; i < maps_.size(); ++i)
-    if (maps_[i].tensor == g.index && maps_[i].box == box && maps_[i].swizzle == b.swizzle)
-      p.map = i;
-  if (p.map == maps_.size()) {
-    TmaMap m;
-    m.tensor = g.index;
-    m.box = box;
-    m.swizzle = b.swizzle;
-    m.name = "tmap_" + sanitize(t.name) + "_" + dims_text(p.chunk, "x") +
-             (b.swizzle == Swizzle::B128 ? "_sw128" : "");
-    maps_.push_back(m);
-  }
-  plans_[&o] = p;
-}
-
-void Printer::collect(const Body& b) {
-  walk(b, [&](const Op& o) {
-    if (o.kind == Op::TmaLoad || o.kind == Op::TmaStore) plan_tma(o);
-  });
-}
-
-// Elements of a register tensor each thread of the warpgroup holds (kir.h's layouts).
 int64_t reg_elems_per_thread(const RegTensor& t) {
   if (t.shape.size() == 1) return t.shape[0] / 32; // two rows per 64-row block
   int64_t n = 1;
@@ -584,291 +451,6 @@ void Printer::op(const Op& o) {
   }
 }
 
-void Printer::tma(const Op& o) {
-  const TmaPlan& p = plans_.at(&o);
-  bool load = o.kind == Op::TmaLoad;
-  const Ref& g = load ? o.src : o.dst;
-  const Ref& s = load ? o.dst : o.src;
-  const GlobalTensor& t = k_.tensors.at(static_cast<size_t>(g.index));
-  const SmemBuffer& b = k_.smem.at(static_cast<size_t>(s.index));
-  w_->comment(std::string(op_name(o.kind)) + " " + ref_text(k_, load ? s : g) + " <- " +
-              ref_text(k_, load ? g : s) +
-              (load ? "; completes on " + k_.barriers.at(static_cast<size_t>(o.barrier)).name +
-                          "[" + c_expr(o.slot) + "]"
-                    : "") +
-              (o.note.empty() ? "" : "  (" + o.note + ")"));
-  const TmaMap* m = &maps_.at(p.map);
-  size_t n = p.chunk.size();
-  std::vector<int64_t> at(n, 0);
-  int64_t total = 1;
-  for (int64_t c : p.count) total *= c;
-  std::string base = slot_base(s);
-  for (int64_t it = 0; it < total; ++it) {
-    int64_t rest = it;
-    for (size_t d = n; d-- > 0;) {
-      at[d] = (rest % p.count[d]) * p.chunk[d];
-      rest /= p.count[d];
-    }
-    std::vector<IExprP> local;
-    for (int64_t a : at) local.push_back(cst(a));
-    IExprP soff = smem_start_offset(b, full_index(s, b.shape.size(), local));
-    std::vector<IExprP> gidx = full_index(g, t.shape.size(), local);
-    std::string coords;
-    for (size_t d = gidx.size(); d-- > 0;) coords += ", " + c_expr(gidx[d]);
-    std::string addr = base + (is_const(soff) && soff->value == 0 ? "" : " + " + c_expr(soff));
-    std::string rank = std::to_string(t.shape.size());
-    if (load && o.cluster_wide)
-      w_->line("grove::tma_load_" + rank + "d_multicast(" + addr + ", &" + m->name + ", " +
-               bar_addr(o) + ", " + std::to_string((1 << k_.cluster) - 1) + coords + ");");
-    else if (load)
-      w_->line("grove::tma_load_" + rank + "d(" + addr + ", &" + m->name + ", " + bar_addr(o) +
-               coords + ");");
-    else
-      w_->line("grove::tma_store_" + rank + "d(&" + m->name + ", " + addr + coords + ");");
-  }
-}
-
-void Printer::wgmma(const Op& o) {
-  w_->comment("wgmma " + ref_text(k_, o.dst) + " += " + (o.trans_a ? "T " : "") +
-              ref_text(k_, o.src) + " * " + (o.trans_b ? "T " : "") + ref_text(k_, o.src2) +
-              (o.note.empty() ? "" : "  (" + o.note + ")"));
-  if (!ctx_.consumer) unsupported(o.loc, "wgmma runs in consumer warpgroups only");
-  if (o.dst.kind != Ref::Reg || o.src2.kind != Ref::Smem)
-    unsupported(o.loc, "wgmma needs a register accumulator and B in shared memory");
-  const RegTensor& acc = k_.regs.at(static_cast<size_t>(o.dst.index));
-  if (acc.elem != ElemType::F32 || acc.shape.size() != 2)
-    unsupported(o.loc, "the wgmma accumulator '" + acc.name + "' must be a rank-2 f32 tensor");
-  const SmemBuffer& bb = k_.smem.at(static_cast<size_t>(o.src2.index));
-  if (bb.swizzle != Swizzle::B128)
-    unsupported(o.loc, "wgmma operand '" + bb.name + "' must use the 128B swizzle");
-  ElemType ab = bb.elem;
-  if (!is_16bit(ab)) unsupported(o.loc, "wgmma operands must be f16 or bf16");
-  int64_t M = o.dst.shape.at(0), N = o.dst.shape.at(1);
-  bool a_reg = o.src.kind == Ref::Reg;
-  int64_t K = o.trans_a && !a_reg ? o.src.shape.at(0) : o.src.shape.at(1);
-  int64_t am = o.trans_a && !a_reg ? o.src.shape.at(1) : o.src.shape.at(0);
-  int64_t bk = o.trans_b ? o.src2.shape.at(1) : o.src2.shape.at(0);
-  int64_t bn = o.trans_b ? o.src2.shape.at(0) : o.src2.shape.at(1);
-  if (am != M || bk != K || bn != N || M % 64 != 0 || K % 16 != 0 || N % 8 != 0)
-    unsupported(o.loc, "wgmma shapes do not agree: [" + std::to_string(M) + ", " +
-                           std::to_string(N) + "] += [" + std::to_string(am) + ", " +
-                           std::to_string(K) + "] * [" + std::to_string(bk) + ", " +
-                           std::to_string(bn) + "] (M a multiple of 64, K of 16, N of 8)");
-  const char* ty = ab == ElemType::BF16 ? "bf16" : "f16";
-  const int64_t eb = 2;
-  // Byte offset inside a 128B-swizzled tile from its first element to (row, col) for constant
-  // row/col deltas: panels of 64 columns, 128 bytes per row.
-  auto delta = [&](const SmemBuffer& buf, int64_t row, int64_t col) {
-    int64_t cb = col * eb;
-    return (cb / 128) * smem_rows(buf) * 128 + cb % 128 + row * 128;
-  };
-  w_->open("");
-  // Tile start addresses (slot base + the box origin); per-instruction offsets are constants.
-  const SmemBuffer* ab_buf = nullptr;
-  if (!a_reg) {
-    if (o.src.kind != Ref::Smem) unsupported(o.loc, "wgmma A must be in registers or smem");
-    ab_buf = &k_.smem.at(static_cast<size_t>(o.src.index));
-    if (ab_buf->swizzle != Swizzle::B128 || ab_buf->elem != ab)
-      unsupported(o.loc, "wgmma A '" + ab_buf->name + "' must be " + ty + " with 128B swizzle");
-    IExprP a0 =
-        smem_start_offset(*ab_buf, full_index(o.src, ab_buf->shape.size(), {cst(0), cst(0)}));
-    w_->line("const grove::u32 a_tile = " + slot_base(o.src) +
-             (is_const(a0) && a0->value == 0 ? "" : " + " + c_expr(a0)) + ";");
-  } else {
-    const RegTensor& ar = k_.regs.at(static_cast<size_t>(o.src.index));
-    if (ar.elem != ab || ar.shape.size() != 2)
-      unsupported(o.loc,
-                  "wgmma A '" + ar.name + "' in registers must be a rank-2 " + ty + " tensor");
-    if (o.trans_a) unsupported(o.loc, "wgmma A from registers cannot be transposed");
-  }
-  IExprP b0 = smem_start_offset(bb, full_index(o.src2, bb.shape.size(), {cst(0), cst(0)}));
-  w_->line("const grove::u32 b_tile = " + slot_base(o.src2) +
-           (is_const(b0) && b0->value == 0 ? "" : " + " + c_expr(b0)) + ";");
-  // N chunks from the instruction shapes the header provides.
-  std::vector<std::pair<int64_t, int64_t>> chunks; // (n0, n)
-  for (int64_t n0 = 0; n0 < N;) {
-    int64_t left = N - n0, pick = 0;
-    for (int s : kWgmmaShapes)
-      if (s <= left) {
-        pick = s;
-        break;
-      }
-    chunks.push_back({n0, pick});
-    n0 += pick;
-  }
-  const RegTensor& acc_t = acc;
-  int64_t acc_C = acc_t.shape[1];
-  int64_t oi = 0, oj = 0;
-  if (!is_const(o.dst.origin.empty() ? cst(0) : o.dst.origin[0], &oi) ||
-      (o.dst.origin.size() > 1 && !is_const(o.dst.origin[1], &oj)) || oi % 64 || oj % 8)
-    unsupported(o.loc, "the wgmma accumulator box must start at constant multiples of (64, 8)");
-  const int64_t b_panel = smem_rows(bb) * 128; // LBO of an N-major B
-  for (int64_t mi = 0; mi < M / 64; ++mi) {
-    for (int64_t ks = 0; ks < K / 16; ++ks) {
-      for (auto [n0, n] : chunks) {
-        int64_t d_off = (oi / 64 + mi) * (acc_C / 2) + (oj + n0) / 2;
-        std::string bdesc;
-        if (o.trans_b) { // B stored [N, K]: K-major, rows are N
-          bdesc = "grove::wgmma_desc_sw128(b_tile + " + std::to_string(delta(bb, n0, 16 * ks)) +
-                  ", 16, 1024)";
-        } else { // B stored [K, N]: N-major, rows are K, LBO = the panel stride along N
-          if ((n0 * eb) % 128 != 0)
-            unsupported(o.loc, "an N-major wgmma B must be split at 64-column panels");
-          bdesc = "grove::wgmma_desc_sw128(b_tile + " + std::to_string(delta(bb, 16 * ks, n0)) +
-                  ", " + std::to_string(b_panel) + ", 1024)";
-        }
-        std::string fn = "grove::wgmma_m64n" + std::to_string(n) + "k16_" + ty;
-        std::string d = sanitize(acc.name) + " + " + std::to_string(d_off);
-        if (a_reg) {
-          const RegTensor& ar = k_.regs.at(static_cast<size_t>(o.src.index));
-          int64_t ai = 0, aj = 0;
-          if (!is_const(o.src.origin.empty() ? cst(0) : o.src.origin[0], &ai) ||
-              (o.src.origin.size() > 1 && !is_const(o.src.origin[1], &aj)) || ai % 64 || aj % 16)
-            unsupported(o.loc, "a register A box must start at constant multiples of (64, 16)");
-          // Packed u32 index of the four A registers of k-step ks: see kir.h's layout.
-          int64_t a_off = (ai / 64 + mi) * (ar.shape[1] / 4) + (aj / 8 + 2 * ks) * 2;
-          w_->line(fn + "_rs<" + (o.trans_b ? "0" : "1") + ">(" + d + ", " + sanitize(ar.name) +
-                   " + " + std::to_string(a_off) + ", " + bdesc + ");");
-        } else {
-          std::string adesc;
-          if (o.trans_a) // A stored [K, M]: M-major
-            adesc = "grove::wgmma_desc_sw128(a_tile + " +
-                    std::to_string(delta(*ab_buf, 16 * ks, 64 * mi)) + ", " +
-                    std::to_string(smem_rows(*ab_buf) * 128) + ", 1024)";
-          else
-            adesc = "grove::wgmma_desc_sw128(a_tile + " +
-                    std::to_string(delta(*ab_buf, 64 * mi, 16 * ks)) + ", 16, 1024)";
-          w_->line(fn + "_ss<" + (o.trans_a ? "1" : "0") + ", " + (o.trans_b ? "0" : "1") + ">(" +
-                   d + ", " + adesc + ", " + bdesc + ");");
-        }
-      }
-    }
-  }
-  w_->close();
-}
-
-void Printer::launcher() {
-  w_->line();
-  w_->line("#ifndef __CUDACC_RTC__");
-  w_->line("#include \"grove_sm90_host.cuh\"");
-  w_->line();
-  std::vector<std::string> params = launch_params(k_), args;
-  for (const GlobalTensor& t : k_.tensors)
-    args.push_back("static_cast<" + std::string(t.written ? "" : "const ") + storage_type(t.elem) +
-                   "*>(" + sanitize(t.name) + ")");
-  for (const std::string& v : k_.size_vars) args.push_back(v);
-  for (const std::string& v : k_.float_params) args.push_back(sanitize(v));
-  for (const TmaMap& m : maps_) args.push_back(m.name);
-  w_->comment("Builds the tensor maps, sets the shared-memory limit and launches " +
-              kernel_symbol(k_) + " on `stream`.");
-  w_->line("extern \"C\" cudaError_t " + launch_symbol(k_) + "(");
-  for (size_t i = 0; i < params.size(); ++i)
-    w_->line("    " + params[i] + (i + 1 < params.size() ? "," : ") {"));
-  w_->line("  cudaError_t err = cudaSuccess;");
-  for (const TmaMap& m : maps_) {
-    const GlobalTensor& t = k_.tensors.at(static_cast<size_t>(m.tensor));
-    std::string dims;
-    for (size_t i = 0; i < t.shape.size(); ++i)
-      dims += (i ? ", " : "") + std::string("(long long)(") + c_expr(t.shape[i]) + ")";
-    w_->line("  grove::TensorMap " + m.name + ";");
-    w_->line("  {");
-    w_->line("    const long long dims[] = {" + dims + "};");
-    w_->line("    const int box[] = {" + dims_text(m.box, ", ") + "};");
-    w_->line(
-        "    err = grove::encode_tensor_map(&" + m.name + ", " + sanitize(t.name) + ", " +
-        tma_dtype(t.elem) + ", " + std::to_string(elem_bytes(t.elem)) + ", " +
-        std::to_string(t.shape.size()) + ", dims, box, " +
-        (m.swizzle == Swizzle::B128 ? "CU_TENSOR_MAP_SWIZZLE_128B" : "CU_TENSOR_MAP_SWIZZLE_NONE") +
-        ");");
-    w_->line("    if (err != cudaSuccess) return err;");
-    w_->line("  }");
-  }
-  if (k_.tiles && !k_.persistent) {
-    // Clusters without persistence: every group of tiles at once, one per cluster.
-    w_->line("  const long long blocks = (long long)(" + c_expr(k_.tiles) + ") * " +
-             std::to_string(std::max(1, k_.cluster)) + ";");
-  } else if (k_.tiles) {
-    // At most one block per SM; each loops over its tiles.
-    w_->line("  const long long tiles = (long long)(" + c_expr(k_.tiles) + ");");
-    w_->line("  int device = 0, sms = 0;");
-    w_->line("  err = cudaGetDevice(&device);");
-    w_->line("  if (err != cudaSuccess) return err;");
-    w_->line("  err = cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);");
-    w_->line("  if (err != cudaSuccess) return err;");
-    if (k_.cluster > 1) {
-      // Whole clusters of k_.cluster blocks; `tiles` counts their groups of tiles.
-      const std::string c = std::to_string(k_.cluster);
-      // As many clusters as can be resident at once (fewer than sms / c where a GPC has an odd
-      // number of SMs), so no cluster waits for another to finish.
-      w_->line("  int resident = sms / " + c + ";");
-      w_->line("  {");
-      w_->line("    err = cudaFuncSetAttribute(" + kernel_symbol(k_) +
-               ", cudaFuncAttributeMaxDynamicSharedMemorySize, " +
-               std::to_string(launch_smem_bytes(k_)) + ");");
-      w_->line("    if (err != cudaSuccess) return err;");
-      w_->line("    cudaLaunchConfig_t probe = {};");
-      w_->line("    probe.gridDim = dim3(" + c + ");");
-      w_->line("    probe.blockDim = dim3(" + std::to_string(k_.threads()) + ");");
-      w_->line("    probe.dynamicSmemBytes = " + std::to_string(launch_smem_bytes(k_)) + ";");
-      w_->line("    cudaLaunchAttribute dims[1];");
-      w_->line("    dims[0].id = cudaLaunchAttributeClusterDimension;");
-      w_->line("    dims[0].val.clusterDim.x = " + c + ";");
-      w_->line("    dims[0].val.clusterDim.y = 1;");
-      w_->line("    dims[0].val.clusterDim.z = 1;");
-      w_->line("    probe.attrs = dims;");
-      w_->line("    probe.numAttrs = 1;");
-      w_->line("    int n = 0;");
-      w_->line("    if (cudaOccupancyMaxActiveClusters(&n, " + kernel_symbol(k_) +
-               ", &probe) != cudaSuccess)");
-      w_->line("      (void)cudaGetLastError();  // no answer: keep sms / cluster size");
-      w_->line("    else if (n > 0)");
-      w_->line("      resident = n;");
-      w_->line("  }");
-      w_->line("  const long long clusters = tiles < resident ? tiles : resident;");
-      w_->line("  const long long blocks = clusters * " + c + ";");
-    } else {
-      w_->line("  const long long blocks = tiles < sms ? tiles : sms;");
-    }
-  } else {
-    std::string blocks = "1LL";
-    for (const IExprP& g : k_.grid) blocks += " * (long long)(" + c_expr(g) + ")";
-    w_->line("  const long long blocks = " + blocks + ";");
-  }
-  w_->line("  if (blocks <= 0) return cudaSuccess;");
-  w_->line("  if (blocks > 0x7fffffffLL) return cudaErrorInvalidConfiguration;");
-  w_->line("  const int smem_bytes = " + std::to_string(launch_smem_bytes(k_)) +
-           ";  // the carve-up + 1024 for alignment");
-  w_->line("  err = cudaFuncSetAttribute(" + kernel_symbol(k_) +
-           ", cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes);");
-  w_->line("  if (err != cudaSuccess) return err;");
-  if (k_.cluster > 1) {
-    w_->line("  cudaLaunchConfig_t config = {};");
-    w_->line("  config.gridDim = dim3(static_cast<unsigned>(blocks));");
-    w_->line("  config.blockDim = dim3(" + std::to_string(k_.threads()) + ");");
-    w_->line("  config.dynamicSmemBytes = smem_bytes;");
-    w_->line("  config.stream = stream;");
-    w_->line("  cudaLaunchAttribute cluster[1];");
-    w_->line("  cluster[0].id = cudaLaunchAttributeClusterDimension;");
-    w_->line("  cluster[0].val.clusterDim.x = " + std::to_string(k_.cluster) + ";");
-    w_->line("  cluster[0].val.clusterDim.y = 1;");
-    w_->line("  cluster[0].val.clusterDim.z = 1;");
-    w_->line("  config.attrs = cluster;");
-    w_->line("  config.numAttrs = 1;");
-    w_->line("  err = cudaLaunchKernelEx(&config, " + kernel_symbol(k_) + ",");
-    for (size_t i = 0; i < args.size(); ++i)
-      w_->line("      " + args[i] + (i + 1 < args.size() ? "," : ");"));
-    w_->line("  if (err != cudaSuccess) return err;");
-  } else {
-    w_->line("  " + kernel_symbol(k_) + "<<<static_cast<unsigned>(blocks), " +
-             std::to_string(k_.threads()) + ", smem_bytes, stream>>>(");
-    for (size_t i = 0; i < args.size(); ++i)
-      w_->line("      " + args[i] + (i + 1 < args.size() ? "," : ");"));
-  }
-  w_->line("  return cudaGetLastError();");
-  w_->line("}");
-  w_->line("#endif  // __CUDACC_RTC__");
-}
-
 std::string Printer::run() {
   check();
   for (const Role& r : k_.roles) collect(r.body);
@@ -952,46 +534,13 @@ std::string Printer::run() {
   return out_.str();
 }
 
-} // namespace
+} // namespace detail
 
-std::vector<std::string> launch_params(const Kernel& k) {
-  std::vector<std::string> params;
-  for (const GlobalTensor& t : k.tensors)
-    params.push_back(std::string(t.written ? "void* " : "const void* ") + sanitize(t.name));
-  for (const std::string& v : k.size_vars) params.push_back("int " + v);
-  for (const std::string& v : k.float_params) params.push_back("float " + sanitize(v));
-  params.push_back("cudaStream_t stream");
-  return params;
+std::string print_cuda(const kir::Kernel& k) {
+  return detail::Printer(k).run();
 }
 
-std::string launch_declaration(const Kernel& k) {
-  std::string d = "extern \"C\" cudaError_t " + launch_symbol(k) + "(";
-  std::vector<std::string> params = launch_params(k);
-  for (size_t i = 0; i < params.size(); ++i) d += (i ? ", " : "") + params[i];
-  return d + ");";
-}
-
-std::string kernel_symbol(const Kernel& k) {
-  return sanitize(k.name) + "_kernel";
-}
-
-std::string launch_symbol(const Kernel& k) {
-  return sanitize(k.name) + "_launch";
-}
-
-int64_t launch_smem_bytes(const Kernel& k) {
-  return k.smem_bytes + 1024;
-}
-
-std::string print_cuda(const Kernel& k) {
-  return Printer(k).run();
-}
-
-std::vector<TensorMapSpec> tensor_maps(const Kernel& k) {
-  return Printer(k).maps();
-}
-
-std::vector<std::string> unhonoured_options(const Kernel& k) {
+std::vector<std::string> unhonoured_options(const kir::Kernel& k) {
   std::vector<std::string> out;
   if (k.cluster_x * k.cluster_y > 1 && k.cluster <= 1)
     out.push_back("kernel '" + k.name + "' asks for clusters of " + std::to_string(k.cluster_x) +

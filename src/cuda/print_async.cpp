@@ -1,0 +1,235 @@
+// TMA copies and wgmma: which tensor map and how many boxes each copy takes (plan_tma), and the
+// printed issue of each (tma, wgmma). Part of the CUDA printer (printer.h).
+#include <algorithm>
+
+#include "cuda/printer.h"
+
+namespace grove::cuda::detail {
+
+void Printer::plan_tma(const Op& o) {
+  const Ref& g = o.kind == Op::TmaLoad ? o.src : o.dst;
+  const Ref& s = o.kind == Op::TmaLoad ? o.dst : o.src;
+  if (g.kind != Ref::Global || s.kind != Ref::Smem)
+    unsupported(o.loc, std::string(op_name(o.kind)) + " needs a global and a shared box");
+  const GlobalTensor& t = k_.tensors.at(static_cast<size_t>(g.index));
+  const SmemBuffer& b = k_.smem.at(static_cast<size_t>(s.index));
+  if (g.shape != s.shape || g.shape.empty() || g.shape.size() > t.shape.size() ||
+      t.shape.size() > 4)
+    unsupported(o.loc, std::string(op_name(o.kind)) + " of '" + t.name +
+                           "': the global and shared boxes must have one shape, of rank 1 to 4");
+  if (t.elem != b.elem)
+    unsupported(o.loc, "TMA copies do not convert: '" + t.name + "' and '" + b.name +
+                           "' have different element types");
+  if (s.swizzle != b.swizzle)
+    unsupported(o.loc, "the op assumes a different swizzle than buffer '" + b.name + "' has");
+  int64_t eb = elem_bytes(b.elem);
+  TmaPlan p;
+  for (size_t i = 0; i < g.shape.size(); ++i) {
+    bool inner = i + 1 == g.shape.size();
+    int64_t limit = 256;
+    if (inner && b.swizzle == Swizzle::B128) {
+      limit = 128 / eb;
+      if (g.shape[i] % limit != 0)
+        unsupported(o.loc, "a 128B-swizzled TMA box must be whole 128-byte panels wide; '" +
+                               b.name + "' gets " + std::to_string(g.shape[i] * eb) + " bytes");
+    }
+    if (inner && b.swizzle == Swizzle::None) {
+      if (g.shape[i] != b.shape.back() || (g.shape[i] * eb) % 16 != 0 || g.shape[i] > 256)
+        unsupported(o.loc, "an unswizzled TMA box must cover whole rows of '" + b.name +
+                               "' (at most 256 elements, a multiple of 16 bytes)");
+    }
+    int64_t c = std::min(g.shape[i], limit);
+    if (g.shape[i] % c != 0)
+      unsupported(o.loc, "TMA box dimension " + std::to_string(g.shape[i]) +
+                             " is not a multiple of " + std::to_string(c));
+    p.chunk.push_back(c);
+    p.count.push_back(g.shape[i] / c);
+  }
+  std::vector<int64_t> box(t.shape.size() - g.shape.size(), 1);
+  box.insert(box.end(), p.chunk.begin(), p.chunk.end());
+  p.map = maps_.size();
+  for (size_t i = 0; i < maps_.size(); ++i)
+    if (maps_[i].tensor == g.index && maps_[i].box == box && maps_[i].swizzle == b.swizzle)
+      p.map = i;
+  if (p.map == maps_.size()) {
+    TmaMap m;
+    m.tensor = g.index;
+    m.box = box;
+    m.swizzle = b.swizzle;
+    m.name = "tmap_" + sanitize(t.name) + "_" + dims_text(p.chunk, "x") +
+             (b.swizzle == Swizzle::B128 ? "_sw128" : "");
+    maps_.push_back(m);
+  }
+  plans_[&o] = p;
+}
+
+void Printer::collect(const Body& b) {
+  walk(b, [&](const Op& o) {
+    if (o.kind == Op::TmaLoad || o.kind == Op::TmaStore) plan_tma(o);
+  });
+}
+
+void Printer::tma(const Op& o) {
+  const TmaPlan& p = plans_.at(&o);
+  bool load = o.kind == Op::TmaLoad;
+  const Ref& g = load ? o.src : o.dst;
+  const Ref& s = load ? o.dst : o.src;
+  const GlobalTensor& t = k_.tensors.at(static_cast<size_t>(g.index));
+  const SmemBuffer& b = k_.smem.at(static_cast<size_t>(s.index));
+  w_->comment(std::string(op_name(o.kind)) + " " + ref_text(k_, load ? s : g) + " <- " +
+              ref_text(k_, load ? g : s) +
+              (load ? "; completes on " + k_.barriers.at(static_cast<size_t>(o.barrier)).name +
+                          "[" + c_expr(o.slot) + "]"
+                    : "") +
+              (o.note.empty() ? "" : "  (" + o.note + ")"));
+  const TmaMap* m = &maps_.at(p.map);
+  size_t n = p.chunk.size();
+  std::vector<int64_t> at(n, 0);
+  int64_t total = 1;
+  for (int64_t c : p.count) total *= c;
+  std::string base = slot_base(s);
+  for (int64_t it = 0; it < total; ++it) {
+    int64_t rest = it;
+    for (size_t d = n; d-- > 0;) {
+      at[d] = (rest % p.count[d]) * p.chunk[d];
+      rest /= p.count[d];
+    }
+    std::vector<IExprP> local;
+    for (int64_t a : at) local.push_back(cst(a));
+    IExprP soff = smem_start_offset(b, full_index(s, b.shape.size(), local));
+    std::vector<IExprP> gidx = full_index(g, t.shape.size(), local);
+    std::string coords;
+    for (size_t d = gidx.size(); d-- > 0;) coords += ", " + c_expr(gidx[d]);
+    std::string addr = base + (is_const(soff) && soff->value == 0 ? "" : " + " + c_expr(soff));
+    std::string rank = std::to_string(t.shape.size());
+    if (load && o.cluster_wide)
+      w_->line("grove::tma_load_" + rank + "d_multicast(" + addr + ", &" + m->name + ", " +
+               bar_addr(o) + ", " + std::to_string((1 << k_.cluster) - 1) + coords + ");");
+    else if (load)
+      w_->line("grove::tma_load_" + rank + "d(" + addr + ", &" + m->name + ", " + bar_addr(o) +
+               coords + ");");
+    else
+      w_->line("grove::tma_store_" + rank + "d(&" + m->name + ", " + addr + coords + ");");
+  }
+}
+
+void Printer::wgmma(const Op& o) {
+  w_->comment("wgmma " + ref_text(k_, o.dst) + " += " + (o.trans_a ? "T " : "") +
+              ref_text(k_, o.src) + " * " + (o.trans_b ? "T " : "") + ref_text(k_, o.src2) +
+              (o.note.empty() ? "" : "  (" + o.note + ")"));
+  if (!ctx_.consumer) unsupported(o.loc, "wgmma runs in consumer warpgroups only");
+  if (o.dst.kind != Ref::Reg || o.src2.kind != Ref::Smem)
+    unsupported(o.loc, "wgmma needs a register accumulator and B in shared memory");
+  const RegTensor& acc = k_.regs.at(static_cast<size_t>(o.dst.index));
+  if (acc.elem != ElemType::F32 || acc.shape.size() != 2)
+    unsupported(o.loc, "the wgmma accumulator '" + acc.name + "' must be a rank-2 f32 tensor");
+  const SmemBuffer& bb = k_.smem.at(static_cast<size_t>(o.src2.index));
+  if (bb.swizzle != Swizzle::B128)
+    unsupported(o.loc, "wgmma operand '" + bb.name + "' must use the 128B swizzle");
+  ElemType ab = bb.elem;
+  if (!is_16bit(ab)) unsupported(o.loc, "wgmma operands must be f16 or bf16");
+  int64_t M = o.dst.shape.at(0), N = o.dst.shape.at(1);
+  bool a_reg = o.src.kind == Ref::Reg;
+  int64_t K = o.trans_a && !a_reg ? o.src.shape.at(0) : o.src.shape.at(1);
+  int64_t am = o.trans_a && !a_reg ? o.src.shape.at(1) : o.src.shape.at(0);
+  int64_t bk = o.trans_b ? o.src2.shape.at(1) : o.src2.shape.at(0);
+  int64_t bn = o.trans_b ? o.src2.shape.at(0) : o.src2.shape.at(1);
+  if (am != M || bk != K || bn != N || M % 64 != 0 || K % 16 != 0 || N % 8 != 0)
+    unsupported(o.loc, "wgmma shapes do not agree: [" + std::to_string(M) + ", " +
+                           std::to_string(N) + "] += [" + std::to_string(am) + ", " +
+                           std::to_string(K) + "] * [" + std::to_string(bk) + ", " +
+                           std::to_string(bn) + "] (M a multiple of 64, K of 16, N of 8)");
+  const char* ty = ab == ElemType::BF16 ? "bf16" : "f16";
+  const int64_t eb = 2;
+  // Byte offset inside a 128B-swizzled tile from its first element to (row, col) for constant
+  // row/col deltas: panels of 64 columns, 128 bytes per row.
+  auto delta = [&](const SmemBuffer& buf, int64_t row, int64_t col) {
+    int64_t cb = col * eb;
+    return (cb / 128) * smem_rows(buf) * 128 + cb % 128 + row * 128;
+  };
+  w_->open("");
+  // Tile start addresses (slot base + the box origin); per-instruction offsets are constants.
+  const SmemBuffer* ab_buf = nullptr;
+  if (!a_reg) {
+    if (o.src.kind != Ref::Smem) unsupported(o.loc, "wgmma A must be in registers or smem");
+    ab_buf = &k_.smem.at(static_cast<size_t>(o.src.index));
+    if (ab_buf->swizzle != Swizzle::B128 || ab_buf->elem != ab)
+      unsupported(o.loc, "wgmma A '" + ab_buf->name + "' must be " + ty + " with 128B swizzle");
+    IExprP a0 =
+        smem_start_offset(*ab_buf, full_index(o.src, ab_buf->shape.size(), {cst(0), cst(0)}));
+    w_->line("const grove::u32 a_tile = " + slot_base(o.src) +
+             (is_const(a0) && a0->value == 0 ? "" : " + " + c_expr(a0)) + ";");
+  } else {
+    const RegTensor& ar = k_.regs.at(static_cast<size_t>(o.src.index));
+    if (ar.elem != ab || ar.shape.size() != 2)
+      unsupported(o.loc,
+                  "wgmma A '" + ar.name + "' in registers must be a rank-2 " + ty + " tensor");
+    if (o.trans_a) unsupported(o.loc, "wgmma A from registers cannot be transposed");
+  }
+  IExprP b0 = smem_start_offset(bb, full_index(o.src2, bb.shape.size(), {cst(0), cst(0)}));
+  w_->line("const grove::u32 b_tile = " + slot_base(o.src2) +
+           (is_const(b0) && b0->value == 0 ? "" : " + " + c_expr(b0)) + ";");
+  // N chunks from the instruction shapes the header provides.
+  std::vector<std::pair<int64_t, int64_t>> chunks; // (n0, n)
+  for (int64_t n0 = 0; n0 < N;) {
+    int64_t left = N - n0, pick = 0;
+    for (int s : kWgmmaShapes)
+      if (s <= left) {
+        pick = s;
+        break;
+      }
+    chunks.push_back({n0, pick});
+    n0 += pick;
+  }
+  const RegTensor& acc_t = acc;
+  int64_t acc_C = acc_t.shape[1];
+  int64_t oi = 0, oj = 0;
+  if (!is_const(o.dst.origin.empty() ? cst(0) : o.dst.origin[0], &oi) ||
+      (o.dst.origin.size() > 1 && !is_const(o.dst.origin[1], &oj)) || oi % 64 || oj % 8)
+    unsupported(o.loc, "the wgmma accumulator box must start at constant multiples of (64, 8)");
+  const int64_t b_panel = smem_rows(bb) * 128; // LBO of an N-major B
+  for (int64_t mi = 0; mi < M / 64; ++mi) {
+    for (int64_t ks = 0; ks < K / 16; ++ks) {
+      for (auto [n0, n] : chunks) {
+        int64_t d_off = (oi / 64 + mi) * (acc_C / 2) + (oj + n0) / 2;
+        std::string bdesc;
+        if (o.trans_b) { // B stored [N, K]: K-major, rows are N
+          bdesc = "grove::wgmma_desc_sw128(b_tile + " + std::to_string(delta(bb, n0, 16 * ks)) +
+                  ", 16, 1024)";
+        } else { // B stored [K, N]: N-major, rows are K, LBO = the panel stride along N
+          if ((n0 * eb) % 128 != 0)
+            unsupported(o.loc, "an N-major wgmma B must be split at 64-column panels");
+          bdesc = "grove::wgmma_desc_sw128(b_tile + " + std::to_string(delta(bb, 16 * ks, n0)) +
+                  ", " + std::to_string(b_panel) + ", 1024)";
+        }
+        std::string fn = "grove::wgmma_m64n" + std::to_string(n) + "k16_" + ty;
+        std::string d = sanitize(acc.name) + " + " + std::to_string(d_off);
+        if (a_reg) {
+          const RegTensor& ar = k_.regs.at(static_cast<size_t>(o.src.index));
+          int64_t ai = 0, aj = 0;
+          if (!is_const(o.src.origin.empty() ? cst(0) : o.src.origin[0], &ai) ||
+              (o.src.origin.size() > 1 && !is_const(o.src.origin[1], &aj)) || ai % 64 || aj % 16)
+            unsupported(o.loc, "a register A box must start at constant multiples of (64, 16)");
+          // Packed u32 index of the four A registers of k-step ks: see kir.h's layout.
+          int64_t a_off = (ai / 64 + mi) * (ar.shape[1] / 4) + (aj / 8 + 2 * ks) * 2;
+          w_->line(fn + "_rs<" + (o.trans_b ? "0" : "1") + ">(" + d + ", " + sanitize(ar.name) +
+                   " + " + std::to_string(a_off) + ", " + bdesc + ");");
+        } else {
+          std::string adesc;
+          if (o.trans_a) // A stored [K, M]: M-major
+            adesc = "grove::wgmma_desc_sw128(a_tile + " +
+                    std::to_string(delta(*ab_buf, 16 * ks, 64 * mi)) + ", " +
+                    std::to_string(smem_rows(*ab_buf) * 128) + ", 1024)";
+          else
+            adesc = "grove::wgmma_desc_sw128(a_tile + " +
+                    std::to_string(delta(*ab_buf, 64 * mi, 16 * ks)) + ", 16, 1024)";
+          w_->line(fn + "_ss<" + (o.trans_a ? "1" : "0") + ", " + (o.trans_b ? "0" : "1") + ">(" +
+                   d + ", " + adesc + ", " + bdesc + ");");
+        }
+      }
+    }
+  }
+  w_->close();
+}
+
+} // namespace grove::cuda::detail

@@ -1,0 +1,93 @@
+// The CUDA printer's internals, shared by its files: print_cuda.cpp (the kernel: roles, ops,
+// shared-memory ordering), print_async.cpp (TMA copies and wgmma: planning and printing) and
+// print_launcher.cpp (the host launcher and the tensor maps it builds).
+#pragma once
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "cuda/emit.h"
+#include "cuda/print_cuda.h"
+#include "cuda/print_leaf.h"
+
+namespace grove::cuda::detail {
+
+using namespace kir;
+
+constexpr int64_t kMaxDynamicSmem = 232448; // 227 KB: an H100/H200 block's opt-in limit
+constexpr int kWgmmaShapes[] = {256, 192, 128, 96, 64, 32, 16, 8}; // grove_sm90_wgmma.inc
+
+// ---------------------------------------------------------------------------------------------
+// TMA tensor maps: one per (global tensor, box, swizzle). A box one panel wide at most (128
+// bytes when swizzled) and 256 elements per dimension; wider ops issue several copies.
+
+using TmaMap = TensorMapSpec;
+
+struct TmaPlan {
+  size_t map = 0;             // index into the printer's maps
+  std::vector<int64_t> chunk; // box dims of one copy (trailing dims of the op's box)
+  std::vector<int64_t> count; // copies per dim
+};
+
+const char* tma_dtype(ElemType t);
+std::string dims_text(const std::vector<int64_t>& v, const char* sep);
+// "smem B_s5[slot] @(origin) [shape]": an op's box, for comments.
+std::string ref_text(const Kernel& k, const Ref& r);
+// Kernel IR is issued by one elected thread for these ops; everything else by all threads.
+bool is_issue_op(Op::Kind k);
+// Elements of a register tensor each thread of the warpgroup holds (kir.h's layouts).
+int64_t reg_elems_per_thread(const RegTensor& t);
+
+template <class F> void walk(const Body& b, F&& f) {
+  for (const Op& o : b) {
+    f(o);
+    if (o.kind == Op::Loop) walk(o.body, f);
+  }
+}
+
+class Printer {
+public:
+  explicit Printer(const Kernel& k) : k_(k) {}
+  std::string run();
+  std::vector<TmaMap> maps() {
+    for (const Role& r : k_.roles) collect(r.body);
+    return maps_;
+  }
+
+private:
+  const Kernel& k_;
+  CodeWriter out_;
+  CodeWriter* w_ = &out_;
+  std::vector<TmaMap> maps_;
+  std::map<const Op*, TmaPlan> plans_;
+  // Per role while printing it.
+  const Role* role_ = nullptr;
+  RoleCtx ctx_;
+  std::set<int> fenced_regs_; // wgmma dst and register-A tensors of the role
+  // Kernel IR ops are warpgroup-wide, but a compute or copy is spread over the warpgroup's 128
+  // threads: shared memory one thread writes another may read next, and an elected thread's
+  // release must follow every thread's reads. Set while ordinary loads of smem are unsynced.
+  bool wg_smem_read_ = false;
+  void order_generic_smem(const Op& o);
+  bool fence_first_ = false; // the op being printed is followed by a proxy fence, printed with it
+  void warpgroup_sync_before_release();
+
+  void check();
+  void collect(const Body& b);
+  void plan_tma(const Op& op);
+  void prologue();
+  void kernel();
+  void roles();
+  void role_body(const Role& r);
+  void body(const Body& b, size_t from = 0);
+  void op(const Op& o);
+  void tma(const Op& o);
+  void wgmma(const Op& o);
+  void launcher();
+  std::string bar_addr(const Op& o) const;
+  std::string slot_base(const Ref& r) const;
+  int entry_regs() const;
+};
+
+} // namespace grove::cuda::detail
