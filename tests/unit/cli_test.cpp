@@ -92,6 +92,19 @@ TEST(Cli, BuildGeneratesClustersWithAndWithoutPersistence) {
   r = run(cmd_build, o);
   ASSERT_EQ(r.rc, 0) << r.err;
   EXPECT_EQ(r.err.find("warning"), std::string::npos) << r.err;
+  // A block launched once has no tiles to split: built without clusters, and the caller is told.
+  text.replace(text.find("variant gemm.tiles inner {"), 0,
+               "variant gemm.one inner {\n  launch gemm_tile(C, A, B);\n}\n\n");
+  const std::string host = "instance host = gemm.tiles @ HOST {";
+  text.replace(text.find(host), host.size(), "instance host = gemm.one @ HOST {");
+  text.replace(text.find("tunable BM = 128, BN = 256;"), 27, "");
+  o.file = (fs::temp_directory_path() / "grove_cli_cluster_one_block.grove").string();
+  std::ofstream(o.file) << text;
+  o.sizes = {{"M", 128}, {"N", 256}, {"K", 128}};
+  r = run(cmd_build, o);
+  ASSERT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.err, "grove: warning: kernel 'gemm_tile_0' asks for clusters of 2x1 blocks, but has "
+                   "no grid of tiles for them to split: no clusters, no multicast\n");
 }
 
 TEST(Cli, ScheduleNeedsAFixedHeadDimension) {
