@@ -10,7 +10,9 @@
 #   .gpu/kernel-cache/          every kernel run.sh launches, compiled by NVRTC (keyed by source and
 #                               toolkit: a GPU machine with another NVRTC just recompiles)
 #
-# Then call the device tool with carry: [".gpu"] and command: "bash bench/gpu/run.sh --bench".
+# Before it finishes it runs every checked case of the GPU run in the emulator, so a lowering bug
+# fails here rather than on the GPU's clock. Then call the device tool with carry: [".gpu"] and
+# command: "bash bench/gpu/run.sh --bench".
 # run.sh falls back to building there (carry .gpu-deps too, from scripts/gpu-deps.sh) when .gpu/ is
 # missing or its grove does not start.
 set -euo pipefail
@@ -84,6 +86,15 @@ for entry in "${VARIANTS[@]}"; do
   for s in "$sizes" "$(small_sizes "$sizes")"; do
     "$GROVE" compile "$DEST/variants/$name.grove" --mapping "$mapping" --size "$s" >/dev/null
   done
+done
+
+echo "== pre-flight: every checked GPU run, lowered and run in the emulator first (2 schedules)"
+for entry in "${GPU_RUNS[@]}"; do
+  IFS='|' read -r name file mapping sizes args <<<"$entry"
+  cmd=("$GROVE" run "examples/$file" --mapping "$mapping" --size "$sizes" --emulate --schedules 2
+    --check)
+  [[ -n "$args" ]] && cmd+=(--arg "$args")
+  "${cmd[@]}" >/dev/null || { echo "emulation of $name failed: ${cmd[*]}" >&2; exit 1; }
 done
 
 du -sh "$DEST"
