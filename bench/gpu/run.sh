@@ -175,7 +175,7 @@ for entry in "${GPU_RUNS[@]}"; do
 done
 
 # (3b) `grove build` output, compiled ahead of time from CMake (examples/cmake).
-step check "run gemm_aot (grove build from CMake)" 60 "$BIN/gemm_aot"
+step check "run gemm_aot (grove build from CMake)" 60 "$BIN/gemm_aot" --require-gpu
 
 # (4) GEMM against cuBLAS, then attention.
 if [[ $BENCH == 1 ]]; then
