@@ -4,8 +4,12 @@
 // through until they hold twice the L2 (so operands come from memory, not a warm cache), a
 // warm-up, then the median of cudaEvent-timed runs.
 //
-//   cublas_gemm f16|bf16 M N K [iters]
-//   -> BENCH cublas f16 M=4096 N=4096 K=4096 median_ms 0.1850 TFLOP/s 742.9 copies 2
+//   cublas_gemm f16|bf16 M N K [iters] [batch L | dual]
+//   -> BENCH cublas f16 L=1 M=4096 N=4096 K=4096 median_ms 0.1850 TFLOP/s 742.9 copies 2
+//
+// `batch L`: C[l] = A[l]·B[l] for l < L (examples/batched_gemm.grove), one strided-batched call.
+// `dual`: C = A·B1 + A·B2 (examples/dual_gemm.grove) as cuBLAS does it, two calls, the second
+// accumulating into C (beta = 1).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -38,7 +42,7 @@ template <typename T> __global__ void fill_random(T* p, size_t n, unsigned seed)
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr, "usage: cublas_gemm f16|bf16 M N K [iters]\n");
+    std::fprintf(stderr, "usage: cublas_gemm f16|bf16 M N K [iters] [batch L | dual]\n");
     return 2;
   }
   const std::string type = argv[1];
@@ -46,24 +50,30 @@ int main(int argc, char** argv) {
   CHECK(bf16 || type == "f16");
   const long long M = std::atoll(argv[2]), N = std::atoll(argv[3]), K = std::atoll(argv[4]);
   const int iters = argc > 5 ? std::atoi(argv[5]) : 50, warmup = 10;
-  CHECK(M > 0 && N > 0 && K > 0 && iters > 0);
+  const std::string mode = argc > 6 ? argv[6] : "";
+  const bool dual = mode == "dual";
+  const long long L = mode == "batch" && argc > 7 ? std::atoll(argv[7]) : 1;
+  CHECK(M > 0 && N > 0 && K > 0 && iters > 0 && L > 0 && (mode.empty() || dual || argc > 7));
   const cudaDataType dt = bf16 ? CUDA_R_16BF : CUDA_R_16F;
 
   int dev = 0, l2 = 0;
   CHECK(cudaGetDevice(&dev) == cudaSuccess);
   CHECK(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, dev) == cudaSuccess);
-  const size_t elems[3] = {size_t(M) * K, size_t(K) * N, size_t(M) * N}; // A, B, C
-  const size_t set_bytes = 2 * (elems[0] + elems[1] + elems[2]);
+  // A, B (B1), C, and B2 for `dual`.
+  const int T = dual ? 4 : 3;
+  const size_t elems[4] = {size_t(L * M * K), size_t(L * K * N), size_t(L * M * N), size_t(K * N)};
+  size_t set_bytes = 0;
+  for (int t = 0; t < T; ++t) set_bytes += 2 * elems[t];
   const int copies = static_cast<int>(std::clamp(std::ceil(2.0 * l2 / set_bytes), 1.0, 16.0));
-  std::vector<void*> ptr(3 * copies);
+  std::vector<void*> ptr(size_t(T) * copies);
   for (int c = 0; c < copies; ++c)
-    for (int t = 0; t < 3; ++t) {
-      void*& p = ptr[3 * c + t];
+    for (int t = 0; t < T; ++t) {
+      void*& p = ptr[size_t(T) * c + t];
       CHECK(cudaMalloc(&p, elems[t] * 2) == cudaSuccess);
       if (bf16)
-        fill_random<<<1024, 256>>>(static_cast<__nv_bfloat16*>(p), elems[t], 3 * c + t + 1);
+        fill_random<<<1024, 256>>>(static_cast<__nv_bfloat16*>(p), elems[t], T * c + t + 1);
       else
-        fill_random<<<1024, 256>>>(static_cast<__half*>(p), elems[t], 3 * c + t + 1);
+        fill_random<<<1024, 256>>>(static_cast<__half*>(p), elems[t], T * c + t + 1);
     }
   CHECK(cudaDeviceSynchronize() == cudaSuccess);
 
@@ -72,9 +82,18 @@ int main(int argc, char** argv) {
   const float one = 1, zero = 0;
   // Row-major C[M, N] = A[M, K] B[K, N] is column-major C^T = B^T A^T.
   auto run = [&](int i) {
-    void** p = &ptr[3 * (i % copies)];
-    return cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, int(N), int(M), int(K), &one, p[1], dt, int(N),
-                        p[0], dt, int(K), &zero, p[2], dt, int(N), CUBLAS_COMPUTE_32F,
+    void** p = &ptr[size_t(T) * (i % copies)];
+    if (L > 1)
+      return cublasGemmStridedBatchedEx(h, CUBLAS_OP_N, CUBLAS_OP_N, int(N), int(M), int(K), &one,
+                                        p[1], dt, int(N), K * N, p[0], dt, int(K), M * K, &zero,
+                                        p[2], dt, int(N), M * N, int(L), CUBLAS_COMPUTE_32F,
+                                        CUBLAS_GEMM_DEFAULT);
+    cublasStatus_t st = cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, int(N), int(M), int(K), &one,
+                                     p[1], dt, int(N), p[0], dt, int(K), &zero, p[2], dt, int(N),
+                                     CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    if (st != CUBLAS_STATUS_SUCCESS || !dual) return st;
+    return cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, int(N), int(M), int(K), &one, p[3], dt, int(N),
+                        p[0], dt, int(K), &one, p[2], dt, int(N), CUBLAS_COMPUTE_32F,
                         CUBLAS_GEMM_DEFAULT);
   };
   for (int i = 0; i < warmup; ++i) CHECK(run(i) == CUBLAS_STATUS_SUCCESS);
@@ -92,8 +111,10 @@ int main(int argc, char** argv) {
   }
   std::sort(ms.begin(), ms.end());
   const double med = iters % 2 ? ms[iters / 2] : (ms[iters / 2 - 1] + ms[iters / 2]) / 2;
-  std::printf("BENCH cublas %s M=%lld N=%lld K=%lld median_ms %.4f TFLOP/s %.1f copies %d\n",
-              type.c_str(), M, N, K, med, 2.0 * M * N * K / (med * 1e-3) / 1e12, copies);
+  const double flop = 2.0 * L * M * N * K * (dual ? 2 : 1);
+  std::printf(
+      "BENCH cublas %s%s L=%lld M=%lld N=%lld K=%lld median_ms %.4f TFLOP/s %.1f copies %d\n",
+      type.c_str(), dual ? " dual" : "", L, M, N, K, med, flop / (med * 1e-3) / 1e12, copies);
   cublasDestroy(h);
   for (void* p : ptr) cudaFree(p);
   return 0;

@@ -195,6 +195,20 @@ if [[ $BENCH == 1 ]]; then
       publish
     done
   done
+  i=$((i + 1))
+  for entry in "${OTHER_GEMMS[@]}"; do
+    IFS='|' read -r name file mapping sizes mnk mode flops <<<"$entry"
+    tag="f16_${name// /_}"
+    g=0 c=0
+    step measure "bench grove $tag" 120 "$GROVE" bench "$ROOT/examples/$file" --mapping "$mapping" \
+      --size "$sizes" --iters 50 --warmup 10 --flops "$flops" &&
+      g=$(tflops "$WORK/steps/bench grove $tag.out")
+    # shellcheck disable=SC2086 # mnk and mode are word lists
+    step measure "bench cublas $tag" 60 "$BIN/cublas_gemm" f16 $mnk 50 $mode &&
+      c=$(tflops "$WORK/steps/bench cublas $tag.out")
+    printf '%s\t%s\t%s\t%s\t%s\n' "f16 $name" "${sizes//,/ }" "${g:-0}" "${c:-0}" "$i" >>"$GEMM_TSV"
+    publish
+  done
   for entry in "${OTHER_BENCHES[@]}"; do
     IFS='|' read -r name file mapping sizes args <<<"$entry"
     cmd=("$GROVE" bench "$ROOT/examples/$file" --mapping "$mapping" --size "$sizes" --iters 50)
