@@ -4,12 +4,13 @@
 // through until they hold twice the L2 (so operands come from memory, not a warm cache), a
 // warm-up, then the median of cudaEvent-timed runs.
 //
-//   cublas_gemm f16|bf16 M N K [iters] [batch L | dual]
+//   cublas_gemm f16|bf16 M N K [iters] [batch L | dual | bias_gelu]
 //   -> BENCH cublas f16 L=1 M=4096 N=4096 K=4096 median_ms 0.1850 TFLOP/s 742.9 copies 2
 //
 // `batch L`: C[l] = A[l]·B[l] for l < L (examples/batched_gemm.grove), one strided-batched call.
 // `dual`: C = A·B1 + A·B2 (examples/dual_gemm.grove) as cuBLAS does it, two calls, the second
-// accumulating into C (beta = 1).
+// accumulating into C (beta = 1). `bias_gelu`: C = gelu(A·B + bias[N]) (examples/gemm_bias_gelu
+// .grove) with cuBLASLt's fused GELU_BIAS epilogue and the algorithm its heuristic ranks first.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include <cublasLt.h>
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
@@ -42,7 +44,8 @@ template <typename T> __global__ void fill_random(T* p, size_t n, unsigned seed)
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr, "usage: cublas_gemm f16|bf16 M N K [iters] [batch L | dual]\n");
+    std::fprintf(stderr,
+                 "usage: cublas_gemm f16|bf16 M N K [iters] [batch L | dual | bias_gelu]\n");
     return 2;
   }
   const std::string type = argv[1];
@@ -51,17 +54,19 @@ int main(int argc, char** argv) {
   const long long M = std::atoll(argv[2]), N = std::atoll(argv[3]), K = std::atoll(argv[4]);
   const int iters = argc > 5 ? std::atoi(argv[5]) : 50, warmup = 10;
   const std::string mode = argc > 6 ? argv[6] : "";
-  const bool dual = mode == "dual";
+  const bool dual = mode == "dual", bias_gelu = mode == "bias_gelu";
   const long long L = mode == "batch" && argc > 7 ? std::atoll(argv[7]) : 1;
-  CHECK(M > 0 && N > 0 && K > 0 && iters > 0 && L > 0 && (mode.empty() || dual || argc > 7));
+  CHECK(M > 0 && N > 0 && K > 0 && iters > 0 && L > 0 &&
+        (mode.empty() || dual || bias_gelu || argc > 7));
   const cudaDataType dt = bf16 ? CUDA_R_16BF : CUDA_R_16F;
 
   int dev = 0, l2 = 0;
   CHECK(cudaGetDevice(&dev) == cudaSuccess);
   CHECK(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, dev) == cudaSuccess);
-  // A, B (B1), C, and B2 for `dual`.
-  const int T = dual ? 4 : 3;
-  const size_t elems[4] = {size_t(L * M * K), size_t(L * K * N), size_t(L * M * N), size_t(K * N)};
+  // A, B (B1), C, and B2 for `dual` or the bias for `bias_gelu`.
+  const int T = dual || bias_gelu ? 4 : 3;
+  const size_t elems[4] = {size_t(L * M * K), size_t(L * K * N), size_t(L * M * N),
+                           size_t(dual ? K * N : N)};
   size_t set_bytes = 0;
   for (int t = 0; t < T; ++t) set_bytes += 2 * elems[t];
   const int copies = static_cast<int>(std::clamp(std::ceil(2.0 * l2 / set_bytes), 1.0, 16.0));
@@ -79,10 +84,47 @@ int main(int argc, char** argv) {
 
   cublasHandle_t h;
   CHECK(cublasCreate(&h) == CUBLAS_STATUS_SUCCESS);
+  // cuBLASLt for the fused epilogue: D^T[N, M] = B^T A^T column-major, bias along D^T's rows.
+  cublasLtHandle_t lt = nullptr;
+  cublasLtMatmulDesc_t op = nullptr;
+  cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr;
+  cublasLtMatmulHeuristicResult_t best{};
+  const size_t ws_bytes = 32u << 20;
+  void* ws = nullptr;
+  if (bias_gelu) {
+    CHECK(cublasLtCreate(&lt) == CUBLAS_STATUS_SUCCESS);
+    CHECK(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F) == CUBLAS_STATUS_SUCCESS);
+    const cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_GELU_BIAS;
+    CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi) ==
+          CUBLAS_STATUS_SUCCESS);
+    CHECK(cublasLtMatrixLayoutCreate(&la, dt, N, K, N) == CUBLAS_STATUS_SUCCESS); // B^T
+    CHECK(cublasLtMatrixLayoutCreate(&lb, dt, K, M, K) == CUBLAS_STATUS_SUCCESS); // A^T
+    CHECK(cublasLtMatrixLayoutCreate(&lc, dt, N, M, N) == CUBLAS_STATUS_SUCCESS); // C^T
+    CHECK(cudaMalloc(&ws, ws_bytes) == cudaSuccess);
+    cublasLtMatmulPreference_t pref;
+    CHECK(cublasLtMatmulPreferenceCreate(&pref) == CUBLAS_STATUS_SUCCESS);
+    CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
+                                               &ws_bytes,
+                                               sizeof ws_bytes) == CUBLAS_STATUS_SUCCESS);
+    const void* bias = ptr[3];
+    CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
+                                         sizeof bias) == CUBLAS_STATUS_SUCCESS);
+    int found = 0;
+    CHECK(cublasLtMatmulAlgoGetHeuristic(lt, op, la, lb, lc, lc, pref, 1, &best, &found) ==
+              CUBLAS_STATUS_SUCCESS &&
+          found > 0);
+    cublasLtMatmulPreferenceDestroy(pref);
+  }
   const float one = 1, zero = 0;
   // Row-major C[M, N] = A[M, K] B[K, N] is column-major C^T = B^T A^T.
   auto run = [&](int i) {
     void** p = &ptr[size_t(T) * (i % copies)];
+    if (bias_gelu) {
+      const void* bias = p[3];
+      cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias);
+      return cublasLtMatmul(lt, op, &one, p[1], la, p[0], lb, &zero, p[2], lc, p[2], lc, &best.algo,
+                            ws, ws_bytes, nullptr);
+    }
     if (L > 1)
       return cublasGemmStridedBatchedEx(h, CUBLAS_OP_N, CUBLAS_OP_N, int(N), int(M), int(K), &one,
                                         p[1], dt, int(N), K * N, p[0], dt, int(K), M * K, &zero,
@@ -111,10 +153,22 @@ int main(int argc, char** argv) {
   }
   std::sort(ms.begin(), ms.end());
   const double med = iters % 2 ? ms[iters / 2] : (ms[iters / 2 - 1] + ms[iters / 2]) / 2;
-  const double flop = 2.0 * L * M * N * K * (dual ? 2 : 1);
+  const double flop = 2.0 * L * M * N * K * (dual ? 2 : 1); // the epilogue's work not counted
   std::printf(
       "BENCH cublas %s%s L=%lld M=%lld N=%lld K=%lld median_ms %.4f TFLOP/s %.1f copies %d\n",
-      type.c_str(), dual ? " dual" : "", L, M, N, K, med, flop / (med * 1e-3) / 1e12, copies);
+      type.c_str(),
+      dual        ? " dual"
+      : bias_gelu ? " bias_gelu"
+                  : "",
+      L, M, N, K, med, flop / (med * 1e-3) / 1e12, copies);
+  if (bias_gelu) {
+    cublasLtMatrixLayoutDestroy(la);
+    cublasLtMatrixLayoutDestroy(lb);
+    cublasLtMatrixLayoutDestroy(lc);
+    cublasLtMatmulDescDestroy(op);
+    cublasLtDestroy(lt);
+    cudaFree(ws);
+  }
   cublasDestroy(h);
   for (void* p : ptr) cudaFree(p);
   return 0;

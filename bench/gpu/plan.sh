@@ -58,10 +58,12 @@ GEMM_SHAPES=(
 GEMM_SQUARES=4
 
 # The other GEMM examples against what cuBLAS does for them (f16): name | example | mapping |
-# sizes | cublas_gemm M N K | cublas_gemm mode | flops per run (batched: 2 L M N K, dual: 4 M N K).
+# sizes | cublas_gemm M N K | cublas_gemm mode | flops per run (batched: 2 L M N K, dual: 4 M N K;
+# the fused epilogue's work is not counted).
 OTHER_GEMMS=(
   "batched L=8|batched_gemm.grove|h100|L=8,M=4096,N=4096,K=4096|4096 4096 4096|batch 8|1099511627776"
   "dual|dual_gemm.grove|h100|M=8192,N=8192,K=4096|8192 8192 4096|dual|1099511627776"
+  "bias_gelu|gemm_bias_gelu.grove|h100|M=8192,N=8192,K=8192|8192 8192 8192|bias_gelu|1099511627776"
 )
 
 # Other timed examples: name | example | mapping | sizes | scalar args.

@@ -54,7 +54,7 @@ INC="-I$ROOT/src/cuda -I$ROOT/bench/gpu"
   for src in bench/gpu/microbench/*.cu; do
     echo "microbench_$(basename "$src" .cu)|$src|"
   done
-  echo "cublas_gemm|bench/gpu/cublas_gemm.cu -lcublas|"
+  echo "cublas_gemm|bench/gpu/cublas_gemm.cu -lcublas -lcublasLt|"
 } | xargs -P "$JOBS" -I{} bash -c '
   IFS="|" read -r out srcs flags <<<"{}"
   nvcc -std=c++17 -O3 '"$ARCH"' -lineinfo '"$INC"' $flags $srcs -o '"$DEST"'/bin/$out ||

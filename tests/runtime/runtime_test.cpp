@@ -246,5 +246,5 @@ TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
     for (auto& [k, v] : parsed) sizes[k] = static_cast<int64_t>(v);
     check(f[0], f[1], f[2], sizes);
   }
-  EXPECT_GE(cases, 20 + 14 + 3 + 2);
+  EXPECT_GE(cases, 20 + 14 + 3 + 3);
 }
