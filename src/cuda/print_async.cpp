@@ -191,6 +191,8 @@ void Printer::wgmma(const Op& o) {
   for (int64_t mi = 0; mi < M / 64; ++mi) {
     for (int64_t ks = 0; ks < K / 16; ++ks) {
       for (auto [n0, n] : chunks) {
+        // The first k-step overwrites the accumulator where a zero fill was folded in.
+        const std::string scale_d = ks == 0 && zero_init_.count(&o) ? ", 0" : "";
         int64_t d_off = (oi / 64 + mi) * (acc_C / 2) + (oj + n0) / 2;
         std::string bdesc;
         if (o.trans_b) { // B stored [N, K]: K-major, rows are N
@@ -212,8 +214,8 @@ void Printer::wgmma(const Op& o) {
             unsupported(o.loc, "a register A box must start at constant multiples of (64, 16)");
           // Packed u32 index of the four A registers of k-step ks: see kir.h's layout.
           int64_t a_off = (ai / 64 + mi) * (ar.shape[1] / 4) + (aj / 8 + 2 * ks) * 2;
-          w_->line(fn + "_rs<" + (o.trans_b ? "0" : "1") + ">(" + d + ", " + sanitize(ar.name) +
-                   " + " + std::to_string(a_off) + ", " + bdesc + ");");
+          w_->line(fn + "_rs<" + (o.trans_b ? "0" : "1") + scale_d + ">(" + d + ", " +
+                   sanitize(ar.name) + " + " + std::to_string(a_off) + ", " + bdesc + ");");
         } else {
           std::string adesc;
           if (o.trans_a) // A stored [K, M]: M-major
@@ -223,8 +225,8 @@ void Printer::wgmma(const Op& o) {
           else
             adesc = "grove::wgmma_desc_sw128(a_tile + " +
                     std::to_string(delta(*ab_buf, 64 * mi, 16 * ks)) + ", 16, 1024)";
-          w_->line(fn + "_ss<" + (o.trans_a ? "1" : "0") + ", " + (o.trans_b ? "0" : "1") + ">(" +
-                   d + ", " + adesc + ", " + bdesc + ");");
+          w_->line(fn + "_ss<" + (o.trans_a ? "1" : "0") + ", " + (o.trans_b ? "0" : "1") +
+                   scale_d + ">(" + d + ", " + adesc + ", " + bdesc + ");");
         }
       }
     }

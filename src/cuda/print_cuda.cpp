@@ -312,8 +312,45 @@ void Printer::warpgroup_sync_before_release() {
   wg_smem_read_ = false;
 }
 
+// A compute that only sets one whole register tensor to 0, followed (after its wgmma.fence) by a
+// wgmma group accumulating into all of it: the fill is folded into the group's first k-step
+// (scale-d = 0), as fast Hopper kernels do, instead of a move per accumulator register (64 a
+// thread for attention's S in every iteration). Returns that wgmma, or null.
+const Op* Printer::folded_zero_fill(const Body& b, size_t i) const {
+  const Op& fill = b[i];
+  if (fill.kind != Op::Compute || fill.guard || fill.stmts.empty()) return nullptr;
+  const std::string& target = fill.stmts[0]->target;
+  for (const Stmt* st : fill.stmts)
+    if (st->kind != Stmt::Assign || st->target != target || !st->value ||
+        (st->value->kind != Expr::Float && st->value->kind != Expr::Int) ||
+        (st->value->kind == Expr::Float ? st->value->fval : st->value->ival) != 0)
+      return nullptr;
+  auto whole = [&](const Ref& r) {
+    if (r.kind != Ref::Reg) return false;
+    int64_t o = 0;
+    for (const IExprP& x : r.origin)
+      if (x && (!is_const(x, &o) || o != 0)) return false;
+    return r.shape == k_.regs.at(static_cast<size_t>(r.index)).shape;
+  };
+  auto it = fill.tensors.find(target);
+  if (it == fill.tensors.end() || !whole(it->second)) return nullptr;
+  size_t j = i + 1;
+  if (j < b.size() && b[j].kind == Op::WgmmaFence && !b[j].guard) ++j;
+  if (j >= b.size() || b[j].kind != Op::Wgmma || b[j].guard || !whole(b[j].dst) ||
+      b[j].dst.index != it->second.index)
+    return nullptr;
+  return &b[j];
+}
+
 void Printer::body(const Body& b, size_t from) {
   for (size_t i = from; i < b.size();) {
+    if (const Op* mma = folded_zero_fill(b, i)) {
+      w_->comment(b[i].stmts[0]->target + " = 0: folded into the first k-step of the wgmma below "
+                                          "(scale-d = 0)");
+      zero_init_.insert(mma);
+      ++i;
+      continue;
+    }
     if (b[i].guard) { // an op that runs only where its guard is nonzero
       if (b[i].kind == Op::MbarArrive) warpgroup_sync_before_release();
       w_->open("if (" + c_expr(b[i].guard) + " != 0)");

@@ -71,6 +71,9 @@ private:
   bool wg_smem_read_ = false;
   void order_generic_smem(const Op& o);
   bool fence_first_ = false; // the op being printed is followed by a proxy fence, printed with it
+  // Wgmmas whose first k-step overwrites their accumulator (scale-d = 0): a zero fill folded in.
+  std::set<const Op*> zero_init_;
+  const Op* folded_zero_fill(const Body& b, size_t i) const;
   void warpgroup_sync_before_release();
 
   void check();

@@ -242,6 +242,34 @@ TEST(CudaBackend, GemmExampleStagesItsTileWithStmatrix) {
   EXPECT_EQ(cu.find("reinterpret_cast<grove::u32*>(C_s6"), std::string::npos) << cu;
 }
 
+// Attention's S = 0 before each Q K^T group is folded into the group's first k-step (scale-d = 0):
+// no fill loop, one wgmma with the third template argument 0, the other k-steps accumulating. The
+// GEMM's accumulator fill (before the k loop, not right before a wgmma) stays a fill.
+TEST(CudaBackend, ZeroFillBeforeAWgmmaIsFoldedIntoScaleD) {
+  auto prog = test::compile_file(test::example("attention.grove"));
+  ASSERT_EQ(prog->errors, "");
+  lower::LowerOptions o;
+  o.sizes = {{"D", 128}};
+  lower::Lowered l = lower::lower_mapping(prog->prog, *prog->prog.find_mapping("h100_d128"), o);
+  std::string cu = cuda::print_cuda(l.kernels.at(0));
+  EXPECT_NE(cu.find("// Sc = 0: folded into the first k-step of the wgmma below (scale-d = 0)"),
+            std::string::npos)
+      << cu;
+  EXPECT_EQ(cu.find("// Sc[r, c] = 0.0"), std::string::npos) << cu;
+  size_t first = cu.find("grove::wgmma_m64n128k16_f16_ss<0, 0, 0>(wg_step_Sc + 0, "
+                         "grove::wgmma_desc_sw128(a_tile + 0, 16, 1024)");
+  EXPECT_NE(first, std::string::npos) << cu;
+  EXPECT_NE(cu.find("grove::wgmma_m64n128k16_f16_ss<0, 0>(wg_step_Sc + 0, "
+                    "grove::wgmma_desc_sw128(a_tile + 32, 16, 1024)"),
+            std::string::npos)
+      << cu;
+  auto gemm = test::compile_file(test::example("gemm.grove"));
+  lower::Lowered g = lower::lower_mapping(gemm->prog, *gemm->prog.find_mapping("h100"), {});
+  std::string gcu = cuda::print_cuda(g.kernels.at(0));
+  EXPECT_NE(gcu.find("// acc[i, j] = 0.0"), std::string::npos) << gcu;
+  EXPECT_EQ(gcu.find(", 0>("), std::string::npos) << gcu;
+}
+
 // Every example, lowered with its H100 mappings, prints and compiles for sm_90a without spills.
 namespace {
 

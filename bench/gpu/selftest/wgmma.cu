@@ -1,7 +1,8 @@
 // Self-test: WGMMA m64nNk16 (f16 in, f32 accumulate) through grove_sm90.cuh against a CPU product,
 // in the operand forms the CUDA back end emits: A from shared memory (K-major) or from registers
 // (the accumulator-shaped fragment), B K-major (kernel IR trans_b, K^T in attention) or N-major
-// (plain B[K, N], LBO = the 64-column panel stride), with descriptors advanced along K. Inputs
+// (plain B[K, N], LBO = the 64-column panel stride), with descriptors advanced along K, and with
+// the first k-step overwriting a garbage accumulator (scale-d = 0: a folded zero fill). Inputs
 // are small integers, so every product is exact and the check is equality.
 #include "common.cuh"
 
@@ -10,11 +11,12 @@ static const char* kTestName = "wgmma";
 template <int N> struct Mma;
 #define GROVE_SELFTEST_MMA(n)                                                                      \
   template <> struct Mma<n> {                                                                      \
-    template <int TB> static __device__ void ss(float* d, grove::u64 a, grove::u64 b) {            \
-      grove::wgmma_m64n##n##k16_f16_ss<0, TB>(d, a, b);                                            \
+    template <int TB, int SD> static __device__ void ss(float* d, grove::u64 a, grove::u64 b) {    \
+      grove::wgmma_m64n##n##k16_f16_ss<0, TB, SD>(d, a, b);                                        \
     }                                                                                              \
-    template <int TB> static __device__ void rs(float* d, const grove::u32* a, grove::u64 b) {     \
-      grove::wgmma_m64n##n##k16_f16_rs<TB>(d, a, b);                                               \
+    template <int TB, int SD>                                                                      \
+    static __device__ void rs(float* d, const grove::u32* a, grove::u64 b) {                       \
+      grove::wgmma_m64n##n##k16_f16_rs<TB, SD>(d, a, b);                                           \
     }                                                                                              \
   };
 GROVE_SELFTEST_MMA(64)
@@ -22,7 +24,9 @@ GROVE_SELFTEST_MMA(128)
 GROVE_SELFTEST_MMA(256)
 
 // D[64, N] = A[64, K] · B[K, N]; A and B row-major f16 in global memory.
-template <int N, int K, bool BKMajor, bool ARegs>
+// ZeroInit: the accumulator starts as garbage and the first k-step overwrites it (scale-d = 0), as
+// the printer does where it folds a zero fill into a wgmma.
+template <int N, int K, bool BKMajor, bool ARegs, bool ZeroInit>
 __global__ void __launch_bounds__(128)
     mma_kernel(const grove::u16* A, const grove::u16* B, float* D) {
   extern __shared__ __align__(1024) unsigned char raw[];
@@ -44,7 +48,7 @@ __global__ void __launch_bounds__(128)
   const int frag_row = 16 * (tid / 32) + (tid % 32) / 4, frag_col = 2 * (tid % 4);
   float acc[N / 2];
 #pragma unroll
-  for (int i = 0; i < N / 2; ++i) acc[i] = 0.0f;
+  for (int i = 0; i < N / 2; ++i) acc[i] = ZeroInit ? 1.0e30f : 0.0f;
   grove::u32 a[K / 16][4];
   if (ARegs) {
     auto pair = [&](int r, int c) {
@@ -69,11 +73,17 @@ __global__ void __launch_bounds__(128)
             ? grove::wgmma_desc_sw128(b_tile + grove::sw128_start(0, 32 * ks, N), 16, 1024)
             : grove::wgmma_desc_sw128(b_tile + grove::sw128_start(16 * ks, 0, K), K * 128, 1024);
     if (ARegs) {
-      Mma<N>::template rs<BKMajor ? 0 : 1>(acc, a[ks], db);
+      if (ZeroInit && ks == 0)
+        Mma<N>::template rs<BKMajor ? 0 : 1, 0>(acc, a[ks], db);
+      else
+        Mma<N>::template rs<BKMajor ? 0 : 1, 1>(acc, a[ks], db);
     } else {
       grove::u64 da =
           grove::wgmma_desc_sw128(a_tile + grove::sw128_start(0, 32 * ks, 64), 16, 1024);
-      Mma<N>::template ss<BKMajor ? 0 : 1>(acc, da, db);
+      if (ZeroInit && ks == 0)
+        Mma<N>::template ss<BKMajor ? 0 : 1, 0>(acc, da, db);
+      else
+        Mma<N>::template ss<BKMajor ? 0 : 1, 1>(acc, da, db);
     }
   }
   grove::wgmma_commit();
@@ -89,7 +99,8 @@ __global__ void __launch_bounds__(128)
         D[(frag_row + 8 * h) * N + 8 * j + frag_col + e] = acc[j * 4 + h * 2 + e];
 }
 
-template <int N, int K, bool BKMajor, bool ARegs> int run(const char* label, std::mt19937& rng) {
+template <int N, int K, bool BKMajor, bool ARegs, bool ZeroInit = false>
+int run(const char* label, std::mt19937& rng) {
   std::uniform_int_distribution<int> dist(-3, 3);
   std::vector<unsigned short> A(64 * K), B(K * N);
   std::vector<float> a(64 * K), b(K * N);
@@ -106,7 +117,7 @@ template <int N, int K, bool BKMajor, bool ARegs> int run(const char* label, std
   CHECK_CUDA(cudaMemcpy(dB, B.data(), B.size() * 2, cudaMemcpyHostToDevice));
   CHECK_CUDA(cudaMemset(dD, 0xff, 64 * N * 4)); // NaN poison
   const int smem = (64 * K + K * N) * 2 + 1024;
-  auto kernel = mma_kernel<N, K, BKMajor, ARegs>;
+  auto kernel = mma_kernel<N, K, BKMajor, ARegs, ZeroInit>;
   CHECK_CUDA(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
   kernel<<<1, 128, smem>>>(dA, dB, dD);
   CHECK_CUDA(cudaGetLastError());
@@ -138,6 +149,8 @@ int main() {
   bad += run<256, 64, false, false>("m64n256k16 x4 (gemm), B N-major, 4 panels", rng);
   bad += run<128, 128, true, false>("m64n128k16 x8 (Q K^T, d128), B K-major", rng);
   bad += run<64, 128, false, true>("m64n64k16 x8 (P V), A regs, B N-major", rng);
+  bad += run<128, 128, true, false, true>("m64n128k16 x8 (Q K^T), scale-d 0 first", rng);
+  bad += run<64, 16, false, true, true>("m64n64k16, A regs, scale-d 0", rng);
   std::printf("SELFTEST %s %s %d wrong elements\n", kTestName, bad ? "FAIL" : "PASS", bad);
   return bad ? 1 : 0;
 }
