@@ -209,8 +209,8 @@ TEST(RuntimeTensorMap, RowPitchNotMultipleOf16BytesNamesTheTensor) {
 }
 
 // Every case bench/gpu/plan.sh lists for the GPU run (checked runs, GEMM shapes in both types,
-// the other GEMMs, other benches) lowers, launches blocks, and TMA can describe its tensors, so a GPU session
-// spends its minutes on the GPU and not on sizes the runtime refuses.
+// the other GEMMs, other benches) lowers, launches blocks, and TMA can describe its tensors, so a
+// GPU session spends its minutes on the GPU and not on sizes the runtime refuses.
 TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
   std::ifstream in(std::string(GROVE_SOURCE_DIR) + "/bench/gpu/plan.sh");
   std::string line, list;
