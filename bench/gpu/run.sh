@@ -178,36 +178,35 @@ done
 step check "run gemm_aot (grove build from CMake)" 60 "$BIN/gemm_aot" --require-gpu
 
 # (4) GEMM against cuBLAS, then attention.
+# versus LABEL SHOWN ORDER EXAMPLE MAPPING SIZE FLOPS CUBLAS_ARGS...: times the example with
+# `grove bench` and cublas_gemm with CUBLAS_ARGS, and adds their TFLOP/s as a row of the GEMM table
+# (LABEL's first word its type; ORDER the shape's place; the first GEMM_SQUARES make the mean).
+versus() {
+  local label=$1 shown=$2 order=$3 example=$4 mapping=$5 size=$6 flops=$7 tag="${1// /_}" g=0 c=0
+  shift 7
+  step measure "bench grove $tag" 120 "$GROVE" bench "$ROOT/examples/$example" --mapping "$mapping" \
+    --size "$size" --iters 50 --warmup 10 --flops "$flops" &&
+    g=$(tflops "$WORK/steps/bench grove $tag.out")
+  step measure "bench cublas $tag" 60 "$BIN/cublas_gemm" "$@" &&
+    c=$(tflops "$WORK/steps/bench cublas $tag.out")
+  printf '%s\t%s\t%s\t%s\t%s\n' "${label%% *}" "$shown" "${g:-0}" "${c:-0}" "$order" >>"$GEMM_TSV"
+  publish
+}
 if [[ $BENCH == 1 ]]; then
   i=0
   for shape in "${GEMM_SHAPES[@]}"; do
     i=$((i + 1))
     read -r M N K <<<"$shape"
     for dtype in f16 bf16; do
-      tag="${dtype}_${M}x${N}x${K}"
-      g=0 c=0
-      step measure "bench grove $tag" 120 "$GROVE" bench "$ROOT/examples/$(gemm_example $dtype)" \
-        --mapping h100 --size "M=$M,N=$N,K=$K" --iters 50 --warmup 10 \
-        --flops "$((2 * M * N * K))" && g=$(tflops "$WORK/steps/bench grove $tag.out")
-      step measure "bench cublas $tag" 60 "$BIN/cublas_gemm" "$dtype" "$M" "$N" "$K" 50 &&
-        c=$(tflops "$WORK/steps/bench cublas $tag.out")
-      printf '%s\t%s\t%s\t%s\t%s\n' "$dtype" "$M x $N x $K" "${g:-0}" "${c:-0}" "$i" >>"$GEMM_TSV"
-      publish
+      versus "$dtype ${M}x${N}x${K}" "$M x $N x $K" "$i" "$(gemm_example $dtype)" h100 \
+        "M=$M,N=$N,K=$K" "$((2 * M * N * K))" "$dtype" "$M" "$N" "$K" 50
     done
   done
-  i=$((i + 1))
   for entry in "${OTHER_GEMMS[@]}"; do
     IFS='|' read -r name file mapping sizes mnk mode flops <<<"$entry"
-    tag="f16_${name// /_}"
-    g=0 c=0
-    step measure "bench grove $tag" 120 "$GROVE" bench "$ROOT/examples/$file" --mapping "$mapping" \
-      --size "$sizes" --iters 50 --warmup 10 --flops "$flops" &&
-      g=$(tflops "$WORK/steps/bench grove $tag.out")
     # shellcheck disable=SC2086 # mnk and mode are word lists
-    step measure "bench cublas $tag" 60 "$BIN/cublas_gemm" f16 $mnk 50 $mode &&
-      c=$(tflops "$WORK/steps/bench cublas $tag.out")
-    printf '%s\t%s\t%s\t%s\t%s\n' "f16 $name" "${sizes//,/ }" "${g:-0}" "${c:-0}" "$i" >>"$GEMM_TSV"
-    publish
+    versus "f16 $name" "$name: ${sizes//,/ }" "$((i + 1))" "$file" "$mapping" "$sizes" \
+      "$flops" f16 $mnk 50 $mode
   done
   for entry in "${OTHER_BENCHES[@]}"; do
     IFS='|' read -r name file mapping sizes args <<<"$entry"
