@@ -131,10 +131,9 @@ public:
       cons.body.push_back(done);
     }
     if (defer_store_waits_ && stored_) {
-      Op drain = op(Op::TmaStoreWait);
-      drain.count = 0;
+      Op drain = store_wait(nullptr, "every TMA store has read its staging tile before the block "
+                                     "exits");
       drain.once = true;
-      drain.note = "every TMA store has read its staging tile before the block exits";
       cons.body.push_back(drain);
     }
     if (cluster_.size > 1)
@@ -586,11 +585,16 @@ private:
   }
 
   void wait_for_stores(Body& out) {
-    if (!defer_store_waits_) return;
-    Op w = op(Op::TmaStoreWait);
+    if (defer_store_waits_)
+      out.push_back(store_wait(nullptr, "the last TMA store from this staging tile has read it"));
+  }
+
+  // Waits until no TMA store still reads shared memory.
+  Op store_wait(const Event* e, const std::string& note) {
+    Op w = op(Op::TmaStoreWait, e);
     w.count = 0;
-    w.note = "the last TMA store from this staging tile has read it";
-    out.push_back(w);
+    w.note = note;
+    return w;
   }
 
   void copy(const Event& e, Body& out, const std::string& it) {
@@ -606,11 +610,7 @@ private:
       out.push_back(st);
       out.push_back(op(Op::TmaStoreCommit, &e));
       stored_ = true;
-      if (!defer_store_waits_) {
-        Op w = op(Op::TmaStoreWait, &e);
-        w.count = 0;
-        out.push_back(w);
-      }
+      if (!defer_store_waits_) out.push_back(store_wait(&e, ""));
       return;
     }
     Op c = op(Op::Copy, &e);
