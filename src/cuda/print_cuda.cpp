@@ -351,12 +351,21 @@ void Printer::body(const Body& b, size_t from) {
       ++i;
       continue;
     }
+    // The elected thread's wait for a TMA store's read, before the warpgroup writes the staging
+    // tile again: every thread must see it done (not for the wait before the block exits).
+    auto staging_barrier = [&](bool waited) {
+      if (waited && role_ && role_->kind == Role::Consumer)
+        w_->line("grove::named_barrier_sync(2 + wg, 128);  // the warpgroup writes the staging "
+                 "tile only once its last store has read it");
+    };
+    auto store_wait = [](const Op& o) { return o.kind == Op::TmaStoreWait && !o.once; };
     if (b[i].guard) { // an op that runs only where its guard is nonzero
       if (b[i].kind == Op::MbarArrive) warpgroup_sync_before_release();
       w_->open("if (" + c_expr(b[i].guard) + " != 0)");
       if (is_issue_op(b[i].kind)) w_->open("if (elected)");
       op(b[i]);
       if (is_issue_op(b[i].kind)) w_->close();
+      staging_barrier(store_wait(b[i]));
       w_->close();
       ++i;
       continue;
@@ -364,15 +373,13 @@ void Printer::body(const Body& b, size_t from) {
     if (is_issue_op(b[i].kind)) {
       if (b[i].kind == Op::MbarArrive) warpgroup_sync_before_release();
       w_->open("if (elected)");
-      bool store_waited = false;
+      bool waited = false;
       for (; i < b.size() && is_issue_op(b[i].kind) && !b[i].guard; ++i) {
-        store_waited = store_waited || (b[i].kind == Op::TmaStoreWait && !b[i].once);
+        waited = waited || store_wait(b[i]);
         op(b[i]);
       }
       w_->close();
-      if (store_waited && role_ && role_->kind == Role::Consumer)
-        w_->line("grove::named_barrier_sync(2 + wg, 128);  // the warpgroup writes the staging "
-                 "tile only once its last store has read it");
+      staging_barrier(waited);
       continue;
     }
     // A write of shared memory followed by a proxy fence: the fence goes before the warpgroup
