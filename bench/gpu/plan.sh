@@ -39,6 +39,10 @@ GPU_RUNS=(
   "attention_causal_d64_ragged|attention_causal.grove|h100_d64_causal|BH=1,S=190,D=64|sm_scale=0.125"
   "attention_causal_d128|attention_causal.grove|h100_d128_causal|BH=2,S=512,D=128|sm_scale=0.088"
   "attention_causal_d128_ragged|attention_causal.grove|h100_d128_causal|BH=1,S=200,D=128|sm_scale=0.088"
+  "attention_d256|attention.grove|h100_d256|BH=2,S=480,D=256|sm_scale=0.0625"
+  "attention_d256_ragged|attention.grove|h100_d256|BH=1,S=200,D=256|sm_scale=0.0625"
+  "attention_causal_d256|attention_causal.grove|h100_d256_causal|BH=2,S=512,D=256|sm_scale=0.0625"
+  "attention_causal_d256_ragged|attention_causal.grove|h100_d256_causal|BH=1,S=200,D=256|sm_scale=0.0625"
 )
 
 # racecheck and synccheck (slow: small sizes only), names from GPU_RUNS.
@@ -66,11 +70,19 @@ OTHER_GEMMS=(
   "bias_gelu|gemm_bias_gelu.grove|h100|M=8192,N=8192,K=8192|8192 8192 8192|bias_gelu|1099511627776"
 )
 
-# Other timed examples: name | example | mapping | sizes | scalar args.
-OTHER_BENCHES=(
-  "attention_d128|attention.grove|h100_d128|BH=32,S=4096,D=128|sm_scale=0.088"
-  "attention_d64|attention.grove|h100_d64|BH=32,S=4096,D=64|sm_scale=0.125"
-  "attention_causal_d128|attention_causal.grove|h100_d128_causal|BH=32,S=4096,D=128|sm_scale=0.088"
+# Attention against PyTorch's scaled_dot_product_attention on cuDNN (and FlashAttention-2), as
+# FlashAttention-3 measures: 16k tokens (batch x sequence), heads x head dimension = 2048, f16;
+# FLOPs 4·BH·S·S·D, half when causal: name | example | mapping | sizes | scalar args |
+# sdpa.py shape (B H S D CAUSAL).
+ATTENTION_BENCHES=(
+  "d64|attention.grove|h100_d64|BH=128,S=4096,D=64|sm_scale=0.125|4 32 4096 64 0"
+  "d128|attention.grove|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088|4 16 4096 128 0"
+  "d256|attention.grove|h100_d256|BH=32,S=4096,D=256|sm_scale=0.0625|4 8 4096 256 0"
+  "d128 S=1k|attention.grove|h100_d128|BH=256,S=1024,D=128|sm_scale=0.088|16 16 1024 128 0"
+  "d128 S=16k|attention.grove|h100_d128|BH=16,S=16384,D=128|sm_scale=0.088|1 16 16384 128 0"
+  "d64 causal|attention_causal.grove|h100_d64_causal|BH=128,S=4096,D=64|sm_scale=0.125|4 32 4096 64 1"
+  "d128 causal|attention_causal.grove|h100_d128_causal|BH=64,S=4096,D=128|sm_scale=0.088|4 16 4096 128 1"
+  "d256 causal|attention_causal.grove|h100_d256_causal|BH=32,S=4096,D=256|sm_scale=0.0625|4 8 4096 256 1"
 )
 
 # A/B: one mapping option turned off in a copy of the example (sed edit), checked at a small size,
@@ -79,8 +91,9 @@ VARIANTS=(
   "gemm_not_persistent|gemm.grove|s/persistent = true;/persistent = false;/|h100|M=8192,N=8192,K=8192|"
   "gemm_no_cluster|gemm.grove|/cluster = (2, 1);/d|h100|M=8192,N=8192,K=8192|"
   "gemm_pipeline4|gemm.grove|s/pipeline = 3;/pipeline = 4;/;/cluster = (2, 1);/d|h100|M=8192,N=8192,K=8192|"
-  "attention_d128_no_pingpong|attention.grove|s/pingpong = true;/pingpong = false;/|h100_d128|BH=32,S=4096,D=128|sm_scale=0.088"
-  "attention_d128_not_persistent|attention.grove|s/persistent = true;/persistent = false;/|h100_d128|BH=32,S=4096,D=128|sm_scale=0.088"
+  "attention_d128_no_pingpong|attention.grove|s/pingpong = true;/pingpong = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"
+  "attention_d128_not_persistent|attention.grove|s/persistent = true;/persistent = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"
+  "attention_d256_bk64|attention.grove|s/BK = 80,/BK = 64,/|h100_d256|BH=32,S=4096,D=256|sm_scale=0.0625"
 )
 
 # The small size a variant is checked at: every 8192 or 4096 in its sizes becomes 256.

@@ -69,7 +69,7 @@ echo "== NVRTC: every kernel run.sh launches, into .gpu/kernel-cache"
 export GROVE_CACHE_DIR=$DEST/kernel-cache
 GROVE=$DEST/bin/grove
 compile() { "$GROVE" compile "$ROOT/examples/$1" --mapping "$2" --size "$3" >/dev/null; }
-for entry in "${GPU_RUNS[@]}" "${OTHER_BENCHES[@]}" "${OTHER_GEMMS[@]}"; do
+for entry in "${GPU_RUNS[@]}" "${ATTENTION_BENCHES[@]}" "${OTHER_GEMMS[@]}"; do
   IFS='|' read -r name file mapping sizes args <<<"$entry"
   compile "$file" "$mapping" "$sizes"
 done

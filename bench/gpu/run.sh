@@ -14,7 +14,7 @@
 # example on fresh random inputs against the float64 reference (`grove run --gpu --check`), at
 # sizes that are and are not tile multiples; (4) with --bench, GEMM against cuBLAS at issue #4's
 # sizes, f16 and bf16, both timed the same way (random inputs cycled through copies that hold
-# twice the L2, warm-up, median of 50), and attention; (5) compute-sanitizer memcheck on the
+# twice the L2, warm-up, median of 50), and attention against cuDNN (PyTorch SDPA); (5) compute-sanitizer memcheck on the
 # self-tests and the ragged runs, racecheck and synccheck on small ones; (6) the fixture kernels
 # of tests/cuda (check_generated.cu); (7) with --bench, A/B variants of the mapping options and
 # an ncu profile of the 8192 GEMM next to cuBLAS's; (8) the machine-model microbenchmarks.
@@ -38,8 +38,10 @@ BIN=$PRE/bin
 mkdir -p "$WORK/steps" "$ROOT/bench/results"
 LOG=$WORK/run.log
 GEMM_TSV=$WORK/gemm.tsv
+ATTENTION_TSV=$WORK/attention.tsv
 : >"$LOG"
 : >"$GEMM_TSV"
+: >"$ATTENTION_TSV"
 FAILED=0
 declare -a ROWS
 
@@ -110,13 +112,27 @@ publish() { # the results file, rewritten from what is known so far, and copied 
                                   t, n[t], exp(lg[t] / n[t]) }' "$GEMM_TSV"
       echo
     fi
+    if [[ -s $ATTENTION_TSV ]]; then
+      echo "## Attention against PyTorch SDPA on cuDNN (TFLOP/s, 4·B·H·S·S·D per run, half when causal)"
+      echo
+      echo "f16, (B, H, S, D) layout; Grove timed by \`grove bench\`, the baselines by bench/gpu/sdpa.py,"
+      echo "both 10 warm-up runs and the median of 50 cudaEvent-timed runs."
+      echo
+      echo "| shape | B, H, S, D, causal | Grove | cuDNN | FlashAttention-2 | Grove / cuDNN |"
+      echo "|---|---|---|---|---|---|"
+      awk -F'\t' '
+        { r = ($3 > 0 && $4 > 0) ? sprintf("%.3f", $3 / $4) : "-"
+          printf "| %s | %s | %s | %s | %s | %s |\n", $1, $2, $3 ? $3 : "-", $4 ? $4 : "-",
+                 $5 ? $5 : "-", r }' "$ATTENTION_TSV"
+      echo
+    fi
     echo "| step | result | time |"
     echo "|---|---|---|"
     printf '%s\n' "${ROWS[@]}"
     echo
     echo "## Self-tests, checks and timings"
     echo '```'
-    grep -hE '^(SELFTEST|CHECK|BENCH|  median|  inputs|grove: error|.*\.grove: mapping)' "$LOG" || true
+    grep -hE '^(SELFTEST|CHECK|BENCH|SDPA|  median|  inputs|grove: error|.*\.grove: mapping)' "$LOG" || true
     echo '```'
     if [[ -s $WORK/microbench.json ]]; then
       echo
@@ -208,11 +224,27 @@ if [[ $BENCH == 1 ]]; then
     versus "f16 $name" "$name: ${sizes//,/ }" "$((i + 1))" "$file" "$mapping" "$sizes" \
       "$flops" f16 $mnk 50 $mode
   done
-  for entry in "${OTHER_BENCHES[@]}"; do
-    IFS='|' read -r name file mapping sizes args <<<"$entry"
-    cmd=("$GROVE" bench "$ROOT/examples/$file" --mapping "$mapping" --size "$sizes" --iters 50)
+  # Attention: the PyTorch baselines for every shape in one process (one import), then Grove.
+  # sdpa BACKEND: the TFLOP/s sdpa.py printed for BACKEND at shape $label, if it ran.
+  sdpa() { grep -F "SDPA $1 $label:" "$WORK/steps/bench sdpa (cuDNN, FlashAttention-2).out" \
+    2>/dev/null | grep -oE '[0-9.]+ TFLOP/s' | cut -d' ' -f1; }
+  shapes=()
+  for entry in "${ATTENTION_BENCHES[@]}"; do shapes+=("${entry##*|}"); done
+  step measure "bench sdpa (cuDNN, FlashAttention-2)" 240 python3 "$ROOT/bench/gpu/sdpa.py" \
+    "${shapes[@]}"
+  for entry in "${ATTENTION_BENCHES[@]}"; do
+    IFS='|' read -r name file mapping sizes args shape <<<"$entry"
+    read -r B H S D CAUSAL <<<"$shape"
+    flops=$((4 * B * H * S * S * D / (CAUSAL + 1)))
+    tag="attention ${name// /_}" g=0
+    cmd=("$GROVE" bench "$ROOT/examples/$file" --mapping "$mapping" --size "$sizes" --iters 50
+      --warmup 10 --flops "$flops")
     [[ -n "$args" ]] && cmd+=(--arg "$args")
-    step measure "bench grove $name" 120 "${cmd[@]}"
+    step measure "bench grove $tag" 120 "${cmd[@]}" && g=$(tflops "$WORK/steps/bench grove $tag.out")
+    label="B=$B H=$H S=$S D=$D causal=$CAUSAL"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$label" "${g:-0}" "$(sdpa cudnn)" "$(sdpa flash)" \
+      >>"$ATTENTION_TSV"
+    publish
   done
 fi
 

@@ -310,7 +310,9 @@ INSTANTIATE_TEST_SUITE_P(
                       ExampleCase{"attention.grove", "h100_d128", {{"D", 128}}},
                       ExampleCase{"attention.grove", "h100_d64", {{"D", 64}}},
                       ExampleCase{"attention_causal.grove", "h100_d128_causal", {{"D", 128}}},
-                      ExampleCase{"attention_causal.grove", "h100_d64_causal", {{"D", 64}}}),
+                      ExampleCase{"attention_causal.grove", "h100_d64_causal", {{"D", 64}}},
+                      ExampleCase{"attention.grove", "h100_d256", {{"D", 256}}},
+                      ExampleCase{"attention_causal.grove", "h100_d256_causal", {{"D", 256}}}),
     [](const ::testing::TestParamInfo<ExampleCase>& param_info) {
       return param_info.param.file.substr(0, param_info.param.file.find('.')) + "_" +
              param_info.param.mapping;

@@ -209,8 +209,8 @@ TEST(RuntimeTensorMap, RowPitchNotMultipleOf16BytesNamesTheTensor) {
 }
 
 // Every case bench/gpu/plan.sh lists for the GPU run (checked runs, GEMM shapes in both types,
-// the other GEMMs, other benches) lowers, launches blocks, and TMA can describe its tensors, so a
-// GPU session spends its minutes on the GPU and not on sizes the runtime refuses.
+// the other GEMMs, attention benches) lowers, launches blocks, and TMA can describe its tensors, so
+// a GPU session spends its minutes on the GPU and not on sizes the runtime refuses.
 TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
   std::ifstream in(std::string(GROVE_SOURCE_DIR) + "/bench/gpu/plan.sh");
   std::string line, list;
@@ -237,7 +237,7 @@ TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
         check(line, file, "h100", {{"M", M}, {"N", N}, {"K", K}});
       continue;
     }
-    if (list != "GPU_RUNS=(" && list != "OTHER_BENCHES=(" && list != "OTHER_GEMMS=(") continue;
+    if (list != "GPU_RUNS=(" && list != "ATTENTION_BENCHES=(" && list != "OTHER_GEMMS=(") continue;
     for (std::string x; std::getline(ss, x, '|');) f.push_back(x);
     ASSERT_GE(f.size(), 4u) << line;
     std::map<std::string, double> parsed;
@@ -245,6 +245,16 @@ TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
     std::map<std::string, int64_t> sizes;
     for (auto& [k, v] : parsed) sizes[k] = static_cast<int64_t>(v);
     check(f[0], f[1], f[2], sizes);
+    if (list == "ATTENTION_BENCHES=(") {
+      // The baseline's shape (B H S D CAUSAL) is the same problem, with the same mask.
+      ASSERT_EQ(f.size(), 6u) << line;
+      int64_t B = 0, H = 0, S = 0, D = 0, causal = -1;
+      std::stringstream(f[5]) >> B >> H >> S >> D >> causal;
+      EXPECT_EQ(B * H, sizes["BH"]) << line;
+      EXPECT_EQ(S, sizes["S"]) << line;
+      EXPECT_EQ(D, sizes["D"]) << line;
+      EXPECT_EQ(causal, f[1].find("causal") != std::string::npos ? 1 : 0) << line;
+    }
   }
-  EXPECT_GE(cases, 20 + 14 + 3 + 3);
+  EXPECT_GE(cases, 24 + 14 + 3 + 8);
 }

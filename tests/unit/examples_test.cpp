@@ -177,7 +177,7 @@ TEST_P(Examples, MatchFloat64References) {
 }
 
 std::vector<Case> cases() {
-  double s128 = 1 / std::sqrt(128.0), s64 = 0.125;
+  double s256 = 0.0625, s128 = 1 / std::sqrt(128.0), s64 = 0.125;
   return {
       {"gemm.grove", "h100", {{"M", 256}, {"N", 512}, {"K", 192}}, {}, gemm_ref},
       {"gemm.grove", "h100", {{"M", 200}, {"N", 300}, {"K", 72}}, {}, gemm_ref},
@@ -230,6 +230,16 @@ std::vector<Case> cases() {
        "h100_d64_causal",
        {{"BH", 2}, {"S", 170}, {"D", 64}},
        {{"sm_scale", s64}},
+       attention_ref(true)},
+      {"attention.grove",
+       "h100_d256",
+       {{"BH", 1}, {"S", 200}, {"D", 256}},
+       {{"sm_scale", s256}},
+       attention_ref(false)},
+      {"attention_causal.grove",
+       "h100_d256_causal",
+       {{"BH", 1}, {"S", 240}, {"D", 256}},
+       {{"sm_scale", s256}},
        attention_ref(true)},
   };
 }

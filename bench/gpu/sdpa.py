@@ -1,0 +1,79 @@
+"""The vendor baselines for attention in the GPU run: PyTorch's scaled_dot_product_attention on
+its cuDNN backend (NVIDIA's fused attention) and on its flash backend (FlashAttention-2), timed
+as `grove bench` times Grove: 10 warm-up runs, then the median of 50 runs timed with CUDA events.
+
+    python3 bench/gpu/sdpa.py "B H S D CAUSAL" ...
+
+Each shape is batch B, heads H, sequence S, head dimension D, CAUSAL 0 or 1; tensors are f16 in
+(B, H, S, D) layout, which is Grove's [BH, S, D]. FLOPs per run: 4·B·H·S·S·D, half when causal
+(as FlashAttention counts them). One line per shape and backend:
+
+    SDPA cudnn B=4 H=16 S=4096 D=128 causal=0: 0.950 ms, 578.5 TFLOP/s
+    SDPA flash B=4 H=16 S=4096 D=128 causal=0: unavailable (reason)
+"""
+
+import statistics
+import sys
+
+
+def flops(b, h, s, d, causal):
+    f = 4 * b * h * s * s * d
+    return f // 2 if causal else f
+
+
+def time_ms(fn, warmup=10, iters=50):
+    import torch
+
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iters):
+        start = torch.cuda.Event(enable_timing=True)
+        end = torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        end.record()
+        end.synchronize()
+        times.append(start.elapsed_time(end))
+    return statistics.median(times)
+
+
+def main(shapes):
+    try:
+        import torch
+        import torch.nn.functional as F
+        from torch.nn.attention import SDPBackend, sdpa_kernel
+    except ImportError as e:
+        print(f"SDPA: PyTorch with torch.nn.attention is not available ({e})")
+        return 1
+    if not torch.cuda.is_available():
+        print("SDPA: no GPU visible to PyTorch")
+        return 1
+    print(f"SDPA: torch {torch.__version__}, cuDNN {torch.backends.cudnn.version()}, "
+          f"{torch.cuda.get_device_name()}")
+    backends = [("cudnn", SDPBackend.CUDNN_ATTENTION), ("flash", SDPBackend.FLASH_ATTENTION)]
+    for shape in shapes:
+        b, h, s, d, causal = (int(x) for x in shape.split())
+        label = f"B={b} H={h} S={s} D={d} causal={causal}"
+        gen = torch.Generator(device="cuda").manual_seed(1234)
+        q, k, v = (torch.randn(b, h, s, d, device="cuda", dtype=torch.float16, generator=gen)
+                   for _ in range(3))
+        for name, backend in backends:
+            try:
+                with sdpa_kernel([backend]):
+                    run = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=bool(causal))
+                    run()
+                    torch.cuda.synchronize()
+                    ms = time_ms(run)
+            except RuntimeError as e:
+                reason = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
+                print(f"SDPA {name} {label}: unavailable ({reason})")
+                continue
+            tf = flops(b, h, s, d, causal) / (ms * 1e-3) / 1e12
+            print(f"SDPA {name} {label}: {ms:.3f} ms, {tf:.1f} TFLOP/s", flush=True)
+        del q, k, v
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
