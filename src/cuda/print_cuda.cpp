@@ -268,48 +268,96 @@ void Printer::role_body(const Role& r) {
   }
 }
 
+namespace {
+
+// The smem buffers a compute or copy reads and writes with ordinary loads and stores.
+void generic_smem_access(const Op& o, std::set<int>& reads, std::set<int>& writes) {
+  if (o.kind == Op::Copy) {
+    if (o.dst.kind == Ref::Smem) writes.insert(o.dst.index);
+    if (o.src.kind == Ref::Smem) reads.insert(o.src.index);
+    return;
+  }
+  if (o.kind != Op::Compute) return;
+  // Only names the statements use count: a leaf binds all its tensors, and those only its
+  // wgmmas read are ordered by wgmma waits instead.
+  std::function<bool(const Expr&, const std::string&)> uses = [&](const Expr& e,
+                                                                  const std::string& n) {
+    if (e.kind == Expr::Index && e.args[0]->kind == Expr::Name && e.args[0]->name == n) return true;
+    for (const ExprPtr& a : e.args)
+      if (uses(*a, n)) return true;
+    return false;
+  };
+  for (const auto& [name, r] : o.tensors) {
+    if (r.kind != Ref::Smem) continue;
+    for (const Stmt* st : o.stmts) {
+      if (st->target == name) writes.insert(r.index);
+      if (st->value && uses(*st->value, name)) reads.insert(r.index);
+    }
+  }
+}
+
+} // namespace
+
+void Printer::wg_barrier(const std::string& why) {
+  w_->line("grove::named_barrier_sync(2 + wg, 128);  // " + why);
+  smem_read_.clear();
+  smem_read_by_wgmma_.clear();
+  smem_read_before_.clear();
+}
+
 void Printer::order_generic_smem(const Op& o) {
   if (fence_first_) // each thread fences its own writes, then the barrier below joins them
     w_->line("grove::fence_proxy_async();  // this thread's smem writes, before the async proxy "
-             "(a TMA store) reads them");
+             "(a TMA store or a wgmma) reads them");
   if (!role_ || role_->kind != Role::Consumer) return;
-  bool writes = false, reads = false;
-  if (o.kind == Op::Copy) {
-    writes = o.dst.kind == Ref::Smem;
-    reads = o.src.kind == Ref::Smem;
-  } else {
-    // Only names the statements use count: a leaf binds all its tensors, and those only its
-    // wgmmas read are ordered by wgmma waits instead.
-    std::function<bool(const Expr&, const std::string&)> uses = [&](const Expr& e,
-                                                                    const std::string& n) {
-      if (e.kind == Expr::Index && e.args[0]->kind == Expr::Name && e.args[0]->name == n)
-        return true;
-      for (const ExprPtr& a : e.args)
-        if (uses(*a, n)) return true;
-      return false;
-    };
-    for (const auto& [name, r] : o.tensors) {
-      if (r.kind != Ref::Smem) continue;
-      for (const Stmt* st : o.stmts) {
-        if (st->target == name) writes = true;
-        if (st->value && uses(*st->value, name)) reads = true;
-      }
+  std::set<int> reads, writes;
+  generic_smem_access(o, reads, writes);
+  if (!writes.empty())
+    wg_barrier("this warpgroup's smem writes, before its threads read them");
+  else
+    smem_read_.insert(reads.begin(), reads.end());
+}
+
+// A write of smem that this warpgroup's threads or wgmmas read since its last barrier waits for
+// all of them (a thread that is done reading must not overwrite what a slower warp still reads).
+void Printer::before_generic_write(const Op& o) {
+  if (!role_ || role_->kind != Role::Consumer) return;
+  std::set<int> reads, writes;
+  generic_smem_access(o, reads, writes);
+  for (int b : writes)
+    if (smem_read_.count(b) || smem_read_by_wgmma_.count(b) || smem_read_before_.count(b)) {
+      wg_barrier("every thread has read " + k_.smem.at(static_cast<size_t>(b)).name +
+                 " before it is overwritten");
+      return;
     }
-  }
-  if (writes) {
-    w_->line("grove::named_barrier_sync(2 + wg, 128);  // this warpgroup's smem writes, before its "
-             "threads read them");
-    wg_smem_read_ = false;
-  } else if (reads) {
-    wg_smem_read_ = true;
+}
+
+// At the top of a loop body, what the previous iteration read after its last warpgroup barrier
+// may still be being read: the reads after the last op that always ends in one (a generic smem
+// write, or a named barrier), taking nested loops whole.
+void Printer::note_loop_reads(const Body& b) {
+  if (!role_ || role_->kind != Role::Consumer) return;
+  std::function<void(const Op&)> reads = [&](const Op& o) {
+    for (const Op& x : o.body) reads(x);
+    std::set<int> writes;
+    generic_smem_access(o, smem_read_before_, writes);
+    if (o.kind == Op::Wgmma) {
+      if (o.src.kind == Ref::Smem) smem_read_before_.insert(o.src.index);
+      if (o.src2.kind == Ref::Smem) smem_read_before_.insert(o.src2.index);
+    }
+  };
+  for (size_t i = b.size(); i-- > 0;) {
+    const Op& o = b[i];
+    std::set<int> r, w;
+    generic_smem_access(o, r, w);
+    if (o.kind == Op::NamedBarrier || (!w.empty() && !o.guard)) return;
+    reads(o);
   }
 }
 
 void Printer::warpgroup_sync_before_release() {
-  if (!wg_smem_read_ || !role_ || role_->kind != Role::Consumer) return;
-  w_->line("grove::named_barrier_sync(2 + wg, 128);  // every thread has read the slot before it "
-           "is released");
-  wg_smem_read_ = false;
+  if (smem_read_.empty() || !role_ || role_->kind != Role::Consumer) return;
+  wg_barrier("every thread has read the slot before it is released");
 }
 
 // A compute that only sets one whole register tensor to 0, followed (after its wgmma.fence) by a
@@ -355,8 +403,7 @@ void Printer::body(const Body& b, size_t from) {
     // tile again: every thread must see it done (not for the wait before the block exits).
     auto staging_barrier = [&](bool waited) {
       if (waited && role_ && role_->kind == Role::Consumer)
-        w_->line("grove::named_barrier_sync(2 + wg, 128);  // the warpgroup writes the staging "
-                 "tile only once its last store has read it");
+        wg_barrier("the warpgroup writes the staging tile only once its last store has read it");
     };
     auto store_wait = [](const Op& o) { return o.kind == Op::TmaStoreWait && !o.once; };
     if (b[i].guard) { // an op that runs only where its guard is nonzero
@@ -403,6 +450,7 @@ void Printer::op(const Op& o) {
              ")");
     for (const auto& [name, value] : o.lets)
       w_->line("const int " + name + " = " + c_expr(value) + ";");
+    note_loop_reads(o.body);
     body(o.body);
     w_->close();
     return;
@@ -451,6 +499,8 @@ void Printer::op(const Op& o) {
     return;
   case Op::Wgmma:
     wgmma(o);
+    if (o.src.kind == Ref::Smem) smem_read_by_wgmma_.insert(o.src.index);
+    if (o.src2.kind == Ref::Smem) smem_read_by_wgmma_.insert(o.src2.index);
     return;
   case Op::WgmmaCommit:
     w_->line("grove::wgmma_commit();" + (note.empty() ? "" : "  //" + note));
@@ -469,15 +519,19 @@ void Printer::op(const Op& o) {
     }
     return;
   case Op::Compute:
+    before_generic_write(o);
     emit_compute(*w_, k_, o, ctx_);
     order_generic_smem(o);
     return;
   case Op::Copy:
+    before_generic_write(o);
     emit_copy(*w_, k_, o, ctx_);
     order_generic_smem(o);
     return;
-  case Op::NamedBarrier:
-    wg_smem_read_ = false;
+  case Op::NamedBarrier: // every thread of this warpgroup takes part
+    smem_read_.clear();
+    smem_read_by_wgmma_.clear();
+    smem_read_before_.clear();
     w_->line("grove::named_barrier_sync(" + (o.id_expr ? c_expr(o.id_expr) : std::to_string(o.id)) +
              ", " + std::to_string(o.count) + ");" + (note.empty() ? "" : "  //" + note));
     return;

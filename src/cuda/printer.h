@@ -66,10 +66,15 @@ private:
   RoleCtx ctx_;
   std::set<int> fenced_regs_; // wgmma dst and register-A tensors of the role
   // Kernel IR ops are warpgroup-wide, but a compute or copy is spread over the warpgroup's 128
-  // threads: shared memory one thread writes another may read next, and an elected thread's
-  // release must follow every thread's reads. Set while ordinary loads of smem are unsynced.
-  bool wg_smem_read_ = false;
+  // threads: shared memory one thread writes another may read next, an elected thread's release
+  // must follow every thread's reads, and so must a write of what other threads (or their
+  // wgmmas) still read. The smem buffers this warpgroup read since its last barrier: with
+  // ordinary loads, by wgmma, and (at the top of a loop body) by the previous iteration:
+  std::set<int> smem_read_, smem_read_by_wgmma_, smem_read_before_;
   void order_generic_smem(const Op& o);
+  void before_generic_write(const Op& o);
+  void note_loop_reads(const Body& b);
+  void wg_barrier(const std::string& why);
   bool fence_first_ = false; // the op being printed is followed by a proxy fence, printed with it
   // Wgmmas whose first k-step overwrites their accumulator (scale-d = 0): a zero fill folded in.
   std::set<const Op*> zero_init_;

@@ -2,6 +2,8 @@
 // those copies repeat work. Two rules remove them while keeping every dependence that matters:
 //  - a copy in a loop whose source does not change across iterations and whose tensors nothing
 //    else in the loop writes is hoisted before the loop (copy in) or sunk after it (copy out);
+//  - so is a pair of such copies, X -> R first and R -> X last, where nothing else in the loop
+//    touches X: R holds X for the whole loop (a running sum stays in registers);
 //  - at one level, a copy into X of the view just copied out of X, with nothing touching either
 //    in between, is dropped, and so is a copy out that a later copy out of the same view replaces
 //    before anything reads it.
@@ -40,6 +42,37 @@ void touches(const Event& e, std::set<int>& reads, std::set<int>& writes) {
   }
 }
 
+bool invariant_copy(const Event& e, const std::string& var) {
+  return e.kind == Event::Copy && !view_mentions(e.src, var) && !view_mentions(e.dst, var);
+}
+
+// In `body`, a copy in X -> R at `in` and the copy back R -> X of the same views at a later `out`,
+// both loop-invariant, with nothing else touching X, nothing before `in` touching R and nothing
+// after `out` touching it: returns `out`, or 0.
+size_t promoted_pair(const BlockProgram& b, const Events& body, size_t in, const std::string& var) {
+  const Event& e = body[in];
+  if (!invariant_copy(e, var) ||
+      b.tensors[static_cast<size_t>(e.src.tensor)].kind != Tensor::Global)
+    return 0;
+  const int X = e.src.tensor, R = e.dst.tensor;
+  size_t out = 0;
+  for (size_t k = in + 1; k < body.size(); ++k) {
+    const Event& p = body[k];
+    if (invariant_copy(p, var) && p.src.tensor == R && p.dst.tensor == X &&
+        same_view(b, p.src, e.dst) && same_view(b, p.dst, e.src))
+      out = k;
+  }
+  if (!out) return 0;
+  for (size_t k = 0; k < body.size(); ++k) {
+    if (k == in || k == out) continue;
+    std::set<int> reads, writes;
+    touches(body[k], reads, writes);
+    if (reads.count(X) || writes.count(X)) return 0;
+    if ((k < in || k > out) && (reads.count(R) || writes.count(R))) return 0;
+  }
+  return out;
+}
+
 // Hoists loop-invariant copies out of loops, innermost first.
 void hoist(BlockProgram& b, Events& evs) {
   for (size_t i = 0; i < evs.size(); ++i) {
@@ -47,8 +80,18 @@ void hoist(BlockProgram& b, Events& evs) {
     hoist(b, evs[i].body);
     Event& loop = evs[i];
     Events before, after, kept;
+    std::set<size_t> hoisted, sunk; // the copies in and out of promoted pairs
+    for (size_t j = 0; j < loop.body.size(); ++j)
+      if (size_t out = promoted_pair(b, loop.body, j, loop.var)) {
+        hoisted.insert(j);
+        sunk.insert(out);
+      }
     for (size_t j = 0; j < loop.body.size(); ++j) {
       Event& e = loop.body[j];
+      if (hoisted.count(j) || sunk.count(j)) {
+        (hoisted.count(j) ? before : after).push_back(std::move(e));
+        continue;
+      }
       bool invariant = e.kind == Event::Copy && !view_mentions(e.src, loop.var) &&
                        !view_mentions(e.dst, loop.var);
       if (invariant) {

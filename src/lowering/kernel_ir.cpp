@@ -3,6 +3,7 @@
 // loads. Consumers run every other event in program order: they wait for a slot to be full
 // before the first event that reads it, and release it after the last one; leaves become
 // compute ops and wgmma groups; copies back to global become TMA stores or masked stores.
+#include <functional>
 #include <map>
 #include <set>
 
@@ -58,6 +59,7 @@ public:
       }
     }
     k_.smem_bytes = (k_.smem_bytes + 7) / 8 * 8;
+    note_wgmma_operands(b_.events);
     // Barriers: a full/empty pair per pipelined ring, a `ready` barrier per up-front group.
     for (size_t r = 0; r < plan_.rings.size(); ++r) {
       const Ring& ring = plan_.rings[r];
@@ -156,6 +158,7 @@ private:
   std::map<int, int> smem_index_, reg_index_, full_, empty_, ring_of_copy_, ring_of_tensor_;
   std::set<int> ready_waited_;    // up-front rings consumers already waited for
   std::set<int> written_generic_; // smem tensors written by consumers since the last proxy fence
+  std::set<int> wgmma_smem_;      // smem buffers some wgmma reads
   std::set<int> aliased_synced_;
   bool persistent_ = false;
   ClusterPlan cluster_;
@@ -344,6 +347,49 @@ private:
     return false;
   }
 
+  // The shared-memory buffers some wgmma reads: the A and B operands of every leaf's mma.
+  void note_wgmma_operands(const Events& evs) {
+    for (const Event& e : evs) {
+      note_wgmma_operands(e.body);
+      if (e.kind != Event::Leaf) continue;
+      for (const StmtPtr& st : e.variant->body) {
+        if (st->kind != Stmt::Mma) continue;
+        for (size_t a = 1; a < st->args.size(); ++a) {
+          const Expr& x = *st->args[a];
+          const std::string& name = x.kind == Expr::Call ? x.args[0]->name : x.name;
+          for (const auto& [n, v] : e.args)
+            if (n == name && smem_index_.count(v.tensor)) wgmma_smem_.insert(smem_index_[v.tensor]);
+        }
+      }
+    }
+  }
+
+  // Whether leaf `e` reads shared memory that a consumer event of `evs` (its loop body) writes:
+  // a wgmma group left in flight would still read it while the next iteration rewrites it. (Ring
+  // slots are filled by the producer and released only once the group retires.)
+  bool reads_what_consumers_rewrite(const Event& e, const Events& evs) const {
+    std::function<bool(const Event&, int)> writes = [&](const Event& x, int t) {
+      if (plan_.producer.count(x.id) && plan_.producer.at(x.id)) return false;
+      if (x.kind == Event::Copy) return x.dst.tensor == t;
+      if (x.kind == Event::Leaf) {
+        for (const auto& [n, p] : x.privs)
+          if (can_write(p))
+            for (const auto& [an, v] : x.args)
+              if (an == n && v.tensor == t) return true;
+        return false;
+      }
+      for (const Event& y : x.body)
+        if (writes(y, t)) return true;
+      return false;
+    };
+    for (const auto& [n, v] : e.args) {
+      if (b_.tensors[static_cast<size_t>(v.tensor)].memory != Memory::Shared) continue;
+      for (const Event& x : evs)
+        if (writes(x, v.tensor)) return true;
+    }
+    return false;
+  }
+
   // Returns whether the loop body leaves a wgmma group in flight at its end (see only_mma).
   bool consumer(const Events& evs, Body& out, int loop_id, const std::string& it) {
     bool in_flight = false;
@@ -411,7 +457,8 @@ private:
         // Keep the group in flight only where this leaf is the last reader of every ring here.
         bool last_reader = loop_id >= 0 && !rings_here.empty();
         for (int r : rings_here) last_reader = last_reader && last_use.count(r) && last_use[r] == i;
-        bool overlap = last_reader && i + 1 == evs.size() && only_mma(e);
+        bool overlap = last_reader && i + 1 == evs.size() && only_mma(e) &&
+                       !reads_what_consumers_rewrite(e, evs);
         if (e.kind == Event::Leaf)
           leaf(e, out, it, overlap ? 1 : 0);
         else
@@ -522,7 +569,12 @@ private:
       compute.tensors = tensors;
       compute.scalars = scalars;
       before_smem_writes(compute, out);
+      std::set<int> written;
+      for (const Stmt* st : compute.stmts)
+        if (auto w = tensors.find(st->target); w != tensors.end() && w->second.kind == Ref::Smem)
+          written.insert(w->second.index);
       out.push_back(std::move(compute));
+      fence_for_wgmma(written, &e, out);
       compute = op(Op::Compute, &e);
     };
     for (const StmtPtr& s : e.variant->body) {
@@ -621,6 +673,20 @@ private:
       if (store_sources_.count(dst.index)) wait_for_stores(out);
     }
     out.push_back(c);
+    if (dst.kind == Ref::Smem) fence_for_wgmma({dst.index}, &e, out);
+  }
+
+  // Generic stores into shared memory a wgmma reads (through the async proxy) need a
+  // fence.proxy.async between them and the wgmma; it goes right after the writes, so that every
+  // writing thread fences before the warpgroup barrier that follows them.
+  void fence_for_wgmma(const std::set<int>& written, const Event* e, Body& out) {
+    for (int s : written)
+      if (wgmma_smem_.count(s)) {
+        Op f = op(Op::FenceProxyAsync, e);
+        f.note = "generic smem writes, before a wgmma reads them";
+        out.push_back(f);
+        return;
+      }
   }
 };
 

@@ -242,6 +242,31 @@ TEST(CudaBackend, GemmExampleStagesItsTileWithStmatrix) {
   EXPECT_EQ(cu.find("reinterpret_cast<grove::u32*>(C_s6"), std::string::npos) << cu;
 }
 
+// The row-sum panel's warpgroups rewrite their A tile at every K step with ordinary stores that
+// other warps of the warpgroup read in the step before: a warpgroup barrier goes before the
+// write (the emulator runs a warpgroup as one agent and cannot see this), and after it.
+TEST(CudaBackend, RewriteOfSharedMemoryOtherWarpsReadWaitsForThem) {
+  auto prog = test::compile_file(test::example("gemm_rowsum.grove"));
+  ASSERT_EQ(prog->errors, "");
+  lower::Lowered l = lower::lower_mapping(prog->prog, *prog->prog.find_mapping("h100"), {});
+  std::string cu = cuda::print_cuda(l.kernels.at(1));
+  size_t loop = cu.find("for (int k = 0; k < grove::cdiv(K, 64); ++k) {");
+  ASSERT_NE(loop, std::string::npos) << cu;
+  size_t before = cu.find("grove::named_barrier_sync(2 + wg, 128);  // every thread has read A_s5 "
+                          "before it is overwritten",
+                          loop);
+  size_t write = cu.find("// copy smem A_s5", loop);
+  size_t after = cu.find("grove::named_barrier_sync(2 + wg, 128);  // this warpgroup's smem "
+                         "writes, before its threads read them",
+                         loop);
+  ASSERT_NE(before, std::string::npos) << cu;
+  EXPECT_LT(before, write);
+  EXPECT_LT(write, after);
+  // The GEMM's epilogue reads nothing it rewrites: no such barrier there.
+  std::string gemm = cuda::print_cuda(l.kernels.at(0));
+  EXPECT_EQ(gemm.find("before it is overwritten"), std::string::npos) << gemm;
+}
+
 // Attention's S = 0 before each Q K^T group is folded into the group's first k-step (scale-d = 0):
 // no fill loop, one wgmma with the third template argument 0, the other k-steps accumulating. The
 // GEMM's accumulator fill (before the k loop, not right before a wgmma) stays a fill.

@@ -127,6 +127,15 @@ std::vector<Case> cases() {
        "persistent = true;",
        "persistent = false;",
        "clusters_not_persistent"},
+      // A staged by each warpgroup with ordinary stores (no TMA): a proxy fence before the wgmma
+      // reads it, and no wgmma group left in flight over it while the next iteration rewrites it.
+      {"gemm.grove",
+       "h100",
+       {{"M", 300}, {"N", 264}, {"K", 200}},
+       {},
+       "    memory acc = NONE, A = SHARED, B = SHARED;",
+       "    memory acc = NONE, B = SHARED;",
+       "A_by_warpgroups"},
       {"gemm_bf16.grove", "h100", {{"M", 128}, {"N", 256}, {"K", 128}}, {}},
       {"batched_gemm.grove", "h100", {{"L", 2}, {"M", 100}, {"N", 256}, {"K", 128}}, {}},
       {"dual_gemm.grove", "h100", {{"M", 128}, {"N", 200}, {"K", 128}}, {}},

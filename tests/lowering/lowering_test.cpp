@@ -2,6 +2,8 @@
 // it must refuse with a diagnostic naming the instance and the numbers.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "lowering_util.h"
 
 using namespace grove;
@@ -40,6 +42,58 @@ TEST(Lowering, GemmStagingReusesRingSpaceWhenTheRingIsDeep) {
   bool tile_done = false;
   for (const kir::Barrier& b : k.barriers) tile_done = tile_done || b.name == "tile_done";
   EXPECT_TRUE(tile_done);
+}
+
+// The row-sum panel copies r in and out at every K step as instantiated; the pair is promoted:
+// r stays in registers over the loop, copied out once after it.
+TEST(Lowering, RunningSumStaysInRegistersOverTheLoop) {
+  lower::Lowered l = lower_text(read_example("gemm_rowsum.grove"));
+  const kir::Kernel& k = l.kernels.at(1);
+  ASSERT_EQ(k.name, "rowsum_panel_1");
+  const kir::Body& body = k.roles.at(1).body;
+  const kir::Op* loop = nullptr;
+  int copies_of_r = 0;
+  for (const kir::Op& op : body) {
+    if (op.kind == kir::Op::Loop) loop = &op;
+    if (op.kind == kir::Op::Copy && op.dst.kind == kir::Ref::Global) ++copies_of_r;
+  }
+  ASSERT_NE(loop, nullptr);
+  EXPECT_EQ(copies_of_r, 1); // after the loop
+  for (const kir::Op& op : loop->body) {
+    if (op.kind == kir::Op::Copy) {
+      EXPECT_EQ(op.dst.kind, kir::Ref::Smem) << "only the A tile is copied in the loop";
+    }
+  }
+}
+
+// A operands staged by the warpgroups with ordinary stores: each write is followed by a proxy
+// fence (the wgmma reads through the async proxy), and the group is retired in its iteration
+// (the next one rewrites the buffer it reads).
+TEST(Lowering, WgmmaOperandWrittenByTheWarpgroupIsFencedAndRetired) {
+  lower::Lowered l = lower_text(replace(read_example("gemm.grove"),
+                                        "    memory acc = NONE, A = SHARED, B = SHARED;",
+                                        "    memory acc = NONE, B = SHARED;"));
+  const kir::Kernel& k = l.kernels.at(0);
+  const kir::Op* loop = nullptr;
+  std::function<void(const kir::Body&)> find = [&](const kir::Body& b) {
+    for (const kir::Op& op : b) {
+      if (op.kind == kir::Op::Loop && op.var == "k") loop = &op;
+      find(op.body);
+    }
+  };
+  find(k.roles.at(1).body);
+  ASSERT_NE(loop, nullptr);
+  const kir::Body& b = loop->body;
+  bool fenced = false;
+  for (size_t i = 0; i + 1 < b.size(); ++i)
+    if (b[i].kind == kir::Op::Copy && b[i].dst.kind == kir::Ref::Smem)
+      fenced = b[i + 1].kind == kir::Op::FenceProxyAsync;
+  EXPECT_TRUE(fenced);
+  for (const kir::Op& op : b) {
+    if (op.kind == kir::Op::WgmmaWait) {
+      EXPECT_EQ(op.count, 0);
+    }
+  }
 }
 
 TEST(Lowering, AttentionLoadsQOnceAndPipelinesKV) {
