@@ -93,6 +93,7 @@ VARIANTS=(
   "gemm_pipeline4|gemm.grove|s/pipeline = 3;/pipeline = 4;/;/cluster = (2, 1);/d|h100|M=8192,N=8192,K=8192|"
   "attention_d128_no_pingpong|attention.grove|s/pingpong = true;/pingpong = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"
   "attention_d128_not_persistent|attention.grove|s/persistent = true;/persistent = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"
+  "attention_d128_no_overlap|attention.grove|s/    pingpong = true;/    pingpong = true;\n    overlap = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"
   "attention_d256_bk64|attention.grove|s/BK = 80,/BK = 64,/|h100_d256|BH=32,S=4096,D=256|sm_scale=0.0625"
 )
 

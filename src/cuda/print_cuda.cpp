@@ -524,6 +524,21 @@ void Printer::op(const Op& o) {
     order_generic_smem(o);
     return;
   case Op::Copy:
+    if (o.dst.kind == Ref::Reg && o.src.kind == Ref::Reg) {
+      // Two register tensors of one type and shape share their layout: register by register.
+      const RegTensor& d = k_.regs.at(static_cast<size_t>(o.dst.index));
+      const RegTensor& s = k_.regs.at(static_cast<size_t>(o.src.index));
+      if (d.elem != s.elem || d.shape != s.shape || o.dst.shape != d.shape ||
+          o.src.shape != s.shape)
+        unsupported(o.loc, "a copy between register tensors of different types or shapes, or "
+                           "of parts of them");
+      int64_t n = reg_elems_per_thread(d) / (is_16bit(d.elem) ? 2 : 1);
+      w_->line("#pragma unroll");
+      w_->line("for (int copy_i_ = 0; copy_i_ < " + std::to_string(n) + "; ++copy_i_) " +
+               sanitize(d.name) + "[copy_i_] = " + sanitize(s.name) + "[copy_i_];  // copy " +
+               d.name + " <- " + s.name + note);
+      return;
+    }
     before_generic_write(o);
     emit_copy(*w_, k_, o, ctx_);
     order_generic_smem(o);

@@ -129,6 +129,7 @@ struct Instance {
   std::optional<Located<int64_t>> smem_bytes;
   std::optional<Located<bool>> persistent;
   std::optional<Located<bool>> pingpong; // unset: decided by the scheduler under pipeline = auto
+  std::optional<Located<bool>> overlap;  // unset: wherever the loop has the shape (overlap.cpp)
   std::optional<Located<std::pair<int, int>>> cluster;
 };
 

@@ -208,6 +208,7 @@ void check_mapping(const Program& prog, const MappingDecl& mp, Diagnostics& diag
                "persistent");
     block_only(in.cluster.has_value(), in.cluster ? in.cluster->loc : SourceLoc{}, "cluster");
     block_only(in.pingpong.has_value(), in.pingpong ? in.pingpong->loc : SourceLoc{}, "pingpong");
+    block_only(in.overlap.has_value(), in.overlap ? in.overlap->loc : SourceLoc{}, "overlap");
     constexpr int64_t kMaxSmem =
         232448; // 227 KiB: the most dynamic shared memory one H100 block may use
     if (in.smem_bytes && (in.smem_bytes->value <= 0 || in.smem_bytes->value > kMaxSmem))

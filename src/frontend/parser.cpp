@@ -579,11 +579,12 @@ private:
           in.calls.push_back({{n.text, n.loc}, {target.text, target.loc}});
         } while (accept(","));
       } else if (key.text == "warp_specialize" || key.text == "persistent" ||
-                 key.text == "pingpong") {
+                 key.text == "pingpong" || key.text == "overlap") {
         expect("=");
         Located<bool> v{parse_bool(), key.loc};
         (key.text == "persistent" ? in.persistent
          : key.text == "pingpong" ? in.pingpong
+         : key.text == "overlap"  ? in.overlap
                                   : in.warp_specialize) = v;
       } else if (key.text == "pipeline") {
         expect("=");
@@ -612,7 +613,7 @@ private:
       } else {
         fail(key.loc, "unknown instance setting '" + key.text + "'",
              "settings are tunable, memory, call, warp_specialize, pipeline, pingpong, "
-             "smem_bytes, persistent, cluster");
+             "overlap, smem_bytes, persistent, cluster");
       }
       expect(";");
     }

@@ -31,6 +31,12 @@ bool mentions(const IExprP& e, const std::string& name) {
   return mentions(e->a, name) || mentions(e->b, name);
 }
 
+IExprP substitute(const IExprP& e, const std::string& name, const IExprP& value) {
+  if (!e || !mentions(e, name)) return e;
+  if (e->op == IExpr::Var) return value;
+  return bin(e->op, substitute(e->a, name, value), substitute(e->b, name, value));
+}
+
 namespace {
 int64_t apply(IExpr::Op op, int64_t x, int64_t y) {
   switch (op) {

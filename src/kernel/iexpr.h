@@ -34,6 +34,8 @@ inline IExprP mul(IExprP a, IExprP b) {
 bool is_const(const IExprP& e, int64_t* v = nullptr);
 // Whether variable `name` occurs in `e`.
 bool mentions(const IExprP& e, const std::string& name);
+// `e` with variable `name` replaced by `value` (folded again).
+IExprP substitute(const IExprP& e, const std::string& name, const IExprP& value);
 // Evaluates with every variable bound in `env`; throws std::out_of_range naming an unbound one.
 int64_t eval(const IExpr& e, const std::map<std::string, int64_t>& env);
 // C syntax, also used by `grove explain`.

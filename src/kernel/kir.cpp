@@ -10,6 +10,20 @@ int64_t SmemBuffer::slot_bytes() const {
   return n;
 }
 
+void substitute(Op& o, const std::string& name, const IExprP& value) {
+  auto sub = [&](IExprP& e) { e = substitute(e, name, value); };
+  auto sub_ref = [&](Ref& r) {
+    sub(r.slot);
+    for (IExprP& x : r.origin) sub(x);
+  };
+  for (IExprP* e : {&o.guard, &o.extent, &o.slot, &o.phase, &o.id_expr}) sub(*e);
+  for (Ref* r : {&o.dst, &o.src, &o.src2}) sub_ref(*r);
+  for (auto& [n, r] : o.tensors) sub_ref(r);
+  for (auto& [n, s] : o.scalars) sub(s.int_value);
+  for (auto& [n, e] : o.lets) sub(e);
+  for (Op& x : o.body) substitute(x, name, value);
+}
+
 int Kernel::threads() const {
   int t = 0;
   for (const Role& r : roles) t += r.kind == Role::Producer ? 128 : 128 * r.warpgroups;

@@ -160,6 +160,10 @@ struct Op {
   std::map<std::string, Scalar> scalars;
 };
 
+// Replaces variable `name` by `value` in every expression of `o` (its body included): an op of
+// one loop iteration, moved to another.
+void substitute(Op& o, const std::string& name, const IExprP& value);
+
 struct Role {
   enum Kind { Producer, Consumer } kind = Consumer;
   std::string name;
@@ -193,6 +197,14 @@ struct Kernel {
   std::vector<IExprP> tile_grid;
   IExprP tiles;
   int cluster_x = 1, cluster_y = 1; // as the mapping asks (`cluster` is what is generated)
+  // The rings of the pipeline: the barrier the producer's loads complete (`full`), the one the
+  // consumers release slots on (`empty`; -1 where nothing refills the ring) and the shared
+  // buffers one fill writes. For passes that move consumer waits and releases.
+  struct Ring {
+    int full = -1, empty = -1;
+    std::vector<int> buffers;
+  };
+  std::vector<Ring> rings;
 
   int threads() const; // 32 per producer warp (padded to a warpgroup) + 128 per consumer warpgroup
 };

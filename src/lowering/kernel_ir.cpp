@@ -12,6 +12,8 @@
 namespace grove::lower {
 namespace {
 
+constexpr int kProducerRegs = 24;
+
 using namespace kir;
 
 class Emitter {
@@ -75,6 +77,19 @@ public:
         int blocks = cluster_.shared_rings.count(static_cast<int>(r)) ? cluster_.size : 1;
         k_.barriers.push_back({base + "_empty", ring.slots, b_.consumer_warpgroups * blocks});
       }
+      kir::Kernel::Ring kr;
+      kr.full = full_[static_cast<int>(r)];
+      kr.empty = empty_.count(static_cast<int>(r)) ? empty_[static_cast<int>(r)] : -1;
+      std::function<void(const Events&)> buffers = [&](const Events& evs) {
+        for (const Event& e : evs) {
+          buffers(e.body);
+          if (e.kind == Event::Copy && ring_of_copy_.count(e.id) &&
+              ring_of_copy_[e.id] == static_cast<int>(r) && smem_index_.count(e.dst.tensor))
+            kr.buffers.push_back(smem_index_[e.dst.tensor]);
+        }
+      };
+      buffers(b_.events);
+      k_.rings.push_back(kr);
     }
     // A persistent kernel whose consumers reuse ring space (aliasing) must finish with it before
     // the producer refills the rings for the next tile.
@@ -105,8 +120,10 @@ public:
     prod.kind = Role::Producer;
     prod.name = "producer";
     prod.warps = 1;
-    prod.max_regs = 40;
-    prod.body.push_back(set_regs(40));
+    // The producer warp only issues TMA: the fewest registers setmaxnreg allows (24, as
+    // FlashAttention-3 does), so the consumers get 240 of the 255 a thread can hold.
+    prod.max_regs = kProducerRegs;
+    prod.body.push_back(set_regs(kProducerRegs));
     if (tile_done_ >= 0) {
       Op wait = op(Op::MbarWait);
       wait.barrier = tile_done_;
@@ -121,7 +138,7 @@ public:
     cons.kind = Role::Consumer;
     cons.name = "consumers";
     cons.warpgroups = b_.consumer_warpgroups;
-    int per_thread = (65536 - 128 * 40) / (128 * cons.warpgroups);
+    int per_thread = (65536 - 128 * kProducerRegs) / (128 * cons.warpgroups);
     cons.max_regs = std::min(240, per_thread / 8 * 8);
     cons.body.push_back(set_regs(cons.max_regs));
     consumer(b_.events, cons.body, -1, "");

@@ -23,8 +23,9 @@ void allocate_shared_memory(BlockProgram& b);
 struct Ring {
   int loop = -1; // the loop event whose iterations fill it; -1: filled once, up front
   int slots = 1;
-  std::vector<int> copies; // producer copy events that fill it
-  int64_t bytes = 0;       // per fill
+  std::vector<int> copies;            // producer copy events that fill it
+  int64_t bytes = 0;                  // per fill
+  std::pair<int, int> reader{-1, -1}; // loop rings: what reads them first (see first_reader)
 };
 struct RolePlan {
   std::map<int, bool> producer; // event id -> runs on the producer warp
@@ -51,6 +52,11 @@ ClusterPlan plan_cluster(const BlockProgram& b, const RolePlan& plan);
 // kTileIter), and every pipelined loop must run the same number of iterations in every tile.
 inline constexpr const char* kTileIter = "grove_tile_iter";
 kir::Kernel to_kernel_ir(const BlockProgram& b, const RolePlan& plan, const Lowered& l);
+// overlap.cpp: where an iteration of the consumers' pipelined loop runs a GEMM, CUDA-core work
+// making the register A operand of a second GEMM, then that GEMM (attention: Q·K^T, softmax,
+// P·V), iteration j issues its first GEMM before iteration j-1's second, and its CUDA-core work
+// runs while that one is on the tensor cores (iteration 0's first half peeled before the loop).
+void overlap_gemms(kir::Kernel& k);
 // pingpong.cpp: with BlockProgram::pingpong, the two consumer warpgroups take turns on the tensor
 // cores (named-barrier turns around the pipelined loop's wgmma groups).
 void take_turns(kir::Kernel& k, const BlockProgram& b);

@@ -1,7 +1,9 @@
 // Pass 8: ping-pong consumers. The two consumer warpgroups take turns on the tensor cores, as in
 // FlashAttention-3: a turn runs from the last wgmma group of one iteration of the pipelined loop
 // to the first group of the next (PV(j), then QK(j+1)), so one warpgroup's CUDA-core work (the
-// softmax) runs under the other's GEMMs. A turn is a token passed through named barriers
+// softmax) runs under the other's GEMMs. Where the overlap pass made an iteration issue its two
+// groups back to back (QK(j+1), then PV(j)), they are one turn, and so are the groups it peeled
+// before and after the loop. A turn is a token passed through named barriers
 // kPingPong + wg: a warpgroup bar.syncs on its own before its turn and bar.arrives on the other's
 // after it (256 threads: both warpgroups). Warpgroup 1 hands warpgroup 0 the first turn once.
 #include <algorithm>
@@ -33,6 +35,45 @@ bool issues_wgmma(const Body& b) {
   return false;
 }
 
+// Whether compute `c` only fills the accumulator of wgmma `w` (a zero fill the printer folds
+// into it: the turn must start before it, so that nothing comes between them).
+bool fills(const Op& c, const Op& w) {
+  if (c.kind != Op::Compute || w.kind != Op::Wgmma || c.stmts.empty()) return false;
+  for (const Stmt* s : c.stmts) {
+    auto it = c.tensors.find(s->target);
+    if (it == c.tensors.end() || it->second.kind != Ref::Reg || it->second.index != w.dst.index)
+      return false;
+  }
+  return true;
+}
+
+// Makes each run of wgmma groups in `b` issued with no wait between them (from its fence, or the
+// fill before it, through its last commit) one turn. For the overlapped form: QK(j+1) and PV(j)
+// in the loop, and the groups peeled before and after it.
+void turns_around_groups(Body& b) {
+  for (size_t i = 0; i < b.size(); ++i) {
+    if (b[i].kind != Op::WgmmaFence) continue;
+    size_t start = i > 0 && i + 1 < b.size() && fills(b[i - 1], b[i + 1]) ? i - 1 : i, last = i;
+    for (size_t k = i; k < b.size() && b[k].kind != Op::WgmmaWait && b[k].kind != Op::Loop; ++k)
+      if (b[k].kind == Op::WgmmaCommit) last = k;
+    b.insert(b.begin() + static_cast<long>(last) + 1,
+             turn(Op::NamedBarrierArrive, "the other warpgroup's turn on the tensor cores"));
+    b.insert(b.begin() + static_cast<long>(start),
+             turn(Op::NamedBarrier, "wait for this warpgroup's turn on the tensor cores"));
+    i = last + 2;
+  }
+}
+
+// Once per block, after setmaxnreg: warpgroup 1 gives warpgroup 0 the first turn.
+void first_turn(Role& cons) {
+  Op first = turn(Op::NamedBarrierArrive, "warpgroup 0 has the first turn on the tensor cores");
+  first.guard = bin(IExpr::Min, var("wg"), cst(1));
+  first.once = true;
+  auto after = cons.body.begin();
+  while (after != cons.body.end() && after->kind == Op::SetMaxNReg) ++after;
+  cons.body.insert(after, first);
+}
+
 } // namespace
 
 void take_turns(kir::Kernel& k, const BlockProgram& b) {
@@ -54,7 +95,12 @@ void take_turns(kir::Kernel& k, const BlockProgram& b) {
     if (loop->body[i].kind == Op::WgmmaFence) fences.push_back(i);
     if (loop->body[i].kind == Op::WgmmaCommit) commits.push_back(i);
   }
-  if (fences.size() < 2 || fences.size() != commits.size())
+  // The overlapped form (one fence, two commits, no wait between): a turn per run of groups,
+  // inside the loop and out.
+  bool back_to_back = fences.size() == 1 && commits.size() == 2;
+  for (size_t i = fences.empty() ? 0 : fences[0]; back_to_back && i < commits.back(); ++i)
+    back_to_back = loop->body[i].kind != Op::WgmmaWait;
+  if (!back_to_back && (fences.size() < 2 || fences.size() != commits.size()))
     throw GroveError(at,
                      "instance '" + b.block->name +
                          "' asks for ping-pong consumers, but an iteration of loop '" +
@@ -62,6 +108,12 @@ void take_turns(kir::Kernel& k, const BlockProgram& b) {
                          std::to_string(fences.size()) + " wgmma group(s)",
                      "ping-pong needs two GEMMs per iteration with CUDA-core work between (as "
                      "attention); set pingpong = false");
+  if (back_to_back) {
+    turns_around_groups(loop->body);
+    turns_around_groups(cons->body);
+    first_turn(*cons);
+    return;
+  }
   // Inside the loop the first group ends a turn; every later one starts one, and ends it but for
   // the last, whose turn runs on into the next iteration's first group.
   Body& body = loop->body;
@@ -76,13 +128,7 @@ void take_turns(kir::Kernel& k, const BlockProgram& b) {
   // Around the loop: the first turn before it, the hand-over after it.
   loop = cons->body.insert(loop, turn(Op::NamedBarrier, "wait for this warpgroup's first turn"));
   cons->body.insert(loop + 2, turn(Op::NamedBarrierArrive, "the other warpgroup's turn"));
-  // Once per block, after setmaxnreg: warpgroup 1 gives warpgroup 0 the first turn.
-  Op first = turn(Op::NamedBarrierArrive, "warpgroup 0 has the first turn on the tensor cores");
-  first.guard = bin(IExpr::Min, var("wg"), cst(1));
-  first.once = true;
-  auto after = cons->body.begin();
-  while (after != cons->body.end() && after->kind == Op::SetMaxNReg) ++after;
-  cons->body.insert(after, first);
+  first_turn(*cons);
 }
 
 } // namespace grove::lower

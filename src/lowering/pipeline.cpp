@@ -7,9 +7,9 @@
 namespace grove::lower {
 
 const std::vector<std::string>& pass_names() {
-  static const std::vector<std::string> names = {"instantiate",      "dependences",     "vectorize",
-                                                 "copy-elimination", "smem-allocation", "kernel-ir",
-                                                 "pingpong",         "persistent"};
+  static const std::vector<std::string> names = {
+      "instantiate", "dependences", "vectorize", "copy-elimination", "smem-allocation",
+      "kernel-ir",   "overlap",     "pingpong",  "persistent"};
   return names;
 }
 
@@ -55,11 +55,19 @@ Lowered lower_mapping(const Program& prog, const MappingDecl& mapping, const Low
     l.kernels.push_back(to_kernel_ir(b, plan_roles(b, producer_consumer), l));
   if (opts.dump && opts.dump_after == "kernel-ir")
     for (const kir::Kernel& k : l.kernels) *opts.dump << kir::to_text(k);
-  // 8. Ping-pong consumers take turns on the tensor cores (from the mapping or the schedule).
+  // 8. A GEMM whose register operand the CUDA cores make from another GEMM's result overlaps
+  //    with the next iteration's first GEMM and CUDA-core work (attention's P·V with Q·K^T and
+  //    the softmax, as FlashAttention-3 does inside a warpgroup).
+  for (size_t i = 0; i < l.kernels.size(); ++i)
+    if (!l.blocks[i].block->overlap || l.blocks[i].block->overlap->value)
+      overlap_gemms(l.kernels[i]);
+  if (opts.dump && opts.dump_after == "overlap")
+    for (const kir::Kernel& k : l.kernels) *opts.dump << kir::to_text(k);
+  // 9. Ping-pong consumers take turns on the tensor cores (from the mapping or the schedule).
   for (size_t i = 0; i < l.kernels.size(); ++i) take_turns(l.kernels[i], l.blocks[i]);
   if (opts.dump && opts.dump_after == "pingpong")
     for (const kir::Kernel& k : l.kernels) *opts.dump << kir::to_text(k);
-  // 9. Persistent kernels: each role loops over the output tiles in a cache-friendly order.
+  // 10. Persistent kernels: each role loops over the output tiles in a cache-friendly order.
   //    Clustered kernels that are not persistent take the same loop with one tile group per
   //    cluster (one iteration), which is how a cluster's blocks find their tiles.
   for (kir::Kernel& k : l.kernels)

@@ -3,7 +3,11 @@
 // set of shared buffers one loop refills every iteration, guarded by a `full` barrier per slot
 // (the producer's TMA bytes have landed) and an `empty` barrier per slot (every consumer
 // warpgroup is done reading it, wgmmas included). Copies made once, before a loop, get a ring of
-// one slot that is filled once.
+// one slot that is filled once. A loop's copies share a ring when the same wgmma group (or the
+// same other statement) reads them first; attention's K and V, read by its two GEMMs, get a ring
+// each, so that K can be released as soon as the first GEMM is done with it.
+#include <functional>
+
 #include "lowering/passes.h"
 
 namespace grove::lower {
@@ -19,6 +23,39 @@ int64_t view_bytes(const BlockProgram& b, const View& v) {
   int64_t n = elem_bytes(b.tensors[static_cast<size_t>(v.tensor)].elem);
   for (int64_t e : v.const_extent()) n *= e;
   return n;
+}
+
+// Which part of the loop body first reads tensor `t`: the event, and within a leaf the wgmma
+// group (consecutive mma statements) or other statement. Copies read first by the same part
+// are consumed together and share a ring.
+std::pair<int, int> first_reader(const Events& evs, int t) {
+  for (const Event& e : evs) {
+    if (e.kind == Event::Copy && e.src.tensor == t) return {e.id, -1};
+    if (e.kind != Event::Leaf) continue;
+    std::set<std::string> names;
+    for (const auto& [n, v] : e.args)
+      if (v.tensor == t) names.insert(n);
+    if (names.empty()) continue;
+    std::function<bool(const Expr&)> reads = [&](const Expr& x) {
+      if (x.kind == Expr::Name && names.count(x.name)) return true;
+      for (const ExprPtr& a : x.args)
+        if (reads(*a)) return true;
+      return false;
+    };
+    int part = 0;
+    bool in_group = false;
+    for (const StmtPtr& s : e.variant->body) {
+      bool mma = s->kind == Stmt::Mma;
+      if (!(mma && in_group)) ++part; // an mma right after an mma joins its group
+      in_group = mma;
+      bool r = false;
+      for (const ExprPtr& a : s->args) r = r || reads(*a);
+      if (s->value) r = r || reads(*s->value);
+      if (r) return {e.id, part};
+    }
+    return {e.id, 0};
+  }
+  return {-1, -1};
 }
 
 void plan_level(const BlockProgram& b, const Events& evs, int loop, int depth, RolePlan& plan) {
@@ -46,11 +83,13 @@ void plan_level(const BlockProgram& b, const Events& evs, int loop, int depth, R
       continue;
     }
     Ring* ring = nullptr;
+    std::pair<int, int> reader = first_reader(evs, e.dst.tensor);
     for (Ring& r : plan.rings)
-      if (r.loop == loop) ring = &r;
+      if (r.loop == loop && r.reader == reader) ring = &r;
     if (!ring) {
       plan.rings.push_back(Ring{loop, b.tensors[static_cast<size_t>(e.dst.tensor)].slots, {}, 0});
       ring = &plan.rings.back();
+      ring->reader = reader;
     }
     ring->copies.push_back(e.id);
     ring->bytes += view_bytes(b, e.src);

@@ -42,6 +42,15 @@ inline std::string lowering_error(const std::string& text,
   return "";
 }
 
+// The first loop over `var` in `b`, at any depth; null if none.
+inline const kir::Op* find_loop(const kir::Body& b, const std::string& var) {
+  for (const kir::Op& op : b) {
+    if (op.kind == kir::Op::Loop && op.var == var) return &op;
+    if (const kir::Op* in = find_loop(op.body, var)) return in;
+  }
+  return nullptr;
+}
+
 inline int count_ops(const kir::Body& b, kir::Op::Kind k) {
   int n = 0;
   for (const kir::Op& op : b) n += (op.kind == k) + count_ops(op.body, k);

@@ -44,8 +44,8 @@ TEST(Cli, ExplainAfterKernelIrShowsRoles) {
   o.after = "kernel-ir";
   Result r = run(cmd_explain, o);
   EXPECT_EQ(r.rc, 0) << r.err;
-  EXPECT_NE(r.out.find("role producer (1 warp, 40 registers)"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("role consumers (2 warpgroup(s), 232 registers)"), std::string::npos)
+  EXPECT_NE(r.out.find("role producer (1 warp, 24 registers)"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("role consumers (2 warpgroup(s), 240 registers)"), std::string::npos)
       << r.out;
   o.after = "nonsense";
   r = run(cmd_explain, o);
