@@ -94,7 +94,7 @@ VARIANTS=(
   "attention_d128_no_pingpong|attention.grove|s/pingpong = true;/pingpong = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"
   "attention_d128_not_persistent|attention.grove|s/persistent = true;/persistent = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"
   "attention_d128_no_overlap|attention.grove|s/    pingpong = true;/    pingpong = true;\n    overlap = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"
-  "attention_d256_bk64|attention.grove|s/BK = 80,/BK = 64,/|h100_d256|BH=32,S=4096,D=256|sm_scale=0.0625"
+  "attention_d256_bk80_no_overlap|attention.grove|s/BK = 64,/BK = 80,/;s/    pingpong = true;/    pingpong = true;\n    overlap = false;/|h100_d256|BH=32,S=4096,D=256|sm_scale=0.0625"
 )
 
 # The small size a variant is checked at: every 8192 or 4096 in its sizes becomes 256.

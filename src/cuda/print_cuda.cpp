@@ -525,18 +525,24 @@ void Printer::op(const Op& o) {
     return;
   case Op::Copy:
     if (o.dst.kind == Ref::Reg && o.src.kind == Ref::Reg) {
-      // Two register tensors of one type and shape share their layout: register by register.
+      // Two register tensors of one shape share their layout: register by register, or (f32
+      // into 16 bits) each pair of neighbouring columns into one packed register.
       const RegTensor& d = k_.regs.at(static_cast<size_t>(o.dst.index));
       const RegTensor& s = k_.regs.at(static_cast<size_t>(o.src.index));
-      if (d.elem != s.elem || d.shape != s.shape || o.dst.shape != d.shape ||
+      bool pack = s.elem == ElemType::F32 && is_16bit(d.elem);
+      if ((d.elem != s.elem && !pack) || d.shape != s.shape || o.dst.shape != d.shape ||
           o.src.shape != s.shape)
-        unsupported(o.loc, "a copy between register tensors of different types or shapes, or "
-                           "of parts of them");
+        unsupported(o.loc, "a copy between register tensors of different shapes, or of parts of "
+                           "them, or into a wider type");
       int64_t n = reg_elems_per_thread(d) / (is_16bit(d.elem) ? 2 : 1);
+      std::string src = sanitize(s.name) + "[copy_i_]";
+      if (pack)
+        src = std::string(d.elem == ElemType::BF16 ? "grove::pack_bf16x2(" : "grove::pack_f16x2(") +
+              sanitize(s.name) + "[2 * copy_i_], " + sanitize(s.name) + "[2 * copy_i_ + 1])";
       w_->line("#pragma unroll");
       w_->line("for (int copy_i_ = 0; copy_i_ < " + std::to_string(n) + "; ++copy_i_) " +
-               sanitize(d.name) + "[copy_i_] = " + sanitize(s.name) + "[copy_i_];  // copy " +
-               d.name + " <- " + s.name + note);
+               sanitize(d.name) + "[copy_i_] = " + src + ";  // copy " + d.name + " <- " + s.name +
+               note);
       return;
     }
     before_generic_write(o);

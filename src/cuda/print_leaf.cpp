@@ -210,6 +210,9 @@ struct LeafPrinter {
       if (f == "tanh") return one("tanhf");
       if (f == "sqrt") return one("sqrtf");
       if (f == "abs") return one("fabsf");
+      if (f == "round_f16") return {"grove::f16_to_f32(grove::f32_to_f16(" + as_float(a[0]) + "))"};
+      if (f == "round_bf16")
+        return {"grove::bf16_to_f32(grove::f32_to_bf16(" + as_float(a[0]) + "))"};
       if ((f == "max" || f == "min") && a.size() == 2) {
         if (a[0].is_int && a[1].is_int)
           return {std::string(f == "max" ? "grove::imax(" : "grove::imin(") + a[0].code + ", " +

@@ -22,6 +22,7 @@
 // per cluster, all launched at once).
 #pragma once
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -205,6 +206,8 @@ struct Kernel {
     std::vector<int> buffers;
   };
   std::vector<Ring> rings;
+  // Leaf statements a pass wrote (compute ops point at them; the others are the program's).
+  std::vector<std::shared_ptr<const Stmt>> owned_stmts;
 
   int threads() const; // 32 per producer warp (padded to a warpgroup) + 128 per consumer warpgroup
 };

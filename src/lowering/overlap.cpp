@@ -11,7 +11,8 @@
 // released half an iteration early. Iteration 0's first half is peeled before the loop, the last
 // P·B2 after it. Everything moved keeps its order against everything it touches; where the
 // iteration does not have this shape, or the statements of X cannot be split so, the loop is left
-// as it is.
+// as it is. Where registers are short, P's values wait in S itself (rounded to P's type, as P
+// holds them) and are packed into P after the wait, as FlashAttention-3 keeps them.
 #include <functional>
 #include <set>
 
@@ -102,6 +103,82 @@ bool positive(const IExprP& e, const std::set<std::string>& sizes) {
   default:
     return false;
   }
+}
+
+// A deep copy of `e` with the tensor name `from` read as `to`.
+ExprPtr renamed(const Expr& e, const std::string& from, const std::string& to) {
+  auto c = std::make_unique<Expr>();
+  c->kind = e.kind;
+  c->loc = e.loc;
+  c->ival = e.ival;
+  c->fval = e.fval;
+  c->name = e.kind == Expr::Name && e.name == from ? to : e.name;
+  c->var = e.var;
+  c->op = e.op;
+  for (const ExprPtr& a : e.args) c->args.push_back(renamed(*a, from, to));
+  return c;
+}
+
+bool names(const Expr& e, const std::string& n) {
+  if (e.kind == Expr::Name && e.name == n) return true;
+  for (const ExprPtr& a : e.args)
+    if (names(*a, n)) return true;
+  return false;
+}
+
+// Rewrites the statements x1 of compute `x` so that P's values stay in S (f32, the same shape),
+// rounded to P's type as P would hold them: `P = v` becomes `S = round_f16(v)` and later reads of
+// P read S. Refused where a statement reads P before that, or reads or writes S after it (S then
+// holds P). The new statements are added to `made`, for the kernel to own.
+bool softmax_in_s(const Kernel& k, const Op& x, int S, int P, std::vector<const Stmt*>& x1,
+                  std::vector<std::shared_ptr<const Stmt>>& made) {
+  const RegTensor &s = k.regs.at(static_cast<size_t>(S)), &p = k.regs.at(static_cast<size_t>(P));
+  if (s.elem != ElemType::F32 || s.shape != p.shape ||
+      (p.elem != ElemType::F16 && p.elem != ElemType::BF16))
+    return false;
+  std::string sn, pn;
+  for (const auto& [name, ref] : x.tensors) {
+    if (ref.kind == Ref::Reg && ref.index == S) sn = name;
+    if (ref.kind == Ref::Reg && ref.index == P) pn = name;
+  }
+  if (sn.empty() || pn.empty()) return false;
+  bool p_written = false;
+  for (const Stmt*& st : x1) {
+    if (st->kind != Stmt::Assign || !st->value) return false;
+    bool reads_p = names(*st->value, pn), reads_s = names(*st->value, sn);
+    if (st->target == pn) {
+      if (p_written || reads_p) return false;
+      auto c = std::make_shared<Stmt>();
+      c->kind = Stmt::Assign;
+      c->loc = st->loc;
+      c->target = sn;
+      c->indices = st->indices;
+      c->index_locs = st->index_locs;
+      auto round = std::make_unique<Expr>();
+      round->kind = Expr::Call;
+      round->loc = st->value->loc;
+      round->name = p.elem == ElemType::F16 ? "round_f16" : "round_bf16";
+      round->args.push_back(renamed(*st->value, pn, sn));
+      c->value = std::move(round);
+      made.push_back(c);
+      st = c.get();
+      p_written = true;
+      continue;
+    }
+    if (p_written && (reads_s || st->target == sn)) return false;
+    if (!reads_p) continue;
+    if (!p_written) return false;
+    auto c = std::make_shared<Stmt>();
+    c->kind = Stmt::Assign;
+    c->loc = st->loc;
+    c->target = st->target;
+    c->indices = st->indices;
+    c->index_locs = st->index_locs;
+    c->value = renamed(*st->value, pn, sn);
+    made.push_back(c);
+    st = c.get();
+  }
+  return p_written;
 }
 
 // The pipelined loop body, cut into the parts the rewrite moves.
@@ -195,12 +272,16 @@ bool overlap_loop(Kernel& k, Body& body, size_t pos, int max_regs) {
     x1.push_back(s);
   }
   if (x1.empty() || !writes_p) return false;
-  // P_next costs registers: only where the register tensors still leave the compiler room
-  // (kSpareRegs a thread for addresses, counters and temporaries; head dimension 256 does not).
+  // Where P goes while the second group still reads it: a second register tensor P_next, where
+  // the register tensors leave the compiler room for it (kSpareRegs a thread for addresses,
+  // counters and temporaries), else S itself (head dimension 256: acc alone takes 128).
   const RegTensor& p = k.regs.at(static_cast<size_t>(P));
-  int64_t regs = regs_per_thread(p);
+  int64_t regs = 0;
   for (const RegTensor& t : k.regs) regs += regs_per_thread(t);
   if (regs > max_regs - kSpareRegs) return false;
+  bool in_s = regs + regs_per_thread(p) > max_regs - kSpareRegs;
+  std::vector<std::shared_ptr<const Stmt>> made;
+  if (in_s && !softmax_in_s(k, *it.x, S, P, x1, made)) return false;
   std::set<std::string> sizes(k.size_vars.begin(), k.size_vars.end());
   if (!positive(loop.extent, sizes)) return false; // iteration 0 is peeled
 
@@ -236,14 +317,18 @@ bool overlap_loop(Kernel& k, Body& body, size_t pos, int max_regs) {
     (reads_ring(late_reads, *r) ? late_releases : early_releases).push_back(a);
   }
 
-  // P_next: where X1 puts P while the second group still reads P.
-  const int Pn = static_cast<int>(k.regs.size());
-  k.regs.push_back({p.name + "_next", p.elem, p.shape});
+  // X1 writes P into P_next, or (rewritten above) into S.
+  int Pn = S;
+  if (!in_s) {
+    Pn = static_cast<int>(k.regs.size());
+    k.regs.push_back({p.name + "_next", p.elem, p.shape});
+  }
+  k.owned_stmts.insert(k.owned_stmts.end(), made.begin(), made.end());
   Op x1_op = *it.x, x2_op = *it.x;
   x1_op.stmts = x1;
   x2_op.stmts = x2;
   for (auto& [name, ref] : x1_op.tensors)
-    if (ref.kind == Ref::Reg && ref.index == P) ref.index = Pn;
+    if (!in_s && ref.kind == Ref::Reg && ref.index == P) ref.index = Pn;
   Op take;
   take.kind = Op::Copy;
   take.loc = it.x->loc;

@@ -226,6 +226,10 @@ Vec eval(const Expr& e, const Space& sp, LeafEnv& env) {
         out[i] = std::min(x, a[1][i]);
       else if (f == "select")
         out[i] = x != 0 ? a[1][i] : a[2][i];
+      else if (f == "round_f16") // (not in the language: the overlap pass writes these)
+        out[i] = round_to(ElemType::F16, x);
+      else if (f == "round_bf16")
+        out[i] = round_to(ElemType::BF16, x);
       else
         throw GroveError(e.loc, "unknown element-wise function '" + f + "'");
     }

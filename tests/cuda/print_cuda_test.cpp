@@ -267,6 +267,24 @@ TEST(CudaBackend, RewriteOfSharedMemoryOtherWarpsReadWaitsForThem) {
   EXPECT_EQ(gemm.find("before it is overwritten"), std::string::npos) << gemm;
 }
 
+// Causal attention at head dimension 256 keeps P's values in S while P·V runs (overlap pass):
+// rounded to f16 in place, then packed into P register by register.
+TEST(CudaBackend, SoftmaxKeptInSIsRoundedThenPacked) {
+  auto prog = test::compile_file(test::example("attention_causal.grove"));
+  ASSERT_EQ(prog->errors, "");
+  lower::LowerOptions o;
+  o.sizes = {{"D", 256}};
+  lower::Lowered l =
+      lower::lower_mapping(prog->prog, *prog->prog.find_mapping("h100_d256_causal"), o);
+  std::string cu = cuda::print_cuda(l.kernels.at(0));
+  EXPECT_NE(cu.find("grove::f16_to_f32(grove::f32_to_f16(grove::exp2_approx("), std::string::npos)
+      << cu;
+  EXPECT_NE(cu.find("for (int copy_i_ = 0; copy_i_ < 20; ++copy_i_) wg_step_P[copy_i_] = "
+                    "grove::pack_f16x2(wg_step_Sc[2 * copy_i_], wg_step_Sc[2 * copy_i_ + 1]);"),
+            std::string::npos)
+      << cu;
+}
+
 // Attention's S = 0 before each Q K^T group is folded into the group's first k-step (scale-d = 0):
 // no fill loop, one wgmma with the third template argument 0, the other k-steps accumulating. The
 // GEMM's accumulator fill (before the k loop, not right before a wgmma) stays a fill.
