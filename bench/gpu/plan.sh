@@ -15,12 +15,13 @@ GENERATED_CHECKS=(
 )
 
 # Every example through `grove run --gpu --check` (fresh random inputs, poisoned outputs, float64
-# reference), at sizes that are and are not tile multiples (rows stay multiples of 16 bytes, as
-# TMA needs): name | example | mapping | sizes | scalar args. Ragged ones also run under
-# compute-sanitizer memcheck.
+# reference), at sizes that are and are not tile multiples, and with rows that are not multiples
+# of 16 bytes (padded on the device, kir::row_pitch): name | example | mapping | sizes | scalar
+# args. Ragged ones also run under compute-sanitizer memcheck.
 GPU_RUNS=(
   "gemm|gemm.grove|h100|M=512,N=512,K=256|"
   "gemm_ragged|gemm.grove|h100|M=300,N=264,K=200|"
+  "gemm_rows_not_16B_ragged|gemm.grove|h100|M=200,N=100,K=100|"
   "gemm_bf16|gemm_bf16.grove|h100|M=256,N=512,K=128|"
   "gemm_bf16_ragged|gemm_bf16.grove|h100|M=130,N=200,K=72|"
   "batched_gemm|batched_gemm.grove|h100|L=2,M=256,N=256,K=128|"
@@ -31,6 +32,7 @@ GPU_RUNS=(
   "gemm_bias_gelu_ragged|gemm_bias_gelu.grove|h100|M=128,N=296,K=64|"
   "gemm_rowsum|gemm_rowsum.grove|h100|M=256,N=256,K=256|"
   "gemm_rowsum_ragged|gemm_rowsum.grove|h100|M=200,N=256,K=136|"
+  "gemm_rowsum_rows_not_16B_ragged|gemm_rowsum.grove|h100|M=200,N=100,K=100|"
   "attention_d64|attention.grove|h100_d64|BH=2,S=512,D=64|sm_scale=0.125"
   "attention_d64_ragged|attention.grove|h100_d64|BH=1,S=200,D=64|sm_scale=0.125"
   "attention_d128|attention.grove|h100_d128|BH=2,S=512,D=128|sm_scale=0.088"

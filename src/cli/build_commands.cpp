@@ -34,6 +34,9 @@ int cmd_build(const CliOptions& o, std::ostream& out, std::ostream& err) {
               "them.\n"
            << "// Compile the .cu files next to this header with nvcc -gencode "
               "arch=compute_90a,code=sm_90a.\n"
+           << "// Tensors are row-major, 16-byte aligned, with each row starting a multiple of 16 "
+              "bytes\n// after the last (a row of 100 f16 takes 104 places): the layout TMA "
+              "reads.\n"
            << "#pragma once\n#include <cuda_runtime.h>\n\n";
     for (const kir::Kernel& k : lowered.kernels) {
       for (const std::string& w : cuda::unhonoured_options(k))

@@ -34,11 +34,11 @@ inline EncodeTiledFn encode_tiled_fn() {
 }
 
 // Encodes a tiled tensor map over a row-major tensor of `rank` dimensions (`dims` outermost
-// first, as kernel IR writes shapes) with a box of `box` elements (outermost first; leading
-// dimensions of 1 select one index). Elements outside the tensor read as zero. Returns
-// cudaErrorInvalidValue when TMA cannot describe the tensor (base not 16-byte aligned, a row
-// pitch that is not a multiple of 16 bytes, a box dimension over 256, a swizzled box row over
-// 128 bytes).
+// first, as kernel IR writes shapes), its rows padded to a multiple of 16 bytes (kir::row_pitch),
+// with a box of `box` elements (outermost first; leading dimensions of 1 select one index).
+// Elements outside the tensor read as zero. Returns cudaErrorInvalidValue when TMA cannot
+// describe the tensor (base not 16-byte aligned, a box dimension over 256, a swizzled box row
+// over 128 bytes).
 inline cudaError_t encode_tensor_map(TensorMap* out, const void* base, CUtensorMapDataType type,
                                      int elem_bytes, int rank, const long long* dims,
                                      const int* box, CUtensorMapSwizzle swizzle) {
@@ -53,7 +53,9 @@ inline cudaError_t encode_tensor_map(TensorMap* out, const void* base, CUtensorM
     bdim[i] = static_cast<cuuint32_t>(box[d]);
     estride[i] = 1;
     if (i > 0) gstride[i - 1] = static_cast<cuuint64_t>(pitch);
-    pitch *= static_cast<long long>(gdim[i]);
+    const long long per16 = 16 / elem_bytes;
+    pitch *= i == 0 && rank > 1 ? (static_cast<long long>(gdim[0]) + per16 - 1) / per16 * per16
+                                : static_cast<long long>(gdim[i]);
   }
   CUtensorMap map;
   CUresult r = fn(&map, type, static_cast<cuuint32_t>(rank), const_cast<void*>(base), gdim, gstride,

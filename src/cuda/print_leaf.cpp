@@ -67,10 +67,11 @@ GlobalElem global_elem(const Kernel& k, const Ref& r, const std::vector<IExprP>&
   std::vector<IExprP> idx = full_index(r, t.shape.size(), local);
   GlobalElem g;
   g.ptr = sanitize(t.name);
-  // Horner form in 64-bit: ((long long)(i0) * S1 + i1) * S2 + ...
+  // Horner form in 64-bit: ((long long)(i0) * S1 + i1) * S2 + ..., the last S the row pitch.
   std::string off = "(long long)(" + c_expr(idx[0]) + ")";
   for (size_t d = 1; d < idx.size(); ++d)
-    off = "(" + off + " * (" + c_expr(t.shape[d]) + ") + " + c_expr(idx[d]) + ")";
+    off = "(" + off + " * (" + c_expr(d + 1 == idx.size() ? row_pitch(t) : t.shape[d]) + ") + " +
+          c_expr(idx[d]) + ")";
   g.offset = off;
   size_t lead = idx.size() - local.size();
   for (size_t d = lead; d < idx.size(); ++d)

@@ -10,6 +10,12 @@ int64_t SmemBuffer::slot_bytes() const {
   return n;
 }
 
+IExprP row_pitch(const GlobalTensor& t) {
+  const int64_t per16 = 16 / elem_bytes(t.elem);
+  if (t.shape.size() < 2 || per16 <= 1) return t.shape.back();
+  return mul(bin(IExpr::CeilDiv, t.shape.back(), cst(per16)), cst(per16));
+}
+
 void substitute(Op& o, const std::string& name, const IExprP& value) {
   auto sub = [&](IExprP& e) { e = substitute(e, name, value); };
   auto sub_ref = [&](Ref& r) {

@@ -34,13 +34,18 @@ namespace grove::kir {
 
 enum class Swizzle { None, B128 }; // TMA / WGMMA shared-memory layouts in use
 
-// A global tensor the kernel reads or writes: a parameter of the entry task.
+// A global tensor the kernel reads or writes: a parameter of the entry task. Row-major, with
+// rows padded to a multiple of 16 bytes (row_pitch), as TMA can only stride over those.
 struct GlobalTensor {
   std::string name;
   ElemType elem = ElemType::F16;
   std::vector<IExprP> shape; // row-major; sizes may be runtime variables
   bool read = false, written = false;
 };
+
+// Elements from one row of `t` to the next: its innermost extent rounded up to 16 bytes (equal
+// to it where rows already are a multiple of 16 bytes; a tensor of rank 1 has no rows).
+IExprP row_pitch(const GlobalTensor& t);
 
 // A ring of `slots` tiles in shared memory. A slot is `shape` elements laid out with `swizzle`.
 // None: row-major. B128 (as TMA writes it and a WGMMA descriptor with 128-byte swizzle reads it):

@@ -37,6 +37,28 @@ void store_value(ElemType elem, float f, unsigned char* dst, const std::string& 
 
 } // namespace
 
+std::vector<unsigned char> pad_rows(const std::vector<unsigned char>& dense, size_t row_bytes,
+                                    size_t pitch_bytes) {
+  if (row_bytes == pitch_bytes || row_bytes == 0) return dense;
+  size_t rows = dense.size() / row_bytes;
+  std::vector<unsigned char> out(rows * pitch_bytes, 0);
+  for (size_t r = 0; r < rows; ++r)
+    std::copy_n(dense.begin() + static_cast<long>(r * row_bytes), row_bytes,
+                out.begin() + static_cast<long>(r * pitch_bytes));
+  return out;
+}
+
+std::vector<unsigned char> unpad_rows(const std::vector<unsigned char>& padded, size_t row_bytes,
+                                      size_t pitch_bytes) {
+  if (row_bytes == pitch_bytes || pitch_bytes == 0) return padded;
+  size_t rows = padded.size() / pitch_bytes;
+  std::vector<unsigned char> out(rows * row_bytes);
+  for (size_t r = 0; r < rows; ++r)
+    std::copy_n(padded.begin() + static_cast<long>(r * pitch_bytes), row_bytes,
+                out.begin() + static_cast<long>(r * row_bytes));
+  return out;
+}
+
 std::vector<unsigned char> to_storage(const Buffer& b) {
   const size_t eb = static_cast<size_t>(elem_bytes(b.elem));
   std::vector<unsigned char> out(b.data.size() * eb);
@@ -110,6 +132,14 @@ std::vector<const kir::GlobalTensor*> tensors_of(const std::vector<kir::Kernel>&
   return out;
 }
 
+// A tensor's rows in bytes, dense and as laid out on the device (kir::row_pitch).
+std::pair<size_t, size_t> row_bytes(const kir::GlobalTensor& t,
+                                    const std::map<std::string, int64_t>& sizes) {
+  size_t eb = static_cast<size_t>(elem_bytes(t.elem));
+  return {eb * static_cast<size_t>(kir::eval(*t.shape.back(), sizes)),
+          eb * static_cast<size_t>(kir::eval(*kir::row_pitch(t), sizes))};
+}
+
 } // namespace
 
 GpuRunReport run_on_gpu(const std::vector<kir::Kernel>& kernels,
@@ -128,7 +158,8 @@ GpuRunReport run_on_gpu(const std::vector<kir::Kernel>& kernels,
     auto it = tensors.find(t->name);
     if (it == tensors.end())
       throw Error("the kernels use tensor '" + t->name + "', which is not given");
-    std::vector<unsigned char> host = to_storage(*it->second);
+    auto [row, pitch] = row_bytes(*t, sizes);
+    std::vector<unsigned char> host = pad_rows(to_storage(*it->second), row, pitch);
     auto buf = std::make_unique<DeviceBuffer>(dev, host.size());
     buf->upload(host.data(), host.size());
     ptrs[t->name] = buf->ptr();
@@ -151,11 +182,13 @@ GpuRunReport run_on_gpu(const std::vector<kir::Kernel>& kernels,
                                   : e.hint);
     }
   }
-  for (auto& [name, buf] : bufs) {
-    if (!written[name]) continue;
-    std::vector<unsigned char> host(buf->bytes());
-    buf->download(host.data(), host.size());
-    from_storage(host, *tensors.at(name));
+  for (const kir::GlobalTensor* t : tensors_of(kernels, written)) {
+    if (!written[t->name]) continue;
+    const DeviceBuffer& buf = *bufs.at(t->name);
+    std::vector<unsigned char> host(buf.bytes());
+    buf.download(host.data(), host.size());
+    auto [row, pitch] = row_bytes(*t, sizes);
+    from_storage(unpad_rows(host, row, pitch), *tensors.at(t->name));
   }
   return rep;
 }
@@ -175,8 +208,8 @@ GpuRunReport bench_on_gpu(const std::vector<kir::Kernel>& kernels,
   size_t set_bytes = 0;
   uint64_t state = opts.seed * 0x9E3779B97F4A7C15ULL + 1;
   for (const kir::GlobalTensor* t : tensors) {
-    int64_t n = 1;
-    for (const kir::IExprP& d : t->shape) n *= kir::eval(*d, sizes);
+    int64_t n = kir::eval(*kir::row_pitch(*t), sizes); // padded rows: the padding is never read
+    for (size_t d = 0; d + 1 < t->shape.size(); ++d) n *= kir::eval(*t->shape[d], sizes);
     images.push_back(random_storage(t->elem, static_cast<size_t>(n), state, t->name));
     set_bytes += images.back().size();
   }

@@ -60,4 +60,11 @@ GpuRunReport bench_on_gpu(const std::vector<kir::Kernel>& kernels,
 std::vector<unsigned char> to_storage(const Buffer& b);
 void from_storage(const std::vector<unsigned char>& bytes, Buffer& b);
 
+// Dense rows of `row_bytes` into rows `pitch_bytes` apart (the device layout of a tensor whose
+// rows are not a multiple of 16 bytes: kir::row_pitch), and back. The padding is zero.
+std::vector<unsigned char> pad_rows(const std::vector<unsigned char>& dense, size_t row_bytes,
+                                    size_t pitch_bytes);
+std::vector<unsigned char> unpad_rows(const std::vector<unsigned char>& padded, size_t row_bytes,
+                                      size_t pitch_bytes);
+
 } // namespace grove::runtime

@@ -62,7 +62,9 @@ TensorMapArgs plan_tensor_map(const kir::Kernel& k, const cuda::TensorMapSpec& s
                  " elements (pad the tensor)");
       a.strides[i - 1] = static_cast<uint64_t>(pitch);
     }
-    pitch *= static_cast<int64_t>(a.dims[i]);
+    // Rows are padded to 16 bytes (kir::row_pitch).
+    pitch *= i == 0 && a.rank > 1 ? kir::eval(*kir::row_pitch(t), sizes)
+                                  : static_cast<int64_t>(a.dims[i]);
   }
   return a;
 }

@@ -263,6 +263,11 @@ TEST(CudaBackend, RewriteOfSharedMemoryOtherWarpsReadWaitsForThem) {
   EXPECT_LT(before, write);
   EXPECT_LT(write, after);
   // The GEMM's epilogue reads nothing it rewrites: no such barrier there.
+  // (The panel reads A with ordinary loads: rows kir::row_pitch apart, K rounded up to 8.)
+  EXPECT_NE(cu.find("A[((long long)(((i * 128) + (wg * 64)) + leaf_r) * (grove::cdiv(K, 8) * 8) "
+                    "+ (k * 64) + leaf_c)]"),
+            std::string::npos)
+      << cu;
   std::string gemm = cuda::print_cuda(l.kernels.at(0));
   EXPECT_EQ(gemm.find("before it is overwritten"), std::string::npos) << gemm;
 }

@@ -72,6 +72,9 @@ TEST(Cli, BuildWritesCudaAndAHeader) {
                           "int S, float sm_scale, cudaStream_t stream);"),
             std::string::npos)
       << ss.str();
+  // The layout callers must give (rows padded to 16 bytes, as the kernels read them).
+  EXPECT_NE(ss.str().find("each row starting a multiple of 16 bytes"), std::string::npos)
+      << ss.str();
   EXPECT_TRUE(fs::exists(fs::path(o.out_dir) / "attention_h100_d64_attn_block_0.cu"));
   EXPECT_TRUE(fs::exists(fs::path(o.out_dir) / "grove_sm90.cuh"));
 }
