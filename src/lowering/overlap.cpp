@@ -308,6 +308,10 @@ bool overlap_loop(Kernel& k, Body& body, size_t pos, int max_regs) {
   for (const Op& w : it.waits) {
     const Kernel::Ring* r = ring_of(w.barrier, true);
     if (!r) return false;
+    // A ring both GEMMs read is held from iteration j - 1 into j: it needs two slots.
+    if (reads_ring(early_reads, *r) && reads_ring(late_reads, *r) &&
+        k.barriers.at(static_cast<size_t>(r->full)).slots < 2)
+      return false;
     (reads_ring(early_reads, *r) || !reads_ring(late_reads, *r) ? early_waits : late_waits)
         .push_back(w);
   }
