@@ -33,9 +33,10 @@ struct Agent {
   bool done = false;
   Env env;
   VClock vc;
-  std::vector<std::vector<double>> regs;    // per kernel register tensor, logical row-major
-  std::vector<bool> regs_unfenced;          // written by compute/copy since the last wgmma.fence
-  std::vector<int> open_wgmma, open_stores; // issued, not yet in a committed group
+  std::vector<std::vector<double>> regs; // per kernel register tensor, logical row-major
+  std::vector<bool> regs_unfenced;       // written by compute/copy since the last wgmma.fence
+  bool group_fenced = false; // a wgmma.fence since the last commit: the open group may issue
+  std::vector<int> open_wgmma, open_stores;                // issued, not yet in a committed group
   std::deque<std::vector<int>> wgmma_groups, store_groups; // committed, not yet waited
   std::vector<Box> unfenced_smem; // smem written by compute/copy since its last fence.proxy.async
   std::map<std::pair<int, int64_t>, int64_t> synced_phase; // mbarrier slot -> phase it waited on

@@ -97,10 +97,12 @@ bool Block::exec(Agent& a, const Op& op) {
     return true;
   case Op::WgmmaFence:
     std::fill(a.regs_unfenced.begin(), a.regs_unfenced.end(), false);
+    a.group_fenced = true;
     return true;
   case Op::WgmmaCommit:
     a.wgmma_groups.push_back(std::move(a.open_wgmma));
     a.open_wgmma.clear();
+    a.group_fenced = false;
     return true;
   case Op::WgmmaWait:
     retire(a, a.wgmma_groups, static_cast<size_t>(std::max(op.count, 0)));
@@ -322,6 +324,10 @@ void Block::issue(Agent& a, const Op& op) {
               "reads register tensor " + k_.regs[static_cast<size_t>(reg)].name +
                   ", written by compute/copy, with no wgmma.fence in between");
     };
+    // Every group starts with a wgmma.fence (ptxas requires one before a wgmma pipeline stage
+    // that uses registers, and otherwise injects it: C7519).
+    if (!a.group_fenced)
+      error(a, &op, "starts a wgmma group with no wgmma.fence since the last commit");
     fence_check(op.dst.index);
     if (op.src.kind == kir::Ref::Reg) {
       fence_check(op.src.index);

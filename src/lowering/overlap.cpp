@@ -4,15 +4,15 @@
 // that GEMM, becomes (j the iteration):
 //
 //   issue S(j) = A1·B1(j);  issue O += P·B2(j-1);  wait for S(j), release B1(j);
-//   X(j) on S(j), writing P(j) into a second register tensor P_next (P is still being read);
-//   wait for the second GEMM, release B2(j-1);  P = P_next;  X's statements on O;  the rest
+//   X(j) on S(j), leaving P(j)'s values in S (P is still being read; rounded to P's type, as P
+//   would hold them); wait for the second GEMM, release B2(j-1);  pack S into P;  X's
+//   statements on O;  the rest
 //
 // so the exponentials of X(j) run while the tensor cores do P·B2(j-1), and B1 (attention's K) is
-// released half an iteration early. Iteration 0's first half is peeled before the loop, the last
-// P·B2 after it. Everything moved keeps its order against everything it touches; where the
-// iteration does not have this shape, or the statements of X cannot be split so, the loop is left
-// as it is. Where registers are short, P's values wait in S itself (rounded to P's type, as P
-// holds them) and are packed into P after the wait, as FlashAttention-3 keeps them.
+// released half an iteration early, as FlashAttention-3 does. Iteration 0's first half is peeled
+// before the loop, the last P·B2 after it. Everything moved keeps its order against everything
+// it touches; where the iteration does not have this shape, or the statements of X cannot be
+// split so, the loop is left as it is.
 #include <functional>
 #include <set>
 
@@ -247,7 +247,7 @@ bool overlap_loop(Kernel& k, Body& body, size_t pos, int max_regs) {
     Access r = access(*it.rest);
     if (r.touches(P) || r.touches(O) || r.writes_smem()) return false;
   }
-  // X splits into X1 (before the second group retires: not touching O, writing P into P_next)
+  // X splits into X1 (before the second group retires: not touching O, writing P into S)
   // and X2 (after: the statements on O, which must not touch P); X2 moves after the X1
   // statements that followed it, which must not depend on it.
   std::vector<const Stmt*> x1, x2;
@@ -272,16 +272,20 @@ bool overlap_loop(Kernel& k, Body& body, size_t pos, int max_regs) {
     x1.push_back(s);
   }
   if (x1.empty() || !writes_p) return false;
-  // Where P goes while the second group still reads it: a second register tensor P_next, where
-  // the register tensors leave the compiler room for it (kSpareRegs a thread for addresses,
-  // counters and temporaries), else S itself (head dimension 256: acc alone takes 128).
+  // While the second group still reads P, X1 leaves P's values in S (a second register tensor
+  // would do too, but ptxas then gives it P's registers, which the running wgmma reads, and
+  // serializes every wgmma: C7513). Only where the register tensors leave the compiler room
+  // (kSpareRegs a thread for addresses, counters and temporaries).
   const RegTensor& p = k.regs.at(static_cast<size_t>(P));
   int64_t regs = 0;
   for (const RegTensor& t : k.regs) regs += regs_per_thread(t);
   if (regs > max_regs - kSpareRegs) return false;
-  bool in_s = regs + regs_per_thread(p) > max_regs - kSpareRegs;
+  // What runs after X1 then reads S as P's values, not as what X left in it: refused.
+  for (const Access& a : x2_access)
+    if (a.reads.count(S)) return false;
+  if (it.rest && access(*it.rest).reads.count(S)) return false;
   std::vector<std::shared_ptr<const Stmt>> made;
-  if (in_s && !softmax_in_s(k, *it.x, S, P, x1, made)) return false;
+  if (!softmax_in_s(k, *it.x, S, P, x1, made)) return false;
   std::set<std::string> sizes(k.size_vars.begin(), k.size_vars.end());
   if (!positive(loop.extent, sizes)) return false; // iteration 0 is peeled
 
@@ -321,24 +325,17 @@ bool overlap_loop(Kernel& k, Body& body, size_t pos, int max_regs) {
     (reads_ring(late_reads, *r) ? late_releases : early_releases).push_back(a);
   }
 
-  // X1 writes P into P_next, or (rewritten above) into S.
-  int Pn = S;
-  if (!in_s) {
-    Pn = static_cast<int>(k.regs.size());
-    k.regs.push_back({p.name + "_next", p.elem, p.shape});
-  }
+  // X1 (rewritten above) leaves P's values in S; `take` packs them into P.
   k.owned_stmts.insert(k.owned_stmts.end(), made.begin(), made.end());
   Op x1_op = *it.x, x2_op = *it.x;
   x1_op.stmts = x1;
   x2_op.stmts = x2;
-  for (auto& [name, ref] : x1_op.tensors)
-    if (!in_s && ref.kind == Ref::Reg && ref.index == P) ref.index = Pn;
   Op take;
   take.kind = Op::Copy;
   take.loc = it.x->loc;
   take.dst.kind = take.src.kind = Ref::Reg;
   take.dst.index = P;
-  take.src.index = Pn;
+  take.src.index = S;
   take.dst.shape = take.src.shape = p.shape;
   take.dst.origin = take.src.origin = std::vector<IExprP>(p.shape.size(), cst(0));
   take.note = "P of this iteration, now that the previous one's GEMM is done with it";
@@ -382,6 +379,7 @@ bool overlap_loop(Kernel& k, Body& body, size_t pos, int max_regs) {
   nb = early_waits;
   append(nb, first_half);
   append(nb, at(late_waits, sub(var(j), cst(1))));
+  nb.push_back(*it.fence2); // (the fence above covers it; without, ptxas injects one: C7519)
   append(nb, at(second_group, sub(var(j), cst(1))));
   nb.push_back(wgmma_wait(1, "this iteration's first GEMM is done; the previous one's second "
                              "may still run"));

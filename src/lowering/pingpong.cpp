@@ -95,9 +95,9 @@ void take_turns(kir::Kernel& k, const BlockProgram& b) {
     if (loop->body[i].kind == Op::WgmmaFence) fences.push_back(i);
     if (loop->body[i].kind == Op::WgmmaCommit) commits.push_back(i);
   }
-  // The overlapped form (one fence, two commits, no wait between): a turn per run of groups,
-  // inside the loop and out.
-  bool back_to_back = fences.size() == 1 && commits.size() == 2;
+  // The overlapped form (two groups with no wait between): a turn per run of groups, inside the
+  // loop and out.
+  bool back_to_back = !fences.empty() && commits.size() == 2;
   for (size_t i = fences.empty() ? 0 : fences[0]; back_to_back && i < commits.back(); ++i)
     back_to_back = loop->body[i].kind != Op::WgmmaWait;
   if (!back_to_back && (fences.size() < 2 || fences.size() != commits.size()))

@@ -83,6 +83,11 @@ void compile_and_check(const std::string& name, const std::string& source) {
                 GROVE_CUDA_INCLUDE_DIR + " -c " + cu.string() + " -o " + obj.string());
   ASSERT_EQ(b.rc, 0) << b.log;
   EXPECT_EQ(b.log.find("warning"), std::string::npos) << b.log;
+  // ptxas reports as info what costs the tensor cores most: wgmmas serialized (C7513, e.g. a
+  // register an in-flight wgmma reads written meanwhile), or a warpgroup.arrive it had to add
+  // before a wgmma (C7519, a missing wgmma.fence).
+  EXPECT_EQ(b.log.find("Potential Performance Loss"), std::string::npos) << b.log;
+  EXPECT_EQ(b.log.find("(C7519)"), std::string::npos) << b.log;
   // ptxas -v prints, per function, "N bytes stack frame, S bytes spill stores, L bytes spill loads"
   // and "Used R registers". Parsed by hand: std::regex trips GCC 12's -Wmaybe-uninitialized
   // under the optimized sanitizer build.

@@ -19,8 +19,8 @@ inline std::string read_example(const std::string& name) {
   return read_text(example(name));
 }
 
-inline lower::Lowered lower_text(const std::string& text,
-                                 std::map<std::string, int64_t> sizes = {}) {
+inline lower::Lowered lower_text(const std::string& text, std::map<std::string, int64_t> sizes = {},
+                                 const std::string& mapping = "") {
   auto c = compile_text(text);
   EXPECT_EQ(c->errors, "");
   lower::LowerOptions o;
@@ -28,7 +28,9 @@ inline lower::Lowered lower_text(const std::string& text,
   // The program must outlive the kernels (compute ops point into it).
   static std::vector<std::unique_ptr<Compiled>> keep;
   keep.push_back(std::move(c));
-  return lower::lower_mapping(keep.back()->prog, keep.back()->prog.mappings.front(), o);
+  const Program& p = keep.back()->prog;
+  return lower::lower_mapping(p, mapping.empty() ? p.mappings.front() : *p.find_mapping(mapping),
+                              o);
 }
 
 // The message of the error lowering `text` raises; empty when it lowers.
