@@ -72,6 +72,13 @@ const MappingDecl* Program::find_mapping(const std::string& name) const {
 } // namespace grove
 
 namespace grove {
+bool mentions_name(const Expr& e, const std::string& name) {
+  if (e.kind == Expr::Name && e.name == name) return true;
+  for (const ExprPtr& a : e.args)
+    if (mentions_name(*a, name)) return true;
+  return false;
+}
+
 std::string expr_str(const Expr& e) {
   auto list = [](const std::vector<ExprPtr>& a, size_t from) {
     std::string s;

@@ -155,6 +155,8 @@ struct Program {
 namespace grove {
 // Source-like text of an expression, for explanations and messages.
 std::string expr_str(const Expr& e);
+// Whether `e` names `name` anywhere (a tensor it indexes, an operand, a scalar).
+bool mentions_name(const Expr& e, const std::string& name);
 // The value of an expression made only of number literals, unary minus and + - * /; nullopt
 // otherwise (used for scalar parameters' default values).
 std::optional<double> constant_value(const Expr& e);

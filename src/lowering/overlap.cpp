@@ -119,11 +119,16 @@ ExprPtr renamed(const Expr& e, const std::string& from, const std::string& to) {
   return c;
 }
 
-bool names(const Expr& e, const std::string& n) {
-  if (e.kind == Expr::Name && e.name == n) return true;
-  for (const ExprPtr& a : e.args)
-    if (names(*a, n)) return true;
-  return false;
+// An assignment like `st`, of `value` to `target`.
+std::shared_ptr<Stmt> assignment(const Stmt& st, const std::string& target, ExprPtr value) {
+  auto c = std::make_shared<Stmt>();
+  c->kind = Stmt::Assign;
+  c->loc = st.loc;
+  c->target = target;
+  c->indices = st.indices;
+  c->index_locs = st.index_locs;
+  c->value = std::move(value);
+  return c;
 }
 
 // Rewrites the statements x1 of compute `x` so that P's values stay in S (f32, the same shape),
@@ -145,38 +150,24 @@ bool softmax_in_s(const Kernel& k, const Op& x, int S, int P, std::vector<const 
   bool p_written = false;
   for (const Stmt*& st : x1) {
     if (st->kind != Stmt::Assign || !st->value) return false;
-    bool reads_p = names(*st->value, pn), reads_s = names(*st->value, sn);
+    bool reads_p = mentions_name(*st->value, pn), reads_s = mentions_name(*st->value, sn);
     if (st->target == pn) {
       if (p_written || reads_p) return false;
-      auto c = std::make_shared<Stmt>();
-      c->kind = Stmt::Assign;
-      c->loc = st->loc;
-      c->target = sn;
-      c->indices = st->indices;
-      c->index_locs = st->index_locs;
       auto round = std::make_unique<Expr>();
       round->kind = Expr::Call;
       round->loc = st->value->loc;
       round->name = p.elem == ElemType::F16 ? "round_f16" : "round_bf16";
       round->args.push_back(renamed(*st->value, pn, sn));
-      c->value = std::move(round);
-      made.push_back(c);
-      st = c.get();
+      made.push_back(assignment(*st, sn, std::move(round)));
+      st = made.back().get();
       p_written = true;
       continue;
     }
     if (p_written && (reads_s || st->target == sn)) return false;
     if (!reads_p) continue;
     if (!p_written) return false;
-    auto c = std::make_shared<Stmt>();
-    c->kind = Stmt::Assign;
-    c->loc = st->loc;
-    c->target = st->target;
-    c->indices = st->indices;
-    c->index_locs = st->index_locs;
-    c->value = renamed(*st->value, pn, sn);
-    made.push_back(c);
-    st = c.get();
+    made.push_back(assignment(*st, st->target, renamed(*st->value, pn, sn)));
+    st = made.back().get();
   }
   return p_written;
 }

@@ -6,8 +6,6 @@
 // one slot that is filled once. A loop's copies share a ring when the same wgmma group (or the
 // same other statement) reads them first; attention's K and V, read by its two GEMMs, get a ring
 // each, so that K can be released as soon as the first GEMM is done with it.
-#include <functional>
-
 #include "lowering/passes.h"
 
 namespace grove::lower {
@@ -36,10 +34,9 @@ std::pair<int, int> first_reader(const Events& evs, int t) {
     for (const auto& [n, v] : e.args)
       if (v.tensor == t) names.insert(n);
     if (names.empty()) continue;
-    std::function<bool(const Expr&)> reads = [&](const Expr& x) {
-      if (x.kind == Expr::Name && names.count(x.name)) return true;
-      for (const ExprPtr& a : x.args)
-        if (reads(*a)) return true;
+    auto reads = [&](const Expr& x) {
+      for (const std::string& n : names)
+        if (mentions_name(x, n)) return true;
       return false;
     };
     int part = 0;
