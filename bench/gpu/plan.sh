@@ -92,6 +92,8 @@ ATTENTION_BENCHES=(
 VARIANTS=(
   "gemm_not_persistent|gemm.grove|s/persistent = true;/persistent = false;/|h100|M=8192,N=8192,K=8192|"
   "gemm_no_cluster|gemm.grove|/cluster = (2, 1);/d|h100|M=8192,N=8192,K=8192|"
+  "gemm_cluster_2x2|gemm.grove|s/cluster = (2, 1);/cluster = (2, 2);/|h100|M=8192,N=8192,K=8192|"
+  "gemm_cluster_1x2|gemm.grove|s/cluster = (2, 1);/cluster = (1, 2);/|h100|M=8192,N=8192,K=8192|"
   "gemm_pipeline4|gemm.grove|s/pipeline = 3;/pipeline = 4;/;/cluster = (2, 1);/d|h100|M=8192,N=8192,K=8192|"
   "attention_d128_no_pingpong|attention.grove|s/pingpong = true;/pingpong = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"
   "attention_d128_not_persistent|attention.grove|s/persistent = true;/persistent = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"

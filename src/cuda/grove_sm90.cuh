@@ -186,6 +186,17 @@ __device__ __forceinline__ void mbar_arrive_cluster(u32 bar, u32 cta) {
                "r"(cta)
                : "memory");
 }
+// The blocks of a cluster of s0 x s1 (rank r = r0 + s0 * r1) that agree with block `rank` along
+// every dimension not in `group` (bit 0: r0, bit 1: r1), as a mask (bit r: rank r). The loop
+// folds away: every argument but `rank` is a literal where the kernels call it.
+__device__ __forceinline__ u32 cluster_group(u32 rank, u32 s0, u32 s1, u32 group) {
+  u32 mask = 0;
+#pragma unroll
+  for (u32 r = 0; r < s0 * s1; ++r)
+    if (((group & 1u) || r % s0 == rank % s0) && ((group & 2u) || r / s0 == rank / s0))
+      mask |= 1u << r;
+  return mask;
+}
 // Every non-exited thread of every block of the cluster arrives, then waits for the others
 // (release/acquire: what a block wrote before is visible to the others after).
 __device__ __forceinline__ void cluster_sync() {

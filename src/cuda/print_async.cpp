@@ -102,9 +102,9 @@ void Printer::tma(const Op& o) {
     for (size_t d = gidx.size(); d-- > 0;) coords += ", " + c_expr(gidx[d]);
     std::string addr = base + (is_const(soff) && soff->value == 0 ? "" : " + " + c_expr(soff));
     std::string rank = std::to_string(t.shape.size());
-    if (load && o.cluster_wide)
+    if (load && !o.cluster_groups.empty())
       w_->line("grove::tma_load_" + rank + "d_multicast(" + addr + ", &" + m->name + ", " +
-               bar_addr(o) + ", " + std::to_string((1 << k_.cluster) - 1) + coords + ");");
+               bar_addr(o) + ", " + cluster_mask(k_, o.cluster_groups) + coords + ");");
     else if (load)
       w_->line("grove::tma_load_" + rank + "d(" + addr + ", &" + m->name + ", " + bar_addr(o) +
                coords + ");");

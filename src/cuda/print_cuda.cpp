@@ -53,6 +53,19 @@ std::string ref_text(const Kernel& k, const Ref& r) {
   return s + " [" + dims_text(r.shape, ", ") + "]";
 }
 
+std::string cluster_mask(const Kernel& k, const std::vector<unsigned>& groups) {
+  const unsigned all = (1u << k.cluster_dims.size()) - 1;
+  for (unsigned g : groups)
+    if (g == all) return std::to_string((1 << k.cluster) - 1);
+  const int s0 = k.cluster_dims.at(0).size,
+            s1 = k.cluster_dims.size() > 1 ? k.cluster_dims[1].size : 1;
+  std::string out;
+  for (unsigned g : groups)
+    out += (out.empty() ? "" : " | ") + std::string("grove::cluster_group(grove_rank, ") +
+           std::to_string(s0) + ", " + std::to_string(s1) + ", " + std::to_string(g) + ")";
+  return out;
+}
+
 bool is_issue_op(Op::Kind k) {
   return k == Op::MbarArrive || k == Op::MbarArriveExpectTx || k == Op::TmaLoad ||
          k == Op::TmaStore || k == Op::TmaStoreCommit || k == Op::TmaStoreWait;
@@ -462,10 +475,13 @@ void Printer::op(const Op& o) {
   }
   case Op::MbarArrive: {
     const Barrier& b = k_.barriers.at(static_cast<size_t>(o.barrier));
-    if (o.cluster_wide) {
-      w_->line("for (int cta = 0; cta < " + std::to_string(k_.cluster) +
-               "; ++cta) grove::mbar_arrive_cluster(" + bar_addr(o) + ", cta);  // arrive on " +
-               b.name + " of every block of the cluster" + note);
+    if (!o.cluster_groups.empty()) {
+      const std::string mask = cluster_mask(k_, o.cluster_groups);
+      const bool all = mask == std::to_string((1 << k_.cluster) - 1);
+      w_->line("for (int cta = 0; cta < " + std::to_string(k_.cluster) + "; ++cta)" +
+               (all ? "" : " if ((" + mask + ") >> cta & 1u)") + " grove::mbar_arrive_cluster(" +
+               bar_addr(o) + ", cta);  // arrive on " + b.name + " of every block " +
+               (all ? "of the cluster" : "that fills part of it") + note);
       return;
     }
     w_->line("grove::mbar_arrive(" + bar_addr(o) + ");  // arrive " + b.name + note);

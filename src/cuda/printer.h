@@ -34,6 +34,9 @@ const char* tma_dtype(ElemType t);
 std::string dims_text(const std::vector<int64_t>& v, const char* sep);
 // "smem B_s5[slot] @(origin) [shape]": an op's box, for comments.
 std::string ref_text(const Kernel& k, const Ref& r);
+// A C++ expression for the blocks an op with `groups` (Op::cluster_groups) reaches, as a mask
+// over cluster ranks: a literal for the whole cluster, else a grove::cluster_group of grove_rank.
+std::string cluster_mask(const Kernel& k, const std::vector<unsigned>& groups);
 // Kernel IR is issued by one elected thread for these ops; everything else by all threads.
 bool is_issue_op(Op::Kind k);
 // Elements of a register tensor each thread of the warpgroup holds (kir.h's layouts).

@@ -27,10 +27,7 @@ int Block::named_key(const Agent& a, const kir::Op& op) {
 }
 
 std::vector<int> Block::targets(const Agent& a, const kir::Op& op) const {
-  if (!op.cluster_wide) return {a.cta};
-  std::vector<int> all(static_cast<size_t>(k_.cluster));
-  for (int c = 0; c < k_.cluster; ++c) all[static_cast<size_t>(c)] = c;
-  return all;
+  return kir::cluster_targets(k_, a.cta, op.cluster_groups);
 }
 
 // Signalling or filling a block whose agents have all finished: on the GPU it has exited.

@@ -61,8 +61,9 @@ struct AsyncOp {
   Box smem_write;                     // Load: its destination
   Box global;                         // Load: source; Store: destination
   int64_t bar_slot = 0, bytes = 0;
-  bool multicast = false; // Load: into smem_write's place, and barrier, of every block
-  std::string issued_at;  // the issuer's loop iteration, e.g. "kt=2"
+  std::vector<int> ctas; // Load: the blocks whose smem_write place and barrier it fills (more
+                         // than one: a multicast)
+  std::string issued_at; // the issuer's loop iteration, e.g. "kt=2"
   Epoch epoch() const { return {tid, 1}; }
 };
 

@@ -22,9 +22,10 @@
 //   bar.arrive whose count differs from their threads (or from another participant's count) is
 //   reported, and so is an agent arriving twice before the barrier completes.
 // - Clusters: the blocks of a cluster run together, each with its own shared memory, mbarriers
-//   and named barriers. A multicast TMA load writes every block's shared memory and completes
-//   bytes on every block's mbarrier (bytes may land before the arrive.expect_tx that announces
-//   them, as PTX allows); a cluster-wide arrive arrives on every block's mbarrier; barrier.cluster
+//   and named barriers. A multicast TMA load writes the shared memory of every block of its group
+//   and completes bytes on their mbarriers (bytes may land before the arrive.expect_tx that
+//   announces them, as PTX allows); a remote arrive arrives on the mbarrier of every block it
+//   names (kir::cluster_targets); barrier.cluster
 //   releases once every thread that has not finished has arrived. Signalling a block all of whose
 //   agents have finished (on the GPU: exited) is reported.
 // - mbarrier waits: besides deadlocks, a wait that passes on a phase later than the one after the

@@ -198,7 +198,8 @@ void Block::check_smem_in_flight(const Agent& a, const Op& op, const Box& b, boo
     const AsyncOp& o = ops_[static_cast<size_t>(id)];
     const std::string& by = agents_[static_cast<size_t>(o.agent)].label;
     Box into = o.smem_write;
-    if (o.multicast) into.cta = b.cta; // a multicast fills the same place in every block
+    // A multicast fills the same place in every block of its group.
+    if (std::find(o.ctas.begin(), o.ctas.end(), b.cta) != o.ctas.end()) into.cta = b.cta;
     if (o.kind == AsyncOp::Load && !o.done && overlaps(into, b))
       error(a, &op,
             std::string(write ? "writes " : "reads ") + what +
@@ -274,10 +275,10 @@ void Block::issue(Agent& a, const Op& op) {
     if (load) {
       o.kind = AsyncOp::Load;
       o.smem_write = sb;
-      o.multicast = op.cluster_wide;
+      o.ctas = targets(a, op);
       o.bar_slot = kir::eval(*op.slot, a.env);
       o.bytes = sb.count() * elem_bytes(elem(s));
-      for (int cta : targets(a, op)) {
+      for (int cta : o.ctas) {
         Box into = sb;
         into.cta = cta;
         if (cta != a.cta) check_alive(a, op, cta);
@@ -370,7 +371,7 @@ void Block::complete(AsyncOp& o) {
     std::vector<double> v(idx.size());
     for (size_t i = 0; i < idx.size(); ++i)
       v[i] = idx[i] < 0 ? 0.0 : g.data[static_cast<size_t>(idx[i])];
-    for (int cta : targets(a, op)) {
+    for (int cta : o.ctas) {
       Box into = o.smem_write;
       into.cta = cta;
       race(into, true);

@@ -30,6 +30,48 @@ void substitute(Op& o, const std::string& name, const IExprP& value) {
   for (Op& x : o.body) substitute(x, name, value);
 }
 
+std::vector<int> cluster_targets(const Kernel& k, int rank, const std::vector<unsigned>& groups) {
+  if (groups.empty()) return {rank};
+  // Rank r's coordinate along dimension d: (r / stride_d) % size_d.
+  auto coord = [&](int r, size_t d) {
+    int stride = 1;
+    for (size_t e = 0; e < d; ++e) stride *= k.cluster_dims[e].size;
+    return r / stride % k.cluster_dims[d].size;
+  };
+  std::vector<int> out;
+  for (int r = 0; r < k.cluster; ++r) {
+    bool reached = false;
+    for (unsigned m : groups) {
+      bool same = true;
+      for (size_t d = 0; d < k.cluster_dims.size(); ++d)
+        if (!(m >> d & 1u)) same = same && coord(r, d) == coord(rank, d);
+      reached = reached || same;
+    }
+    if (reached) out.push_back(r);
+  }
+  return out;
+}
+
+// How an op names the blocks it reaches: nothing for this block only, `suffix` for the whole
+// cluster, else the tile coordinates each group spans, e.g. ".multicast[n]" or ".cluster[m|n]".
+static std::string groups_str(const Kernel& k, const std::vector<unsigned>& groups,
+                              const std::string& whole, const std::string& partial) {
+  if (groups.empty()) return " ";
+  const unsigned all = (1u << k.cluster_dims.size()) - 1;
+  if (groups.size() == 1 && groups[0] == all) return whole + " ";
+  std::string s = partial + "[";
+  for (size_t g = 0; g < groups.size(); ++g) {
+    s += g ? "|" : "";
+    bool first = true;
+    for (size_t d = 0; d < k.cluster_dims.size(); ++d)
+      if (groups[g] >> d & 1u) {
+        s += (first ? "" : ",") + k.cluster_dims[d].var;
+        first = false;
+      }
+  }
+  return s + "] ";
+}
+
 int Kernel::threads() const {
   int t = 0;
   for (const Role& r : roles) t += r.kind == Role::Producer ? 128 : 128 * r.warpgroups;
@@ -132,7 +174,7 @@ void body_text(const Kernel& k, const Body& b, int indent, std::ostream& os) {
          << str(op.slot) << "] bytes=" << op.bytes;
       break;
     case Op::MbarArrive:
-      os << op_name(op.kind) << (op.cluster_wide ? ".cluster_wide " : " ")
+      os << op_name(op.kind) << groups_str(k, op.cluster_groups, ".cluster_wide", ".cluster")
          << k.barriers.at(static_cast<size_t>(op.barrier)).name << "[" << str(op.slot) << "]";
       break;
     case Op::MbarWait:
@@ -140,8 +182,8 @@ void body_text(const Kernel& k, const Body& b, int indent, std::ostream& os) {
          << str(op.slot) << "] parity=" << str(op.phase);
       break;
     case Op::TmaLoad:
-      os << op_name(op.kind) << (op.cluster_wide ? ".multicast " : " ") << ref_str(k, op.dst)
-         << " <- " << ref_str(k, op.src) << " signals "
+      os << op_name(op.kind) << groups_str(k, op.cluster_groups, ".multicast", ".multicast")
+         << ref_str(k, op.dst) << " <- " << ref_str(k, op.src) << " signals "
          << k.barriers.at(static_cast<size_t>(op.barrier)).name << "[" << str(op.slot) << "]";
       break;
     case Op::TmaStore:
@@ -214,7 +256,12 @@ std::string to_text(const Kernel& k) {
     os << ")";
   }
   if (k.cluster_x * k.cluster_y > 1) os << ", cluster " << k.cluster_x << "x" << k.cluster_y;
-  if (k.cluster > 1) os << " (" << k.cluster << " blocks split " << k.cluster_var << ")";
+  if (k.cluster > 1) {
+    os << " (" << k.cluster << " blocks split";
+    for (size_t d = 0; d < k.cluster_dims.size(); ++d)
+      os << (d ? " x " : " ") << k.cluster_dims[d].var << " by " << k.cluster_dims[d].size;
+    os << ")";
+  }
   os << "\n";
   for (const GlobalTensor& t : k.tensors) {
     os << "  global " << t.name << ": " << elem_name(t.elem) << "[";

@@ -13,13 +13,15 @@
 // loop over the tiles grove_cta, grove_cta + grove_ctas, ..., whose `lets` bind the tile
 // coordinates `tile_vars` in a cache-friendly order. Rings keep counting across tiles.
 //
-// Clusters: `cluster` consecutive blocks (grove_rank = grove_cta %
-// cluster) take the tiles c * t + grove_rank, c < cluster, of one tile coordinate
-// (`cluster_var`) together. A TMA load they all need is split: each block loads a 1/cluster slice
-// and multicasts it into the same place of every block's shared memory, signalling every block's
-// mbarrier; so each slot is released to the producers of every block of the cluster. A clustered
-// kernel that is not persistent has the same tile loop, one iteration a block (one group of tiles
-// per cluster, all launched at once).
+// Clusters: `cluster` consecutive blocks (grove_rank = grove_cta % cluster) take a group of
+// neighbouring tiles together, split along one or two tile coordinates (`cluster_dims`; rank
+// r = r0 + size0 * r1, where block r takes tile size_d * group_d + r_d along dimension d). A TMA
+// load that does not depend on some of those coordinates is the same for every block that differs
+// only along them (its group): each of them loads a slice and multicasts it into the same place
+// of every block of the group, signalling their mbarriers; so each slot is released to the
+// producers of every block that filled part of it. A clustered kernel that is not persistent has
+// the same tile loop, one iteration a block (one group of tiles per cluster, all launched at
+// once).
 #pragma once
 #include <map>
 #include <memory>
@@ -107,14 +109,14 @@ struct Op {
     Loop,               // for var in [0, extent): body
     MbarArriveExpectTx, // one arrival on barrier[slot] that also expects `bytes` of TMA data
     MbarArrive,         // one arrival on barrier[slot] (an elected thread of the role); with
-                        // `cluster_wide`, one on barrier[slot] of every block of the cluster
+                        // `cluster_groups`, one on barrier[slot] of every block they name
     MbarWait,           // wait until barrier[slot]'s current phase parity differs from `phase`
                         // (PTX try_wait.parity: the phase of that parity has completed; a fresh
                         // barrier is in phase 0, so waiting on parity 1 passes at once)
     TmaLoad,            // async copy: global box `src` -> smem `dst`; elements outside the tensor
                         // are zero-filled; completes `dst`'s bytes of transactions on barrier[slot]
-                        // (with `cluster_wide`: into `dst` and barrier[slot] of every block of
-                        // the cluster, a multicast)
+                        // (with `cluster_groups`: into `dst` and barrier[slot] of every block
+                        // of the group, a multicast)
     TmaStore,           // async copy: smem `src` -> global box `dst` (a bulk group)
     TmaStoreCommit,     // close the current bulk group
     TmaStoreWait,       // wait until at most `count` bulk groups still read shared memory
@@ -156,10 +158,14 @@ struct Op {
   bool trans_a = false, trans_b = false;
   // WgmmaWait, TmaStoreWait, NamedBarrier(Arrive) (threads), SetMaxNReg (registers)
   int count = 0;
-  int id = 0;                // NamedBarrier(Arrive): the barrier, when `id_expr` is not set
-  IExprP id_expr;            // NamedBarrier(Arrive): the barrier, as an expression of `wg`
-  bool once = false;         // persistent kernels: runs once per block, outside the loop over tiles
-  bool cluster_wide = false; // MbarArrive, TmaLoad: to every block of the cluster
+  int id = 0;        // NamedBarrier(Arrive): the barrier, when `id_expr` is not set
+  IExprP id_expr;    // NamedBarrier(Arrive): the barrier, as an expression of `wg`
+  bool once = false; // persistent kernels: runs once per block, outside the loop over tiles
+  // MbarArrive, TmaLoad: the blocks of the cluster it reaches, as masks over cluster_dims (bit d:
+  // dimension d). Mask m names the blocks whose rank agrees with this block's along every
+  // dimension not in m (m = all ones: the whole cluster); the op reaches the union over its masks
+  // (a TmaLoad has one). Empty: this block only.
+  std::vector<unsigned> cluster_groups;
   // Compute: the statements of one leaf and what each of the leaf's names means here
   std::vector<const Stmt*> stmts;
   std::map<std::string, Ref> tensors;
@@ -194,8 +200,12 @@ struct Kernel {
   std::vector<Role> roles;
   // Mapping options carried to the back end.
   bool persistent = false;
-  int cluster = 1;         // blocks per cluster, sharing loads (see above); 1: no clusters
-  std::string cluster_var; // the tile coordinate a cluster's blocks split
+  int cluster = 1; // blocks per cluster, sharing loads (see above); 1: no clusters
+  struct ClusterDim {
+    std::string var; // a tile coordinate the cluster's blocks split
+    int size = 1;    // into this many neighbouring tiles
+  };
+  std::vector<ClusterDim> cluster_dims; // rank = r0 + size0 * r1; their sizes multiply to `cluster`
   // Persistent or clustered kernels: the tile grid the blocks loop over (coordinates outermost
   // first) and its size (in groups of `cluster` tiles); `grid_vars`/`grid` are then
   // {grove_cta}/{grove_ctas}.
@@ -216,6 +226,10 @@ struct Kernel {
 
   int threads() const; // 32 per producer warp (padded to a warpgroup) + 128 per consumer warpgroup
 };
+
+// The ranks of the blocks an op with `groups` (see Op::cluster_groups) reaches from the block of
+// rank `rank`, ascending; {rank} when `groups` is empty.
+std::vector<int> cluster_targets(const Kernel& k, int rank, const std::vector<unsigned>& groups);
 
 // Readable text of the kernel, for `grove explain --after` and for tests.
 std::string to_text(const Kernel& k);

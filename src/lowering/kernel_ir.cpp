@@ -37,7 +37,7 @@ public:
     }
     cluster_ = plan_cluster(b_, plan_);
     k_.cluster = cluster_.size;
-    k_.cluster_var = cluster_.var;
+    k_.cluster_dims = cluster_.dims;
     // Buffers.
     for (size_t t = 0; t < b_.tensors.size(); ++t) {
       const Tensor& ten = b_.tensors[t];
@@ -73,8 +73,10 @@ public:
       // after every consumer released it.
       if (ring.loop >= 0 || persistent_) {
         empty_[static_cast<int>(r)] = static_cast<int>(k_.barriers.size());
-        // Slots filled by multicast are released to the producers of every block of the cluster.
-        int blocks = cluster_.shared_rings.count(static_cast<int>(r)) ? cluster_.size : 1;
+        // Slots filled by multicast are released to the producers of every block that filled
+        // part of them; as many blocks release to each one's (the same relation).
+        int blocks = static_cast<int>(
+            kir::cluster_targets(k_, 0, release_groups(static_cast<int>(r))).size());
         k_.barriers.push_back({base + "_empty", ring.slots, b_.consumer_warpgroups * blocks});
       }
       kir::Kernel::Ring kr;
@@ -336,15 +338,20 @@ private:
       load.dst = ref(e.dst, it);
       load.src = ref(e.src, it);
       if (cluster_.shared_copies.count(e.id)) {
-        // This block's slice of the rows, multicast to every block of the cluster.
-        load.cluster_wide = true;
+        // This block's slice of the rows, multicast to every block of its group.
+        const unsigned group = cluster_.shared_copies.at(e.id);
+        load.cluster_groups = {group};
+        auto [slice, blocks] = slice_in_group(group);
         for (Ref* box : {&load.dst, &load.src}) {
           size_t axis = box->origin.size() - box->shape.size();
-          int64_t rows = box->shape[0] / cluster_.size;
-          box->origin[axis] = add(box->origin[axis], mul(var("grove_rank"), cst(rows)));
+          int64_t rows = box->shape[0] / blocks;
+          box->origin[axis] = add(box->origin[axis], mul(slice, cst(rows)));
           box->shape[0] = rows;
         }
-        load.note += ", rows of this block's slice, multicast to the cluster";
+        load.note += blocks == cluster_.size
+                         ? ", rows of this block's slice, multicast to the cluster"
+                         : ", rows of this block's slice, multicast to the blocks of its tile " +
+                               std::string(group == 1 ? "column" : "row");
       }
       load.barrier = full_.at(r);
       load.slot = slot_of(r, it);
@@ -501,12 +508,36 @@ private:
     return in_flight;
   }
 
-  // An arrival on ring r's empty barrier at `slot`: in every block of the cluster where the
-  // ring's slots are filled by multicast.
+  // The groups of blocks that fill parts of ring r's slots (none: only this block).
+  std::vector<unsigned> release_groups(int r) const {
+    auto it = cluster_.rings.find(r);
+    return it == cluster_.rings.end() ? std::vector<unsigned>{} : it->second;
+  }
+
+  // Which slice of a copy shared by `group` this block loads (its rank among the group's blocks,
+  // from grove_rank), and how many blocks share it.
+  std::pair<IExprP, int64_t> slice_in_group(unsigned group) const {
+    if (cluster_.dims.size() == 1) return {var("grove_rank"), cluster_.size};
+    IExprP slice = cst(0);
+    int64_t stride = 1, blocks = 1;
+    for (size_t d = 0; d < cluster_.dims.size(); ++d) {
+      const int64_t size = cluster_.dims[d].size;
+      if (group >> d & 1u) {
+        IExprP coord = bin(IExpr::Mod, bin(IExpr::Div, var("grove_rank"), cst(stride)), cst(size));
+        slice = add(slice, mul(coord, cst(blocks)));
+        blocks *= size;
+      }
+      stride *= size;
+    }
+    return {slice, blocks};
+  }
+
+  // An arrival on ring r's empty barrier at `slot`: in every block that fills part of the ring's
+  // slots by multicast.
   Op release(int r, const Event& e, IExprP slot, const std::string& note) {
     Op rel = op(Op::MbarArrive, &e);
     rel.barrier = empty_.at(r);
-    rel.cluster_wide = cluster_.shared_rings.count(r) > 0;
+    rel.cluster_groups = release_groups(r);
     rel.slot = std::move(slot);
     rel.note = note;
     return rel;

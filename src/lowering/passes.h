@@ -40,12 +40,14 @@ struct WarpSpecStrategy {
 };
 RolePlan plan_roles(const BlockProgram& b, const WarpSpecStrategy& s);
 // kernel_ir.cpp: the block program, with its role plan, as kernel IR.
-// cluster.cpp: the tile coordinate a cluster's blocks split and the loads they share (multicast).
+// cluster.cpp: the tile coordinates a cluster's blocks split and the loads they share (multicast).
 struct ClusterPlan {
-  int size = 1;                // blocks per cluster; 1: no cluster
-  std::string var;             // the tile coordinate they split
-  std::set<int> shared_copies; // copy events each block loads 1/size of, for every block
-  std::set<int> shared_rings;  // rings such copies fill: their slots are released cluster-wide
+  int size = 1;                               // blocks per cluster; 1: no cluster
+  std::vector<kir::Kernel::ClusterDim> dims;  // the tile coordinates they split (rank order)
+  std::map<int, unsigned> shared_copies;      // copy event id -> the group that shares it (a
+                                              // mask over dims): each of its blocks loads a slice
+  std::map<int, std::vector<unsigned>> rings; // ring -> the groups of its shared copies: its slots
+                                              // are released to every block of each
 };
 ClusterPlan plan_cluster(const BlockProgram& b, const RolePlan& plan);
 // In a persistent kernel its rings count iterations across tiles (the tile loop's variable is

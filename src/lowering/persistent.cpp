@@ -3,10 +3,10 @@
 // block's producer loads the next tile while its consumers finish the last one, and the launch
 // and barrier setup are paid once per SM instead of once per tile.
 //
-// Clusters: a cluster's c blocks (consecutive grove_cta) walk the same groups of c tiles along the
-// clustered coordinate in lockstep; `tiles` then counts groups, and the launch gives a multiple
-// of c blocks. A clustered kernel that is not persistent gets the same loop with one iteration:
-// one group of tiles per cluster, every cluster launched.
+// Clusters: a cluster's c blocks (consecutive grove_cta) walk the same groups of c tiles (c1 along
+// one clustered coordinate, or c1 x c2 along two) in lockstep; `tiles` then counts groups, and the
+// launch gives a multiple of c blocks. A clustered kernel that is not persistent gets the same loop
+// with one iteration: one group of tiles per cluster, every cluster launched.
 //
 // Tile order: where the last two grid coordinates pick panels of different operands (A's rows
 // by the row coordinate, B's columns by the column one, as in GEMM), tiles come in bands of kBand
@@ -83,22 +83,25 @@ void loop_over_tiles(Kernel& k) {
   check_free(k, ours);
   const size_t n = k.grid.size();
   const int c = k.cluster;
-  // With clusters, the loop runs over groups of c tiles along cluster_var: block grove_rank of
-  // the cluster takes tile c * group + grove_rank of each group its cluster visits.
+  // With clusters, the loop runs over groups of tiles: along each cluster dimension d, block
+  // grove_rank of the cluster takes tile size_d * group_d + r_d of each group its cluster visits
+  // (r_d its coordinate in the cluster: rank = r0 + size0 * r1).
   std::vector<std::string> names = k.grid_vars;
   std::vector<IExprP> ext = k.grid;
-  size_t split = n;
-  for (size_t i = 0; i < n && c > 1; ++i)
-    if (k.grid_vars[i] == k.cluster_var) split = i;
-  if (split < n) {
-    names[split] = "grove_" + k.cluster_var + "_group";
-    ext[split] = bin(IExpr::CeilDiv, ext[split], cst(c));
-  }
+  std::vector<size_t> split; // the grid coordinate of each cluster dimension
+  for (const Kernel::ClusterDim& cd : k.cluster_dims)
+    for (size_t i = 0; i < n && c > 1; ++i)
+      if (k.grid_vars[i] == cd.var) {
+        names[i] = "grove_" + cd.var + "_group";
+        ext[i] = bin(IExpr::CeilDiv, ext[i], cst(cd.size));
+        split.push_back(i);
+      }
+  const bool clustered = !split.empty();
   IExprP tiles = cst(1);
   for (const IExprP& g : ext) tiles = mul(tiles, g);
   IExprP first = var("grove_cta"), step = var("grove_ctas");
   std::vector<std::pair<std::string, IExprP>> lets;
-  if (split < n) {
+  if (clustered) {
     lets.push_back({"grove_rank", bin(IExpr::Mod, var("grove_cta"), cst(c))});
     lets.push_back({"grove_cluster", bin(IExpr::Div, var("grove_cta"), cst(c))});
     lets.push_back({"grove_clusters", bin(IExpr::Div, var("grove_ctas"), cst(c))});
@@ -139,20 +142,27 @@ void loop_over_tiles(Kernel& k) {
       }
     }
   }
-  if (split < n)
-    lets.push_back({k.cluster_var, add(mul(var(names[split]), cst(c)), var("grove_rank"))});
+  int64_t stride = 1;
+  for (size_t d = 0; d < split.size(); ++d) {
+    const Kernel::ClusterDim& cd = k.cluster_dims[d];
+    IExprP r = split.size() == 1
+                   ? var("grove_rank")
+                   : bin(IExpr::Mod, bin(IExpr::Div, var("grove_rank"), cst(stride)), cst(cd.size));
+    lets.push_back({cd.var, add(mul(var(names[split[d]]), cst(cd.size)), r)});
+    stride *= cd.size;
+  }
 
   for (Role& r : k.roles) {
     Op loop;
     loop.kind = Op::Loop;
     loop.var = kTileIter;
     // (The extent is evaluated before the lets: it spells out grove_cluster(s).)
-    loop.extent = split < n
+    loop.extent = clustered
                       ? bin(IExpr::CeilDiv, sub(tiles, bin(IExpr::Div, var("grove_cta"), cst(c))),
                             bin(IExpr::Div, var("grove_ctas"), cst(c)))
                       : bin(IExpr::CeilDiv, sub(tiles, first), step);
     loop.lets = lets;
-    loop.note = split < n ? "the tile groups of this cluster: grove_cluster, grove_cluster + "
+    loop.note = clustered ? "the tile groups of this cluster: grove_cluster, grove_cluster + "
                             "grove_clusters, ..."
                           : "the tiles of this block: grove_cta, grove_cta + grove_ctas, ...";
     if (!k.persistent) { // clusters only: every group of tiles has its own cluster

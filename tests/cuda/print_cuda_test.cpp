@@ -328,7 +328,8 @@ namespace {
 
 struct ExampleCase {
   std::string file, mapping;
-  std::map<std::string, int64_t> sizes; // sizes that shape on-chip tiles (a head dimension)
+  std::map<std::string, int64_t> sizes;         // sizes that shape on-chip tiles (a head dimension)
+  std::string from = {}, to = {}, variant = {}; // a variant: `from` replaced by `to` in the text
 };
 
 void PrintTo(const ExampleCase& c, std::ostream* os) {
@@ -339,7 +340,12 @@ class ExampleCompile : public ::testing::TestWithParam<ExampleCase> {};
 
 TEST_P(ExampleCompile, LowersPrintsAndCompiles) {
   const ExampleCase& c = GetParam();
-  auto prog = test::compile_file(test::example(c.file));
+  std::string text = test::read_text(test::example(c.file));
+  if (!c.from.empty()) {
+    ASSERT_NE(text.find(c.from), std::string::npos) << c.from;
+    text.replace(text.find(c.from), c.from.size(), c.to);
+  }
+  auto prog = test::compile_text(text, c.file);
   ASSERT_EQ(prog->errors, "");
   const MappingDecl* m = prog->prog.find_mapping(c.mapping);
   ASSERT_NE(m, nullptr);
@@ -347,28 +353,31 @@ TEST_P(ExampleCompile, LowersPrintsAndCompiles) {
   o.sizes = c.sizes;
   lower::Lowered l = lower::lower_mapping(prog->prog, *m, o);
   for (const kir::Kernel& k : l.kernels) {
-    std::string name = c.file.substr(0, c.file.find('.')) + "_" + c.mapping + "_" + k.name;
+    std::string name = c.file.substr(0, c.file.find('.')) + "_" + c.mapping +
+                       (c.variant.empty() ? "" : "_" + c.variant) + "_" + k.name;
     compile_and_check(name, cuda::print_cuda(k));
   }
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Examples, ExampleCompile,
-    ::testing::Values(ExampleCase{"gemm.grove", "h100", {}},
-                      ExampleCase{"gemm_bf16.grove", "h100", {}},
-                      ExampleCase{"batched_gemm.grove", "h100", {}},
-                      ExampleCase{"dual_gemm.grove", "h100", {}},
-                      ExampleCase{"gemm_bias_gelu.grove", "h100", {}},
-                      ExampleCase{"gemm_rowsum.grove", "h100", {}},
-                      ExampleCase{"attention.grove", "h100_d128", {{"D", 128}}},
-                      ExampleCase{"attention.grove", "h100_d64", {{"D", 64}}},
-                      ExampleCase{"attention_causal.grove", "h100_d128_causal", {{"D", 128}}},
-                      ExampleCase{"attention_causal.grove", "h100_d64_causal", {{"D", 64}}},
-                      ExampleCase{"attention.grove", "h100_d256", {{"D", 256}}},
-                      ExampleCase{"attention_causal.grove", "h100_d256_causal", {{"D", 256}}}),
+    ::testing::Values(
+        ExampleCase{"gemm.grove", "h100", {}},
+        ExampleCase{
+            "gemm.grove", "h100", {}, "cluster = (2, 1);", "cluster = (2, 2);", "clusters_2x2"},
+        ExampleCase{"gemm_bf16.grove", "h100", {}}, ExampleCase{"batched_gemm.grove", "h100", {}},
+        ExampleCase{"dual_gemm.grove", "h100", {}}, ExampleCase{"gemm_bias_gelu.grove", "h100", {}},
+        ExampleCase{"gemm_rowsum.grove", "h100", {}},
+        ExampleCase{"attention.grove", "h100_d128", {{"D", 128}}},
+        ExampleCase{"attention.grove", "h100_d64", {{"D", 64}}},
+        ExampleCase{"attention_causal.grove", "h100_d128_causal", {{"D", 128}}},
+        ExampleCase{"attention_causal.grove", "h100_d64_causal", {{"D", 64}}},
+        ExampleCase{"attention.grove", "h100_d256", {{"D", 256}}},
+        ExampleCase{"attention_causal.grove", "h100_d256_causal", {{"D", 256}}}),
     [](const ::testing::TestParamInfo<ExampleCase>& param_info) {
-      return param_info.param.file.substr(0, param_info.param.file.find('.')) + "_" +
-             param_info.param.mapping;
+      const ExampleCase& c = param_info.param;
+      return c.file.substr(0, c.file.find('.')) + "_" + c.mapping +
+             (c.variant.empty() ? "" : "_" + c.variant);
     });
 
 } // namespace

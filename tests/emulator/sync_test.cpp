@@ -137,6 +137,7 @@ Kernel late_signal(bool cluster_sync) {
   k.grid_vars = {"cta"};
   k.grid = {cst(2)};
   k.cluster = 2;
+  k.cluster_dims = {{"cta", 2}};
   k.barriers = {{"done", 1, 2}};
   Op work = op(Op::Loop);
   work.var = "t";
@@ -145,7 +146,7 @@ Kernel late_signal(bool cluster_sync) {
   Op arrive = op(Op::MbarArrive);
   arrive.barrier = 0;
   arrive.slot = cst(0);
-  arrive.cluster_wide = true;
+  arrive.cluster_groups = {1u}; // both blocks
   Role r;
   r.name = "worker";
   r.body = {work, arrive};

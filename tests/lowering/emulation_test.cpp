@@ -127,6 +127,22 @@ std::vector<Case> cases() {
        "persistent = true;",
        "persistent = false;",
        "clusters_not_persistent"},
+      // Clusters of 2 x 2 over 3 x 3 tiles: A multicast along tile rows, B along tile columns;
+      // the last group's blocks past the ends compute on zeros. Persistent and not.
+      {"gemm.grove",
+       "h100",
+       {{"M", 300}, {"N", 600}, {"K", 128}},
+       {},
+       "cluster = (2, 1);",
+       "cluster = (2, 2);",
+       "clusters_2x2"},
+      {"gemm.grove",
+       "h100",
+       {{"M", 300}, {"N", 600}, {"K", 128}},
+       {},
+       "persistent = true;\n    cluster = (2, 1);",
+       "persistent = false;\n    cluster = (2, 2);",
+       "clusters_2x2_not_persistent"},
       // A staged by each warpgroup with ordinary stores (no TMA): a proxy fence before the wgmma
       // reads it, and no wgmma group left in flight over it while the next iteration rewrites it.
       {"gemm.grove",
@@ -216,13 +232,23 @@ void mutate_all(const Case& c) {
         ++mutations;
         EXPECT_TRUE(caught(*s, ks)) << "deleting " << what << " was not caught";
         // A cluster-wide release made local: the other block's producer refills a slot still in
-        // use.
+        // use. Where it reaches two groups (2 x 2 clusters), also each group left out in turn.
         ks = s->lowered.kernels;
-        kir::Op& o = body_at(ks[ki].roles[r].body, p, 0)[p.back()];
-        if (!o.cluster_wide) continue;
-        o.cluster_wide = false;
-        ++mutations;
-        EXPECT_TRUE(caught(*s, ks)) << "releasing only locally (" << o.note << ") was not caught";
+        const kir::Op& o = body_at(ks[ki].roles[r].body, p, 0)[p.back()];
+        const std::vector<unsigned> groups = o.cluster_groups;
+        if (groups.empty()) continue;
+        for (size_t g = 0; g <= groups.size(); ++g) {
+          if (groups.size() == 1 && g == 1) break;
+          ks = s->lowered.kernels;
+          kir::Op& m = body_at(ks[ki].roles[r].body, p, 0)[p.back()];
+          m.cluster_groups.clear();
+          for (size_t h = 0; h < groups.size() && g < groups.size(); ++h)
+            if (h != g) m.cluster_groups.push_back(groups[h]);
+          ++mutations;
+          EXPECT_TRUE(caught(*s, ks))
+              << "releasing to " << m.cluster_groups.size() << " of " << groups.size()
+              << " groups (" << m.note << ") was not caught";
+        }
       }
     }
   // Shrinking a ring's empty barriers: one slot, or one arrival where every consumer must arrive.
@@ -252,6 +278,17 @@ TEST(EmulatorMutations, GemmStagingInRingSpaceEverySyncOpIsNeeded) {
               "pipeline = 3;\n    persistent = true;\n    cluster = (2, 1);",
               "pipeline = 4;\n    persistent = true;",
               "pipeline4"});
+}
+
+TEST(EmulatorMutations, GemmClusters2x2EverySyncOpIsNeeded) {
+  // 4 x 2 tiles: two groups, which some seeds give one cluster.
+  mutate_all({"gemm.grove",
+              "h100",
+              {{"M", 512}, {"N", 512}, {"K", 320}},
+              {},
+              "cluster = (2, 1);",
+              "cluster = (2, 2);",
+              "clusters_2x2"});
 }
 
 TEST(EmulatorMutations, AttentionEverySyncOpIsNeeded) {

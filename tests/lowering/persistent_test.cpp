@@ -108,7 +108,8 @@ TEST(Persistent, ClustersTakeNeighbouringTilesTogether) {
   lower::Lowered l = lower_text(read_example("gemm.grove"));
   const kir::Kernel& k = l.kernels.at(0);
   ASSERT_EQ(k.cluster, 2);
-  EXPECT_EQ(k.cluster_var, "i");
+  ASSERT_EQ(k.cluster_dims.size(), 1u);
+  EXPECT_EQ(k.cluster_dims[0].var, "i");
   // 5 x 3 tiles: tile rows in pairs (the sixth row lies outside C: its loads read zeros and its
   // stores are dropped), both blocks of a cluster on the same pair at the same iteration.
   std::map<std::string, int64_t> sizes = {{"M", 5 * 128 - 3}, {"N", 3 * 256}, {"K", 64}};
@@ -221,11 +222,55 @@ TEST(Persistent, GroveNamesAreRefused) {
       << msg;
 }
 
-TEST(Persistent, ClustersAlongBothCoordinatesAreRefused) {
-  std::string text = replace(read_example("gemm.grove"), "cluster = (2, 1);", "cluster = (2, 2);");
-  std::string msg = lowering_error(text);
-  EXPECT_NE(msg.find("clusters along both tile coordinates are not lowered yet"), std::string::npos)
-      << msg;
+// Clusters of 2 x 2: the blocks of a cluster take 2 x 2 neighbouring tiles; the two blocks of a
+// tile row share its A panel, the two of a tile column its B panel.
+TEST(Persistent, ClustersAlongBothCoordinatesShareBothPanels) {
+  lower::Lowered l =
+      lower_text(replace(read_example("gemm.grove"), "cluster = (2, 1);", "cluster = (2, 2);"));
+  const kir::Kernel& k = l.kernels.at(0);
+  ASSERT_EQ(k.cluster, 4);
+  ASSERT_EQ(k.cluster_dims.size(), 2u);
+  EXPECT_EQ(k.cluster_dims[0].var, "i");
+  EXPECT_EQ(k.cluster_dims[1].var, "j");
+  // 5 x 3 tiles: groups of 2 x 2 (the sixth row and fourth column lie outside C).
+  std::map<std::string, int64_t> sizes = {{"M", 5 * 128 - 3}, {"N", 3 * 256}, {"K", 64}};
+  for (int64_t ctas : {4, 8, 24}) {
+    auto blocks = visits(k, sizes, ctas);
+    std::set<std::vector<int64_t>> seen;
+    for (size_t b = 0; b < blocks.size(); ++b) {
+      const size_t first = b / 4 * 4; // the cluster's rank-0 block
+      const int64_t rx = static_cast<int64_t>(b % 2), ry = static_cast<int64_t>(b % 4 / 2);
+      ASSERT_EQ(blocks[b].size(), blocks[first].size()) << "blocks of a cluster run in lockstep";
+      for (size_t t = 0; t < blocks[b].size(); ++t) {
+        EXPECT_EQ(blocks[b][t][0], blocks[first][t][0] + rx) << "block " << b;
+        EXPECT_EQ(blocks[b][t][1], blocks[first][t][1] + ry) << "block " << b;
+        EXPECT_EQ(blocks[first][t][0] % 2, 0);
+        EXPECT_EQ(blocks[first][t][1] % 2, 0);
+        seen.insert(blocks[b][t]);
+      }
+    }
+    EXPECT_EQ(seen.size(), 24u) << ctas << " blocks";
+  }
+  std::string text = kir::to_text(k);
+  // A: half the rows each, multicast along the tile row (the blocks differing in j); B along the
+  // tile column.
+  EXPECT_NE(text.find("tma.load.multicast[j] smem A_s4"), std::string::npos) << text;
+  EXPECT_NE(text.find("box[64, 64] <- global A @(((i * 128) + (((grove_rank / 2) % 2) * 64))"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("tma.load.multicast[i] smem B_s5"), std::string::npos) << text;
+  EXPECT_NE(text.find("box[32, 256] <- global B @(((k * 64) + ((grove_rank % 2) * 32))"),
+            std::string::npos)
+      << text;
+  // A slot holds parts filled by three blocks (this one, its row mate, its column mate): each
+  // releases it to all three, two consumer warpgroups each.
+  EXPECT_NE(text.find("mbarrier ring0_empty[3], 6 arrival(s)"), std::string::npos) << text;
+  EXPECT_NE(text.find("mbarrier.arrive.cluster[j|i] ring0_empty"), std::string::npos) << text;
+  for (int rank = 0; rank < 4; ++rank) {
+    std::vector<int> cross = kir::cluster_targets(k, rank, {2u, 1u});
+    EXPECT_EQ(cross.size(), 3u);
+    EXPECT_EQ(std::count(cross.begin(), cross.end(), 3 - rank), 0) << "not the diagonal block";
+  }
 }
 
 TEST(Persistent, TileDependentTripCountsAreRefused) {
