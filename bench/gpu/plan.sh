@@ -22,6 +22,8 @@ GPU_RUNS=(
   "gemm|gemm.grove|h100|M=512,N=512,K=256|"
   "gemm_ragged|gemm.grove|h100|M=300,N=264,K=200|"
   "gemm_rows_not_16B_ragged|gemm.grove|h100|M=200,N=100,K=100|"
+  "gemm_pingpong|gemm.grove|h100_pingpong|M=512,N=512,K=256|"
+  "gemm_pingpong_ragged|gemm.grove|h100_pingpong|M=300,N=600,K=200|"
   "gemm_bf16|gemm_bf16.grove|h100|M=256,N=512,K=128|"
   "gemm_bf16_ragged|gemm_bf16.grove|h100|M=130,N=200,K=72|"
   "batched_gemm|batched_gemm.grove|h100|L=2,M=256,N=256,K=128|"
@@ -87,13 +89,16 @@ ATTENTION_BENCHES=(
   "d256 causal|attention_causal.grove|h100_d256_causal|BH=32,S=4096,D=256|sm_scale=0.0625|4 8 4096 256 1"
 )
 
-# A/B: one mapping option turned off in a copy of the example (sed edit), checked at a small size,
-# then timed next to the default: name | example | edit | mapping | sizes | scalar args.
+# A/B: one mapping option turned off in a copy of the example (sed edit; s/^// for none, to time
+# another mapping of it), checked at a small size, then timed next to the default: name | example
+# | edit | mapping | sizes | scalar args.
 VARIANTS=(
   "gemm_not_persistent|gemm.grove|s/persistent = true;/persistent = false;/|h100|M=8192,N=8192,K=8192|"
   "gemm_no_cluster|gemm.grove|/cluster = (2, 1);/d|h100|M=8192,N=8192,K=8192|"
   "gemm_cluster_2x2|gemm.grove|s/cluster = (2, 1);/cluster = (2, 2);/|h100|M=8192,N=8192,K=8192|"
   "gemm_cluster_1x2|gemm.grove|s/cluster = (2, 1);/cluster = (1, 2);/|h100|M=8192,N=8192,K=8192|"
+  "gemm_pingpong|gemm.grove|s/^//|h100_pingpong|M=8192,N=8192,K=8192|"
+  "gemm_pingpong_k1024|gemm.grove|s/^//|h100_pingpong|M=8192,N=8192,K=1024|"
   "gemm_pipeline4|gemm.grove|s/pipeline = 3;/pipeline = 4;/;/cluster = (2, 1);/d|h100|M=8192,N=8192,K=8192|"
   "attention_d128_no_pingpong|attention.grove|s/pingpong = true;/pingpong = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"
   "attention_d128_not_persistent|attention.grove|s/persistent = true;/persistent = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"

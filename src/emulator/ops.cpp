@@ -76,6 +76,11 @@ bool Block::exec(Agent& a, const Op& op) {
                 ", but this agent last waited on phase " + std::to_string(last) +
                 " of it, so it missed phase(s) in between");
     a.synced_phase[key] = std::max(last, phase);
+    if (op.phases_in_turns) // the next phase is the other warpgroups' to wait for as well
+      for (Agent& b : agents_)
+        if (b.role == a.role && b.cta == a.cta)
+          b.synced_phase[key] =
+              std::max(b.synced_phase.count(key) ? b.synced_phase[key] : -1, phase);
     join(a.vc, s.completed);
     return true;
   }

@@ -161,6 +161,9 @@ struct Op {
   int id = 0;        // NamedBarrier(Arrive): the barrier, when `id_expr` is not set
   IExprP id_expr;    // NamedBarrier(Arrive): the barrier, as an expression of `wg`
   bool once = false; // persistent kernels: runs once per block, outside the loop over tiles
+  // MbarWait: the role's warpgroups wait on this barrier's phases in turns (alternate tiles),
+  // each phase by one of them, instead of each on every phase.
+  bool phases_in_turns = false;
   // MbarArrive, TmaLoad: the blocks of the cluster it reaches, as masks over cluster_dims (bit d:
   // dimension d). Mask m names the blocks whose rank agrees with this block's along every
   // dimension not in m (m = all ones: the whole cluster); the op reaches the union over its masks
@@ -200,6 +203,10 @@ struct Kernel {
   std::vector<Role> roles;
   // Mapping options carried to the back end.
   bool persistent = false;
+  // The consumer warpgroups take alternate tiles of the persistent tile loop (warpgroup wg runs
+  // iterations grove_tile_iter = 2 * grove_turn + wg), each computing a whole tile; the buffers
+  // they write have a slot per warpgroup.
+  bool alternate_tiles = false;
   int cluster = 1; // blocks per cluster, sharing loads (see above); 1: no clusters
   struct ClusterDim {
     std::string var; // a tile coordinate the cluster's blocks split

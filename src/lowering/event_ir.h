@@ -82,6 +82,10 @@ struct BlockProgram {
   // The consumer warpgroups take turns on the tensor cores (see kernel_ir.cpp): from the mapping,
   // or under pipeline = auto from the schedule.
   bool pingpong = false;
+  // Ping-pong over tiles (a GEMM whose tile one consumer warpgroup computes, with pingpong =
+  // true): two consumer warpgroups take alternate tiles of a persistent block, so one's epilogue
+  // runs under the other's main loop. Buffers the consumers write get a copy per warpgroup.
+  bool alternate_tiles = false;
   bool warp_specialize = true;
   int64_t smem_limit = 232448;
 };

@@ -31,6 +31,8 @@ public:
     k_.grid = b_.grid;
     if (b_.block->persistent) k_.persistent = persistent_ = b_.block->persistent->value;
     if (persistent_) check_persistent();
+    if (b_.alternate_tiles) check_alternate_tiles();
+    k_.alternate_tiles = b_.alternate_tiles;
     if (b_.block->cluster) {
       k_.cluster_x = b_.block->cluster->value.first;
       k_.cluster_y = b_.block->cluster->value.second;
@@ -139,11 +141,12 @@ public:
     Role cons;
     cons.kind = Role::Consumer;
     cons.name = "consumers";
-    cons.warpgroups = b_.consumer_warpgroups;
+    cons.warpgroups = b_.alternate_tiles ? 2 : b_.consumer_warpgroups;
     int per_thread = (65536 - 128 * kProducerRegs) / (128 * cons.warpgroups);
     cons.max_regs = std::min(240, per_thread / 8 * 8);
     cons.body.push_back(set_regs(cons.max_regs));
     consumer(b_.events, cons.body, -1, "");
+    if (b_.alternate_tiles) own_tiles(cons.body);
     if (tile_done_ >= 0) {
       Op done = op(Op::MbarArrive);
       done.barrier = tile_done_;
@@ -189,6 +192,50 @@ private:
 
   // A persistent kernel's rings count on from tile to tile, which needs the same number of
   // iterations in every tile, and pipelined loops at the top level of the block.
+  // Warpgroups on alternate tiles: the program's one warpgroup per tile is warpgroup 0 of its
+  // tile; `wg` then names the warpgroup whose turn the tile is, and picks its copy of every buffer
+  // the consumers write (a ring's slots are the producer's, taken in turn).
+  void own_tiles(Body& body) {
+    std::set<int> rings;
+    for (const auto& [t, r] : ring_of_tensor_) rings.insert(smem_index_.at(t));
+    std::function<void(Ref&)> own = [&](Ref& r) {
+      if (r.kind == Ref::Smem && r.index >= 0 && !rings.count(r.index)) r.slot = var("wg");
+    };
+    std::function<void(Op&)> visit = [&](Op& o) {
+      substitute(o, "wg", cst(0));
+      o.phases_in_turns = o.kind == Op::MbarWait;
+      for (Ref* r : {&o.dst, &o.src, &o.src2}) own(*r);
+      for (auto& [name, r] : o.tensors) own(r);
+      for (Op& inner : o.body) visit(inner);
+    };
+    for (Op& o : body) visit(o);
+  }
+
+  // Warpgroups on alternate tiles take turns at the tiles of one persistent block; each tile's
+  // data must come through the pipelined rings (data loaded once per tile, or ring space reused
+  // by the consumers, would have to be kept per warpgroup too).
+  void check_alternate_tiles() {
+    const SourceLoc at = b_.block->pingpong->loc;
+    const std::string who = "instance '" + b_.block->name + "' asks for ping-pong consumers";
+    if (!persistent_)
+      throw GroveError(at,
+                       who + " on alternate tiles (its tile is one warpgroup's), but is not "
+                             "persistent",
+                       "set persistent = true (the two warpgroups take turns at a block's "
+                       "tiles), or split the tile between two warpgroups");
+    for (const Ring& ring : plan_.rings)
+      if (ring.loop < 0)
+        throw GroveError(at, who + " on alternate tiles, but loads data once per tile",
+                         "alternate tiles need every load in the pipelined loop; set pingpong = "
+                         "false");
+    for (const Tensor& t : b_.tensors)
+      if (t.alias_of >= 0)
+        throw GroveError(at,
+                         who + " on alternate tiles, but its shared buffer '" + t.name +
+                             "' reuses another's space",
+                         "use a shallower pipeline so every buffer has its own space");
+  }
+
   void check_persistent() {
     for (const Ring& ring : plan_.rings) {
       if (ring.loop < 0) continue;

@@ -8,6 +8,10 @@
 // launch gives a multiple of c blocks. A clustered kernel that is not persistent gets the same loop
 // with one iteration: one group of tiles per cluster, every cluster launched.
 //
+// Ping-pong over tiles (Kernel::alternate_tiles): the consumer warpgroups take alternate
+// iterations of the block's tile loop, so one's epilogue runs under the other's main loop; the
+// producer's loop and the rings' counts are unchanged.
+//
 // Tile order: where the last two grid coordinates pick panels of different operands (A's rows
 // by the row coordinate, B's columns by the column one, as in GEMM), tiles come in bands of kBand
 // rows (of R x C tiles), each band walked column by column: the blocks running at one time then
@@ -76,10 +80,10 @@ bool banded(const Kernel& k, const std::string& row, const std::string& col) {
 } // namespace
 
 void loop_over_tiles(Kernel& k) {
-  const std::vector<std::string> ours = {"grove_cta",      "grove_ctas",      "grove_tile",
-                                         "grove_rc",       "grove_band",      "grove_in_band",
-                                         "grove_outer",    "grove_rank",      "grove_cluster",
-                                         "grove_clusters", "grove_band_rows", kTileIter};
+  const std::vector<std::string> ours = {
+      "grove_cta",       "grove_ctas",  "grove_tile", "grove_rc",      "grove_band",
+      "grove_in_band",   "grove_outer", "grove_rank", "grove_cluster", "grove_clusters",
+      "grove_band_rows", "grove_turn",  kTileIter};
   check_free(k, ours);
   const size_t n = k.grid.size();
   const int c = k.cluster;
@@ -174,6 +178,14 @@ void loop_over_tiles(Kernel& k) {
     auto begin = r.body.begin(), end = r.body.end();
     while (begin != end && begin->once) ++begin;
     while (end != begin && (end - 1)->once) --end;
+    if (k.alternate_tiles && r.kind == Role::Consumer) {
+      // Warpgroup wg takes the block's tile iterations wg, wg + 2, ...
+      loop.var = "grove_turn";
+      loop.extent = bin(IExpr::CeilDiv, sub(loop.extent, var("wg")), cst(2));
+      loop.lets.insert(loop.lets.begin(),
+                       {kTileIter, add(mul(var("grove_turn"), cst(2)), var("wg"))});
+      loop.note += "; warpgroup wg takes every other one, from the wg-th";
+    }
     loop.body.assign(std::make_move_iterator(begin), std::make_move_iterator(end));
     auto at = r.body.erase(begin, end);
     r.body.insert(at, std::move(loop));

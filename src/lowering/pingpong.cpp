@@ -74,6 +74,22 @@ void first_turn(Role& cons) {
   cons.body.insert(after, first);
 }
 
+// Warpgroups on alternate tiles (Kernel::alternate_tiles): a turn is one tile's main loop, so
+// the main loops run one after another while each warpgroup's epilogue runs under the other's.
+// The order matters beyond speed: a warpgroup waits on a ring slot's phase only after every
+// earlier phase has been waited for (by it or the other), or try_wait.parity could pass on the
+// phase before the one it means.
+void turns_around_main_loops(Role& cons) {
+  auto loop = std::find_if(cons.body.begin(), cons.body.end(),
+                           [](const Op& o) { return o.kind == Op::Loop && issues_wgmma(o.body); });
+  if (loop == cons.body.end()) return;
+  loop = cons.body.insert(loop, turn(Op::NamedBarrier, "wait for this warpgroup's turn: the "
+                                                       "other's main loop is done"));
+  cons.body.insert(loop + 2, turn(Op::NamedBarrierArrive,
+                                  "the other warpgroup's turn: its tile's main loop may start"));
+  first_turn(cons);
+}
+
 } // namespace
 
 void take_turns(kir::Kernel& k, const BlockProgram& b) {
@@ -82,6 +98,10 @@ void take_turns(kir::Kernel& k, const BlockProgram& b) {
   Role* cons = nullptr;
   for (Role& r : k.roles)
     if (r.kind == Role::Consumer) cons = &r;
+  if (cons && k.alternate_tiles) {
+    turns_around_main_loops(*cons);
+    return;
+  }
   if (!cons || cons->warpgroups != 2)
     throw GroveError(at,
                      "instance '" + b.block->name + "' asks for ping-pong consumers, but has " +

@@ -46,8 +46,13 @@ Lowered lower_mapping(const Program& prog, const MappingDecl& mapping, const Low
       }
       if (opts.schedules) opts.schedules->push_back(std::move(s));
     }
-  // 6. Shared memory: ring depths, offsets, aliasing under the bound.
-  for (BlockProgram& b : l.blocks) allocate_shared_memory(b);
+  // 6. Shared memory: ring depths, offsets, aliasing under the bound. A block whose tile one
+  //    consumer warpgroup computes, mapped `pingpong = true`, gets two that take alternate tiles,
+  //    each with its own copy of what the consumers write.
+  for (BlockProgram& b : l.blocks) {
+    b.alternate_tiles = b.block->pingpong && b.block->pingpong->value && b.consumer_warpgroups == 1;
+    allocate_shared_memory(b);
+  }
   dump("smem-allocation");
   // 7. Warp specialization and pipelining, then kernel IR.
   WarpSpecStrategy producer_consumer;

@@ -5,6 +5,7 @@
 // block that still does not fit is an error naming the tensors and their sizes.
 #include <algorithm>
 #include <map>
+#include <set>
 
 #include "lowering/passes.h"
 
@@ -84,6 +85,18 @@ void add_alias_edges(BlockProgram& b) {
 
 void allocate_shared_memory(BlockProgram& b) {
   set_slots(b, b.events, "");
+  if (b.alternate_tiles) {
+    // Warpgroups on alternate tiles: a copy each of the buffers the consumers write (slot wg).
+    std::set<int> loaded;
+    for_each_event(b.events, [&](Event& e) {
+      if (e.kind == Event::Copy && e.src.tensor >= 0 &&
+          b.tensors[static_cast<size_t>(e.src.tensor)].kind == Tensor::Global)
+        loaded.insert(e.dst.tensor);
+    });
+    for (size_t t = 0; t < b.tensors.size(); ++t)
+      if (b.tensors[t].memory == Memory::Shared && !loaded.count(static_cast<int>(t)))
+        b.tensors[t].slots = 2;
+  }
   std::vector<int> shared;
   for (size_t t = 0; t < b.tensors.size(); ++t)
     if (b.tensors[t].memory == Memory::Shared) shared.push_back(static_cast<int>(t));

@@ -127,18 +127,18 @@ std::vector<Case> cases() {
        "persistent = true;",
        "persistent = false;",
        "clusters_not_persistent"},
-      // Clusters of 2 x 2 over 3 x 3 tiles: A multicast along tile rows, B along tile columns;
-      // the last group's blocks past the ends compute on zeros. Persistent and not.
+      // Clusters of 2 x 2 over 3 x 2 tiles: A multicast along tile rows, B along tile columns;
+      // the second group's blocks past the end compute on zeros. Persistent and not.
       {"gemm.grove",
        "h100",
-       {{"M", 300}, {"N", 600}, {"K", 128}},
+       {{"M", 300}, {"N", 300}, {"K", 128}},
        {},
        "cluster = (2, 1);",
        "cluster = (2, 2);",
        "clusters_2x2"},
       {"gemm.grove",
        "h100",
-       {{"M", 300}, {"N", 600}, {"K", 128}},
+       {{"M", 300}, {"N", 300}, {"K", 128}},
        {},
        "persistent = true;\n    cluster = (2, 1);",
        "persistent = false;\n    cluster = (2, 2);",
@@ -152,6 +152,8 @@ std::vector<Case> cases() {
        "    memory acc = NONE, A = SHARED, B = SHARED;",
        "    memory acc = NONE, B = SHARED;",
        "A_by_warpgroups"},
+      // Ping-pong over tiles: 5 x 2 tiles, two warpgroups taking turns at a block's tiles.
+      {"gemm.grove", "h100_pingpong", {{"M", 300}, {"N", 300}, {"K", 200}}, {}},
       {"gemm_bf16.grove", "h100", {{"M", 128}, {"N", 256}, {"K", 128}}, {}},
       {"batched_gemm.grove", "h100", {{"L", 2}, {"M", 100}, {"N", 256}, {"K", 128}}, {}},
       {"dual_gemm.grove", "h100", {{"M", 128}, {"N", 200}, {"K", 128}}, {}},
@@ -289,6 +291,11 @@ TEST(EmulatorMutations, GemmClusters2x2EverySyncOpIsNeeded) {
               "cluster = (2, 1);",
               "cluster = (2, 2);",
               "clusters_2x2"});
+}
+
+TEST(EmulatorMutations, GemmPingPongOverTilesEverySyncOpIsNeeded) {
+  // 6 x 2 tiles in 6 groups: every block takes several, so both warpgroups have tiles.
+  mutate_all({"gemm.grove", "h100_pingpong", {{"M", 384}, {"N", 512}, {"K", 320}}, {}});
 }
 
 TEST(EmulatorMutations, AttentionEverySyncOpIsNeeded) {

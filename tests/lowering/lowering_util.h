@@ -35,9 +35,10 @@ inline lower::Lowered lower_text(const std::string& text, std::map<std::string, 
 
 // The message of the error lowering `text` raises; empty when it lowers.
 inline std::string lowering_error(const std::string& text,
-                                  std::map<std::string, int64_t> sizes = {}) {
+                                  std::map<std::string, int64_t> sizes = {},
+                                  const std::string& mapping = "") {
   try {
-    lower_text(text, std::move(sizes));
+    lower_text(text, std::move(sizes), mapping);
   } catch (const GroveError& e) {
     return e.what();
   }
