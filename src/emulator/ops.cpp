@@ -310,12 +310,13 @@ void Block::issue(Agent& a, const Op& op) {
     int64_t bk = op.src2.shape[op.trans_b ? 1 : 0], bn = op.src2.shape[op.trans_b ? 0 : 1];
     ElemType ta = elem(op.src), tb = elem(op.src2), tc = elem(op.dst);
     int64_t kstep = ta == ElemType::E4M3 ? 32 : 16;
-    if (am != M || bk != K || bn != N || M != 64 || N % 8 || N < 8 || N > 256 || K % kstep)
-      throw Fatal("wgmma " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K) +
-                  " (A " + std::to_string(am) + "x" + std::to_string(K) + ", B " +
-                  std::to_string(bk) + "x" + std::to_string(bn) + ") is not a sequence of m64nNk" +
-                  std::to_string(kstep) +
-                  " instructions (a warpgroup's M is 64, N a multiple of 8 up to 256)");
+    // (M = 128: two row blocks of 64, one after the other, as the CUDA printer issues them.)
+    if (am != M || bk != K || bn != N || M % 64 || M < 64 || N % 8 || N < 8 || N > 256 || K % kstep)
+      throw Fatal(
+          "wgmma " + std::to_string(M) + "x" + std::to_string(N) + "x" + std::to_string(K) +
+          " (A " + std::to_string(am) + "x" + std::to_string(K) + ", B " + std::to_string(bk) +
+          "x" + std::to_string(bn) + ") is not a sequence of m64nNk" + std::to_string(kstep) +
+          " instructions (a warpgroup's M is a multiple of 64, N a multiple of 8 up to 256)");
     if (ta != tb || ta == ElemType::F32 || tc == ElemType::E4M3 || tc == ElemType::BF16)
       throw Fatal(std::string("wgmma does not take ") + elem_name(ta) + " x " + elem_name(tb) +
                   " -> " + elem_name(tc));

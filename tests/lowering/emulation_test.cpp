@@ -104,6 +104,27 @@ TEST_P(Emulation, MatchesTheInterpreterUnderRandomSchedules) {
   }
 }
 
+// The tile shape of gemm.grove's h100_pingpong mapping, through the warpgroup's rows.
+const std::string kPingPongTiles = R"(    tunable BM = 64, BN = 256;
+  }
+  instance block = gemm_tile.kloop @ BLOCK {
+    tunable BK = 64, WM = 64;
+    memory acc = NONE;
+    warp_specialize = true;
+    pipeline = 4;
+    pingpong = true;
+    persistent = true;
+    cluster = (2, 1);
+  }
+  instance step = mma_block.split @ BLOCK {
+    tunable WM = 64;)";
+
+std::string replace_all(std::string s, const std::string& from, const std::string& to) {
+  for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
+    s.replace(at, from.size(), to);
+  return s;
+}
+
 std::vector<Case> cases() {
   return {
       {"gemm.grove", "h100", {{"M", 256}, {"N", 256}, {"K", 192}}, {}},
@@ -154,6 +175,15 @@ std::vector<Case> cases() {
        "A_by_warpgroups"},
       // Ping-pong over tiles: 5 x 2 tiles, two warpgroups taking turns at a block's tiles.
       {"gemm.grove", "h100_pingpong", {{"M", 300}, {"N", 300}, {"K", 200}}, {}},
+      // ... with 128x128 tiles: each warpgroup's wgmmas cover 128 rows (two of 64).
+      {"gemm.grove",
+       "h100_pingpong",
+       {{"M", 300}, {"N", 300}, {"K", 200}},
+       {},
+       kPingPongTiles,
+       replace_all(replace_all(kPingPongTiles, "BM = 64, BN = 256", "BM = 128, BN = 128"),
+                   "WM = 64", "WM = 128"),
+       "128x128"},
       {"gemm_bf16.grove", "h100", {{"M", 128}, {"N", 256}, {"K", 128}}, {}},
       {"batched_gemm.grove", "h100", {{"L", 2}, {"M", 100}, {"N", 256}, {"K", 128}}, {}},
       {"dual_gemm.grove", "h100", {{"M", 128}, {"N", 200}, {"K", 128}}, {}},
