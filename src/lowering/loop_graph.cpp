@@ -274,7 +274,7 @@ LoopSchedule schedule_loop(const BlockProgram& b, const std::string& machine) {
           kir::is_const(d, &v);
           n *= v;
         }
-        g.fixed_smem += n;
+        g.fixed_smem += b.alternate_tiles ? 2 * n : n; // a copy per warpgroup
       }
     }
   json graph = {{"name", b.name + "_loop"},

@@ -36,7 +36,10 @@ Lowered lower_mapping(const Program& prog, const MappingDecl& mapping, const Low
   }
   dump("copy-elimination");
   // 5. pipeline = auto: the solver-based scheduler picks the ring depth of the pipelined loop.
-  for (BlockProgram& b : l.blocks)
+  //    A block whose tile one consumer warpgroup computes, mapped `pingpong = true`, gets two
+  //    that take alternate tiles, each with its own copy of what the consumers write.
+  for (BlockProgram& b : l.blocks) {
+    b.alternate_tiles = b.block->pingpong && b.block->pingpong->value && b.consumer_warpgroups == 1;
     if (b.pipeline_depth == 0 || opts.schedule_all) {
       LoopSchedule s = schedule_loop(b);
       if (b.pipeline_depth == 0) {
@@ -46,13 +49,9 @@ Lowered lower_mapping(const Program& prog, const MappingDecl& mapping, const Low
       }
       if (opts.schedules) opts.schedules->push_back(std::move(s));
     }
-  // 6. Shared memory: ring depths, offsets, aliasing under the bound. A block whose tile one
-  //    consumer warpgroup computes, mapped `pingpong = true`, gets two that take alternate tiles,
-  //    each with its own copy of what the consumers write.
-  for (BlockProgram& b : l.blocks) {
-    b.alternate_tiles = b.block->pingpong && b.block->pingpong->value && b.consumer_warpgroups == 1;
-    allocate_shared_memory(b);
   }
+  // 6. Shared memory: ring depths, offsets, aliasing under the bound.
+  for (BlockProgram& b : l.blocks) allocate_shared_memory(b);
   dump("smem-allocation");
   // 7. Warp specialization and pipelining, then kernel IR.
   WarpSpecStrategy producer_consumer;

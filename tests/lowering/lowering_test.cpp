@@ -310,6 +310,25 @@ TEST(PipelineAuto, TheSchedulerPicksTheRingDepth) {
   EXPECT_EQ(count_ops(l.kernels[0].roles[1].body, kir::Op::NamedBarrierArrive), 0);
 }
 
+TEST(PipelineAuto, PingPongOverTilesCountsAStagingTilePerWarpgroup) {
+  if (!lower::have_scheduler()) GTEST_SKIP() << "built without the scheduler";
+  std::string text = read_example("gemm.grove");
+  text =
+      text.substr(0, text.find("mapping h100_pingpong")) +
+      replace(text.substr(text.find("mapping h100_pingpong")), "pipeline = 4;", "pipeline = auto;");
+  std::vector<lower::LoopSchedule> scheds;
+  auto c = compile_text(text);
+  ASSERT_EQ(c->errors, "");
+  lower::LowerOptions o;
+  o.schedules = &scheds;
+  lower::Lowered l = lower::lower_mapping(c->prog, *c->prog.find_mapping("h100_pingpong"), o);
+  ASSERT_EQ(scheds.size(), 1u);
+  // Two 64x256 f16 staging tiles besides the ring.
+  EXPECT_NE(scheds[0].graph_json.find("\"fixed_smem_bytes\": 65536"), std::string::npos)
+      << scheds[0].graph_json.substr(0, 400);
+  EXPECT_LE(l.kernels.at(0).smem_bytes, 232448 - 1024);
+}
+
 TEST(PipelineAuto, AttentionGetsTheFa3Structure) {
   if (!lower::have_scheduler()) GTEST_SKIP() << "built without the scheduler";
   std::string text = replace(read_example("attention.grove"), "pipeline = 2;", "pipeline = auto;");
