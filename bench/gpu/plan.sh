@@ -91,20 +91,21 @@ ATTENTION_BENCHES=(
 
 # A/B: one mapping option turned off in a copy of the example (sed edit; s/^// for none, to time
 # another mapping of it), checked at a small size, then timed next to the default: name | example
-# | edit | mapping | sizes | scalar args.
+# | edit | mapping | sizes | scalar args. The most telling first: the time budget may cut the
+# last.
 VARIANTS=(
-  "gemm_not_persistent|gemm.grove|s/persistent = true;/persistent = false;/|h100|M=8192,N=8192,K=8192|"
-  "gemm_no_cluster|gemm.grove|/cluster = (2, 1);/d|h100|M=8192,N=8192,K=8192|"
-  "gemm_cluster_2x2|gemm.grove|s/cluster = (2, 1);/cluster = (2, 2);/|h100|M=8192,N=8192,K=8192|"
-  "gemm_cluster_1x2|gemm.grove|s/cluster = (2, 1);/cluster = (1, 2);/|h100|M=8192,N=8192,K=8192|"
   "gemm_pingpong|gemm.grove|s/^//|h100_pingpong|M=8192,N=8192,K=8192|"
-  "gemm_pingpong_128x128|gemm.grove|/mapping h100_pingpong/,\$ {s/BM = 64, BN = 256/BM = 128, BN = 128/;s/WM = 64/WM = 128/g;s/pipeline = 4;/pipeline = 5;/}|h100_pingpong|M=8192,N=8192,K=8192|"
   "gemm_pingpong_k1024|gemm.grove|s/^//|h100_pingpong|M=8192,N=8192,K=1024|"
-  "gemm_pipeline4|gemm.grove|s/pipeline = 3;/pipeline = 4;/;/cluster = (2, 1);/d|h100|M=8192,N=8192,K=8192|"
-  "attention_d128_no_pingpong|attention.grove|s/pingpong = true;/pingpong = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"
-  "attention_d128_not_persistent|attention.grove|s/persistent = true;/persistent = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"
+  "gemm_pingpong_128x128|gemm.grove|/mapping h100_pingpong/,\$ {s/BM = 64, BN = 256/BM = 128, BN = 128/;s/WM = 64/WM = 128/g;s/pipeline = 4;/pipeline = 5;/}|h100_pingpong|M=8192,N=8192,K=8192|"
   "attention_d128_no_overlap|attention.grove|s/    pingpong = true;/    pingpong = true;\n    overlap = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"
+  "attention_d128_no_pingpong|attention.grove|s/pingpong = true;/pingpong = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"
+  "gemm_cluster_2x2|gemm.grove|s/cluster = (2, 1);/cluster = (2, 2);/|h100|M=8192,N=8192,K=8192|"
+  "gemm_no_cluster|gemm.grove|/cluster = (2, 1);/d|h100|M=8192,N=8192,K=8192|"
+  "gemm_not_persistent|gemm.grove|s/persistent = true;/persistent = false;/|h100|M=8192,N=8192,K=8192|"
   "attention_d256_bk80_no_overlap|attention.grove|s/BK = 64,/BK = 80,/;s/    pingpong = true;/    pingpong = true;\n    overlap = false;/|h100_d256|BH=32,S=4096,D=256|sm_scale=0.0625"
+  "attention_d128_not_persistent|attention.grove|s/persistent = true;/persistent = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"
+  "gemm_cluster_1x2|gemm.grove|s/cluster = (2, 1);/cluster = (1, 2);/|h100|M=8192,N=8192,K=8192|"
+  "gemm_pipeline4|gemm.grove|s/pipeline = 3;/pipeline = 4;/;/cluster = (2, 1);/d|h100|M=8192,N=8192,K=8192|"
 )
 
 # The small size a variant is checked at: every 8192 or 4096 in its sizes becomes 256.

@@ -97,5 +97,14 @@ for entry in "${GPU_RUNS[@]}"; do
   "${cmd[@]}" >/dev/null || { echo "emulation of $name failed: ${cmd[*]}" >&2; exit 1; }
 done
 
+echo "== pre-flight: every A/B variant, emulated at its small size"
+for entry in "${VARIANTS[@]}"; do
+  IFS='|' read -r name file edit mapping sizes args <<<"$entry"
+  cmd=("$GROVE" run "$DEST/variants/$name.grove" --mapping "$mapping" --size "$(small_sizes "$sizes")"
+    --emulate --check)
+  [[ -n "$args" ]] && cmd+=(--arg "$args")
+  "${cmd[@]}" >/dev/null || { echo "emulation of variant $name failed: ${cmd[*]}" >&2; exit 1; }
+done
+
 du -sh "$DEST"
 echo "ready: carry [\".gpu\"] and run: bash bench/gpu/run.sh --bench"
