@@ -178,11 +178,14 @@ __device__ __forceinline__ void mbar_arrive(u32 bar) {
   asm volatile("mbarrier.arrive.release.cta.shared::cta.b64 _, [%0];" ::"r"(bar) : "memory");
 }
 // One arrival on the mbarrier at `bar`'s offset in block `cta` of the cluster (mapa gives its
-// address in the cluster's shared memory window).
+// address in the cluster's shared memory window). Release at CTA scope (the default), as CUTLASS's
+// ClusterBarrier::arrive: what the arrival orders are the wgmma's reads of the slot, which
+// wgmma.wait_group has already completed; .release.cluster would put a GPU-wide memory barrier
+// (MEMBAR.ALL.GPU in SASS) in front of every release in the main loop.
 __device__ __forceinline__ void mbar_arrive_cluster(u32 bar, u32 cta) {
   asm volatile("{\n\t.reg .b32 remote;\n\t"
                "mapa.shared::cluster.u32 remote, %0, %1;\n\t"
-               "mbarrier.arrive.release.cluster.shared::cluster.b64 _, [remote];\n\t}" ::"r"(bar),
+               "mbarrier.arrive.shared::cluster.b64 _, [remote];\n\t}" ::"r"(bar),
                "r"(cta)
                : "memory");
 }
