@@ -52,7 +52,11 @@ public:
       }
       if (ten.memory == Memory::Shared) {
         SmemBuffer s{ten.name, ten.elem, shape, ten.slots, Swizzle::None, ten.offset};
-        if (!shape.empty() && (shape.back() * elem_bytes(ten.elem)) % 128 == 0)
+        // The 128-byte swizzle where rows are whole 128-byte lines and a slot whole 1024-byte
+        // atoms (8 rows): the layout TMA and wgmma want; a slot that is not (a bias row) stays
+        // row-major, so that every slot of a ring starts on an atom.
+        if (!shape.empty() && (shape.back() * elem_bytes(ten.elem)) % 128 == 0 &&
+            s.slot_bytes() % 1024 == 0)
           s.swizzle = Swizzle::B128;
         smem_index_[static_cast<int>(t)] = static_cast<int>(k_.smem.size());
         k_.smem.push_back(s);

@@ -39,6 +39,8 @@ struct WarpSpecStrategy {
   virtual RolePlan plan(const BlockProgram& b) const;
 };
 RolePlan plan_roles(const BlockProgram& b, const WarpSpecStrategy& s);
+// A block-level copy from global into shared memory: the producer's (a TMA load).
+bool is_tma_load(const BlockProgram& b, const Event& e);
 // kernel_ir.cpp: the block program, with its role plan, as kernel IR.
 // cluster.cpp: the tile coordinates a cluster's blocks split and the loads they share (multicast).
 struct ClusterPlan {

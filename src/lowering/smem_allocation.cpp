@@ -86,12 +86,11 @@ void add_alias_edges(BlockProgram& b) {
 void allocate_shared_memory(BlockProgram& b) {
   set_slots(b, b.events, "");
   if (b.alternate_tiles) {
-    // Warpgroups on alternate tiles: a copy each of the buffers the consumers write (slot wg).
+    // Warpgroups on alternate tiles: a copy each of the buffers the consumers write (slot wg),
+    // which is every shared buffer the producer does not load.
     std::set<int> loaded;
     for_each_event(b.events, [&](Event& e) {
-      if (e.kind == Event::Copy && e.src.tensor >= 0 &&
-          b.tensors[static_cast<size_t>(e.src.tensor)].kind == Tensor::Global)
-        loaded.insert(e.dst.tensor);
+      if (is_tma_load(b, e)) loaded.insert(e.dst.tensor);
     });
     for (size_t t = 0; t < b.tensors.size(); ++t)
       if (b.tensors[t].memory == Memory::Shared && !loaded.count(static_cast<int>(t)))

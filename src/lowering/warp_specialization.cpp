@@ -9,13 +9,14 @@
 #include "lowering/passes.h"
 
 namespace grove::lower {
-namespace {
 
 bool is_tma_load(const BlockProgram& b, const Event& e) {
   return e.kind == Event::Copy &&
          b.tensors[static_cast<size_t>(e.src.tensor)].kind == Tensor::Global &&
          b.tensors[static_cast<size_t>(e.dst.tensor)].memory == Memory::Shared && e.wg_count == 0;
 }
+
+namespace {
 
 int64_t view_bytes(const BlockProgram& b, const View& v) {
   int64_t n = elem_bytes(b.tensors[static_cast<size_t>(v.tensor)].elem);

@@ -188,6 +188,19 @@ std::vector<Case> cases() {
       {"batched_gemm.grove", "h100", {{"L", 2}, {"M", 100}, {"N", 256}, {"K", 128}}, {}},
       {"dual_gemm.grove", "h100", {{"M", 128}, {"N", 200}, {"K", 128}}, {}},
       {"gemm_bias_gelu.grove", "h100", {{"M", 128}, {"N", 300}, {"K", 64}}, {}},
+      // Ping-pong over tiles with an epilogue that stages bias per warpgroup.
+      {"gemm_bias_gelu.grove",
+       "h100",
+       {{"M", 200}, {"N", 300}, {"K", 64}},
+       {},
+       "BM = 128, BN = 256;\n  }\n  instance block = gemm_tile.kloop @ BLOCK {\n    tunable BK = "
+       "64, "
+       "WM = 64;\n    memory acc = NONE;\n    warp_specialize = true;\n    pipeline = 3;",
+       "BM = 64, BN = 256;\n  }\n  instance block = gemm_tile.kloop @ BLOCK {\n    tunable BK = "
+       "64, "
+       "WM = 64;\n    memory acc = NONE;\n    warp_specialize = true;\n    pipeline = 3;\n    "
+       "pingpong = true;",
+       "pingpong"},
       {"gemm_rowsum.grove", "h100", {{"M", 200}, {"N", 256}, {"K", 136}}, {}},
       {"attention.grove", "h100_d128", {{"BH", 1}, {"S", 256}, {"D", 128}}, {{"sm_scale", 0.088}}},
       {"attention.grove", "h100_d64", {{"BH", 1}, {"S", 200}, {"D", 64}}, {{"sm_scale", 0.125}}},
