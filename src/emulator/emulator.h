@@ -29,12 +29,15 @@
 //   releases once every thread that has not finished has arrived. Signalling a block all of whose
 //   agents have finished (on the GPU: exited) is reported.
 // - mbarrier waits: besides deadlocks, a wait that passes on a phase later than the one after the
-//   last phase this agent waited on (it missed a phase: parity aliasing) is reported.
+//   last phase this agent waited on (it missed a phase: parity aliasing) is reported. Where the
+//   consumer warpgroups take a ring's phases in turns (Op::phases_in_turns, ping-pong over
+//   tiles), the last phase any of them waited on counts; a wait that passes early, on the phase
+//   before the one it means, shows as a read of data that has not landed.
 // - Persistent kernels run `persistent_ctas` blocks, each looping over its tiles (clustered ones
 //   that are not persistent, one block per tile).
 // Not modelled: the accumulator fragment layout (kernel IR has no per-thread register ops, so it
-// cannot be got wrong there; the CUDA printer owns it), races on global memory (boxes written by
-// TMA stores and copies are not checked against each other), clusters and multicast.
+// cannot be got wrong there; the CUDA printer owns it), and races on global memory (boxes written
+// by TMA stores and copies are not checked against each other, within a cluster or across).
 #pragma once
 #include <cstdint>
 #include <map>
