@@ -273,6 +273,27 @@ TEST(Persistent, ClustersAlongBothCoordinatesShareBothPanels) {
   }
 }
 
+TEST(Persistent, ClustersAlongBothCoordinatesNeedTwoTileCoordinates) {
+  // The GEMM with blocks over tile rows only (each block takes all N columns).
+  std::string text = replace(read_example("gemm.grove"), R"(  let Ct = tile(C, BM, BN);
+  let Ar = rows(A, BM);
+  let Bc = cols(B, BN);
+  for i, j in prange(cdiv(M, BM), cdiv(N, BN)) {
+    launch gemm_tile(Ct[i, j], Ar[i], Bc[j]);
+  })",
+                             R"(  let Cr = rows(C, BM);
+  let Ar = rows(A, BM);
+  for i in prange(cdiv(M, BM)) {
+    launch gemm_tile(Cr[i], Ar[i], B);
+  })");
+  EXPECT_EQ(lowering_error(text, {{"N", 256}}), "") << "with (2, 1) it lowers";
+  std::string msg =
+      lowering_error(replace(text, "cluster = (2, 1);", "cluster = (2, 2);"), {{"N", 256}});
+  EXPECT_NE(msg.find("asks for clusters of 2x2 blocks, but its blocks have one tile coordinate"),
+            std::string::npos)
+      << msg;
+}
+
 TEST(Persistent, TileDependentTripCountsAreRefused) {
   // Causal attention: a query tile walks only the key tiles up to the diagonal.
   std::string text = replace(read_example("attention_causal.grove"), "    pipeline = 2;\n",
