@@ -30,13 +30,18 @@ void substitute(Op& o, const std::string& name, const IExprP& value) {
   for (Op& x : o.body) substitute(x, name, value);
 }
 
+IExprP cluster_coord(const Kernel& k, size_t d) {
+  if (k.cluster_dims.size() == 1) return var("grove_rank");
+  int64_t stride = 1;
+  for (size_t e = 0; e < d; ++e) stride *= k.cluster_dims[e].size;
+  return bin(IExpr::Mod, bin(IExpr::Div, var("grove_rank"), cst(stride)),
+             cst(k.cluster_dims[d].size));
+}
+
 std::vector<int> cluster_targets(const Kernel& k, int rank, const std::vector<unsigned>& groups) {
   if (groups.empty()) return {rank};
-  // Rank r's coordinate along dimension d: (r / stride_d) % size_d.
   auto coord = [&](int r, size_t d) {
-    int stride = 1;
-    for (size_t e = 0; e < d; ++e) stride *= k.cluster_dims[e].size;
-    return r / stride % k.cluster_dims[d].size;
+    return static_cast<int>(eval(*cluster_coord(k, d), {{"grove_rank", r}}));
   };
   std::vector<int> out;
   for (int r = 0; r < k.cluster; ++r) {

@@ -234,6 +234,10 @@ struct Kernel {
   int threads() const; // 32 per producer warp (padded to a warpgroup) + 128 per consumer warpgroup
 };
 
+// This block's coordinate along cluster_dims[d], from its rank grove_rank: (grove_rank / (size_0
+// ... size_(d-1))) % size_d, or grove_rank itself where the cluster has one dimension.
+IExprP cluster_coord(const Kernel& k, size_t d);
+
 // The ranks of the blocks an op with `groups` (see Op::cluster_groups) reaches from the block of
 // rank `rank`, ascending; {rank} when `groups` is empty.
 std::vector<int> cluster_targets(const Kernel& k, int rank, const std::vector<unsigned>& groups);

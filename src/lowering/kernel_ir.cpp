@@ -194,8 +194,6 @@ private:
   bool stored_ = false;                       // a consumer issued a TMA store
   std::map<std::string, IExprP> loop_extent_; // pipelined loop variable -> its extent
 
-  // A persistent kernel's rings count on from tile to tile, which needs the same number of
-  // iterations in every tile, and pipelined loops at the top level of the block.
   // Warpgroups on alternate tiles: the program's one warpgroup per tile is warpgroup 0 of its
   // tile; `wg` then names the warpgroup whose turn the tile is, and picks its copy of every buffer
   // the consumers write (a ring's slots are the producer's, taken in turn).
@@ -206,13 +204,15 @@ private:
       if (r.kind == Ref::Smem && r.index >= 0 && !rings.count(r.index)) r.slot = var("wg");
     };
     std::function<void(Op&)> visit = [&](Op& o) {
-      substitute(o, "wg", cst(0));
       o.phases_in_turns = o.kind == Op::MbarWait;
       for (Ref* r : {&o.dst, &o.src, &o.src2}) own(*r);
       for (auto& [name, r] : o.tensors) own(r);
       for (Op& inner : o.body) visit(inner);
     };
-    for (Op& o : body) visit(o);
+    for (Op& o : body) {
+      substitute(o, "wg", cst(0)); // (its body included)
+      visit(o);
+    }
   }
 
   // Warpgroups on alternate tiles take turns at the tiles of one persistent block; each tile's
@@ -240,6 +240,8 @@ private:
                          "use a shallower pipeline so every buffer has its own space");
   }
 
+  // A persistent kernel's rings count on from tile to tile, which needs the same number of
+  // iterations in every tile, and pipelined loops at the top level of the block.
   void check_persistent() {
     for (const Ring& ring : plan_.rings) {
       if (ring.loop < 0) continue;
@@ -568,18 +570,13 @@ private:
   // Which slice of a copy shared by `group` this block loads (its rank among the group's blocks,
   // from grove_rank), and how many blocks share it.
   std::pair<IExprP, int64_t> slice_in_group(unsigned group) const {
-    if (cluster_.dims.size() == 1) return {var("grove_rank"), cluster_.size};
     IExprP slice = cst(0);
-    int64_t stride = 1, blocks = 1;
-    for (size_t d = 0; d < cluster_.dims.size(); ++d) {
-      const int64_t size = cluster_.dims[d].size;
+    int64_t blocks = 1;
+    for (size_t d = 0; d < k_.cluster_dims.size(); ++d)
       if (group >> d & 1u) {
-        IExprP coord = bin(IExpr::Mod, bin(IExpr::Div, var("grove_rank"), cst(stride)), cst(size));
-        slice = add(slice, mul(coord, cst(blocks)));
-        blocks *= size;
+        slice = add(slice, mul(kir::cluster_coord(k_, d), cst(blocks)));
+        blocks *= k_.cluster_dims[d].size;
       }
-      stride *= size;
-    }
     return {slice, blocks};
   }
 

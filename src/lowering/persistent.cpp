@@ -146,14 +146,9 @@ void loop_over_tiles(Kernel& k) {
       }
     }
   }
-  int64_t stride = 1;
   for (size_t d = 0; d < split.size(); ++d) {
     const Kernel::ClusterDim& cd = k.cluster_dims[d];
-    IExprP r = split.size() == 1
-                   ? var("grove_rank")
-                   : bin(IExpr::Mod, bin(IExpr::Div, var("grove_rank"), cst(stride)), cst(cd.size));
-    lets.push_back({cd.var, add(mul(var(names[split[d]]), cst(cd.size)), r)});
-    stride *= cd.size;
+    lets.push_back({cd.var, add(mul(var(names[split[d]]), cst(cd.size)), cluster_coord(k, d))});
   }
 
   for (Role& r : k.roles) {
