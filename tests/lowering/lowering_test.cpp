@@ -312,10 +312,8 @@ TEST(PipelineAuto, TheSchedulerPicksTheRingDepth) {
 
 TEST(PipelineAuto, PingPongOverTilesCountsAStagingTilePerWarpgroup) {
   if (!lower::have_scheduler()) GTEST_SKIP() << "built without the scheduler";
-  std::string text = read_example("gemm.grove");
-  text =
-      text.substr(0, text.find("mapping h100_pingpong")) +
-      replace(text.substr(text.find("mapping h100_pingpong")), "pipeline = 4;", "pipeline = auto;");
+  std::string text = replace_in_mapping(read_example("gemm.grove"), "h100_pingpong",
+                                        "pipeline = 4;", "pipeline = auto;");
   std::vector<lower::LoopSchedule> scheds;
   auto c = compile_text(text);
   ASSERT_EQ(c->errors, "");

@@ -67,4 +67,13 @@ inline std::string replace(std::string s, const std::string& from, const std::st
   return s;
 }
 
+// `from` replaced by `to` in mapping `mapping` of `text` (the first occurrence after its header).
+inline std::string replace_in_mapping(const std::string& text, const std::string& mapping,
+                                      const std::string& from, const std::string& to) {
+  const size_t at = text.find("mapping " + mapping + " ");
+  EXPECT_NE(at, std::string::npos) << mapping;
+  if (at == std::string::npos) return text;
+  return text.substr(0, at) + replace(text.substr(at), from, to);
+}
+
 } // namespace grove::test

@@ -157,9 +157,8 @@ TEST(PingPong, AlternateTilesNeedAPersistentBlock) {
 
 TEST(PingPong, AlternateTilesNeedEveryLoadInTheLoop) {
   // Attention with 64-row query tiles: one warpgroup's each, and Q loaded once per tile.
-  std::string text = read_example("attention.grove");
-  const size_t at = text.find("mapping h100_d64 ");
-  text = text.substr(0, at) + replace(text.substr(at), "tunable BQ = 128;", "tunable BQ = 64;");
+  std::string text = replace_in_mapping(read_example("attention.grove"), "h100_d64",
+                                        "tunable BQ = 128;", "tunable BQ = 64;");
   std::string msg = lowering_error(text, {{"D", 64}}, "h100_d64");
   EXPECT_NE(msg.find("asks for ping-pong consumers on alternate tiles, but loads data once per "
                      "tile"),
@@ -169,9 +168,8 @@ TEST(PingPong, AlternateTilesNeedEveryLoadInTheLoop) {
 
 TEST(PingPong, AlternateTilesRefuseReusedRingSpace) {
   // Five 40 KiB stages leave no room for two staging tiles beside them.
-  std::string text = read_example("gemm.grove");
-  const size_t at = text.find("mapping h100_pingpong");
-  text = text.substr(0, at) + replace(text.substr(at), "pipeline = 4;", "pipeline = 5;");
+  std::string text = replace_in_mapping(read_example("gemm.grove"), "h100_pingpong",
+                                        "pipeline = 4;", "pipeline = 5;");
   std::string msg = lowering_error(text, {}, "h100_pingpong");
   EXPECT_NE(msg.find("asks for ping-pong consumers on alternate tiles, but its shared buffer "
                      "'C_s6' reuses another's space"),
