@@ -4,8 +4,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "api/session.h"
 #include "cli/commands.h"
-#include "cli/session.h"
 #include "cuda/print_cuda.h"
 #include "lowering/pipeline.h"
 #include "runtime/compile.h"

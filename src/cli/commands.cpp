@@ -1,5 +1,5 @@
 #include "cli/commands.h"
-#include "cli/session.h"
+#include "api/session.h"
 
 #include <algorithm>
 #include <chrono>

@@ -8,7 +8,8 @@ Device Device::open(int ordinal) {
   d.check(d.cuDeviceGetCount(&count), "cuDeviceGetCount");
   if (count == 0)
     throw Error("the CUDA driver sees no GPU",
-                "check nvidia-smi and CUDA_VISIBLE_DEVICES; without a GPU, run without --gpu");
+                "check nvidia-smi and CUDA_VISIBLE_DEVICES; without a GPU, run on the CPU (the "
+                "interpreter or the emulator)");
   if (ordinal < 0 || ordinal >= count)
     throw Error("no GPU " + std::to_string(ordinal) + ": the driver sees " + std::to_string(count));
   Device dev;

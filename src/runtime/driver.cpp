@@ -7,12 +7,11 @@
 
 namespace grove::runtime {
 
-const char* const kNoDriverMessage =
-    "no CUDA driver (libcuda.so.1 not found): --gpu needs an NVIDIA GPU; run without --gpu to use "
-    "the CPU interpreter";
+const char* const kNoDriverMessage = "no CUDA driver (libcuda.so.1 not found): running on the GPU "
+                                     "needs an NVIDIA GPU and its driver";
 const char* const kNoDriverHint =
-    "install the NVIDIA driver, or use `grove run FILE --check` (CPU) or `--emulate` (kernels on "
-    "the CPU emulator)";
+    "install the NVIDIA driver, or run on the CPU: `grove run FILE --check` (the interpreter) or "
+    "`--emulate` (the kernels in the emulator); from the API, target cpu or emulator";
 
 namespace {
 
@@ -80,7 +79,8 @@ Loaded load() {
   if (r != cu::kSuccess) {
     l.error = "the CUDA driver failed to initialize: " + d.error_string(r) +
               (r == 100 ? " (no CUDA-capable device is visible)" : "");
-    l.hint = "check nvidia-smi and CUDA_VISIBLE_DEVICES; without a GPU, run without --gpu";
+    l.hint = "check nvidia-smi and CUDA_VISIBLE_DEVICES; without a GPU, run on the CPU (the "
+             "interpreter or the emulator)";
   }
   return l;
 }

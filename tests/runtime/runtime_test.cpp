@@ -89,10 +89,11 @@ TEST(RuntimeDriver, RunGpuWithoutDriverSaysSo) {
   std::ostringstream out, err;
   EXPECT_EQ(cmd_run(o, out, err), 1);
   EXPECT_EQ(err.str(),
-            "grove: error: no CUDA driver (libcuda.so.1 not found): --gpu needs an NVIDIA GPU; "
-            "run without --gpu to use the CPU interpreter\n"
-            "  hint: install the NVIDIA driver, or use `grove run FILE --check` (CPU) or "
-            "`--emulate` (kernels on the CPU emulator)\n");
+            "grove: error: no CUDA driver (libcuda.so.1 not found): running on the GPU needs an "
+            "NVIDIA GPU and its driver\n"
+            "  hint: install the NVIDIA driver, or run on the CPU: `grove run FILE --check` (the "
+            "interpreter) or `--emulate` (the kernels in the emulator); from the API, target cpu "
+            "or emulator\n");
   EXPECT_EQ(out.str(), "");
   std::ostringstream out2, err2;
   EXPECT_EQ(cmd_bench(o, out2, err2), 1);

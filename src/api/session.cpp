@@ -1,4 +1,4 @@
-#include "cli/session.h"
+#include "api/session.h"
 
 #include <cmath>
 #include <cstdio>
@@ -10,10 +10,11 @@
 
 namespace grove {
 
-std::unique_ptr<Loaded> load(const std::string& file, std::ostream& err) {
-  auto l = std::make_unique<Loaded>();
-  Diagnostics diags(l->sm);
-  if (parse_file(file, l->sm, diags, l->prog) && !diags.has_errors()) {
+namespace {
+
+// Checks the parsed program and every mapping in it; prints diagnostics. Null on any error.
+std::unique_ptr<Loaded> checked(std::unique_ptr<Loaded> l, Diagnostics& diags, std::ostream& err) {
+  if (!diags.has_errors()) {
     check_program(l->prog, diags);
     for (const MappingDecl& m : l->prog.mappings) check_mapping(l->prog, m, diags);
     std::set<std::string> names;
@@ -27,6 +28,23 @@ std::unique_ptr<Loaded> load(const std::string& file, std::ostream& err) {
     return nullptr;
   }
   return l;
+}
+
+} // namespace
+
+std::unique_ptr<Loaded> load(const std::string& file, std::ostream& err) {
+  auto l = std::make_unique<Loaded>();
+  Diagnostics diags(l->sm);
+  parse_file(file, l->sm, diags, l->prog); // a file it cannot read is reported in diags
+  return checked(std::move(l), diags, err);
+}
+
+std::unique_ptr<Loaded> load_text(const std::string& name, const std::string& text,
+                                  std::ostream& err) {
+  auto l = std::make_unique<Loaded>();
+  Diagnostics diags(l->sm);
+  parse_source(l->sm.add(name, text), l->sm, diags, l->prog);
+  return checked(std::move(l), diags, err);
 }
 
 void report(const Loaded& l, const GroveError& e, std::ostream& err) {

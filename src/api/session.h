@@ -19,6 +19,9 @@ struct Loaded {
 
 // Parses and checks the file and every mapping in it; prints diagnostics. Null on any error.
 std::unique_ptr<Loaded> load(const std::string& file, std::ostream& err);
+// The same for source text; `name` stands for its file in messages.
+std::unique_ptr<Loaded> load_text(const std::string& name, const std::string& text,
+                                  std::ostream& err);
 void report(const Loaded& l, const GroveError& e, std::ostream& err);
 void report(const runtime::Error& e, std::ostream& err);
 // Runs `body` (which returns the exit status), reporting the Grove and runtime errors it throws

@@ -1,0 +1,117 @@
+// The C++ API: load a Grove program, and run it on arrays the caller owns, on the CPU (the
+// reference interpreter, or the task's float64 reference variant), in the emulator of the lowered
+// kernels, or on the GPU; or get the CUDA a mapping prints. The C API (grove_c.h) and the Python
+// module (src/python) are thin layers over this one.
+//
+//   grove::api::Program p = grove::api::Program::load("examples/gemm.grove");
+//   std::map<std::string, grove::api::Array> arrays = {
+//       {"C", {c, grove::api::DType::F32, {M, N}}},
+//       {"A", {a, grove::api::DType::F16, {M, K}}},
+//       {"B", {b, grove::api::DType::F16, {K, N}}}};
+//   p.run(arrays);   // sizes M, N, K come from the shapes; C is written back
+//
+// Every error (in the program, the mapping, the arrays, or on the GPU) is an api::Error whose
+// what() is the report in the format of docs/diagnostics.md.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace grove {
+struct Loaded;
+}
+
+namespace grove::api {
+
+class Error : public std::runtime_error {
+public:
+  using std::runtime_error::runtime_error;
+};
+
+// How a caller's array stores its elements. Any of them serves a tensor of any element type:
+// values are rounded to the tensor's type on the way in (as the GPU stores them) and converted to
+// the array's type on the way out. F16 and BF16 arrays hold the 16-bit patterns.
+enum class DType { F16, BF16, F32, F64 };
+const char* dtype_name(DType t);
+
+// A row-major, dense array the caller owns. Tensors the task writes are written back into it.
+struct Array {
+  void* data = nullptr;
+  DType dtype = DType::F32;
+  std::vector<int64_t> shape;
+};
+
+enum class Target {
+  Cpu,       // the reference interpreter runs the mapping (values rounded as stored)
+  Reference, // the task's reference variant, in float64 (no mapping)
+  Emulator,  // the mapping lowered to kernels, run in the emulator of Hopper's async machinery
+  Gpu,       // the mapping lowered, compiled with NVRTC (cached) and run on GPU 0
+};
+const char* target_name(Target t);
+
+struct RunConfig {
+  std::string mapping; // empty: the file's first mapping
+  Target target = Target::Cpu;
+  std::map<std::string, double> scalars; // the task's scalar parameters (defaults where absent)
+  uint64_t seed = 1;                     // emulator: the first schedule's seed
+  int schedules = 1;                     // emulator: schedules tried, each from the inputs
+};
+
+struct RunReport {
+  std::string mapping;                  // empty for Target::Reference
+  std::map<std::string, int64_t> sizes; // as the arrays' shapes bound them
+  std::string summary;                  // one line: what ran, where, how long
+};
+
+struct TensorParam {
+  std::string name;
+  std::string elem;              // "f16", "bf16", "f32"
+  std::vector<std::string> dims; // size names, or integer literals as text
+  bool read = false, write = false;
+};
+struct ScalarParam {
+  std::string name;
+  bool is_int = false;
+  std::optional<double> default_value;
+};
+struct Signature {
+  std::string task;
+  std::vector<TensorParam> tensors;
+  std::vector<ScalarParam> scalars;
+};
+
+class Program {
+public:
+  static Program load(const std::string& path);
+  // Source text; `name` stands for its file in messages (imports resolve against the working
+  // folder).
+  static Program from_source(const std::string& text, const std::string& name = "<source>");
+  Program(Program&&) noexcept;
+  Program& operator=(Program&&) noexcept;
+  ~Program();
+
+  std::vector<std::string> mappings() const;
+  // The entry task of a mapping (empty: the first).
+  Signature signature(const std::string& mapping = "") const;
+  // The sizes the shapes bind (tensor name -> shape), checked against each other.
+  std::map<std::string, int64_t>
+  bind_sizes(const std::string& mapping,
+             const std::map<std::string, std::vector<int64_t>>& shapes) const;
+  // Runs the entry task on the arrays (one per tensor parameter, by name) with sequential
+  // semantics, and writes the tensors it writes back into their arrays.
+  RunReport run(const std::map<std::string, Array>& arrays, const RunConfig& config = {}) const;
+  // The CUDA C++ of each kernel the mapping lowers to, with these sizes fixed (empty: the kernels
+  // take every size as a parameter).
+  std::string cuda(const std::string& mapping = "",
+                   const std::map<std::string, int64_t>& sizes = {}) const;
+
+private:
+  explicit Program(std::unique_ptr<Loaded> l);
+  std::unique_ptr<Loaded> l_;
+};
+
+} // namespace grove::api

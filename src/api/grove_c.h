@@ -1,0 +1,70 @@
+/* The C API: the C++ API of grove.h for C and for foreign-function interfaces. Every call that
+ * can fail returns a status (0 success) or NULL and, when `error` is not NULL, stores a report in
+ * the format of docs/diagnostics.md there, to be released with grove_free.
+ *
+ *   char* err = NULL;
+ *   grove_program* p = grove_load("examples/gemm.grove", &err);
+ *   int64_t c_shape[] = {M, N}, a_shape[] = {M, K}, b_shape[] = {K, N};
+ *   grove_array arrays[] = {{"C", c, GROVE_F32, 2, c_shape},
+ *                           {"A", a, GROVE_F16, 2, a_shape},
+ *                           {"B", b, GROVE_F16, 2, b_shape}};
+ *   if (grove_run(p, "h100", GROVE_CPU, arrays, 3, NULL, 0, &err) != 0) { puts(err); }
+ *   grove_free(err);
+ *   grove_program_free(p);
+ */
+#ifndef GROVE_C_H
+#define GROVE_C_H
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct grove_program grove_program;
+
+/* How an array stores its elements (F16 and BF16: the 16-bit patterns). Any of them serves a
+ * tensor of any element type; values are rounded to the tensor's type on the way in. */
+typedef enum { GROVE_F16 = 0, GROVE_BF16 = 1, GROVE_F32 = 2, GROVE_F64 = 3 } grove_dtype;
+
+/* Where a run happens: the reference interpreter under the mapping, the task's float64 reference
+ * variant, the emulator of the lowered kernels, or GPU 0. */
+typedef enum { GROVE_CPU = 0, GROVE_REFERENCE = 1, GROVE_EMULATOR = 2, GROVE_GPU = 3 } grove_target;
+
+/* A dense row-major array of the caller's, for the tensor parameter `name`. */
+typedef struct {
+  const char* name;
+  void* data;
+  grove_dtype dtype;
+  int rank;
+  const int64_t* shape;
+} grove_array;
+
+typedef struct {
+  const char* name;
+  double value;
+} grove_scalar;
+
+grove_program* grove_load(const char* path, char** error);
+grove_program* grove_from_source(const char* text, const char* name, char** error);
+void grove_program_free(grove_program* p);
+
+/* The program's mappings, in file order; the name stays valid while the program lives. */
+int grove_mapping_count(const grove_program* p);
+const char* grove_mapping_name(const grove_program* p, int i);
+
+/* Runs the mapping's entry task (mapping NULL or "": the first) on the arrays, one per tensor
+ * parameter; sizes come from their shapes; the tensors the task writes are written back. */
+int grove_run(const grove_program* p, const char* mapping, grove_target target,
+              const grove_array* arrays, int n_arrays, const grove_scalar* scalars, int n_scalars,
+              char** error);
+
+/* The CUDA C++ the mapping prints with these sizes fixed ("M=512,N=512"; NULL or "": none),
+ * released with grove_free; NULL on error. */
+char* grove_cuda(const grove_program* p, const char* mapping, const char* sizes, char** error);
+
+void grove_free(void* s);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* GROVE_C_H */

@@ -1,0 +1,154 @@
+// The Python module `grove`: the C++ API (src/api/grove.h) over Python buffers (numpy arrays,
+// memoryviews, anything with the buffer protocol), written back in place as a kernel would.
+//
+//   import grove, numpy as np
+//   p = grove.load("examples/gemm.grove")
+//   a = np.random.uniform(-1, 1, (300, 200)).astype(np.float16)
+//   b = np.random.uniform(-1, 1, (200, 264)).astype(np.float16)
+//   c = np.empty((300, 264), np.float16)
+//   p.run(C=c, A=a, B=b, mapping="h100", target="cpu")   # or "reference", "emulator", "gpu"
+//
+// pybind11 because it is the well-kept way to bind C++ to Python (Debian's pybind11-dev); the
+// buffer protocol rather than numpy's C API, so the module builds without numpy.
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include "api/grove.h"
+
+namespace py = pybind11;
+using namespace grove::api;
+
+namespace {
+
+Target parse_target(const std::string& t) {
+  for (Target x : {Target::Cpu, Target::Reference, Target::Emulator, Target::Gpu})
+    if (t == target_name(x)) return x;
+  throw py::value_error("target '" + t + "' is not one of cpu, reference, emulator, gpu");
+}
+
+// The element storage a buffer format names ('e' half, 'f' float, 'd' double; byte-order
+// prefixes of the native order allowed).
+DType dtype_of(const std::string& name, std::string format) {
+  if (!format.empty() && (format[0] == '@' || format[0] == '=' || format[0] == '<'))
+    format.erase(0, 1);
+  if (format == "e") return DType::F16;
+  if (format == "f") return DType::F32;
+  if (format == "d") return DType::F64;
+  throw py::type_error("array '" + name + "' holds elements of format '" + format +
+                       "'; give float16, float32 or float64 (e.g. numpy's astype)");
+}
+
+// A C-contiguous buffer of one tensor, held while the run uses it.
+Array array_of(const std::string& name, const py::buffer& obj, bool write,
+               std::vector<py::buffer_info>& held) {
+  py::buffer_info info;
+  try {
+    info = obj.request(write);
+  } catch (py::error_already_set&) {
+    throw py::value_error("array '" + name + "' is read-only, but the task writes tensor '" + name +
+                          "'; pass a writable array");
+  }
+  Array a{info.ptr, dtype_of(name, info.format), {}};
+  py::ssize_t stride = info.itemsize;
+  for (py::ssize_t d = info.ndim; d-- > 0;) {
+    if (info.shape[d] > 1 && info.strides[d] != stride)
+      throw py::value_error("array '" + name +
+                            "' is not C-contiguous; pass numpy.ascontiguousarray(...)");
+    stride *= info.shape[d];
+  }
+  for (py::ssize_t s : info.shape) a.shape.push_back(s);
+  held.push_back(std::move(info));
+  return a;
+}
+
+py::dict run(const Program& p, const std::string& mapping, const std::string& target, uint64_t seed,
+             int schedules, const py::kwargs& args) {
+  RunConfig cfg;
+  cfg.mapping = mapping;
+  cfg.target = parse_target(target);
+  cfg.seed = seed;
+  cfg.schedules = schedules;
+  Signature sig = p.signature(mapping);
+  std::vector<py::buffer_info> held;
+  std::map<std::string, Array> arrays;
+  for (auto [key, value] : args) {
+    std::string name = py::str(key);
+    bool write = false, tensor = false;
+    for (const TensorParam& t : sig.tensors)
+      if (t.name == name) tensor = true, write = t.write;
+    if (tensor && py::isinstance<py::buffer>(value))
+      arrays.emplace(name, array_of(name, value.cast<py::buffer>(), write, held));
+    else if (!tensor && (py::isinstance<py::float_>(value) || py::isinstance<py::int_>(value)))
+      cfg.scalars[name] = value.cast<double>();
+    else if (tensor)
+      throw py::type_error("tensor '" + name + "' needs an array (numpy or any buffer)");
+    else
+      cfg.scalars[name] = value.cast<double>(); // a scalar; run() names an unknown one
+  }
+  RunReport rep;
+  {
+    py::gil_scoped_release unlocked; // the arrays stay held in `held`
+    rep = p.run(arrays, cfg);
+  }
+  py::dict out;
+  out["mapping"] = rep.mapping;
+  out["sizes"] = rep.sizes;
+  out["summary"] = rep.summary;
+  return out;
+}
+
+} // namespace
+
+PYBIND11_MODULE(grove, m) {
+  m.doc() =
+      "Grove: task programs over tensors, run on the CPU, in the emulator, or on a Hopper GPU";
+  py::register_exception<Error>(m, "GroveError");
+
+  py::class_<TensorParam>(m, "TensorParam")
+      .def_readonly("name", &TensorParam::name)
+      .def_readonly("elem", &TensorParam::elem)
+      .def_readonly("dims", &TensorParam::dims)
+      .def_readonly("read", &TensorParam::read)
+      .def_readonly("write", &TensorParam::write)
+      .def("__repr__", [](const TensorParam& t) {
+        std::string dims;
+        for (const std::string& d : t.dims) dims += (dims.empty() ? "" : ", ") + d;
+        return t.name + ": " +
+               (t.read && t.write ? "read write "
+                : t.write         ? "write "
+                                  : "read ") +
+               t.elem + "[" + dims + "]";
+      });
+  py::class_<ScalarParam>(m, "ScalarParam")
+      .def_readonly("name", &ScalarParam::name)
+      .def_readonly("is_int", &ScalarParam::is_int)
+      .def_readonly("default", &ScalarParam::default_value);
+  py::class_<Signature>(m, "Signature")
+      .def_readonly("task", &Signature::task)
+      .def_readonly("tensors", &Signature::tensors)
+      .def_readonly("scalars", &Signature::scalars);
+
+  py::class_<Program>(m, "Program")
+      .def_property_readonly("mappings", &Program::mappings)
+      .def("signature", &Program::signature, py::arg("mapping") = "",
+           "The entry task of a mapping (default: the file's first): its tensors and scalars.")
+      .def("run", &run, py::arg("mapping") = "", py::arg("target") = "cpu", py::arg("seed") = 1,
+           py::arg("schedules") = 1,
+           "Runs the mapping's entry task on arrays given by tensor name (sizes come from their "
+           "shapes) and scalars by name; writes the written tensors back into their arrays. "
+           "target: cpu (the interpreter), reference (the float64 reference variant), emulator "
+           "(the lowered kernels, `schedules` random schedules from `seed`), gpu (GPU 0).")
+      .def(
+          "cuda",
+          [](const Program& p, const std::string& mapping, const py::kwargs& sizes) {
+            std::map<std::string, int64_t> s;
+            for (auto [k, v] : sizes) s[py::str(k)] = v.cast<int64_t>();
+            return p.cuda(mapping, s);
+          },
+          py::arg("mapping") = "",
+          "The CUDA C++ the mapping prints, with the sizes given as keywords fixed.");
+
+  m.def("load", &Program::load, py::arg("path"), "Loads and checks a .grove file.");
+  m.def("from_source", &Program::from_source, py::arg("text"), py::arg("name") = "<source>",
+        "Loads and checks Grove source text.");
+}

@@ -1,0 +1,216 @@
+// The C++ API (src/api/grove.h) on caller-owned arrays: results against a float64 product
+// computed here on fresh random inputs, sizes bound from shapes, and the errors a caller meets.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "api/grove.h"
+#include "support/numeric.h"
+
+namespace grove::api {
+namespace {
+
+std::string example(const std::string& name) {
+  return std::string(GROVE_SOURCE_DIR) + "/examples/" + name;
+}
+
+// Uniform values in [-1, 1] as f16 bit patterns, and the same values as doubles.
+struct Half {
+  std::vector<uint16_t> bits;
+  std::vector<double> values;
+};
+Half random_f16(size_t n, std::mt19937_64& rng) {
+  std::uniform_real_distribution<double> dist(-1, 1);
+  Half h;
+  for (size_t i = 0; i < n; ++i) {
+    h.bits.push_back(f32_to_f16_bits(static_cast<float>(dist(rng))));
+    h.values.push_back(f16_bits_to_f32(h.bits.back()));
+  }
+  return h;
+}
+
+double rel_error(const std::vector<double>& got, const std::vector<double>& want) {
+  double num = 0, den = 0;
+  for (size_t i = 0; i < got.size(); ++i) {
+    num += (got[i] - want[i]) * (got[i] - want[i]);
+    den += want[i] * want[i];
+  }
+  return std::sqrt(num / den);
+}
+
+std::vector<double> matmul(const std::vector<double>& a, const std::vector<double>& b, int64_t m,
+                           int64_t n, int64_t k) {
+  std::vector<double> c(static_cast<size_t>(m * n), 0.0);
+  for (int64_t i = 0; i < m; ++i)
+    for (int64_t p = 0; p < k; ++p)
+      for (int64_t j = 0; j < n; ++j) c[i * n + j] += a[i * k + p] * b[p * n + j];
+  return c;
+}
+
+// A ragged GEMM (sizes not tile multiples) through each CPU target: f16 inputs, the f16 output
+// taken into an f64 array (so every value must be an f16 value), checked against float64.
+TEST(Api, GemmOnEveryCpuTargetMatchesFloat64) {
+  Program p = Program::load(example("gemm.grove"));
+  EXPECT_EQ(p.mappings(), (std::vector<std::string>{"h100", "h100_pingpong"}));
+  const int64_t M = 136, N = 72, K = 40;
+  std::mt19937_64 rng(std::random_device{}());
+  Half a = random_f16(M * K, rng), b = random_f16(K * N, rng);
+  std::vector<double> want = matmul(a.values, b.values, M, N, K);
+  for (Target t : {Target::Cpu, Target::Reference, Target::Emulator}) {
+    std::vector<double> c(static_cast<size_t>(M * N), std::nan(""));
+    std::map<std::string, Array> arrays = {{"C", {c.data(), DType::F64, {M, N}}},
+                                           {"A", {a.bits.data(), DType::F16, {M, K}}},
+                                           {"B", {b.bits.data(), DType::F16, {K, N}}}};
+    RunConfig cfg;
+    cfg.target = t;
+    cfg.schedules = 3;
+    RunReport rep = p.run(arrays, cfg);
+    EXPECT_EQ(rep.sizes, (std::map<std::string, int64_t>{{"M", M}, {"N", N}, {"K", K}}));
+    EXPECT_EQ(rep.mapping, t == Target::Reference ? "" : "h100");
+    EXPECT_LT(rel_error(c, want), 2e-3) << target_name(t) << ": " << rep.summary;
+    if (t != Target::Reference) {
+      for (double v : c) ASSERT_EQ(v, round_to(ElemType::F16, v)) << "not stored as f16";
+    }
+  }
+}
+
+// Scalars by name (attention's sm_scale), an f32 array for f16 tensors, another mapping.
+TEST(Api, AttentionTakesScalarsAndOtherDtypes) {
+  Program p = Program::load(example("attention.grove"));
+  const int64_t BH = 1, S = 80, D = 64;
+  std::mt19937_64 rng(std::random_device{}());
+  std::uniform_real_distribution<float> dist(-1, 1);
+  std::vector<float> q(BH * S * D), k(q.size()), v(q.size()), o(q.size());
+  for (auto* t : {&q, &k, &v})
+    for (float& x : *t) x = dist(rng);
+  auto arrays = [&](std::vector<float>& out) {
+    return std::map<std::string, Array>{{"O", {out.data(), DType::F32, {BH, S, D}}},
+                                        {"Q", {q.data(), DType::F32, {BH, S, D}}},
+                                        {"K", {k.data(), DType::F32, {BH, S, D}}},
+                                        {"V", {v.data(), DType::F32, {BH, S, D}}}};
+  };
+  RunConfig cfg;
+  cfg.mapping = "h100_d64";
+  cfg.scalars = {{"sm_scale", 0.125}};
+  p.run(arrays(o), cfg);
+  std::vector<float> ref(q.size());
+  cfg.target = Target::Reference;
+  p.run(arrays(ref), cfg);
+  std::vector<double> got(o.begin(), o.end()), want(ref.begin(), ref.end());
+  EXPECT_LT(rel_error(got, want), 2e-3);
+  // A different scale gives a different result (the scalar is used, not its default).
+  cfg.scalars = {{"sm_scale", 0.5}};
+  std::vector<float> other(q.size());
+  p.run(arrays(other), cfg);
+  std::vector<double> changed(other.begin(), other.end());
+  EXPECT_GT(rel_error(changed, want), 1e-2);
+}
+
+// Runs and expects an api::Error whose report contains `needle`.
+template <typename F> std::string error_of(F&& f) {
+  try {
+    f();
+  } catch (const Error& e) {
+    return e.what();
+  }
+  ADD_FAILURE() << "no error";
+  return {};
+}
+
+TEST(Api, ShapesThatDisagreeAreReportedAtTheParameter) {
+  Program p = Program::load(example("gemm.grove"));
+  std::vector<double> c(64 * 32), a(64 * 16), b(17 * 32);
+  std::map<std::string, Array> arrays = {{"C", {c.data(), DType::F64, {64, 32}}},
+                                         {"A", {a.data(), DType::F64, {64, 16}}},
+                                         {"B", {b.data(), DType::F64, {17, 32}}}};
+  std::string e = error_of([&] { p.run(arrays); });
+  EXPECT_NE(e.find("gemm.grove:7:"), std::string::npos) << e;
+  EXPECT_NE(e.find("error: size K is 17 in tensor 'B' [17, 32], but 16 in A [64, 16]"),
+            std::string::npos)
+      << e;
+
+  arrays.erase("B");
+  e = error_of([&] { p.run(arrays); });
+  EXPECT_NE(e.find("no array given for tensor 'B' (f16[K, N])"), std::string::npos) << e;
+  EXPECT_NE(e.find("hint: pass one array per tensor parameter: C, A, B"), std::string::npos) << e;
+
+  arrays["B"] = {b.data(), DType::F64, {17, 32, 1}};
+  e = error_of([&] { p.run(arrays); });
+  EXPECT_NE(e.find("tensor 'B' is f16[K, N], but its array has shape [17, 32, 1]"),
+            std::string::npos)
+      << e;
+
+  arrays["B"] = {b.data(), DType::F64, {16, 32}};
+  arrays["X"] = {b.data(), DType::F64, {16, 32}};
+  e = error_of([&] { p.run(arrays); });
+  EXPECT_NE(e.find("task 'gemm' has no tensor named 'X'"), std::string::npos) << e;
+
+  arrays.erase("X");
+  RunConfig cfg;
+  cfg.scalars = {{"alpha", 2}};
+  e = error_of([&] { p.run(arrays, cfg); });
+  EXPECT_NE(e.find("task 'gemm' has no scalar parameter 'alpha'"), std::string::npos) << e;
+
+  cfg = {};
+  cfg.mapping = "h200";
+  e = error_of([&] { p.run(arrays, cfg); });
+  EXPECT_NE(e.find("no mapping named 'h200'"), std::string::npos) << e;
+  EXPECT_NE(e.find("this file has: h100, h100_pingpong"), std::string::npos) << e;
+}
+
+TEST(Api, SourceErrorsComeWithTheirLocation) {
+  std::string e =
+      error_of([] { Program::from_source("task t(C: write f16[M]);\nvariant", "x.grove"); });
+  EXPECT_NE(e.find("x.grove:2:"), std::string::npos) << e;
+  e = error_of([] { Program::load("/nonexistent/file.grove"); });
+  EXPECT_NE(e.find("/nonexistent/file.grove"), std::string::npos) << e;
+}
+
+TEST(Api, SignatureAndCuda) {
+  Program p = Program::load(example("attention.grove"));
+  Signature s = p.signature("h100_d128");
+  EXPECT_EQ(s.task, "attention");
+  ASSERT_EQ(s.tensors.size(), 4u);
+  EXPECT_EQ(s.tensors[0].name, "O");
+  EXPECT_EQ(s.tensors[0].elem, "f16");
+  EXPECT_EQ(s.tensors[0].dims, (std::vector<std::string>{"BH", "S", "D"}));
+  EXPECT_TRUE(s.tensors[0].write);
+  EXPECT_FALSE(s.tensors[0].read);
+  EXPECT_TRUE(s.tensors[1].read);
+  ASSERT_EQ(s.scalars.size(), 1u);
+  EXPECT_EQ(s.scalars[0].name, "sm_scale");
+  EXPECT_FALSE(s.scalars[0].is_int);
+
+  std::string cu = p.cuda("h100_d128", {{"D", 128}});
+  EXPECT_NE(cu.find("__global__"), std::string::npos);
+  EXPECT_NE(cu.find("#include \"grove_sm90.cuh\""), std::string::npos);
+}
+
+// On a machine without a GPU the GPU target says so; with one, it computes the GEMM.
+TEST(Api, GpuTargetRunsOrSaysThereIsNoGpu) {
+  Program p = Program::load(example("gemm.grove"));
+  const int64_t M = 128, N = 256, K = 64;
+  std::mt19937_64 rng(std::random_device{}());
+  Half a = random_f16(M * K, rng), b = random_f16(K * N, rng);
+  std::vector<double> c(static_cast<size_t>(M * N), std::nan(""));
+  std::map<std::string, Array> arrays = {{"C", {c.data(), DType::F64, {M, N}}},
+                                         {"A", {a.bits.data(), DType::F16, {M, K}}},
+                                         {"B", {b.bits.data(), DType::F16, {K, N}}}};
+  RunConfig cfg;
+  cfg.target = Target::Gpu;
+  try {
+    p.run(arrays, cfg);
+  } catch (const Error& e) {
+    std::string what = e.what();
+    EXPECT_TRUE(what.find("no CUDA driver") != std::string::npos ||
+                what.find("no CUDA-capable device") != std::string::npos ||
+                what.find("sees no GPU") != std::string::npos)
+        << what;
+    return;
+  }
+  EXPECT_LT(rel_error(c, matmul(a.values, b.values, M, N, K)), 2e-3);
+}
+
+} // namespace
+} // namespace grove::api

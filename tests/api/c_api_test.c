@@ -1,0 +1,91 @@
+/* The C API from C (so grove_c.h stays C): a ragged GEMM on fresh random inputs against a float64
+ * product, the error a caller gets for disagreeing shapes, and the printed CUDA. Exit status 0
+ * when every check holds. */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "api/grove_c.h"
+
+static int failures = 0;
+
+#define CHECK(cond, ...)                                                                           \
+  do {                                                                                             \
+    if (!(cond)) {                                                                                 \
+      fprintf(stderr, "%s:%d: check failed: %s: ", __FILE__, __LINE__, #cond);                     \
+      fprintf(stderr, __VA_ARGS__);                                                                \
+      fprintf(stderr, "\n");                                                                       \
+      ++failures;                                                                                  \
+    }                                                                                              \
+  } while (0)
+
+int main(void) {
+  enum { M = 100, N = 264, K = 72 };
+  char* err = NULL;
+  grove_program* p = grove_load(GROVE_SOURCE_DIR "/examples/gemm.grove", &err);
+  CHECK(p != NULL, "%s", err ? err : "");
+  if (!p) return 1;
+  CHECK(grove_mapping_count(p) == 2, "%d mappings", grove_mapping_count(p));
+  CHECK(strcmp(grove_mapping_name(p, 0), "h100") == 0, "%s", grove_mapping_name(p, 0));
+  CHECK(grove_mapping_name(p, 2) == NULL, "past the end");
+
+  /* Inputs in float, of values already f16 (multiples of 2^-10 in [-1, 1]). */
+  float* a = malloc(sizeof(float) * M * K);
+  float* b = malloc(sizeof(float) * K * N);
+  double* c = malloc(sizeof(double) * M * N);
+  srand((unsigned)time(NULL));
+  for (int i = 0; i < M * K; ++i) a[i] = (float)(rand() % 2049 - 1024) / 1024.0f;
+  for (int i = 0; i < K * N; ++i) b[i] = (float)(rand() % 2049 - 1024) / 1024.0f;
+  for (int i = 0; i < M * N; ++i) c[i] = NAN;
+  int64_t c_shape[] = {M, N}, a_shape[] = {M, K}, b_shape[] = {K, N};
+  grove_array arrays[] = {{"C", c, GROVE_F64, 2, c_shape},
+                          {"A", a, GROVE_F32, 2, a_shape},
+                          {"B", b, GROVE_F32, 2, b_shape}};
+  int rc = grove_run(p, "h100", GROVE_EMULATOR, arrays, 3, NULL, 0, &err);
+  CHECK(rc == 0 && err == NULL, "%s", err ? err : "");
+  double num = 0, den = 0;
+  for (int i = 0; i < M; ++i)
+    for (int j = 0; j < N; ++j) {
+      double want = 0;
+      for (int k = 0; k < K; ++k) want += (double)a[i * K + k] * b[k * N + j];
+      num += (c[i * N + j] - want) * (c[i * N + j] - want);
+      den += want * want;
+    }
+  CHECK(sqrt(num / den) < 2e-3, "||out - ref|| / ||ref|| = %g", sqrt(num / den));
+
+  /* Disagreeing shapes: an error naming the file and the size. */
+  int64_t bad_shape[] = {K + 1, N};
+  arrays[2].shape = bad_shape;
+  rc = grove_run(p, NULL, GROVE_CPU, arrays, 3, NULL, 0, &err);
+  CHECK(rc != 0 && err != NULL, "no error");
+  if (err) {
+    CHECK(strstr(err, "gemm.grove:7:") != NULL, "%s", err);
+    CHECK(strstr(err, "size K is 73") != NULL, "%s", err);
+    grove_free(err);
+  }
+  grove_array unnamed = {NULL, c, GROVE_F64, 2, c_shape};
+  rc = grove_run(p, NULL, GROVE_CPU, &unnamed, 1, NULL, 0, &err);
+  CHECK(rc != 0 && err && strstr(err, "has no name"), "%s", err ? err : "no error");
+  grove_free(err);
+
+  char* cu = grove_cuda(p, "h100", "M=512,N=512", &err);
+  CHECK(cu && strstr(cu, "__global__"), "%s", err ? err : "no kernel");
+  grove_free(cu);
+  cu = grove_cuda(p, "h100", "M=oops", &err);
+  CHECK(cu == NULL && err && strstr(err, "NAME=INTEGER"), "%s", err ? err : "no error");
+  grove_free(err);
+
+  grove_program* bad = grove_from_source("task t(C: write f16[M]);\nvariant", "x.grove", &err);
+  CHECK(bad == NULL && err && strstr(err, "x.grove:2:"), "%s", err ? err : "no error");
+  grove_free(err);
+
+  free(a);
+  free(b);
+  free(c);
+  grove_program_free(p);
+  if (failures == 0) printf("c_api_test: every check holds\n");
+  return failures == 0 ? 0 : 1;
+}

@@ -1,0 +1,148 @@
+"""The Python module `grove`: programs run on buffers the caller owns, checked against float64
+products computed here on fresh random inputs, and the errors a caller meets. Needs no numpy (the
+array module's buffers); the numpy cases run where numpy is installed."""
+import array
+import math
+import os
+import random
+import unittest
+
+import grove
+
+EXAMPLES = os.path.join(os.environ.get("GROVE_SOURCE_DIR", "../.."), "examples")
+
+
+def buffer(shape, fmt="d", values=None):
+    """A writable C-contiguous buffer of `shape` (random in [-1, 1] unless `values`)."""
+    n = math.prod(shape)
+    data = array.array(fmt, values if values is not None else
+                       [random.uniform(-1, 1) for _ in range(n)])
+    return memoryview(data).cast("B").cast(fmt, shape)
+
+
+def rel_error(got, want):
+    num = sum((g - w) ** 2 for g, w in zip(got, want))
+    return math.sqrt(num / sum(w * w for w in want))
+
+
+def matmul(a, b, m, n, k):
+    return [sum(a[i, p] * b[p, j] for p in range(k)) for i in range(m) for j in range(n)]
+
+
+def f16(x):
+    """x rounded to the nearest f16 (struct's 'e' format)."""
+    import struct
+    return struct.unpack("e", struct.pack("e", x))[0]
+
+
+class Gemm(unittest.TestCase):
+    def setUp(self):
+        self.p = grove.load(os.path.join(EXAMPLES, "gemm.grove"))
+
+    def test_every_cpu_target_matches_float64(self):
+        m, n, k = 72, 40, 24  # not tile multiples
+        a = buffer((m, k), values=[f16(random.uniform(-1, 1)) for _ in range(m * k)])
+        b = buffer((k, n), values=[f16(random.uniform(-1, 1)) for _ in range(k * n)])
+        want = matmul(a, b, m, n, k)
+        for target in ("cpu", "reference", "emulator"):
+            c = buffer((m, n), values=[float("nan")] * (m * n))
+            report = self.p.run(C=c, A=a, B=b, mapping="h100_pingpong", target=target,
+                                schedules=2)
+            self.assertEqual(report["sizes"], {"M": m, "N": n, "K": k})
+            got = [c[i, j] for i in range(m) for j in range(n)]
+            self.assertLess(rel_error(got, want), 2e-3, f"{target}: {report['summary']}")
+
+    def test_signature_and_mappings(self):
+        self.assertEqual(self.p.mappings, ["h100", "h100_pingpong"])
+        sig = self.p.signature()
+        self.assertEqual(sig.task, "gemm")
+        self.assertEqual([repr(t) for t in sig.tensors],
+                         ["C: write f16[M, N]", "A: read f16[M, K]", "B: read f16[K, N]"])
+
+    def test_errors(self):
+        a, b, c = buffer((64, 16)), buffer((17, 32)), buffer((64, 32))
+        with self.assertRaises(grove.GroveError) as e:
+            self.p.run(C=c, A=a, B=b)
+        self.assertIn("gemm.grove:7:", str(e.exception))
+        self.assertIn("size K is 17 in tensor 'B' [17, 32], but 16 in A [64, 16]",
+                      str(e.exception))
+        with self.assertRaises(grove.GroveError) as e:
+            self.p.run(C=c, A=a)
+        self.assertIn("no array given for tensor 'B'", str(e.exception))
+        with self.assertRaises(grove.GroveError) as e:
+            self.p.run(C=c, A=a, B=buffer((16, 32)), mapping="h200")
+        self.assertIn("no mapping named 'h200'", str(e.exception))
+        with self.assertRaises(ValueError) as e:
+            self.p.run(C=memoryview(bytes(8 * 64 * 32)).cast("d", (64, 32)), A=a, B=buffer((16, 32)))
+        self.assertIn("read-only", str(e.exception))
+        with self.assertRaises(TypeError) as e:
+            self.p.run(C=c, A=a, B=memoryview(bytearray(16 * 32)).cast("B", (16, 32)))
+        self.assertIn("format 'B'", str(e.exception))
+        with self.assertRaises(ValueError):
+            self.p.run(C=c, A=a, B=buffer((16, 32)), target="tpu")
+        with self.assertRaises(grove.GroveError) as e:
+            grove.from_source("task t(C: write f16[M]);\nvariant", "x.grove")
+        self.assertIn("x.grove:2:", str(e.exception))
+
+    def test_gpu_runs_or_says_there_is_no_gpu(self):
+        m, n, k = 128, 256, 64
+        a = buffer((m, k), values=[f16(random.uniform(-1, 1)) for _ in range(m * k)])
+        b = buffer((k, n), values=[f16(random.uniform(-1, 1)) for _ in range(k * n)])
+        c = buffer((m, n), values=[float("nan")] * (m * n))
+        try:
+            self.p.run(C=c, A=a, B=b, target="gpu")
+        except grove.GroveError as e:
+            self.assertTrue(any(s in str(e) for s in
+                                ("no CUDA driver", "no CUDA-capable device", "sees no GPU")),
+                            str(e))
+            return
+        got = [c[i, j] for i in range(m) for j in range(n)]
+        self.assertLess(rel_error(got, matmul(a, b, m, n, k)), 2e-3)
+
+    def test_cuda(self):
+        text = self.p.cuda("h100", M=512, N=512)
+        self.assertIn("__global__", text)
+
+
+class Attention(unittest.TestCase):
+    def test_scalar_is_used(self):
+        p = grove.load(os.path.join(EXAMPLES, "attention.grove"))
+        shape = (1, 40, 64)
+        q, k, v = buffer(shape, "f"), buffer(shape, "f"), buffer(shape, "f")
+        outs = {}
+        for target, scale in (("cpu", 0.125), ("reference", 0.125), ("reference", 0.5)):
+            o = buffer(shape, "f", [0.0] * math.prod(shape))
+            p.run(O=o, Q=q, K=k, V=v, mapping="h100_d64", target=target, sm_scale=scale)
+            outs[target, scale] = list(o.cast("B").cast("f"))
+        self.assertLess(rel_error(outs["cpu", 0.125], outs["reference", 0.125]), 2e-3)
+        self.assertGreater(rel_error(outs["reference", 0.5], outs["reference", 0.125]), 1e-2)
+        with self.assertRaises(grove.GroveError) as e:
+            p.run(O=buffer(shape, "f"), Q=q, K=k, V=v, mapping="h100_d64", alpha=1.0)
+        self.assertIn("no scalar parameter 'alpha'", str(e.exception))
+
+
+try:
+    import numpy as np
+except ImportError:
+    np = None
+
+
+@unittest.skipIf(np is None, "numpy is not installed")
+class Numpy(unittest.TestCase):
+    def test_float16_arrays(self):
+        p = grove.load(os.path.join(EXAMPLES, "gemm_bf16.grove"))
+        rng = np.random.default_rng()
+        a = rng.uniform(-1, 1, (130, 72)).astype(np.float16)
+        b = rng.uniform(-1, 1, (72, 200)).astype(np.float16)
+        c = np.full((130, 200), np.nan, np.float32)
+        p.run(C=c, A=a, B=b)
+        # The bf16 program rounds the f16 inputs to bf16 on the way in.
+        ref = a.astype(np.float64) @ b.astype(np.float64)
+        self.assertLess(np.linalg.norm(c - ref) / np.linalg.norm(ref), 1e-2)
+        with self.assertRaises(ValueError) as e:
+            p.run(C=np.zeros((200, 130), np.float32).T, A=a, B=b)
+        self.assertIn("C-contiguous", str(e.exception))
+
+
+if __name__ == "__main__":
+    unittest.main()
