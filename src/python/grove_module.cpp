@@ -76,14 +76,21 @@ py::dict run(const Program& p, const std::string& mapping, const std::string& ta
     bool write = false, tensor = false;
     for (const TensorParam& t : sig.tensors)
       if (t.name == name) tensor = true, write = t.write;
-    if (tensor && py::isinstance<py::buffer>(value))
+    // An array under a name the task lacks goes on, for run() to name with the task's tensors
+    // (a numpy scalar is a buffer too, of rank 0).
+    bool array_like =
+        py::isinstance<py::buffer>(value) && value.cast<py::buffer>().request().ndim > 0;
+    if (tensor || array_like) {
+      if (!py::isinstance<py::buffer>(value))
+        throw py::type_error("tensor '" + name + "' needs an array (numpy or any buffer)");
       arrays.emplace(name, array_of(name, value.cast<py::buffer>(), write, held));
-    else if (!tensor && (py::isinstance<py::float_>(value) || py::isinstance<py::int_>(value)))
-      cfg.scalars[name] = value.cast<double>();
-    else if (tensor)
-      throw py::type_error("tensor '" + name + "' needs an array (numpy or any buffer)");
-    else
-      cfg.scalars[name] = value.cast<double>(); // a scalar; run() names an unknown one
+      continue;
+    }
+    try {
+      cfg.scalars[name] = value.cast<double>(); // a scalar; run() names one the task lacks
+    } catch (const py::cast_error&) {
+      throw py::type_error("scalar '" + name + "' needs a number");
+    }
   }
   RunReport rep;
   {

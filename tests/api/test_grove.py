@@ -81,6 +81,9 @@ class Gemm(unittest.TestCase):
         with self.assertRaises(ValueError):
             self.p.run(C=c, A=a, B=buffer((16, 32)), target="tpu")
         with self.assertRaises(grove.GroveError) as e:
+            self.p.run(C=c, A=a, B=buffer((16, 32)), X=buffer((16, 32)))
+        self.assertIn("task 'gemm' has no tensor named 'X'", str(e.exception))
+        with self.assertRaises(grove.GroveError) as e:
             grove.from_source("task t(C: write f16[M]);\nvariant", "x.grove")
         self.assertIn("x.grove:2:", str(e.exception))
 
@@ -119,6 +122,12 @@ class Attention(unittest.TestCase):
         with self.assertRaises(grove.GroveError) as e:
             p.run(O=buffer(shape, "f"), Q=q, K=k, V=v, mapping="h100_d64", alpha=1.0)
         self.assertIn("no scalar parameter 'alpha'", str(e.exception))
+        with self.assertRaises(TypeError) as e:
+            p.run(O=buffer(shape, "f"), Q=q, K=k, V=v, mapping="h100_d64", sm_scale="big")
+        self.assertIn("scalar 'sm_scale' needs a number", str(e.exception))
+        with self.assertRaises(TypeError) as e:
+            p.run(O=buffer(shape, "f"), Q=q, K=0.5, V=v, mapping="h100_d64", sm_scale=0.1)
+        self.assertIn("tensor 'K' needs an array", str(e.exception))
 
 
 try:
@@ -136,6 +145,11 @@ class Numpy(unittest.TestCase):
         b = rng.uniform(-1, 1, (72, 200)).astype(np.float16)
         c = np.full((130, 200), np.nan, np.float32)
         p.run(C=c, A=a, B=b)
+        attn = grove.load(os.path.join(EXAMPLES, "attention.grove"))
+        o = np.zeros((1, 40, 64), np.float32)
+        q = rng.uniform(-1, 1, o.shape).astype(np.float16)
+        attn.run(O=o, Q=q, K=q, V=q, mapping="h100_d64", sm_scale=np.float32(0.125))
+        self.assertTrue(np.isfinite(o).all() and np.abs(o).max() > 0)
         # The bf16 program rounds the f16 inputs to bf16 on the way in.
         ref = a.astype(np.float64) @ b.astype(np.float64)
         self.assertLess(np.linalg.norm(c - ref) / np.linalg.norm(ref), 1e-2)
