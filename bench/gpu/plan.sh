@@ -105,6 +105,8 @@ VARIANTS=(
   "attention_d256_bk80_no_overlap|attention.grove|s/BK = 64,/BK = 80,/;s/    pingpong = true;/    pingpong = true;\n    overlap = false;/|h100_d256|BH=32,S=4096,D=256|sm_scale=0.0625"
   "attention_d128_not_persistent|attention.grove|s/persistent = true;/persistent = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"
   "gemm_cluster_1x2|gemm.grove|s/cluster = (2, 1);/cluster = (1, 2);/|h100|M=8192,N=8192,K=8192|"
+  "gemm_tile_band_4|gemm.grove|s/persistent = true;/persistent = true;\n    tile_band = 4;/|h100|M=8192,N=8192,K=8192|"
+  "gemm_tile_band_16|gemm.grove|s/persistent = true;/persistent = true;\n    tile_band = 16;/|h100|M=8192,N=8192,K=8192|"
   "gemm_pipeline4|gemm.grove|s/pipeline = 3;/pipeline = 4;/;/cluster = (2, 1);/d|h100|M=8192,N=8192,K=8192|"
 )
 

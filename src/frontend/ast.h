@@ -131,6 +131,7 @@ struct Instance {
   std::optional<Located<bool>> pingpong; // unset: decided by the scheduler under pipeline = auto
   std::optional<Located<bool>> overlap;  // unset: wherever the loop has the shape (overlap.cpp)
   std::optional<Located<std::pair<int, int>>> cluster;
+  std::optional<Located<int64_t>> tile_band; // rows of tiles per band (persistent.cpp); default 8
 };
 
 struct MappingDecl {

@@ -209,6 +209,16 @@ void check_mapping(const Program& prog, const MappingDecl& mp, Diagnostics& diag
     block_only(in.cluster.has_value(), in.cluster ? in.cluster->loc : SourceLoc{}, "cluster");
     block_only(in.pingpong.has_value(), in.pingpong ? in.pingpong->loc : SourceLoc{}, "pingpong");
     block_only(in.overlap.has_value(), in.overlap ? in.overlap->loc : SourceLoc{}, "overlap");
+    block_only(in.tile_band.has_value(), in.tile_band ? in.tile_band->loc : SourceLoc{},
+               "tile_band");
+    // Bands order the tiles of the loop persistent blocks (or clusters) walk; an ordinary grid
+    // has none.
+    if (in.tile_band && in.level == Level::Block && !(in.persistent && in.persistent->value) &&
+        !(in.cluster && in.cluster->value.first * in.cluster->value.second > 1))
+      diags.error(in.tile_band->loc,
+                  "tile_band orders the tiles persistent blocks walk, but instance '" + in.name +
+                      "' is not persistent",
+                  "set persistent = true (or a cluster), or drop tile_band");
     constexpr int64_t kMaxSmem =
         232448; // 227 KiB: the most dynamic shared memory one H100 block may use
     if (in.smem_bytes && (in.smem_bytes->value <= 0 || in.smem_bytes->value > kMaxSmem))

@@ -598,6 +598,14 @@ private:
                  "use 1 to 16, or auto");
           in.pipeline = Located<int>{static_cast<int>(d), key.loc};
         }
+      } else if (key.text == "tile_band") {
+        expect("=");
+        SourceLoc vloc = peek().loc;
+        int64_t b = parse_int("a number of tile rows");
+        if (b < 1 || b > 64)
+          fail(vloc, "tile_band = " + std::to_string(b) + " is out of range",
+               "use 1 (row by row) to 64 rows of tiles per band");
+        in.tile_band = Located<int64_t>{b, key.loc};
       } else if (key.text == "smem_bytes") {
         expect("=");
         in.smem_bytes = Located<int64_t>{parse_int("a byte count"), key.loc};
@@ -613,7 +621,7 @@ private:
       } else {
         fail(key.loc, "unknown instance setting '" + key.text + "'",
              "settings are tunable, memory, call, warp_specialize, pipeline, pingpong, "
-             "overlap, smem_bytes, persistent, cluster");
+             "overlap, smem_bytes, persistent, cluster, tile_band");
       }
       expect(";");
     }

@@ -65,7 +65,8 @@ void overlap_gemms(kir::Kernel& k);
 // cores (named-barrier turns around the pipelined loop's wgmma groups).
 void take_turns(kir::Kernel& k, const BlockProgram& b);
 // persistent.cpp: each role's body becomes a loop over the output tiles this block handles
-// (grove_cta, grove_cta + grove_ctas, ...) in a cache-friendly order.
-void loop_over_tiles(kir::Kernel& k);
+// (grove_cta, grove_cta + grove_ctas, ...) in a cache-friendly order: bands of `band` rows of
+// tiles (the mapping's tile_band; default 8).
+void loop_over_tiles(kir::Kernel& k, const std::optional<Located<int64_t>>& band);
 
 } // namespace grove::lower

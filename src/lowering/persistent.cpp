@@ -13,10 +13,11 @@
 // producer's loop and the rings' counts are unchanged.
 //
 // Tile order: where the last two grid coordinates pick panels of different operands (A's rows
-// by the row coordinate, B's columns by the column one, as in GEMM), tiles come in bands of kBand
-// rows (of R x C tiles), each band walked column by column: the blocks running at one time then
-// share a few column panels of B and kBand row panels of A, which stay in L2 (the "grouped" or
-// "swizzled" raster of fast Hopper GEMMs). Otherwise (attention: every tile of a head reads the
+// by the row coordinate, B's columns by the column one, as in GEMM), tiles come in bands of
+// `tile_band` rows (of R x C tiles; 8 unless the mapping says), each band walked column by
+// column: the blocks running at one time then share a few column panels of B and a band's row
+// panels of A, which stay in L2 (the "grouped" or "swizzled" raster of fast Hopper GEMMs;
+// tile_band = 1 is plain row-by-row order). Otherwise (attention: every tile of a head reads the
 // same K and V) the last coordinate varies fastest. Outer coordinates (a batch) vary slowest.
 #include "lowering/passes.h"
 
@@ -25,7 +26,7 @@ namespace {
 
 using namespace kir;
 
-constexpr int64_t kBand = 8;
+constexpr int64_t kDefaultBand = 8;
 
 void check_free(const Kernel& k, const std::vector<std::string>& names) {
   auto clash = [&](const std::string& n) {
@@ -79,7 +80,7 @@ bool banded(const Kernel& k, const std::string& row, const std::string& col) {
 
 } // namespace
 
-void loop_over_tiles(Kernel& k) {
+void loop_over_tiles(Kernel& k, const std::optional<Located<int64_t>>& band_option) {
   const std::vector<std::string> ours = {
       "grove_cta",       "grove_ctas",  "grove_tile", "grove_rc",      "grove_band",
       "grove_in_band",   "grove_outer", "grove_rank", "grove_cluster", "grove_clusters",
@@ -115,7 +116,15 @@ void loop_over_tiles(Kernel& k) {
 
   // The tile coordinates of iteration kTileIter, as lets of the tile loop.
   lets.push_back({"grove_tile", add(first, mul(var(kTileIter), step))});
-  if (n == 1 || (n >= 2 && !banded(k, k.grid_vars[n - 2], k.grid_vars[n - 1]))) {
+  const bool bands = n >= 2 && banded(k, k.grid_vars[n - 2], k.grid_vars[n - 1]);
+  if (band_option && !bands)
+    throw GroveError(band_option->loc,
+                     "tile_band orders tiles whose two last coordinates pick panels of different "
+                     "operands (GEMM: A by row, B by column), which kernel '" +
+                         k.name + "' does not have",
+                     "drop tile_band: its tiles go in grid order");
+  const int64_t band = band_option ? band_option->value : kDefaultBand;
+  if (!bands) {
     // The last coordinate varies fastest, as blocks of an ordinary grid do.
     IExprP rest = var("grove_tile");
     for (size_t i = n; i-- > 0;) {
@@ -129,9 +138,9 @@ void loop_over_tiles(Kernel& k) {
       lets.push_back({"grove_rc", rc});
       rc = var("grove_rc");
     }
-    IExprP band_tiles = mul(cst(kBand), cols);
-    lets.push_back({"grove_band", mul(bin(IExpr::Div, rc, band_tiles), cst(kBand))});
-    lets.push_back({"grove_band_rows", bin(IExpr::Min, sub(rows, var("grove_band")), cst(kBand))});
+    IExprP band_tiles = mul(cst(band), cols);
+    lets.push_back({"grove_band", mul(bin(IExpr::Div, rc, band_tiles), cst(band))});
+    lets.push_back({"grove_band_rows", bin(IExpr::Min, sub(rows, var("grove_band")), cst(band))});
     lets.push_back({"grove_in_band", bin(IExpr::Mod, rc, band_tiles)});
     lets.push_back({names[n - 2], add(var("grove_band"), bin(IExpr::Mod, var("grove_in_band"),
                                                              var("grove_band_rows")))});

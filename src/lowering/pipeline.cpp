@@ -74,8 +74,9 @@ Lowered lower_mapping(const Program& prog, const MappingDecl& mapping, const Low
   // 10. Persistent kernels: each role loops over the output tiles in a cache-friendly order.
   //    Clustered kernels that are not persistent take the same loop with one tile group per
   //    cluster (one iteration), which is how a cluster's blocks find their tiles.
-  for (kir::Kernel& k : l.kernels)
-    if (k.persistent || k.cluster > 1) loop_over_tiles(k);
+  for (size_t i = 0; i < l.kernels.size(); ++i)
+    if (l.kernels[i].persistent || l.kernels[i].cluster > 1)
+      loop_over_tiles(l.kernels[i], l.blocks[i].block->tile_band);
   if (opts.dump && opts.dump_after == "persistent")
     for (const kir::Kernel& k : l.kernels) *opts.dump << kir::to_text(k);
   return l;

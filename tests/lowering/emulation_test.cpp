@@ -164,6 +164,14 @@ std::vector<Case> cases() {
        "persistent = true;\n    cluster = (2, 1);",
        "persistent = false;\n    cluster = (2, 2);",
        "clusters_2x2_not_persistent"},
+      // Bands of 2 tile rows over 5 x 3 tiles (the last band of one row), with clusters of 2.
+      {"gemm.grove",
+       "h100",
+       {{"M", 520}, {"N", 600}, {"K", 64}},
+       {},
+       "persistent = true;",
+       "persistent = true;\n    tile_band = 2;",
+       "tile_band_2"},
       // A staged by each warpgroup with ordinary stores (no TMA): a proxy fence before the wgmma
       // reads it, and no wgmma group left in flight over it while the next iteration rewrites it.
       {"gemm.grove",

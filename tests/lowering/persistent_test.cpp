@@ -192,6 +192,40 @@ TEST(Persistent, BatchedGemmCoversEveryBatch) {
   EXPECT_EQ(seen.size(), 3u * 8 * 3);
 }
 
+// tile_band sets the band height: 3 rows of tiles per band (the last band of 20 holds 2), and 1
+// is plain row-by-row order.
+TEST(Persistent, TileBandSetsTheBandHeight) {
+  std::map<std::string, int64_t> sizes = {{"M", 20 * 128 - 5}, {"N", 3 * 256}, {"K", 64}};
+  for (int64_t b : {3, 1}) {
+    std::string text = replace(gemm_without_cluster(), "persistent = true;",
+                               "persistent = true;\n    tile_band = " + std::to_string(b) + ";");
+    lower::Lowered l = lower_text(text);
+    auto one = visits(l.kernels.at(0), sizes, 1).at(0);
+    ASSERT_EQ(one.size(), 60u);
+    for (int64_t t = 0; t < 60; ++t) {
+      int64_t band = t / (3 * b) * b, rows = std::min<int64_t>(20 - band, b), in = t % (3 * b);
+      EXPECT_EQ(one[static_cast<size_t>(t)], (std::vector<int64_t>{band + in % rows, in / rows}))
+          << "tile_band " << b << ", tile " << t;
+    }
+    if (b == 1) {
+      for (int64_t t = 0; t < 60; ++t)
+        EXPECT_EQ(one[static_cast<size_t>(t)], (std::vector<int64_t>{t / 3, t % 3}));
+    }
+  }
+}
+
+// Attention's tiles all read one head's K and V: there are no bands to set.
+TEST(Persistent, TileBandNeedsTilesOverTwoOperands) {
+  std::string text =
+      replace_in_mapping(read_example("attention.grove"), "h100_d128", "persistent = true;",
+                         "persistent = true;\n    tile_band = 4;");
+  std::string msg = lowering_error(text, {{"D", 128}}, "h100_d128");
+  EXPECT_NE(msg.find("tile_band orders tiles whose two last coordinates pick panels of different "
+                     "operands"),
+            std::string::npos)
+      << msg;
+}
+
 TEST(Persistent, AttentionWalksTheQueryTilesOfAHeadInOrder) {
   lower::Lowered l = lower_text(read_example("attention.grove"), {{"D", 128}});
   const kir::Kernel& k = l.kernels.at(0);
