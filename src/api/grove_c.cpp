@@ -98,6 +98,8 @@ int grove_run(const grove_program* p, const char* mapping, grove_target target,
     if (!p) bad_argument("grove_run: program is NULL");
     if (target < GROVE_CPU || target > GROVE_GPU)
       bad_argument("grove_run: target " + std::to_string(target) + " is not a grove_target");
+    if ((n_arrays > 0 && !arrays) || (n_scalars > 0 && !scalars))
+      bad_argument("grove_run: arrays or scalars is NULL, but its count is not 0");
     std::map<std::string, grove::api::Array> named;
     for (int i = 0; i < n_arrays; ++i) {
       const grove_array& a = arrays[i];

@@ -71,6 +71,10 @@ int main(void) {
   CHECK(rc != 0 && err && strstr(err, "has no name"), "%s", err ? err : "no error");
   grove_free(err);
 
+  rc = grove_run(p, NULL, GROVE_CPU, NULL, 3, NULL, 0, &err);
+  CHECK(rc != 0 && err && strstr(err, "is NULL"), "%s", err ? err : "no error");
+  grove_free(err);
+
   char* cu = grove_cuda(p, "h100", "M=512,N=512", &err);
   CHECK(cu && strstr(cu, "__global__"), "%s", err ? err : "no kernel");
   grove_free(cu);
