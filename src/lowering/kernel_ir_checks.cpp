@@ -1,0 +1,86 @@
+// Pass 6, lowering to kernel IR (kernel_ir.cpp): what a mapping asks that the kernel cannot honour.
+#include "lowering/kernel_ir_emitter.h"
+
+namespace grove::lower {
+
+using namespace kir;
+
+// Warpgroups on alternate tiles take turns at the tiles of one persistent block; each tile's
+// data must come through the pipelined rings (data loaded once per tile, or ring space reused
+// by the consumers, would have to be kept per warpgroup too).
+void KernelIrEmitter::check_alternate_tiles() {
+  const SourceLoc at = b_.block->pingpong->loc;
+  const std::string who = "instance '" + b_.block->name + "' asks for ping-pong consumers";
+  if (!persistent_)
+    throw GroveError(at,
+                     who + " on alternate tiles (its tile is one warpgroup's), but is not "
+                           "persistent",
+                     "set persistent = true (the two warpgroups take turns at a block's "
+                     "tiles), or split the tile between two warpgroups");
+  for (const Ring& ring : plan_.rings)
+    if (ring.loop < 0)
+      throw GroveError(at, who + " on alternate tiles, but loads data once per tile",
+                       "alternate tiles need every load in the pipelined loop; set pingpong = "
+                       "false");
+  for (const Tensor& t : b_.tensors)
+    if (t.alias_of >= 0)
+      throw GroveError(at,
+                       who + " on alternate tiles, but its shared buffer '" + t.name +
+                           "' reuses another's space",
+                       "use a shallower pipeline so every buffer has its own space");
+}
+
+// A persistent kernel's rings count on from tile to tile, which needs the same number of
+// iterations in every tile, and pipelined loops at the top level of the block.
+void KernelIrEmitter::check_persistent() {
+  for (const Ring& ring : plan_.rings) {
+    if (ring.loop < 0) continue;
+    const Event* loop = nullptr;
+    for (const Event& e : b_.events)
+      if (e.id == ring.loop) loop = &e;
+    const SourceLoc at = b_.block->persistent->loc;
+    if (!loop) // (for safety: warp specialization already refuses nested pipelined loops)
+      throw GroveError(at,
+                       "instance '" + b_.block->name +
+                           "' asks for a persistent grid, but its pipelined loop is nested "
+                           "inside another loop",
+                       "set persistent = false, or pipeline the outer loop");
+    for (const std::string& g : b_.grid_vars)
+      if (mentions(loop->extent, g))
+        throw GroveError(at,
+                         "instance '" + b_.block->name +
+                             "' asks for a persistent grid, but its pipelined loop '" + loop->var +
+                             "' runs " + to_string(*loop->extent) +
+                             " iterations, which depends on the tile coordinate '" + g + "'",
+                         "set persistent = false (a persistent grid needs the same number of "
+                         "iterations in every tile)");
+    loop_extent_[loop->var] = loop->extent;
+  }
+}
+
+// Register tensors are spread over the 128 threads of a warpgroup; a thread has 255 registers.
+void KernelIrEmitter::check_registers() {
+  int64_t regs = 0;
+  std::string parts;
+  for (const RegTensor& r : k_.regs) {
+    int64_t n = elem_bytes(r.elem);
+    std::string shape;
+    for (int64_t d : r.shape) {
+      n *= d;
+      shape += (shape.empty() ? "" : "x") + std::to_string(d);
+    }
+    int64_t per_thread = (n + 511) / 512;
+    regs += per_thread;
+    parts += (parts.empty() ? "" : ", ") + r.name + " " + elem_name(r.elem) + "[" + shape +
+             "]: " + std::to_string(per_thread);
+  }
+  if (regs > 255)
+    throw GroveError(b_.block->loc,
+                     "the consumer warpgroups of instance '" + b_.block->name + "' need " +
+                         std::to_string(regs) +
+                         " registers per thread for their register tensors (" + parts +
+                         "); a thread has at most 255",
+                     "use smaller tiles per warpgroup or more consumer warpgroups");
+}
+
+} // namespace grove::lower
