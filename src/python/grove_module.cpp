@@ -121,7 +121,7 @@ PYBIND11_MODULE(grove, m) {
         std::string dims;
         for (const std::string& d : t.dims) dims += (dims.empty() ? "" : ", ") + d;
         return t.name + ": " +
-               (t.read && t.write ? "read write "
+               (t.read && t.write ? "readwrite "
                 : t.write         ? "write "
                                   : "read ") +
                t.elem + "[" + dims + "]";

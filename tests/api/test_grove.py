@@ -107,6 +107,29 @@ class Gemm(unittest.TestCase):
         self.assertIn("__global__", text)
 
 
+class ReadWrite(unittest.TestCase):
+    SOURCE = """
+task scale(X: readwrite f32[N], s: float);
+variant scale.spec leaf reference {
+  X[i] = X[i] * s;
+}
+mapping host_only {
+  entry host;
+  instance host = scale.spec @ HOST { }
+}
+"""
+
+    def test_readwrite_tensor_is_read_and_written_in_place(self):
+        p = grove.from_source(self.SOURCE, "scale.grove")
+        self.assertEqual([repr(t) for t in p.signature().tensors], ["X: readwrite f32[N]"])
+        values = [random.uniform(-1, 1) for _ in range(37)]
+        x = buffer((37,), "d", values)
+        p.run(X=x, s=3.0)
+        # X is f32: read as f32, stored as f32.
+        want = array.array("f", [v * 3.0 for v in array.array("f", values)])
+        self.assertEqual(list(x), list(want))
+
+
 class Attention(unittest.TestCase):
     def test_scalar_is_used(self):
         p = grove.load(os.path.join(EXAMPLES, "attention.grove"))
