@@ -74,12 +74,6 @@ const TaskDecl& entry_of(const Loaded& l, const MappingDecl& m) {
   return *t;
 }
 
-std::string shape_text(const std::vector<int64_t>& s) {
-  std::string t = "[";
-  for (size_t i = 0; i < s.size(); ++i) t += (i ? ", " : "") + std::to_string(s[i]);
-  return t + "]";
-}
-
 std::string type_text(const Param& p) {
   std::string t = std::string(elem_name(p.type.elem)) + "[";
   for (size_t i = 0; i < p.type.dims.size(); ++i) t += (i ? ", " : "") + expr_str(*p.type.dims[i]);
@@ -133,12 +127,6 @@ std::map<std::string, std::vector<int64_t>> shapes_of(const std::map<std::string
 
 double seconds_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
-std::string seconds_text(double s) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.3f s", s);
-  return buf;
 }
 
 // Runs the lowered kernels in the emulator, `schedules` times from the same inputs; throws with
@@ -238,7 +226,7 @@ Program::bind_sizes(const std::string& mapping,
       if (shape.size() != p.type.dims.size())
         throw GroveError(p.loc,
                          "tensor '" + p.name + "' is " + type_text(p) +
-                             ", but its array has shape " + shape_text(shape),
+                             ", but its array has shape " + shape_str(shape),
                          "give it an array of rank " + std::to_string(p.type.dims.size()));
       for (size_t i = 0; i < shape.size(); ++i) {
         const Expr& d = *p.type.dims[i];
@@ -246,16 +234,16 @@ Program::bind_sizes(const std::string& mapping,
           if (shape[i] != d.ival)
             throw GroveError(d.loc, "dimension " + std::to_string(i) + " of tensor '" + p.name +
                                         "' is " + std::to_string(d.ival) + ", but its array has " +
-                                        shape_text(shape));
+                                        shape_str(shape));
           continue;
         }
         auto [at, fresh] = sizes.emplace(d.name, shape[i]);
         if (fresh) {
-          bound_by[d.name] = p.name + " " + shape_text(shape);
+          bound_by[d.name] = p.name + " " + shape_str(shape);
         } else if (at->second != shape[i]) {
           throw GroveError(d.loc,
                            "size " + d.name + " is " + std::to_string(shape[i]) + " in tensor '" +
-                               p.name + "' " + shape_text(shape) + ", but " +
+                               p.name + "' " + shape_str(shape) + ", but " +
                                std::to_string(at->second) + " in " + bound_by[d.name],
                            "the arrays' shapes must agree on every size the task names");
         }
@@ -295,9 +283,7 @@ RunReport Program::run(const std::map<std::string, Array>& arrays, const RunConf
       break;
     }
     case Target::Reference: {
-      const VariantDecl* ref = nullptr;
-      for (const VariantDecl& v : l_->prog.variants)
-        if (v.task == task.name && v.reference) ref = &v;
+      const VariantDecl* ref = reference_variant(l_->prog, task);
       if (!ref)
         throw GroveError(task.loc, "task '" + task.name + "' has no reference variant",
                          "add a leaf that computes it directly: variant " + task.name +
@@ -324,7 +310,7 @@ RunReport Program::run(const std::map<std::string, Array>& arrays, const RunConf
       break;
     }
     }
-    report.summary += " in " + seconds_text(seconds_since(t0));
+    report.summary += " in " + fmt("%.3f s", seconds_since(t0));
     for (const Param& p : task.params) {
       if (!p.type.is_tensor || !can_write(p.priv)) continue;
       const Array& a = arrays.at(p.name);

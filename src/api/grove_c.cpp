@@ -6,6 +6,7 @@
 #include <exception>
 
 #include "api/grove.h"
+#include "api/session.h"
 
 struct grove_program {
   grove::api::Program program;
@@ -41,22 +42,17 @@ grove_program* wrap(grove::api::Program p) {
   throw grove::api::Error("grove: error: " + what + "\n");
 }
 
-// "M=512,N=256" -> sizes.
+// "M=512,N=256" -> sizes (parsed as the command line's --size is).
 std::map<std::string, int64_t> parse_sizes(const char* text) {
+  std::map<std::string, double> values;
+  std::string err = grove::parse_assignments(text ? text : "", values);
   std::map<std::string, int64_t> sizes;
-  std::string s = text ? text : "";
-  size_t pos = 0;
-  while (pos < s.size()) {
-    size_t comma = s.find(',', pos);
-    std::string item = s.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    pos = comma == std::string::npos ? s.size() : comma + 1;
-    size_t eq = item.find('=');
-    char* end = nullptr;
-    long long v = eq == std::string::npos ? 0 : std::strtoll(item.c_str() + eq + 1, &end, 10);
-    if (eq == std::string::npos || eq == 0 || end == item.c_str() + eq + 1 || *end != '\0')
-      bad_argument("expected sizes as NAME=INTEGER,..., got '" + item + "'");
-    sizes[item.substr(0, eq)] = v;
+  for (const auto& [name, v] : values) {
+    if (v != std::floor(v) || std::fabs(v) > 9007199254740992.0) // 2^53
+      err = name + " = " + std::to_string(v) + " is not a whole number";
+    sizes[name] = static_cast<int64_t>(v);
   }
+  if (!err.empty()) bad_argument("expected sizes as NAME=INTEGER,...: " + err);
   return sizes;
 }
 

@@ -85,6 +85,32 @@ void fill_inputs(const TaskDecl& task, EntryArgs& args, uint64_t seed, bool pois
   }
 }
 
+std::string parse_assignments(const std::string& text, std::map<std::string, double>& out) {
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t comma = text.find(',', pos);
+    std::string item =
+        text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    pos = comma == std::string::npos ? text.size() : comma + 1;
+    size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) return "expected NAME=VALUE, got '" + item + "'";
+    std::string value = item.substr(eq + 1);
+    char* end = nullptr;
+    double v = std::strtod(value.c_str(), &end);
+    if (value.empty() || *end != '\0' || !std::isfinite(v))
+      return "'" + value + "' is not a number";
+    out[item.substr(0, eq)] = v;
+  }
+  return {};
+}
+
+const VariantDecl* reference_variant(const Program& prog, const TaskDecl& task) {
+  const VariantDecl* ref = nullptr;
+  for (const VariantDecl& v : prog.variants)
+    if (v.task == task.name && v.reference) ref = &v;
+  return ref;
+}
+
 std::string fmt(const char* f, double v) {
   char buf[64];
   std::snprintf(buf, sizeof buf, f, v);

@@ -44,6 +44,12 @@ const MappingDecl* pick_mapping(const Loaded& l, const std::string& name, std::o
 void fill_inputs(const TaskDecl& task, EntryArgs& args, uint64_t seed, bool poison_outputs);
 
 std::string fmt(const char* f, double v);
+
+// Parses "M=512,N=256" into `out`; returns an error message or empty.
+std::string parse_assignments(const std::string& text, std::map<std::string, double>& out);
+
+// The task's reference variant (`variant T.NAME leaf reference`), or null.
+const VariantDecl* reference_variant(const Program& prog, const TaskDecl& task);
 std::string sizes_str(const std::map<std::string, int64_t>& sizes);
 
 } // namespace grove

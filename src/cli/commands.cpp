@@ -25,25 +25,6 @@
 
 namespace grove {
 
-std::string parse_assignments(const std::string& text, std::map<std::string, double>& out) {
-  size_t pos = 0;
-  while (pos < text.size()) {
-    size_t comma = text.find(',', pos);
-    std::string item =
-        text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
-    pos = comma == std::string::npos ? text.size() : comma + 1;
-    size_t eq = item.find('=');
-    if (eq == std::string::npos || eq == 0) return "expected NAME=VALUE, got '" + item + "'";
-    std::string value = item.substr(eq + 1);
-    char* end = nullptr;
-    double v = std::strtod(value.c_str(), &end);
-    if (value.empty() || *end != '\0' || !std::isfinite(v))
-      return "'" + value + "' is not a number";
-    out[item.substr(0, eq)] = v;
-  }
-  return {};
-}
-
 int cmd_check(const CliOptions& o, std::ostream& out, std::ostream& err) {
   auto l = load(o.file, err);
   if (!l) return 1;
@@ -95,9 +76,7 @@ int cmd_run(const CliOptions& o, std::ostream& out, std::ostream& err) {
 
     out << o.file << ": mapping " << m->name << ", task " << task->name << " ("
         << sizes_str(o.sizes) << "), seed " << seed << "\n";
-    const VariantDecl* ref = nullptr;
-    for (const VariantDecl& v : l->prog.variants)
-      if (v.task == task->name && v.reference) ref = &v;
+    const VariantDecl* ref = reference_variant(l->prog, *task);
     if (o.check && !ref) {
       err << "grove: error: task '" << task->name << "' has no reference variant to check against\n"
           << "  hint: add a leaf that computes it directly: variant " << task->name

@@ -36,7 +36,4 @@ int cmd_build(const CliOptions& o, std::ostream& out, std::ostream& err);
 int cmd_bench(const CliOptions& o, std::ostream& out, std::ostream& err);
 int cmd_compile(const CliOptions& o, std::ostream& out, std::ostream& err);
 
-// Parses "M=512,N=256" into `out`; returns an error message or empty.
-std::string parse_assignments(const std::string& text, std::map<std::string, double>& out);
-
 } // namespace grove

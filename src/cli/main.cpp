@@ -3,6 +3,7 @@
 #include <cmath>
 #include <iostream>
 
+#include "api/session.h"
 #include "cli/commands.h"
 #include "lowering/pipeline.h"
 

@@ -7,6 +7,7 @@
 
 #include "api/grove.h"
 #include "support/numeric.h"
+#include "test_util.h"
 
 namespace grove::api {
 namespace {
@@ -28,15 +29,6 @@ Half random_f16(size_t n, std::mt19937_64& rng) {
     h.values.push_back(f16_bits_to_f32(h.bits.back()));
   }
   return h;
-}
-
-double rel_error(const std::vector<double>& got, const std::vector<double>& want) {
-  double num = 0, den = 0;
-  for (size_t i = 0; i < got.size(); ++i) {
-    num += (got[i] - want[i]) * (got[i] - want[i]);
-    den += want[i] * want[i];
-  }
-  return std::sqrt(num / den);
 }
 
 std::vector<double> matmul(const std::vector<double>& a, const std::vector<double>& b, int64_t m,
@@ -68,7 +60,7 @@ TEST(Api, GemmOnEveryCpuTargetMatchesFloat64) {
     RunReport rep = p.run(arrays, cfg);
     EXPECT_EQ(rep.sizes, (std::map<std::string, int64_t>{{"M", M}, {"N", N}, {"K", K}}));
     EXPECT_EQ(rep.mapping, t == Target::Reference ? "" : "h100");
-    EXPECT_LT(rel_error(c, want), 2e-3) << target_name(t) << ": " << rep.summary;
+    EXPECT_LT(test::rel_error(c, want), 2e-3) << target_name(t) << ": " << rep.summary;
     if (t != Target::Reference) {
       for (double v : c) ASSERT_EQ(v, round_to(ElemType::F16, v)) << "not stored as f16";
     }
@@ -98,13 +90,13 @@ TEST(Api, AttentionTakesScalarsAndOtherDtypes) {
   cfg.target = Target::Reference;
   p.run(arrays(ref), cfg);
   std::vector<double> got(o.begin(), o.end()), want(ref.begin(), ref.end());
-  EXPECT_LT(rel_error(got, want), 2e-3);
+  EXPECT_LT(test::rel_error(got, want), 2e-3);
   // A different scale gives a different result (the scalar is used, not its default).
   cfg.scalars = {{"sm_scale", 0.5}};
   std::vector<float> other(q.size());
   p.run(arrays(other), cfg);
   std::vector<double> changed(other.begin(), other.end());
-  EXPECT_GT(rel_error(changed, want), 1e-2);
+  EXPECT_GT(test::rel_error(changed, want), 1e-2);
 }
 
 // Runs and expects an api::Error whose report contains `needle`.
@@ -209,7 +201,7 @@ TEST(Api, GpuTargetRunsOrSaysThereIsNoGpu) {
         << what;
     return;
   }
-  EXPECT_LT(rel_error(c, matmul(a.values, b.values, M, N, K)), 2e-3);
+  EXPECT_LT(test::rel_error(c, matmul(a.values, b.values, M, N, K)), 2e-3);
 }
 
 } // namespace

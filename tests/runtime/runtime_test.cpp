@@ -10,6 +10,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "api/session.h"
 #include "cli/commands.h"
 #include "cuda/print_cuda.h"
 #include "lowering/pipeline.h"

@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "api/session.h"
 #include "cli/commands.h"
 
 namespace fs = std::filesystem;
