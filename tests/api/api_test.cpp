@@ -159,6 +159,36 @@ TEST(Api, SourceErrorsComeWithTheirLocation) {
   EXPECT_NE(e.find("/nonexistent/file.grove"), std::string::npos) << e;
 }
 
+// A tensor with a literal dimension, a task without a reference variant, an array without data.
+TEST(Api, ArraysMeetTheDeclaration) {
+  Program p = Program::from_source(R"(task scale(X: readwrite f32[N, 4], s: float);
+variant scale.mapped leaf {
+  X[i, j] = X[i, j] * s;
+}
+mapping host_only {
+  entry host;
+  instance host = scale.mapped @ HOST { }
+}
+)",
+                                   "scale.grove");
+  std::vector<double> x(5 * 4, 1.5);
+  RunConfig cfg;
+  cfg.scalars = {{"s", 2}};
+  p.run({{"X", {x.data(), DType::F64, {5, 4}}}}, cfg);
+  for (double v : x) ASSERT_EQ(v, 3.0);
+  std::string e = error_of([&] { p.run({{"X", {x.data(), DType::F64, {5, 3}}}}, cfg); });
+  EXPECT_NE(e.find("scale.grove:1:32: error: dimension 1 of tensor 'X' is 4, but its array has "
+                   "[5, 3]"),
+            std::string::npos)
+      << e;
+  e = error_of([&] { p.run({{"X", {nullptr, DType::F64, {5, 4}}}}, cfg); });
+  EXPECT_NE(e.find("grove: error: the array for tensor 'X' has no data"), std::string::npos) << e;
+  cfg.target = Target::Reference;
+  e = error_of([&] { p.run({{"X", {x.data(), DType::F64, {5, 4}}}}, cfg); });
+  EXPECT_NE(e.find("error: task 'scale' has no reference variant"), std::string::npos) << e;
+  EXPECT_NE(e.find("hint: add a leaf that computes it directly"), std::string::npos) << e;
+}
+
 TEST(Api, SignatureAndCuda) {
   Program p = Program::load(example("attention.grove"));
   Signature s = p.signature("h100_d128");

@@ -71,6 +71,24 @@ int main(void) {
   CHECK(rc != 0 && err && strstr(err, "has no name"), "%s", err ? err : "no error");
   grove_free(err);
 
+  /* Arguments C cannot check for the caller. */
+  grove_array twice[] = {{"A", a, GROVE_F32, 2, a_shape}, {"A", a, GROVE_F32, 2, a_shape}};
+  rc = grove_run(p, NULL, GROVE_CPU, twice, 2, NULL, 0, &err);
+  CHECK(rc != 0 && err && strstr(err, "two arrays are named 'A'"), "%s", err ? err : "no error");
+  grove_free(err);
+  grove_array bad_dtype = {"A", a, (grove_dtype)7, 2, a_shape};
+  rc = grove_run(p, NULL, GROVE_CPU, &bad_dtype, 1, NULL, 0, &err);
+  CHECK(rc != 0 && err && strstr(err, "has dtype 7, not a grove_dtype"), "%s",
+        err ? err : "no error");
+  grove_free(err);
+  grove_array no_shape = {"A", a, GROVE_F32, 2, NULL};
+  rc = grove_run(p, NULL, GROVE_CPU, &no_shape, 1, NULL, 0, &err);
+  CHECK(rc != 0 && err && strstr(err, "array 'A' has no shape"), "%s", err ? err : "no error");
+  grove_free(err);
+  rc = grove_run(p, NULL, (grove_target)9, arrays, 3, NULL, 0, &err);
+  CHECK(rc != 0 && err && strstr(err, "target 9 is not a grove_target"), "%s",
+        err ? err : "no error");
+  grove_free(err);
   rc = grove_run(p, NULL, GROVE_CPU, NULL, 3, NULL, 0, &err);
   CHECK(rc != 0 && err && strstr(err, "is NULL"), "%s", err ? err : "no error");
   grove_free(err);

@@ -78,8 +78,9 @@ class Gemm(unittest.TestCase):
         with self.assertRaises(TypeError) as e:
             self.p.run(C=c, A=a, B=memoryview(bytearray(16 * 32)).cast("B", (16, 32)))
         self.assertIn("format 'B'", str(e.exception))
-        with self.assertRaises(ValueError):
+        with self.assertRaises(ValueError) as e:
             self.p.run(C=c, A=a, B=buffer((16, 32)), target="tpu")
+        self.assertIn("target 'tpu' is not one of cpu, reference, emulator, gpu", str(e.exception))
         with self.assertRaises(grove.GroveError) as e:
             self.p.run(C=c, A=a, B=buffer((16, 32)), X=buffer((16, 32)))
         self.assertIn("task 'gemm' has no tensor named 'X'", str(e.exception))
