@@ -22,13 +22,26 @@ extern "C" {
 
 typedef struct grove_program grove_program;
 
+/* In C++ the enums below have int as their underlying type: C lets a caller pass any int, and
+ * grove_run checks it, which for an enum without a fixed type would be undefined in C++. */
+#ifdef __cplusplus
+#define GROVE_ENUM enum : int
+#else
+#define GROVE_ENUM enum
+#endif
+/* (clang-format would read GROVE_ENUM as a call, not as the enum it stands for.) */
+/* clang-format off */
+
 /* How an array stores its elements (F16 and BF16: the 16-bit patterns). Any of them serves a
  * tensor of any element type; values are rounded to the tensor's type on the way in. */
-typedef enum { GROVE_F16 = 0, GROVE_BF16 = 1, GROVE_F32 = 2, GROVE_F64 = 3 } grove_dtype;
+typedef GROVE_ENUM { GROVE_F16 = 0, GROVE_BF16 = 1, GROVE_F32 = 2, GROVE_F64 = 3 } grove_dtype;
 
 /* Where a run happens: the reference interpreter under the mapping, the task's float64 reference
  * variant, the emulator of the lowered kernels, or GPU 0. */
-typedef enum { GROVE_CPU = 0, GROVE_REFERENCE = 1, GROVE_EMULATOR = 2, GROVE_GPU = 3 } grove_target;
+typedef GROVE_ENUM {
+  GROVE_CPU = 0, GROVE_REFERENCE = 1, GROVE_EMULATOR = 2, GROVE_GPU = 3
+} grove_target;
+/* clang-format on */
 
 /* A dense row-major array of the caller's, for the tensor parameter `name`. */
 typedef struct {
