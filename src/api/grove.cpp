@@ -5,6 +5,7 @@
 #include <cstring>
 #include <sstream>
 
+#include "api/api_util.h"
 #include "api/session.h"
 #include "cuda/print_cuda.h"
 #include "emulator/emulator.h"
@@ -42,24 +43,7 @@ const char* target_name(Target t) {
   return "?";
 }
 
-namespace {
-
-// Runs `body`, turning the errors of every layer into one api::Error carrying the report that
-// `grove` prints for them.
-template <typename Body> auto reported(const Loaded& l, Body&& body) -> decltype(body()) {
-  std::ostringstream err;
-  decltype(body()) result{};
-  if (reporting_errors(l, err, [&] {
-        result = body();
-        return 0;
-      }) != 0)
-    throw Error(err.str());
-  return result;
-}
-
-[[noreturn]] void fail(const std::string& what, const std::string& hint = {}) {
-  throw Error("grove: error: " + what + (hint.empty() ? "" : "\n  hint: " + hint) + "\n");
-}
+// The helpers api_util.h declares, shared with launch.cpp.
 
 const MappingDecl& mapping_of(const Loaded& l, const std::string& name) {
   std::ostringstream err;
@@ -86,6 +70,20 @@ std::string tensor_names(const TaskDecl& task) {
     if (p.type.is_tensor) s += (s.empty() ? "" : ", ") + p.name;
   return s;
 }
+
+void check_scalars(const TaskDecl& task, const std::map<std::string, double>& scalars) {
+  for (const auto& [name, v] : scalars) {
+    bool known = false;
+    for (const Param& p : task.params) known = known || (!p.type.is_tensor && p.name == name);
+    if (!known) fail("task '" + task.name + "' has no scalar parameter '" + name + "'");
+  }
+}
+
+double seconds_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+}
+
+namespace {
 
 // Element i of an array as a double.
 double load_element(const Array& a, size_t i) {
@@ -125,10 +123,6 @@ std::map<std::string, std::vector<int64_t>> shapes_of(const std::map<std::string
   return s;
 }
 
-double seconds_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 // Runs the lowered kernels in the emulator, `schedules` times from the same inputs; throws with
 // what the emulator reports.
 std::string emulate_all(const Loaded& l, const lower::Lowered& lowered, EntryArgs& args,
@@ -159,7 +153,8 @@ std::string emulate_all(const Loaded& l, const lower::Lowered& lowered, EntryArg
 
 } // namespace
 
-Program::Program(std::unique_ptr<Loaded> l) : l_(std::move(l)) {}
+Program::Program(std::unique_ptr<Loaded> l)
+    : l_(std::move(l)), launches_(std::make_unique<Launches>()) {}
 Program::Program(Program&&) noexcept = default;
 Program& Program::operator=(Program&&) noexcept = default;
 Program::~Program() = default;
@@ -262,11 +257,7 @@ RunReport Program::run(const std::map<std::string, Array>& arrays, const RunConf
   const std::map<std::string, int64_t>& sizes = report.sizes;
   for (const auto& [name, a] : arrays)
     if (!a.data) fail("the array for tensor '" + name + "' has no data");
-  for (const auto& [name, v] : cfg.scalars) {
-    bool known = false;
-    for (const Param& p : task.params) known = known || (!p.type.is_tensor && p.name == name);
-    if (!known) fail("task '" + task.name + "' has no scalar parameter '" + name + "'");
-  }
+  check_scalars(task, cfg.scalars);
   reported(*l_, [&] {
     if (cfg.target == Target::Gpu) runtime::Driver::get(); // no GPU: say so before anything else
     EntryArgs args = allocate_entry(task, sizes, cfg.scalars, m.loc);

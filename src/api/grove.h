@@ -45,6 +45,24 @@ struct Array {
   std::vector<int64_t> shape;
 };
 
+// An array in GPU memory the caller owns (a CUDA tensor's data pointer, a cudaMalloc'd buffer),
+// for launch(): the kernels read and write it where it is, with no copy and no conversion, so its
+// element type must be the tensor's (F16 for f16, BF16 for bf16, F32 for f32). Its layout is the
+// kernels': row-major, rows starting a multiple of 16 bytes apart (rows of 16-byte multiples are
+// dense; shorter ones padded, e.g. f16 rows of 100 elements 104 apart), 16-byte-aligned.
+struct DeviceArray {
+  uint64_t data = 0; // device address
+  DType dtype = DType::F16;
+  std::vector<int64_t> shape;
+  std::vector<int64_t> strides; // in elements, as the caller's array has them; empty: as above
+};
+
+struct LaunchConfig {
+  std::string mapping;                   // empty: the file's first mapping
+  std::map<std::string, double> scalars; // the task's scalar parameters (defaults where absent)
+  void* stream = nullptr; // a CUstream / cudaStream_t on the arrays' GPU; null: the default stream
+};
+
 enum class Target {
   Cpu,       // the reference interpreter runs the mapping (values rounded as stored)
   Reference, // the task's reference variant, in float64 (no mapping)
@@ -104,14 +122,23 @@ public:
   // Runs the entry task on the arrays (one per tensor parameter, by name) with sequential
   // semantics, and writes the tensors it writes back into their arrays.
   RunReport run(const std::map<std::string, Array>& arrays, const RunConfig& config = {}) const;
+  // Launches the mapping's kernels on GPU memory the caller owns (one array per tensor parameter,
+  // by name; sizes from their shapes), in order on `config.stream`, and returns without waiting:
+  // synchronize the stream before reading what they write. The first launch for a mapping and a
+  // set of sizes lowers the mapping, compiles its kernels (NVRTC, through the on-disk cache) and
+  // loads them on the arrays' GPU; later launches with those sizes reuse them. Thread-safe.
+  RunReport launch(const std::map<std::string, DeviceArray>& arrays,
+                   const LaunchConfig& config = {}) const;
   // The CUDA C++ of each kernel the mapping lowers to, with these sizes fixed (empty: the kernels
   // take every size as a parameter).
   std::string cuda(const std::string& mapping = "",
                    const std::map<std::string, int64_t>& sizes = {}) const;
 
 private:
+  struct Launches; // what launch() keeps: lowered mappings, open GPUs, loaded kernels
   explicit Program(std::unique_ptr<Loaded> l);
   std::unique_ptr<Loaded> l_;
+  std::unique_ptr<Launches> launches_;
 };
 
 } // namespace grove::api

@@ -14,6 +14,7 @@ Device Device::open(int ordinal) {
     throw Error("no GPU " + std::to_string(ordinal) + ": the driver sees " + std::to_string(count));
   Device dev;
   dev.d_ = &d;
+  dev.ordinal_ = ordinal;
   d.check(d.cuDeviceGet(&dev.dev_, ordinal), "cuDeviceGet");
   char name[256] = {};
   d.check(d.cuDeviceGetName(name, sizeof name, dev.dev_), "cuDeviceGetName");
@@ -39,7 +40,8 @@ Device Device::open(int ordinal) {
 
 Device::Device(Device&& o) noexcept
     : d_(o.d_), dev_(o.dev_), ctx_(o.ctx_), name_(std::move(o.name_)), major_(o.major_),
-      minor_(o.minor_), sms_(o.sms_), version_(o.version_), l2_bytes_(o.l2_bytes_) {
+      minor_(o.minor_), sms_(o.sms_), version_(o.version_), l2_bytes_(o.l2_bytes_),
+      ordinal_(o.ordinal_) {
   o.ctx_ = nullptr;
 }
 
@@ -47,8 +49,33 @@ Device::~Device() {
   if (ctx_) d_->cuDevicePrimaryCtxRelease(dev_);
 }
 
+void Device::make_current() const {
+  d_->check(d_->cuCtxSetCurrent(ctx_), "cuCtxSetCurrent");
+}
+
 void Device::synchronize() const {
   d_->check(d_->cuCtxSynchronize(), "running the kernels (cuCtxSynchronize)");
+}
+
+PointerInfo pointer_info(const Driver& d, cu::DevicePtr p, const std::string& what) {
+  const std::string hint = "pass GPU memory (e.g. a CUDA tensor's data pointer); for arrays in "
+                           "host memory use run() with the gpu target, which copies them";
+  unsigned type = 0;
+  if (d.cuPointerGetAttribute(&type, cu::kPointerAttrMemoryType, p) != cu::kSuccess)
+    throw Error(what + " is not GPU memory: the CUDA driver does not know its address", hint);
+  if (type != cu::kMemoryTypeDevice && type != cu::kMemoryTypeUnified)
+    throw Error(what + " is host memory, not GPU memory", hint);
+  PointerInfo info;
+  d.check(d.cuPointerGetAttribute(&info.ordinal, cu::kPointerAttrDeviceOrdinal, p),
+          "asking the driver which GPU holds " + what);
+  cu::DevicePtr start = 0;
+  size_t bytes = 0;
+  if (d.cuPointerGetAttribute(&start, cu::kPointerAttrRangeStartAddr, p) == cu::kSuccess &&
+      d.cuPointerGetAttribute(&bytes, cu::kPointerAttrRangeSize, p) == cu::kSuccess) {
+    info.range_start = start;
+    info.range_bytes = bytes;
+  }
+  return info;
 }
 
 DeviceBuffer::DeviceBuffer(const Device& dev, size_t bytes) : d_(&dev.driver()), bytes_(bytes) {

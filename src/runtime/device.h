@@ -25,7 +25,10 @@ public:
   int sm_count() const { return sms_; }
   int driver_version() const { return version_; } // e.g. 12080
   int l2_bytes() const { return l2_bytes_; }
+  int ordinal() const { return ordinal_; }
   void synchronize() const;
+  // Makes the device's primary context current on the calling thread (each thread has its own).
+  void make_current() const;
 
 private:
   Device() = default;
@@ -33,7 +36,7 @@ private:
   cu::Device dev_ = 0;
   cu::Context ctx_ = nullptr;
   std::string name_;
-  int major_ = 0, minor_ = 0, sms_ = 0, version_ = 0, l2_bytes_ = 0;
+  int major_ = 0, minor_ = 0, sms_ = 0, version_ = 0, l2_bytes_ = 0, ordinal_ = 0;
 };
 
 // Device memory, freed on destruction.
@@ -53,6 +56,16 @@ private:
   cu::DevicePtr ptr_ = 0;
   size_t bytes_;
 };
+
+// Caller-owned memory, as the driver describes the address `p`.
+struct PointerInfo {
+  int ordinal = 0;          // the GPU it was allocated on
+  uint64_t range_start = 0; // the allocation holding it (0 bytes: the driver did not say)
+  uint64_t range_bytes = 0;
+};
+// Throws Error naming `what` (e.g. "the array for tensor 'A'") when `p` is not GPU memory: host
+// memory, or an address the driver does not know.
+PointerInfo pointer_info(const Driver& d, cu::DevicePtr p, const std::string& what);
 
 // A loaded CUBIN and its kernel.
 class Module {

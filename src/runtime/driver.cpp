@@ -51,6 +51,7 @@ Loaded load() {
   bind(d.cuDevicePrimaryCtxRelease, {"cuDevicePrimaryCtxRelease_v2", "cuDevicePrimaryCtxRelease"});
   bind(d.cuCtxSetCurrent, {"cuCtxSetCurrent"});
   bind(d.cuCtxSynchronize, {"cuCtxSynchronize"});
+  bind(d.cuPointerGetAttribute, {"cuPointerGetAttribute"});
   bind(d.cuModuleLoadData, {"cuModuleLoadData"});
   bind(d.cuModuleUnload, {"cuModuleUnload"});
   bind(d.cuModuleGetFunction, {"cuModuleGetFunction"});

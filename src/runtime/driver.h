@@ -37,6 +37,13 @@ constexpr int kAttrMultiprocessorCount = 16;
 constexpr int kAttrL2CacheSize = 38;
 constexpr int kFuncAttrMaxDynamicSharedSizeBytes = 8;
 constexpr int kLaunchAttrClusterDimension = 4;
+constexpr int kPointerAttrMemoryType = 2; // CU_POINTER_ATTRIBUTE_MEMORY_TYPE
+constexpr int kPointerAttrDeviceOrdinal = 9;
+constexpr int kPointerAttrRangeStartAddr = 11;
+constexpr int kPointerAttrRangeSize = 12;
+constexpr unsigned kMemoryTypeHost = 1; // CUmemorytype
+constexpr unsigned kMemoryTypeDevice = 2;
+constexpr unsigned kMemoryTypeUnified = 4;
 
 enum TensorMapDataType : int { kTmaUint8 = 0, kTmaFloat16 = 6, kTmaFloat32 = 7, kTmaBfloat16 = 9 };
 enum TensorMapSwizzle : int { kSwizzleNone = 0, kSwizzle128B = 3 };
@@ -82,6 +89,7 @@ struct Driver {
   cu::Result (*cuDevicePrimaryCtxRelease)(cu::Device);
   cu::Result (*cuCtxSetCurrent)(cu::Context);
   cu::Result (*cuCtxSynchronize)();
+  cu::Result (*cuPointerGetAttribute)(void*, int, cu::DevicePtr);
   cu::Result (*cuModuleLoadData)(cu::Module*, const void*);
   cu::Result (*cuModuleUnload)(cu::Module);
   cu::Result (*cuModuleGetFunction)(cu::Function*, cu::Module, const char*);

@@ -89,23 +89,6 @@ std::string describe(const Device& dev) {
          std::to_string(dev.driver_version()) + ")";
 }
 
-// Compiles (through the cache), loads and plans every kernel.
-void load_kernels(const Device& dev, const std::vector<kir::Kernel>& kernels,
-                  const std::map<std::string, int64_t>& sizes, const CompileOptions& copts,
-                  std::vector<std::unique_ptr<Module>>& modules, GpuRunReport& rep) {
-  for (const kir::Kernel& k : kernels) {
-    KernelRun kr;
-    kr.name = k.name;
-    kr.cubin = compile(k, copts);
-    kr.plan = plan_launch(k, sizes, dev.sm_count());
-    modules.push_back(std::make_unique<Module>(dev, kr.cubin));
-    if (k.persistent && kr.plan.cluster_x > 1) // whole clusters that can all be resident at once
-      kr.plan = plan_launch(k, sizes, resident_blocks(dev, *modules.back(), kr.plan));
-    kr.cubin.image.clear();
-    rep.kernels.push_back(std::move(kr));
-  }
-}
-
 // n values uniform in [-1, 1), stored as `elem`, straight into bytes: a 16384 x 16384 operand is
 // 268M values, too many to go through a Buffer of doubles.
 std::vector<unsigned char> random_storage(ElemType elem, size_t n, uint64_t& state,
@@ -166,11 +149,11 @@ GpuRunReport run_on_gpu(const std::vector<kir::Kernel>& kernels,
     bufs[t->name] = std::move(buf);
   }
 
-  std::vector<std::unique_ptr<Module>> modules;
-  load_kernels(dev, kernels, sizes, copts, modules, rep);
+  LoadedKernels loaded(dev, kernels, sizes, copts);
+  rep.kernels = loaded.runs();
   for (size_t i = 0; i < kernels.size(); ++i) {
-    KernelArgs args(dev, kernels[i], ptrs, sizes, floats);
-    launch(dev, *modules[i], rep.kernels[i].plan, args);
+    std::unique_ptr<KernelArgs> args = loaded.args(i, ptrs, floats);
+    loaded.launch(i, *args);
     try {
       dev.synchronize(); // before `args` (its tensor maps) goes
     } catch (const Error& e) {
@@ -228,16 +211,14 @@ GpuRunReport bench_on_gpu(const std::vector<kir::Kernel>& kernels,
     }
   images.clear();
 
-  std::vector<std::unique_ptr<Module>> modules;
-  load_kernels(dev, kernels, sizes, opts.compile, modules, rep);
+  LoadedKernels loaded(dev, kernels, sizes, opts.compile);
+  rep.kernels = loaded.runs();
   std::vector<std::vector<std::unique_ptr<KernelArgs>>> args(ptrs.size());
   for (size_t c = 0; c < ptrs.size(); ++c)
-    for (const kir::Kernel& k : kernels)
-      args[c].push_back(std::make_unique<KernelArgs>(dev, k, ptrs[c], sizes, floats));
+    for (size_t k = 0; k < kernels.size(); ++k) args[c].push_back(loaded.args(k, ptrs[c], floats));
   auto run_all = [&](int i) {
     auto& a = args[static_cast<size_t>(i % rep.copies)];
-    for (size_t k = 0; k < kernels.size(); ++k)
-      launch(dev, *modules[k], rep.kernels[k].plan, *a[k]);
+    for (size_t k = 0; k < kernels.size(); ++k) loaded.launch(k, *a[k]);
   };
 
   const Driver& d = dev.driver();

@@ -9,6 +9,7 @@
 #include "kernel/kir.h"
 #include "runtime/compile.h"
 #include "runtime/launch.h"
+#include "runtime/loaded.h"
 #include "taskir/view.h"
 
 namespace grove::runtime {
@@ -23,12 +24,6 @@ struct BenchOptions {
   double rotate_bytes = 0; // the copies together hold at least this much; 0: twice the L2
   int max_copies = 16;
   uint64_t seed = 1;
-};
-
-struct KernelRun {
-  std::string name;
-  Cubin cubin; // image dropped after loading; symbol, cache path, hit, seconds kept
-  LaunchPlan plan;
 };
 
 struct GpuRunReport {

@@ -5,40 +5,10 @@
 #include <cmath>
 #include <random>
 
-#include "api/grove.h"
-#include "support/numeric.h"
-#include "test_util.h"
+#include "api_test_util.h"
 
 namespace grove::api {
 namespace {
-
-std::string example(const std::string& name) {
-  return std::string(GROVE_SOURCE_DIR) + "/examples/" + name;
-}
-
-// Uniform values in [-1, 1] as f16 bit patterns, and the same values as doubles.
-struct Half {
-  std::vector<uint16_t> bits;
-  std::vector<double> values;
-};
-Half random_f16(size_t n, std::mt19937_64& rng) {
-  std::uniform_real_distribution<double> dist(-1, 1);
-  Half h;
-  for (size_t i = 0; i < n; ++i) {
-    h.bits.push_back(f32_to_f16_bits(static_cast<float>(dist(rng))));
-    h.values.push_back(f16_bits_to_f32(h.bits.back()));
-  }
-  return h;
-}
-
-std::vector<double> matmul(const std::vector<double>& a, const std::vector<double>& b, int64_t m,
-                           int64_t n, int64_t k) {
-  std::vector<double> c(static_cast<size_t>(m * n), 0.0);
-  for (int64_t i = 0; i < m; ++i)
-    for (int64_t p = 0; p < k; ++p)
-      for (int64_t j = 0; j < n; ++j) c[i * n + j] += a[i * k + p] * b[p * n + j];
-  return c;
-}
 
 // A ragged GEMM (sizes not tile multiples) through each CPU target: f16 inputs, the f16 output
 // taken into an f64 array (so every value must be an f16 value), checked against float64.
@@ -97,17 +67,6 @@ TEST(Api, AttentionTakesScalarsAndOtherDtypes) {
   p.run(arrays(other), cfg);
   std::vector<double> changed(other.begin(), other.end());
   EXPECT_GT(test::rel_error(changed, want), 1e-2);
-}
-
-// Runs and expects an api::Error whose report contains `needle`.
-template <typename F> std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const Error& e) {
-    return e.what();
-  }
-  ADD_FAILURE() << "no error";
-  return {};
 }
 
 TEST(Api, ShapesThatDisagreeAreReportedAtTheParameter) {

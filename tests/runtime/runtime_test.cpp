@@ -75,6 +75,13 @@ TEST(RuntimeDriver, TypesMatchCudaH) {
   static_assert(cu::kL2Promotion256B == CU_TENSOR_MAP_L2_PROMOTION_L2_256B);
   static_assert(cu::kOobFillNone == CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   static_assert(cu::kInterleaveNone == CU_TENSOR_MAP_INTERLEAVE_NONE);
+  static_assert(cu::kPointerAttrMemoryType == CU_POINTER_ATTRIBUTE_MEMORY_TYPE);
+  static_assert(cu::kPointerAttrDeviceOrdinal == CU_POINTER_ATTRIBUTE_DEVICE_ORDINAL);
+  static_assert(cu::kPointerAttrRangeStartAddr == CU_POINTER_ATTRIBUTE_RANGE_START_ADDR);
+  static_assert(cu::kPointerAttrRangeSize == CU_POINTER_ATTRIBUTE_RANGE_SIZE);
+  static_assert(cu::kMemoryTypeHost == CU_MEMORYTYPE_HOST);
+  static_assert(cu::kMemoryTypeDevice == CU_MEMORYTYPE_DEVICE);
+  static_assert(cu::kMemoryTypeUnified == CU_MEMORYTYPE_UNIFIED);
 }
 #endif
 

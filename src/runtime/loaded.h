@@ -1,0 +1,53 @@
+// Kernels compiled, loaded on a GPU and planned for one set of sizes, ready to launch on whatever
+// device memory the caller passes, as often as it likes: what run_on_gpu and bench_on_gpu launch,
+// and what api::Program::launch keeps between calls, so that a repeated launch only encodes its
+// tensor maps.
+#pragma once
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "kernel/kir.h"
+#include "runtime/compile.h"
+#include "runtime/launch.h"
+
+namespace grove::runtime {
+
+struct KernelRun {
+  std::string name;
+  Cubin cubin; // image dropped after loading; symbol, cache path, hit, seconds kept
+  LaunchPlan plan;
+};
+
+class LoadedKernels {
+public:
+  // Compiles every kernel (through the cache), loads it on `dev` (which must outlive this) and
+  // plans its grid for `sizes`; a persistent kernel with clusters gets whole clusters that can all
+  // be resident at once. Throws Error.
+  LoadedKernels(const Device& dev, std::vector<kir::Kernel> kernels,
+                std::map<std::string, int64_t> sizes, const CompileOptions& opts);
+
+  const Device& device() const { return dev_; }
+  const std::vector<kir::Kernel>& kernels() const { return kernels_; }
+  const std::vector<KernelRun>& runs() const { return runs_; }
+
+  // Kernel i's arguments over the tensors' device addresses (tensor maps encoded here).
+  std::unique_ptr<KernelArgs> args(size_t i, const std::map<std::string, cu::DevicePtr>& tensors,
+                                   const std::map<std::string, double>& floats) const;
+  // Launches kernel i on `stream` and returns without waiting (the arguments, tensor maps
+  // included, are copied at launch: `args` may go at once).
+  void launch(size_t i, KernelArgs& args, cu::Stream stream = nullptr) const;
+  // Every kernel in order on `stream`, without waiting.
+  void launch_all(const std::map<std::string, cu::DevicePtr>& tensors,
+                  const std::map<std::string, double>& floats, cu::Stream stream = nullptr) const;
+
+private:
+  const Device& dev_;
+  std::vector<kir::Kernel> kernels_;
+  std::map<std::string, int64_t> sizes_;
+  std::vector<std::unique_ptr<Module>> modules_;
+  std::vector<KernelRun> runs_;
+};
+
+} // namespace grove::runtime

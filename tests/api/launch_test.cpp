@@ -1,0 +1,153 @@
+// Program::launch on device memory: every check of the arrays that needs no GPU, on any machine;
+// where there is a GPU, a ragged GEMM on memory allocated here against a float64 product, and the
+// errors only the driver can tell (host memory, an allocation too small).
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "api_test_util.h"
+#include "runtime/device.h"
+
+namespace grove::api {
+namespace {
+
+// M = 200, N = 100, K = 100: rows of A, B and C are 100 f16 (200 bytes), which the kernels address
+// 104 elements apart (a multiple of 16 bytes).
+const int64_t M = 200, N = 100, K = 100, P = 104;
+
+std::map<std::string, DeviceArray> gemm_arrays(uint64_t c, uint64_t a, uint64_t b) {
+  return {{"C", {c, DType::F16, {M, N}, {P, 1}}},
+          {"A", {a, DType::F16, {M, K}, {P, 1}}},
+          {"B", {b, DType::F16, {K, N}, {P, 1}}}};
+}
+
+bool has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST(Launch, ArraysAreCheckedBeforeTheGpu) {
+  Program p = Program::load(example("gemm.grove"));
+  const uint64_t c = 0x7f0000000000, a = 0x7f0000100000, b = 0x7f0000200000;
+  auto arrays = gemm_arrays(c, a, b);
+
+  auto bad = arrays;
+  bad["C"].dtype = DType::F32;
+  std::string e = error_of([&] { p.launch(bad); });
+  EXPECT_TRUE(has(e, "grove: error: tensor 'C' is f16, but its array holds f32 elements")) << e;
+  EXPECT_TRUE(has(e, "hint: launch() runs on the arrays where they are, without converting")) << e;
+
+  bad = arrays;
+  bad["A"].strides = {K, 1};
+  e = error_of([&] { p.launch(bad); });
+  EXPECT_TRUE(has(e, "the array for tensor 'A' has strides (100, 1) (elements), but the kernels "
+                     "address it with (104, 1)"))
+      << e;
+  EXPECT_TRUE(has(e, "its rows must start 104 elements apart")) << e;
+
+  bad = arrays;
+  bad["A"].strides = {};
+  e = error_of([&] { p.launch(bad); });
+  EXPECT_TRUE(has(e, "the array for tensor 'A' has rows of 100 f16, not a multiple of 16 bytes; "
+                     "the kernels address them 104 elements apart"))
+      << e;
+  EXPECT_TRUE(has(e, "and give its strides (104, 1)")) << e;
+
+  bad = arrays;
+  bad["B"].data = b + 8;
+  e = error_of([&] { p.launch(bad); });
+  EXPECT_TRUE(has(e, "tensor 'B' starts at 0x7f0000200008, which is not a multiple of 16 bytes"))
+      << e;
+
+  bad = arrays;
+  bad["B"].data = 0;
+  e = error_of([&] { p.launch(bad); });
+  EXPECT_TRUE(has(e, "the array for tensor 'B' has no data")) << e;
+
+  bad = arrays;
+  bad["B"].shape = {K + 1, N};
+  e = error_of([&] { p.launch(bad); });
+  EXPECT_TRUE(has(e, "gemm.grove:7:")) << e;
+  EXPECT_TRUE(has(e, "error: size K is 101 in tensor 'B' [101, 100], but 100 in A [200, 100]"))
+      << e;
+
+  LaunchConfig cfg;
+  cfg.scalars = {{"alpha", 2}};
+  e = error_of([&] { p.launch(arrays, cfg); });
+  EXPECT_TRUE(has(e, "task 'gemm' has no scalar parameter 'alpha'")) << e;
+
+  // The arrays pass every check above; these addresses are no one's GPU memory, which only the
+  // driver can tell.
+  e = error_of([&] { p.launch(arrays); });
+  if (runtime::Driver::available())
+    EXPECT_TRUE(has(e, "is not GPU memory: the CUDA driver does not know its address")) << e;
+  else
+    EXPECT_TRUE(has(e, "no CUDA driver")) << e;
+}
+
+// Rows of 16-byte multiples are dense: no strides needed, and dense strides are accepted.
+TEST(Launch, DenseRowsNeedNoStrides) {
+  Program p = Program::load(example("gemm.grove"));
+  const int64_t n = 128;
+  std::map<std::string, DeviceArray> arrays = {{"C", {0x7f0000000000, DType::F16, {n, n}, {n, 1}}},
+                                               {"A", {0x7f0000100000, DType::F16, {n, n}, {}}},
+                                               {"B", {0x7f0000200000, DType::F16, {n, n}, {}}}};
+  std::string e = error_of([&] { p.launch(arrays); });
+  EXPECT_FALSE(has(e, "strides")) << e;
+  EXPECT_TRUE(has(e, "not GPU memory") || has(e, "no CUDA driver")) << e;
+}
+
+// Device memory for a row-major f16 matrix with rows `pitch` elements apart, filled from `bits`.
+std::unique_ptr<runtime::DeviceBuffer> upload(const runtime::Device& dev,
+                                              const std::vector<uint16_t>& bits, int64_t rows,
+                                              int64_t cols, int64_t pitch) {
+  std::vector<uint16_t> padded(static_cast<size_t>(rows * pitch), 0x7e00); // NaN padding
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c) padded[r * pitch + c] = bits[r * cols + c];
+  auto buf = std::make_unique<runtime::DeviceBuffer>(dev, padded.size() * 2);
+  buf->upload(padded.data(), padded.size() * 2);
+  return buf;
+}
+
+TEST(Launch, GemmOnDeviceMemoryMatchesFloat64) {
+  if (!runtime::Driver::available()) GTEST_SKIP() << "no CUDA driver here";
+  runtime::Device dev = runtime::Device::open(0);
+  Program p = Program::load(example("gemm.grove"));
+  std::mt19937_64 rng(std::random_device{}());
+  Half a = random_f16(M * K, rng), b = random_f16(K * N, rng);
+  std::vector<uint16_t> poison(static_cast<size_t>(M * N), 0x7e00);
+  auto da = upload(dev, a.bits, M, K, P), db = upload(dev, b.bits, K, N, P);
+  auto dc = upload(dev, poison, M, N, P);
+  auto arrays = gemm_arrays(dc->ptr(), da->ptr(), db->ptr());
+  for (const char* mapping : {"h100", "h100_pingpong"}) {
+    LaunchConfig cfg;
+    cfg.mapping = mapping;
+    RunReport first = p.launch(arrays, cfg);
+    EXPECT_TRUE(has(first.summary, "compiled and loaded")) << first.summary;
+    RunReport again = p.launch(arrays, cfg); // the same sizes: the kernels are reused
+    EXPECT_TRUE(has(again.summary, "already loaded")) << again.summary;
+    dev.synchronize();
+    std::vector<uint16_t> out(static_cast<size_t>(M * P));
+    dc->download(out.data(), out.size() * 2);
+    std::vector<double> got;
+    for (int64_t r = 0; r < M; ++r)
+      for (int64_t c = 0; c < N; ++c) got.push_back(f16_bits_to_f32(out[r * P + c]));
+    EXPECT_LT(test::rel_error(got, matmul(a.values, b.values, M, N, K)), 2e-3) << mapping;
+  }
+
+  // What only the driver knows: host memory, and an allocation smaller than the shape.
+  std::vector<uint16_t> host(static_cast<size_t>(M * P));
+  auto bad = arrays;
+  bad["C"].data = reinterpret_cast<uint64_t>(host.data()) & ~uint64_t{15};
+  std::string e = error_of([&] { p.launch(bad); });
+  EXPECT_TRUE(has(e, "the array for tensor 'C' is ")) << e;
+  EXPECT_TRUE(has(e, "not GPU memory") || has(e, "is host memory")) << e;
+  auto small = std::make_unique<runtime::DeviceBuffer>(dev, static_cast<size_t>(K * P));
+  bad = arrays;
+  bad["B"].data = small->ptr();
+  e = error_of([&] { p.launch(bad); });
+  EXPECT_TRUE(has(e, "the array for tensor 'B' needs 20792 bytes from 0x")) << e;
+}
+
+} // namespace
+} // namespace grove::api
