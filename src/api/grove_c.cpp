@@ -56,6 +56,33 @@ std::map<std::string, int64_t> parse_sizes(const char* text) {
   return sizes;
 }
 
+// The argument checks grove_run and grove_launch share; `fn` names the call in messages.
+void check_counts(const char* fn, const void* arrays, int n_arrays, const void* scalars,
+                  int n_scalars) {
+  if ((n_arrays > 0 && !arrays) || (n_scalars > 0 && !scalars))
+    bad_argument(std::string(fn) + ": arrays or scalars is NULL, but its count is not 0");
+}
+
+void check_array(const char* fn, int i, const char* name, int dtype, int rank,
+                 const int64_t* shape) {
+  if (!name) bad_argument(std::string(fn) + ": array " + std::to_string(i) + " has no name");
+  if (dtype < GROVE_F16 || dtype > GROVE_F64)
+    bad_argument(std::string(fn) + ": array '" + name + "' has dtype " + std::to_string(dtype) +
+                 ", not a grove_dtype");
+  if (rank < 0 || (rank > 0 && !shape))
+    bad_argument(std::string(fn) + ": array '" + name + "' has no shape");
+}
+
+std::map<std::string, double> scalars_of(const char* fn, const grove_scalar* scalars, int n) {
+  std::map<std::string, double> out;
+  for (int i = 0; i < n; ++i) {
+    if (!scalars[i].name)
+      bad_argument(std::string(fn) + ": scalar " + std::to_string(i) + " has no name");
+    out[scalars[i].name] = scalars[i].value;
+  }
+  return out;
+}
+
 } // namespace
 
 extern "C" {
@@ -94,17 +121,11 @@ int grove_run(const grove_program* p, const char* mapping, grove_target target,
     if (!p) bad_argument("grove_run: program is NULL");
     if (target < GROVE_CPU || target > GROVE_GPU)
       bad_argument("grove_run: target " + std::to_string(target) + " is not a grove_target");
-    if ((n_arrays > 0 && !arrays) || (n_scalars > 0 && !scalars))
-      bad_argument("grove_run: arrays or scalars is NULL, but its count is not 0");
+    check_counts("grove_run", arrays, n_arrays, scalars, n_scalars);
     std::map<std::string, grove::api::Array> named;
     for (int i = 0; i < n_arrays; ++i) {
       const grove_array& a = arrays[i];
-      if (!a.name) bad_argument("grove_run: array " + std::to_string(i) + " has no name");
-      if (a.dtype < GROVE_F16 || a.dtype > GROVE_F64)
-        bad_argument("grove_run: array '" + std::string(a.name) + "' has dtype " +
-                     std::to_string(a.dtype) + ", not a grove_dtype");
-      if (a.rank < 0 || (a.rank > 0 && !a.shape))
-        bad_argument("grove_run: array '" + std::string(a.name) + "' has no shape");
+      check_array("grove_run", i, a.name, a.dtype, a.rank, a.shape);
       if (!named
                .emplace(a.name, grove::api::Array{a.data,
                                                   static_cast<grove::api::DType>(a.dtype),
@@ -115,11 +136,33 @@ int grove_run(const grove_program* p, const char* mapping, grove_target target,
     grove::api::RunConfig cfg;
     cfg.mapping = mapping ? mapping : "";
     cfg.target = static_cast<grove::api::Target>(target);
-    for (int i = 0; i < n_scalars; ++i) {
-      if (!scalars[i].name) bad_argument("grove_run: scalar " + std::to_string(i) + " has no name");
-      cfg.scalars[scalars[i].name] = scalars[i].value;
-    }
+    cfg.scalars = scalars_of("grove_run", scalars, n_scalars);
     p->program.run(named, cfg);
+    return 0;
+  });
+}
+
+int grove_launch(const grove_program* p, const char* mapping, const grove_device_array* arrays,
+                 int n_arrays, const grove_scalar* scalars, int n_scalars, void* stream,
+                 char** error) {
+  return guarded(error, 1, [&] {
+    if (!p) bad_argument("grove_launch: program is NULL");
+    check_counts("grove_launch", arrays, n_arrays, scalars, n_scalars);
+    std::map<std::string, grove::api::DeviceArray> named;
+    for (int i = 0; i < n_arrays; ++i) {
+      const grove_device_array& a = arrays[i];
+      check_array("grove_launch", i, a.name, a.dtype, a.rank, a.shape);
+      grove::api::DeviceArray d{
+          a.data, static_cast<grove::api::DType>(a.dtype), {a.shape, a.shape + a.rank}, {}};
+      if (a.strides) d.strides.assign(a.strides, a.strides + a.rank);
+      if (!named.emplace(a.name, std::move(d)).second)
+        bad_argument("grove_launch: two arrays are named '" + std::string(a.name) + "'");
+    }
+    grove::api::LaunchConfig cfg;
+    cfg.mapping = mapping ? mapping : "";
+    cfg.scalars = scalars_of("grove_launch", scalars, n_scalars);
+    cfg.stream = stream;
+    p->program.launch(named, cfg);
     return 0;
   });
 }

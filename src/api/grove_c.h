@@ -57,6 +57,18 @@ typedef struct {
   double value;
 } grove_scalar;
 
+/* An array in GPU memory of the caller's, for grove_launch: its dtype must be the tensor's (no
+ * conversion), 16-byte aligned, row-major with rows a multiple of 16 bytes apart. `strides` (in
+ * elements, `rank` of them) may be NULL where rows are a multiple of 16 bytes long (dense). */
+typedef struct {
+  const char* name;
+  uint64_t data;
+  grove_dtype dtype;
+  int rank;
+  const int64_t* shape;
+  const int64_t* strides;
+} grove_device_array;
+
 grove_program* grove_load(const char* path, char** error);
 grove_program* grove_from_source(const char* text, const char* name, char** error);
 void grove_program_free(grove_program* p);
@@ -70,6 +82,13 @@ const char* grove_mapping_name(const grove_program* p, int i);
 int grove_run(const grove_program* p, const char* mapping, grove_target target,
               const grove_array* arrays, int n_arrays, const grove_scalar* scalars, int n_scalars,
               char** error);
+
+/* Launches the mapping's kernels on GPU memory of the caller's, in order on `stream` (a CUstream or
+ * cudaStream_t; NULL: the default stream), and returns without waiting for them. The first launch
+ * for a mapping and sizes compiles and loads the kernels; later ones reuse them. Thread-safe. */
+int grove_launch(const grove_program* p, const char* mapping, const grove_device_array* arrays,
+                 int n_arrays, const grove_scalar* scalars, int n_scalars, void* stream,
+                 char** error);
 
 /* The CUDA C++ the mapping prints with these sizes fixed ("M=512,N=512"; NULL or "": none),
  * released with grove_free; NULL on error. */

@@ -8,10 +8,14 @@
 //   c = np.empty((300, 264), np.float16)
 //   p.run(C=c, A=a, B=b, mapping="h100", target="cpu")   # or "reference", "emulator", "gpu"
 //
+//   p.launch(C=c, A=a, B=b, mapping="h100")   # CUDA torch tensors: no copies, on the GPU
+//
 // pybind11 because it is the well-kept way to bind C++ to Python (Debian's pybind11-dev); the
 // buffer protocol rather than numpy's C API, so the module builds without numpy.
 #include <pybind11/pybind11.h>
 #include <pybind11/stl.h>
+
+#include <optional>
 
 #include "api/grove.h"
 
@@ -104,6 +108,110 @@ py::dict run(const Program& p, const std::string& mapping, const std::string& ta
   return out;
 }
 
+// A value passed for a tensor to launch(), as a DeviceArray: a grove.DeviceArray, a CUDA tensor of
+// PyTorch (duck-typed: data_ptr(), stride(), dtype, is_cuda; bf16 included), or anything with
+// __cuda_array_interface__ (CuPy, Numba; no bf16 there). Strides in elements.
+DeviceArray device_array_of(const std::string& name, const py::handle& value, bool write) {
+  if (py::isinstance<DeviceArray>(value)) return value.cast<DeviceArray>();
+  DeviceArray a;
+  if (py::hasattr(value, "data_ptr") && py::hasattr(value, "stride") &&
+      py::hasattr(value, "is_cuda")) {
+    if (!value.attr("is_cuda").cast<bool>())
+      throw py::type_error("tensor '" + name +
+                           "' is a torch tensor in host memory; launch() takes CUDA tensors "
+                           "(run() takes host arrays)");
+    const std::string dtype = py::str(value.attr("dtype"));
+    if (dtype == "torch.float16")
+      a.dtype = DType::F16;
+    else if (dtype == "torch.bfloat16")
+      a.dtype = DType::BF16;
+    else if (dtype == "torch.float32")
+      a.dtype = DType::F32;
+    else
+      throw py::type_error("tensor '" + name + "' is a torch tensor of " + dtype +
+                           "; launch() takes float16, bfloat16 or float32");
+    a.data = value.attr("data_ptr")().cast<uint64_t>();
+    for (const py::handle d : value.attr("shape")) a.shape.push_back(d.cast<int64_t>());
+    for (const py::handle d : value.attr("stride")()) a.strides.push_back(d.cast<int64_t>());
+    return a;
+  }
+  if (py::hasattr(value, "__cuda_array_interface__")) {
+    py::dict cai = value.attr("__cuda_array_interface__");
+    const std::string typestr = py::str(cai["typestr"]);
+    int64_t itemsize = 0;
+    if (typestr == "<f2")
+      a.dtype = DType::F16, itemsize = 2;
+    else if (typestr == "<f4")
+      a.dtype = DType::F32, itemsize = 4;
+    else
+      throw py::type_error("tensor '" + name + "' holds elements of type '" + typestr +
+                           "'; launch() takes <f2 (float16) or <f4 (float32) here, and bfloat16 "
+                           "through grove.DeviceArray");
+    py::tuple data = cai["data"];
+    a.data = data[0].cast<uint64_t>();
+    if (write && data[1].cast<bool>())
+      throw py::value_error("array '" + name + "' is read-only, but the task writes tensor '" +
+                            name + "'; pass a writable array");
+    for (const py::handle d : cai["shape"]) a.shape.push_back(d.cast<int64_t>());
+    if (cai.contains("strides") && !cai["strides"].is_none())
+      for (const py::handle d : cai["strides"]) {
+        const int64_t bytes = d.cast<int64_t>();
+        if (bytes % itemsize != 0)
+          throw py::value_error("array '" + name + "' has a stride of " + std::to_string(bytes) +
+                                " bytes, not a whole number of elements");
+        a.strides.push_back(bytes / itemsize);
+      }
+    return a;
+  }
+  throw py::type_error("tensor '" + name +
+                       "' needs a GPU array for launch(): a CUDA torch tensor, an object with "
+                       "__cuda_array_interface__, or grove.DeviceArray(address, dtype, shape)");
+}
+
+DType parse_dtype(const std::string& t) {
+  for (DType x : {DType::F16, DType::BF16, DType::F32})
+    if (t == dtype_name(x)) return x;
+  throw py::value_error("dtype '" + t + "' is not one of f16, bf16, f32");
+}
+
+py::dict launch(const Program& p, const std::string& mapping, const py::object& stream,
+                const py::kwargs& args) {
+  LaunchConfig cfg;
+  cfg.mapping = mapping;
+  if (!stream.is_none()) // an int (cudaStream_t) or an object with .cuda_stream (torch.cuda.Stream)
+    cfg.stream = reinterpret_cast<void*>(
+        (py::hasattr(stream, "cuda_stream") ? stream.attr("cuda_stream") : stream)
+            .cast<uintptr_t>());
+  Signature sig = p.signature(mapping);
+  std::map<std::string, DeviceArray> arrays;
+  for (auto [key, value] : args) {
+    std::string name = py::str(key);
+    bool write = false, tensor = false;
+    for (const TensorParam& t : sig.tensors)
+      if (t.name == name) tensor = true, write = t.write;
+    if (tensor) {
+      arrays.emplace(name, device_array_of(name, value, write));
+      continue;
+    }
+    try {
+      cfg.scalars[name] = value.cast<double>(); // a scalar; launch() names one the task lacks
+    } catch (const py::cast_error&) {
+      throw py::type_error("task '" + sig.task + "' has no tensor '" + name +
+                           "', and it is not a number for a scalar either");
+    }
+  }
+  RunReport rep;
+  {
+    py::gil_scoped_release unlocked; // compiling the first time takes seconds
+    rep = p.launch(arrays, cfg);
+  }
+  py::dict out;
+  out["mapping"] = rep.mapping;
+  out["sizes"] = rep.sizes;
+  out["summary"] = rep.summary;
+  return out;
+}
+
 } // namespace
 
 PYBIND11_MODULE(grove, m) {
@@ -135,6 +243,21 @@ PYBIND11_MODULE(grove, m) {
       .def_readonly("tensors", &Signature::tensors)
       .def_readonly("scalars", &Signature::scalars);
 
+  py::class_<DeviceArray>(m, "DeviceArray",
+                          "An array in GPU memory for Program.launch: its address, element type "
+                          "(f16, bf16, f32: the tensor's), shape and strides in elements (None: "
+                          "dense rows of 16-byte multiples).")
+      .def(py::init([](uint64_t data, const std::string& dtype, std::vector<int64_t> shape,
+                       std::optional<std::vector<int64_t>> strides) {
+             return DeviceArray{data, parse_dtype(dtype), std::move(shape),
+                                strides.value_or(std::vector<int64_t>{})};
+           }),
+           py::arg("data"), py::arg("dtype"), py::arg("shape"), py::arg("strides") = py::none())
+      .def_readonly("data", &DeviceArray::data)
+      .def_property_readonly("dtype", [](const DeviceArray& a) { return dtype_name(a.dtype); })
+      .def_readonly("shape", &DeviceArray::shape)
+      .def_readonly("strides", &DeviceArray::strides);
+
   py::class_<Program>(m, "Program")
       .def_property_readonly("mappings", &Program::mappings)
       .def("signature", &Program::signature, py::arg("mapping") = "",
@@ -145,6 +268,13 @@ PYBIND11_MODULE(grove, m) {
            "shapes) and scalars by name; writes the written tensors back into their arrays. "
            "target: cpu (the interpreter), reference (the float64 reference variant), emulator "
            "(the lowered kernels, `schedules` random schedules from `seed`), gpu (GPU 0).")
+      .def("launch", &launch, py::arg("mapping") = "", py::arg("stream") = py::none(),
+           "Launches the mapping's kernels on GPU arrays given by tensor name (CUDA torch "
+           "tensors, __cuda_array_interface__ objects, grove.DeviceArray; their element types "
+           "must be the tensors') and scalars by name, on `stream` (an int handle or a "
+           "torch.cuda.Stream; None: the default stream), without waiting for them. The first "
+           "launch for a mapping and sizes compiles and loads the kernels; later ones reuse "
+           "them.")
       .def(
           "cuda",
           [](const Program& p, const std::string& mapping, const py::kwargs& sizes) {

@@ -96,9 +96,7 @@ class Gemm(unittest.TestCase):
         try:
             self.p.run(C=c, A=a, B=b, target="gpu")
         except grove.GroveError as e:
-            self.assertTrue(any(s in str(e) for s in
-                                ("no CUDA driver", "no CUDA-capable device", "sees no GPU")),
-                            str(e))
+            self.assertTrue(any(s in str(e) for s in NO_GPU[:3]), str(e))
             return
         got = [c[i, j] for i in range(m) for j in range(n)]
         self.assertLess(rel_error(got, matmul(a, b, m, n, k)), 2e-3)
@@ -152,6 +150,86 @@ class Attention(unittest.TestCase):
         with self.assertRaises(TypeError) as e:
             p.run(O=buffer(shape, "f"), Q=q, K=0.5, V=v, mapping="h100_d64", sm_scale=0.1)
         self.assertIn("tensor 'K' needs an array", str(e.exception))
+
+
+NO_GPU = ("no CUDA driver", "no CUDA-capable device", "sees no GPU", "is not GPU memory")
+
+
+class FakeCudaArray:
+    """What CuPy and Numba expose, at an address that is no one's GPU memory: everything before
+    the driver checks it."""
+
+    def __init__(self, shape, typestr="<f2", strides=None, readonly=False, address=0x7f0000000000):
+        self.__cuda_array_interface__ = {"shape": shape, "typestr": typestr,
+                                         "data": (address, readonly), "strides": strides,
+                                         "version": 3}
+
+
+class FakeTorch:
+    """Duck-typed like a torch tensor (data_ptr, stride, dtype, is_cuda, shape)."""
+
+    def __init__(self, shape, dtype="torch.float16", is_cuda=True):
+        self.shape, self.dtype, self.is_cuda = shape, dtype, is_cuda
+
+    def data_ptr(self):
+        return 0x7f0000100000
+
+    def stride(self):
+        return tuple(math.prod(self.shape[i + 1:]) for i in range(len(self.shape)))
+
+
+class Launch(unittest.TestCase):
+    """Program.launch on GPU arrays: what is checked before the GPU, on any machine."""
+
+    def setUp(self):
+        self.p = grove.load(os.path.join(EXAMPLES, "gemm.grove"))
+
+    def assert_stops_at_the_gpu(self, **arrays):
+        with self.assertRaises(grove.GroveError) as e:
+            self.p.launch(mapping="h100", **arrays)
+        self.assertTrue(any(s in str(e.exception) for s in NO_GPU), str(e.exception))
+
+    def test_device_array(self):
+        a = grove.DeviceArray(0x7f0000000000, "bf16", [8, 8])
+        self.assertEqual((a.data, a.dtype, a.shape, a.strides), (0x7f0000000000, "bf16", [8, 8], []))
+        with self.assertRaises(ValueError):
+            grove.DeviceArray(0, "f64", [4])
+        with self.assertRaises(grove.GroveError) as e:
+            self.p.launch(C=a, A=a, B=a)
+        self.assertIn("tensor 'C' is f16, but its array holds bf16 elements", str(e.exception))
+
+    def test_every_kind_of_array_reaches_the_gpu(self):
+        m, n, k = 200, 100, 100  # rows of 200 bytes: 104 elements apart on the device
+        c = grove.DeviceArray(0x7f0000200000, "f16", [m, n], [104, 1])
+        a = FakeCudaArray((m, k), strides=(208, 2))  # strides in bytes
+        b = FakeTorch((k, 128))
+        self.assert_stops_at_the_gpu(C=grove.DeviceArray(0x7f0000200000, "f16", [m, 128]),
+                                     A=a, B=b)
+        with self.assertRaises(grove.GroveError) as e:
+            self.p.launch(C=c, A=FakeCudaArray((m, k)), B=FakeTorch((k, n)))
+        self.assertIn("array for tensor 'A' has rows of 100 f16, not a multiple of 16 bytes",
+                      str(e.exception))
+
+    def test_arrays_launch_cannot_take(self):
+        b = FakeTorch((64, 64))
+        with self.assertRaises(ValueError) as e:
+            self.p.launch(C=FakeCudaArray((64, 64), readonly=True), A=b, B=b)
+        self.assertIn("array 'C' is read-only", str(e.exception))
+        with self.assertRaises(TypeError) as e:
+            self.p.launch(C=FakeCudaArray((64, 64), typestr="<f8"), A=b, B=b)
+        self.assertIn("holds elements of type '<f8'", str(e.exception))
+        with self.assertRaises(TypeError) as e:
+            self.p.launch(C=b, A=FakeTorch((64, 64), is_cuda=False), B=b)
+        self.assertIn("tensor 'A' is a torch tensor in host memory", str(e.exception))
+        with self.assertRaises(TypeError) as e:
+            self.p.launch(C=b, A=FakeTorch((64, 64), dtype="torch.int8"), B=b)
+        self.assertIn("torch tensor of torch.int8", str(e.exception))
+        with self.assertRaises(TypeError) as e:
+            self.p.launch(C=b, A=buffer((64, 64)), B=b)
+        self.assertIn("tensor 'A' needs a GPU array for launch()", str(e.exception))
+        with self.assertRaises(TypeError) as e:
+            self.p.launch(C=b, A=b, B=b, D=b)
+        self.assertIn("task 'gemm' has no tensor 'D'", str(e.exception))
 
 
 try:
