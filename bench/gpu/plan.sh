@@ -26,6 +26,7 @@ GPU_RUNS=(
   "gemm_pingpong_ragged|gemm.grove|h100_pingpong|M=300,N=600,K=200|"
   "gemm_bf16|gemm_bf16.grove|h100|M=256,N=512,K=128|"
   "gemm_bf16_ragged|gemm_bf16.grove|h100|M=130,N=200,K=72|"
+  "gemm_bf16_pingpong_ragged|gemm_bf16.grove|h100_pingpong|M=130,N=328,K=72|"
   "batched_gemm|batched_gemm.grove|h100|L=2,M=256,N=256,K=128|"
   "batched_gemm_ragged|batched_gemm.grove|h100|L=3,M=100,N=264,K=136|"
   "dual_gemm|dual_gemm.grove|h100|M=256,N=512,K=128|"

@@ -7,6 +7,9 @@
 #   .gpu/bin/*                  the device-header self-tests, the fixture checks (check_NAME), the
 #                               microbenchmarks (microbench_NAME) and cublas_gemm, by nvcc for
 #                               sm_90a; gemm_aot, examples/cmake (`grove build` output from CMake)
+#   .gpu/bin/grove_api_tests    the C++ API's tests (Launch.*: Program::launch on device memory)
+#   .gpu/python/                the Python module (for this machine's Python version), for
+#                               examples/python/torch_gemm.py where the GPU machine's Python matches
 #   .gpu/kernel-cache/          every kernel run.sh launches, compiled by NVRTC (keyed by source and
 #                               toolkit: a GPU machine with another NVRTC just recompiles)
 #
@@ -29,10 +32,16 @@ mkdir -p "$DEST/bin" "$DEST/kernel-cache" "$DEST/generated"
 
 echo "== grove (Release)"
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DGROVE_SCHEDULER=OFF \
-  -DGROVE_WERROR=OFF -DCMAKE_EXE_LINKER_FLAGS="-static-libstdc++ -static-libgcc" >/dev/null
-ninja -C "$BUILD" grove grove_cuda_tests
-cp "$BUILD/src/cli/grove" "$DEST/bin/"
-strip "$DEST/bin/grove"
+  -DGROVE_WERROR=OFF -DCMAKE_EXE_LINKER_FLAGS="-static-libstdc++ -static-libgcc" \
+  -DCMAKE_MODULE_LINKER_FLAGS="-static-libstdc++ -static-libgcc" >/dev/null
+ninja -C "$BUILD" grove grove_cuda_tests grove_api_tests
+cp "$BUILD/src/cli/grove" "$BUILD/tests/api/grove_api_tests" "$DEST/bin/"
+strip "$DEST/bin/grove" "$DEST/bin/grove_api_tests"
+if ninja -C "$BUILD" grove_python >/dev/null 2>&1; then # where pybind11 is installed
+  mkdir -p "$DEST/python"
+  cp "$BUILD"/python/grove*.so "$DEST/python/"
+  strip "$DEST"/python/grove*.so
+fi
 
 echo "== fixture kernels (printed by the CUDA tests)"
 "$BUILD/tests/cuda/grove_cuda_tests" --gtest_filter='CudaCompile.*' >/dev/null
@@ -77,6 +86,13 @@ for dtype in f16 bf16; do
   for shape in "${GEMM_SHAPES[@]}"; do
     read -r M N K <<<"$shape"
     compile "$(gemm_example "$dtype")" h100 "M=$M,N=$N,K=$K"
+  done
+done
+# What the API's launch test and examples/python/torch_gemm.py launch (no hang trap: timed builds).
+for s in M=200,N=100,K=100 M=300,N=264,K=200 M=512,N=512,K=256; do
+  for mapping in h100 h100_pingpong; do
+    compile gemm.grove "$mapping" "$s"
+    compile gemm_bf16.grove "$mapping" "$s"
   done
 done
 mkdir -p "$DEST/variants"

@@ -12,7 +12,8 @@
 # What runs is listed in bench/gpu/plan.sh. Steps go in order of what only a GPU can tell, most
 # important first: (1) the machine; (2) the device-header self-tests, one wrapper each; (3) every
 # example on fresh random inputs against the float64 reference (`grove run --gpu --check`), at
-# sizes that are and are not tile multiples; (4) with --bench, GEMM against cuBLAS at issue #4's
+# sizes that are and are not tile multiples, then `grove build` output from CMake and the API's
+# launch on device memory (C++; Python on torch tensors where the module imports); (4) with --bench, GEMM against cuBLAS at issue #4's
 # sizes, f16 and bf16, both timed the same way (random inputs cycled through copies that hold
 # twice the L2, warm-up, median of 50), and attention against cuDNN (PyTorch SDPA); (5)
 # compute-sanitizer memcheck on the self-tests and the ragged runs, racecheck and synccheck on
@@ -193,6 +194,17 @@ done
 
 # (3b) `grove build` output, compiled ahead of time from CMake (examples/cmake).
 step check "run gemm_aot (grove build from CMake)" 60 "$BIN/gemm_aot" --require-gpu
+
+# (3c) The API's launch on device memory: the C++ test (a ragged GEMM on memory allocated there,
+# both mappings), then Python on PyTorch CUDA tensors where the prepared module imports.
+step check "api launch on device memory" 120 env GROVE_SOURCE_DIR="$ROOT" \
+  "$BIN/grove_api_tests" --gtest_filter='Launch.*'
+if PYTHONPATH=$PRE/python python3 -c "import grove, torch" >/dev/null 2>&1; then
+  step check "python launch on torch tensors" 180 env PYTHONPATH="$PRE/python" \
+    python3 "$ROOT/examples/python/torch_gemm.py"
+else
+  ROWS+=("| python launch on torch tensors | skipped (the module in .gpu/python does not import with $(python3 -V 2>&1) and torch) | |")
+fi
 
 # (4) GEMM against cuBLAS, then attention.
 # versus LABEL SHOWN ORDER EXAMPLE MAPPING SIZE FLOPS CUBLAS_ARGS...: times the example with

@@ -183,6 +183,7 @@ std::vector<Case> cases() {
       {"gemm.grove", "h100", {{"M", 200}, {"N", 300}, {"K", 72}}, {}, gemm_ref},
       {"gemm_bf16.grove", "h100", {{"M", 256}, {"N", 256}, {"K", 128}}, {}, gemm_ref},
       {"gemm_bf16.grove", "h100", {{"M", 130}, {"N", 260}, {"K", 100}}, {}, gemm_ref},
+      {"gemm_bf16.grove", "h100_pingpong", {{"M", 130}, {"N", 300}, {"K", 72}}, {}, gemm_ref},
       {"batched_gemm.grove", "h100", {{"L", 3}, {"M", 128}, {"N", 256}, {"K", 128}}, {}, bgemm_ref},
       {"batched_gemm.grove", "h100", {{"L", 2}, {"M", 100}, {"N", 200}, {"K", 80}}, {}, bgemm_ref},
       {"dual_gemm.grove", "h100", {{"M", 256}, {"N", 256}, {"K", 128}}, {}, dual_ref},

@@ -1,0 +1,83 @@
+"""Grove kernels on PyTorch CUDA tensors, with no copies: Program.launch runs examples/gemm.grove
+(f16) and examples/gemm_bf16.grove on the tensors where they are, on torch's current stream. Each
+result is checked against torch's float64 product on fresh random inputs, at sizes that are and are
+not tile multiples (rows that are not a multiple of 16 bytes live in padded allocations, as TMA
+needs); then the square GEMM is timed next to torch.matmul (cuBLAS) the same way.
+
+    python3 examples/python/torch_gemm.py [SIZE]      (needs a Hopper GPU and PyTorch)
+"""
+import os
+import sys
+
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "build", "python"))
+import grove  # noqa: E402
+
+
+def matrix(rows, cols, dtype):
+    """A rows x cols CUDA tensor whose rows start a multiple of 16 bytes apart (a view of the first
+    `cols` columns of a padded allocation where cols * 2 bytes is not such a multiple)."""
+    pitch = -(-cols // 8) * 8
+    return torch.empty(rows, pitch, dtype=dtype, device="cuda")[:, :cols]
+
+
+def check(program, mapping, dtype, m, n, k):
+    a = matrix(m, k, dtype).uniform_(-1, 1)
+    b = matrix(k, n, dtype).uniform_(-1, 1)
+    c = matrix(m, n, dtype).fill_(float("nan"))
+    report = program.launch(C=c, A=a, B=b, mapping=mapping,
+                            stream=torch.cuda.current_stream())
+    want = a.double() @ b.double()
+    err = ((c.double() - want).norm() / want.norm()).item()
+    ok = bool(torch.isfinite(c).all()) and err < (2e-3 if dtype == torch.float16 else 1e-2)
+    print(f"{mapping:14} {str(dtype):15} {m:5} x {n:5} x {k:5}  ||C - ref|| / ||ref|| = "
+          f"{err:.2e} {'ok' if ok else 'FAILED'}  ({report['summary']})")
+    return ok
+
+
+def timed(fn, warmup=10, iters=50):
+    """Median milliseconds of `iters` runs after `warmup`, each timed with CUDA events."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iters):
+        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        stop.record()
+        stop.synchronize()
+        times.append(start.elapsed_time(stop))
+    return sorted(times)[len(times) // 2]
+
+
+def main():
+    if not torch.cuda.is_available():
+        print("no CUDA device: nothing to run")
+        return 1
+    programs = {torch.float16: grove.load(os.path.join(ROOT, "examples", "gemm.grove")),
+                torch.bfloat16: grove.load(os.path.join(ROOT, "examples", "gemm_bf16.grove"))}
+    ok = True
+    for dtype, program in programs.items():
+        for mapping in program.mappings:
+            for m, n, k in ((512, 512, 256), (300, 264, 200), (200, 100, 100)):
+                ok = check(program, mapping, dtype, m, n, k) and ok
+
+    size = int(sys.argv[1]) if len(sys.argv) > 1 else 4096
+    print(f"\nf16 GEMM {size}^3 on {torch.cuda.get_device_name()}, median of 50 (same inputs "
+          "for both, so warm in L2: `grove bench` and bench/gpu/run.sh time the fair way):")
+    a = torch.randn(size, size, dtype=torch.float16, device="cuda")
+    b = torch.randn(size, size, dtype=torch.float16, device="cuda")
+    c = torch.empty(size, size, dtype=torch.float16, device="cuda")
+    gemm = programs[torch.float16]
+    flops = 2 * size ** 3
+    for name, fn in (("grove launch", lambda: gemm.launch(C=c, A=a, B=b, mapping="h100")),
+                     ("torch.matmul", lambda: torch.matmul(a, b, out=c))):
+        ms = timed(fn)
+        print(f"  {name:13} {ms:8.3f} ms  {flops / ms / 1e9:7.1f} TFLOP/s")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
