@@ -151,6 +151,17 @@ RunReport Program::launch(const std::map<std::string, DeviceArray>& arrays,
     layouts[t.name] = check_array(t, it->second, sizes);
     ptrs[t.name] = it->second.data;
   }
+  // A tensor the kernels write must not share memory with another: they would read what they
+  // have just written, or race with themselves.
+  for (const kir::GlobalTensor& t : lowered.globals) {
+    if (!t.written) continue;
+    const uint64_t begin = ptrs[t.name], end = begin + layouts[t.name].bytes;
+    for (const auto& [other, p] : ptrs)
+      if (other != t.name && p < end && begin < p + layouts[other].bytes)
+        fail("the arrays for tensors '" + t.name + "' and '" + other + "' overlap, and the " +
+                 "kernels write '" + t.name + "'",
+             "give the tensors the kernels write memory of their own");
+  }
 
   reported(*l_, [&] {
     const runtime::Driver& d = runtime::Driver::get(); // no GPU: says so

@@ -60,6 +60,15 @@ TEST(Launch, ArraysAreCheckedBeforeTheGpu) {
       << e;
 
   bad = arrays;
+  bad["A"].data = c + 2 * P * (M - 1); // A's first row is C's last
+  e = error_of([&] { p.launch(bad); });
+  EXPECT_TRUE(has(e, "the arrays for tensors 'C' and 'A' overlap, and the kernels write 'C'")) << e;
+  bad = arrays;
+  bad["A"].data = c + 2 * P * M; // just after C: no overlap, so on to the GPU
+  e = error_of([&] { p.launch(bad); });
+  EXPECT_FALSE(has(e, "overlap")) << e;
+
+  bad = arrays;
   bad["B"].data = 0;
   e = error_of([&] { p.launch(bad); });
   EXPECT_TRUE(has(e, "the array for tensor 'B' has no data")) << e;
