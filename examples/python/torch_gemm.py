@@ -2,7 +2,8 @@
 (f16) and examples/gemm_bf16.grove on the tensors where they are, on torch's current stream. Each
 result is checked against torch's float64 product on fresh random inputs, at sizes that are and are
 not tile multiples (rows that are not a multiple of 16 bytes live in padded allocations, as TMA
-needs); then the square GEMM is timed next to torch.matmul (cuBLAS) the same way.
+needs), and with M dynamic (one compile for every M); then the square GEMM is timed next to
+torch.matmul (cuBLAS) the same way.
 
     python3 examples/python/torch_gemm.py [SIZE]      (needs a Hopper GPU and PyTorch)
 """
@@ -23,11 +24,11 @@ def matrix(rows, cols, dtype):
     return torch.empty(rows, pitch, dtype=dtype, device="cuda")[:, :cols]
 
 
-def check(program, mapping, dtype, m, n, k):
+def check(program, mapping, dtype, m, n, k, dynamic=()):
     a = matrix(m, k, dtype).uniform_(-1, 1)
     b = matrix(k, n, dtype).uniform_(-1, 1)
     c = matrix(m, n, dtype).fill_(float("nan"))
-    report = program.launch(C=c, A=a, B=b, mapping=mapping,
+    report = program.launch(C=c, A=a, B=b, mapping=mapping, dynamic=set(dynamic),
                             stream=torch.cuda.current_stream())
     want = a.double() @ b.double()
     err = ((c.double() - want).norm() / want.norm()).item()
@@ -63,6 +64,9 @@ def main():
         for mapping in program.mappings:
             for m, n, k in ((512, 512, 256), (300, 264, 200), (200, 100, 100)):
                 ok = check(program, mapping, dtype, m, n, k) and ok
+    # M dynamic (say, the tokens of a batch): one compile serves every M.
+    for m in (512, 300, 77, 1):
+        ok = check(programs[torch.float16], "h100", torch.float16, m, 264, 200, {"M"}) and ok
 
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 4096
     print(f"\nf16 GEMM {size}^3 on {torch.cuda.get_device_name()}, median of 50 (same inputs "

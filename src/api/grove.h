@@ -17,6 +17,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -61,6 +62,9 @@ struct LaunchConfig {
   std::string mapping;                   // empty: the file's first mapping
   std::map<std::string, double> scalars; // the task's scalar parameters (defaults where absent)
   void* stream = nullptr; // a CUstream / cudaStream_t on the arrays' GPU; null: the default stream
+  // Sizes left as kernel parameters, so one compile serves every value of them (say the tokens
+  // of a batch, M); the others are fixed into the kernels, which then compile once per value.
+  std::set<std::string> dynamic;
 };
 
 enum class Target {
@@ -125,8 +129,9 @@ public:
   // Launches the mapping's kernels on GPU memory the caller owns (one array per tensor parameter,
   // by name; sizes from their shapes), in order on `config.stream`, and returns without waiting:
   // synchronize the stream before reading what they write. The first launch for a mapping and a
-  // set of sizes lowers the mapping, compiles its kernels (NVRTC, through the on-disk cache) and
-  // loads them on the arrays' GPU; later launches with those sizes reuse them. Thread-safe.
+  // set of sizes (the ones not in config.dynamic) lowers the mapping, compiles its kernels
+  // (NVRTC, through the on-disk cache) and loads them on the arrays' GPU; later launches with
+  // those sizes reuse them. Thread-safe.
   RunReport launch(const std::map<std::string, DeviceArray>& arrays,
                    const LaunchConfig& config = {}) const;
   // The CUDA C++ of each kernel the mapping lowers to, with these sizes fixed (empty: the kernels

@@ -143,8 +143,8 @@ int grove_run(const grove_program* p, const char* mapping, grove_target target,
 }
 
 int grove_launch(const grove_program* p, const char* mapping, const grove_device_array* arrays,
-                 int n_arrays, const grove_scalar* scalars, int n_scalars, void* stream,
-                 char** error) {
+                 int n_arrays, const grove_scalar* scalars, int n_scalars, const char* dynamic,
+                 void* stream, char** error) {
   return guarded(error, 1, [&] {
     if (!p) bad_argument("grove_launch: program is NULL");
     check_counts("grove_launch", arrays, n_arrays, scalars, n_scalars);
@@ -162,6 +162,16 @@ int grove_launch(const grove_program* p, const char* mapping, const grove_device
     cfg.mapping = mapping ? mapping : "";
     cfg.scalars = scalars_of("grove_launch", scalars, n_scalars);
     cfg.stream = stream;
+    std::string name;
+    for (const char* c = dynamic ? dynamic : "";; ++c) { // "M, K" -> {M, K}
+      if (*c && *c != ',') {
+        if (*c != ' ') name += *c;
+        continue;
+      }
+      if (!name.empty()) cfg.dynamic.insert(name);
+      name.clear();
+      if (!*c) break;
+    }
     p->program.launch(named, cfg);
     return 0;
   });

@@ -85,10 +85,12 @@ int grove_run(const grove_program* p, const char* mapping, grove_target target,
 
 /* Launches the mapping's kernels on GPU memory of the caller's, in order on `stream` (a CUstream or
  * cudaStream_t; NULL: the default stream), and returns without waiting for them. The first launch
- * for a mapping and sizes compiles and loads the kernels; later ones reuse them. Thread-safe. */
+ * for a mapping and sizes compiles and loads the kernels; later ones reuse them. `dynamic` ("M,K";
+ * NULL or "": none) names sizes left as kernel parameters, so one compile serves every value of
+ * them. Thread-safe. */
 int grove_launch(const grove_program* p, const char* mapping, const grove_device_array* arrays,
-                 int n_arrays, const grove_scalar* scalars, int n_scalars, void* stream,
-                 char** error);
+                 int n_arrays, const grove_scalar* scalars, int n_scalars, const char* dynamic,
+                 void* stream, char** error);
 
 /* The CUDA C++ the mapping prints with these sizes fixed ("M=512,N=512"; NULL or "": none),
  * released with grove_free; NULL on error. */

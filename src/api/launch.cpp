@@ -104,9 +104,13 @@ Layout check_array(const kir::GlobalTensor& t, const DeviceArray& a,
   return l;
 }
 
-std::string key_of(const std::string& mapping, const std::map<std::string, int64_t>& sizes) {
+// The lowering a launch needs: the mapping, the sizes fixed into its kernels and those left
+// dynamic.
+std::string key_of(const std::string& mapping, const std::map<std::string, int64_t>& fixed,
+                   const std::set<std::string>& dynamic) {
   std::string k = mapping;
-  for (const auto& [name, v] : sizes) k += " " + name + "=" + std::to_string(v);
+  for (const auto& [name, v] : fixed) k += " " + name + "=" + std::to_string(v);
+  for (const std::string& name : dynamic) k += " " + name + "=?";
   return k;
 }
 
@@ -130,13 +134,19 @@ RunReport Program::launch(const std::map<std::string, DeviceArray>& arrays,
     return allocate_entry(task, sizes, cfg.scalars, m.loc, /*allocate=*/false).scalars;
   });
 
+  std::map<std::string, int64_t> fixed = sizes;
+  for (const std::string& name : cfg.dynamic)
+    if (!fixed.erase(name))
+      fail("'" + name + "' is not a size of task '" + task.name + "', so it cannot be dynamic",
+           "its sizes are those its tensors' shapes name");
+
   std::lock_guard<std::mutex> lock(launches_->mu);
-  const std::string key = key_of(m.name, sizes);
+  const std::string key = key_of(m.name, fixed, cfg.dynamic);
   auto low = launches_->lowered.find(key);
   if (low == launches_->lowered.end()) {
     lower::Lowered lowered = reported(*l_, [&] {
       lower::LowerOptions lo;
-      lo.sizes = sizes;
+      lo.sizes = fixed;
       return lower::lower_mapping(l_->prog, m, lo);
     });
     low = launches_->lowered.emplace(key, std::move(lowered)).first;
@@ -194,7 +204,7 @@ RunReport Program::launch(const std::map<std::string, DeviceArray>& arrays,
     if (fresh)
       loaded = std::make_unique<runtime::LoadedKernels>(*dev, lowered.kernels, sizes,
                                                         runtime::CompileOptions{});
-    loaded->launch_all(ptrs, scalars, static_cast<runtime::cu::Stream>(cfg.stream));
+    loaded->launch_all(ptrs, sizes, scalars, static_cast<runtime::cu::Stream>(cfg.stream));
     report.summary = "launched " + std::to_string(lowered.kernels.size()) + " kernel(s) on GPU " +
                      std::to_string(ordinal) + " (" + dev->name() + ")" +
                      (fresh ? ", compiled and loaded" : ", already loaded") + " in " +

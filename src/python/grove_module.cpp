@@ -175,9 +175,12 @@ DType parse_dtype(const std::string& t) {
 }
 
 py::dict launch(const Program& p, const std::string& mapping, const py::object& stream,
-                const py::kwargs& args) {
+                const py::iterable& dynamic, const py::kwargs& args) {
   LaunchConfig cfg;
   cfg.mapping = mapping;
+  if (py::isinstance<py::str>(dynamic))
+    throw py::type_error("dynamic takes a collection of size names, e.g. {'M'}, not a string");
+  for (const py::handle name : dynamic) cfg.dynamic.insert(py::str(name));
   if (!stream.is_none()) // an int (cudaStream_t) or an object with .cuda_stream (torch.cuda.Stream)
     cfg.stream = reinterpret_cast<void*>(
         (py::hasattr(stream, "cuda_stream") ? stream.attr("cuda_stream") : stream)
@@ -269,12 +272,14 @@ PYBIND11_MODULE(grove, m) {
            "target: cpu (the interpreter), reference (the float64 reference variant), emulator "
            "(the lowered kernels, `schedules` random schedules from `seed`), gpu (GPU 0).")
       .def("launch", &launch, py::arg("mapping") = "", py::arg("stream") = py::none(),
+           py::arg("dynamic") = py::tuple(),
            "Launches the mapping's kernels on GPU arrays given by tensor name (CUDA torch "
            "tensors, __cuda_array_interface__ objects, grove.DeviceArray; their element types "
            "must be the tensors') and scalars by name, on `stream` (an int handle or a "
            "torch.cuda.Stream; None: the default stream), without waiting for them. The first "
            "launch for a mapping and sizes compiles and loads the kernels; later ones reuse "
-           "them.")
+           "them. `dynamic` names sizes left as kernel parameters (e.g. {'M'}), so one compile "
+           "serves every value of them.")
       .def(
           "cuda",
           [](const Program& p, const std::string& mapping, const py::kwargs& sizes) {

@@ -1,37 +1,56 @@
 #include "runtime/loaded.h"
 
+#include <algorithm>
+
+#include "cuda/print_cuda.h"
+
 namespace grove::runtime {
 
 LoadedKernels::LoadedKernels(const Device& dev, std::vector<kir::Kernel> kernels,
-                             std::map<std::string, int64_t> sizes, const CompileOptions& opts)
-    : dev_(dev), kernels_(std::move(kernels)), sizes_(std::move(sizes)) {
+                             const std::map<std::string, int64_t>& sizes,
+                             const CompileOptions& opts)
+    : dev_(dev), kernels_(std::move(kernels)) {
   for (const kir::Kernel& k : kernels_) {
     KernelRun kr;
     kr.name = k.name;
     kr.cubin = compile(k, opts);
-    kr.plan = plan_launch(k, sizes_, dev.sm_count());
     modules_.push_back(std::make_unique<Module>(dev, kr.cubin));
-    if (k.persistent && kr.plan.cluster_x > 1) // whole clusters that can all be resident at once
-      kr.plan = plan_launch(k, sizes_, resident_blocks(dev, *modules_.back(), kr.plan));
     kr.cubin.image.clear();
+    // What the driver's occupancy query needs of a launch does not depend on the sizes.
+    LaunchPlan shape;
+    shape.threads = k.threads();
+    shape.smem_bytes = cuda::launch_smem_bytes(k);
+    shape.cluster_x = static_cast<unsigned>(std::max(1, k.cluster));
+    resident_.push_back(k.persistent && shape.cluster_x > 1
+                            ? resident_blocks(dev, *modules_.back(), shape)
+                            : dev.sm_count());
     runs_.push_back(std::move(kr));
   }
+  for (size_t i = 0; i < kernels_.size(); ++i) runs_[i].plan = plan(i, sizes);
+}
+
+LaunchPlan LoadedKernels::plan(size_t i, const std::map<std::string, int64_t>& sizes) const {
+  return plan_launch(kernels_.at(i), sizes, resident_.at(i));
 }
 
 std::unique_ptr<KernelArgs> LoadedKernels::args(size_t i,
                                                 const std::map<std::string, cu::DevicePtr>& tensors,
+                                                const std::map<std::string, int64_t>& sizes,
                                                 const std::map<std::string, double>& floats) const {
-  return std::make_unique<KernelArgs>(dev_, kernels_.at(i), tensors, sizes_, floats);
+  return std::make_unique<KernelArgs>(dev_, kernels_.at(i), tensors, sizes, floats);
 }
 
-void LoadedKernels::launch(size_t i, KernelArgs& args, cu::Stream stream) const {
-  runtime::launch(dev_, *modules_.at(i), runs_.at(i).plan, args, stream);
+void LoadedKernels::launch(size_t i, const LaunchPlan& plan, KernelArgs& args,
+                           cu::Stream stream) const {
+  runtime::launch(dev_, *modules_.at(i), plan, args, stream);
 }
 
 void LoadedKernels::launch_all(const std::map<std::string, cu::DevicePtr>& tensors,
+                               const std::map<std::string, int64_t>& sizes,
                                const std::map<std::string, double>& floats,
                                cu::Stream stream) const {
-  for (size_t i = 0; i < kernels_.size(); ++i) launch(i, *args(i, tensors, floats), stream);
+  for (size_t i = 0; i < kernels_.size(); ++i)
+    launch(i, plan(i, sizes), *args(i, tensors, sizes, floats), stream);
 }
 
 } // namespace grove::runtime

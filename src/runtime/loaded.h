@@ -1,7 +1,8 @@
-// Kernels compiled, loaded on a GPU and planned for one set of sizes, ready to launch on whatever
-// device memory the caller passes, as often as it likes: what run_on_gpu and bench_on_gpu launch,
-// and what api::Program::launch keeps between calls, so that a repeated launch only encodes its
-// tensor maps.
+// Kernels compiled and loaded on a GPU, ready to launch on whatever device memory and sizes the
+// caller passes, as often as it likes: what run_on_gpu and bench_on_gpu launch, and what
+// api::Program::launch keeps between calls, so that a repeated launch only plans its grid and
+// encodes its tensor maps. Sizes the kernels were lowered with stay fixed in them; the others are
+// kernel parameters, bound at each launch.
 #pragma once
 #include <map>
 #include <memory>
@@ -22,31 +23,36 @@ struct KernelRun {
 
 class LoadedKernels {
 public:
-  // Compiles every kernel (through the cache), loads it on `dev` (which must outlive this) and
-  // plans its grid for `sizes`; a persistent kernel with clusters gets whole clusters that can all
-  // be resident at once. Throws Error.
+  // Compiles every kernel (through the cache) and loads it on `dev` (which must outlive this);
+  // runs() holds each one's plan for `sizes`. Throws Error.
   LoadedKernels(const Device& dev, std::vector<kir::Kernel> kernels,
-                std::map<std::string, int64_t> sizes, const CompileOptions& opts);
+                const std::map<std::string, int64_t>& sizes, const CompileOptions& opts);
 
   const Device& device() const { return dev_; }
   const std::vector<kir::Kernel>& kernels() const { return kernels_; }
   const std::vector<KernelRun>& runs() const { return runs_; }
 
+  // Kernel i's grid for `sizes`: a persistent kernel with clusters gets whole clusters that can
+  // all be resident at once (asked of the driver once, at load).
+  LaunchPlan plan(size_t i, const std::map<std::string, int64_t>& sizes) const;
   // Kernel i's arguments over the tensors' device addresses (tensor maps encoded here).
   std::unique_ptr<KernelArgs> args(size_t i, const std::map<std::string, cu::DevicePtr>& tensors,
+                                   const std::map<std::string, int64_t>& sizes,
                                    const std::map<std::string, double>& floats) const;
   // Launches kernel i on `stream` and returns without waiting (the arguments, tensor maps
   // included, are copied at launch: `args` may go at once).
-  void launch(size_t i, KernelArgs& args, cu::Stream stream = nullptr) const;
+  void launch(size_t i, const LaunchPlan& plan, KernelArgs& args,
+              cu::Stream stream = nullptr) const;
   // Every kernel in order on `stream`, without waiting.
   void launch_all(const std::map<std::string, cu::DevicePtr>& tensors,
+                  const std::map<std::string, int64_t>& sizes,
                   const std::map<std::string, double>& floats, cu::Stream stream = nullptr) const;
 
 private:
   const Device& dev_;
   std::vector<kir::Kernel> kernels_;
-  std::map<std::string, int64_t> sizes_;
   std::vector<std::unique_ptr<Module>> modules_;
+  std::vector<int> resident_; // blocks a persistent grid may have (whole resident clusters)
   std::vector<KernelRun> runs_;
 };
 

@@ -152,8 +152,8 @@ GpuRunReport run_on_gpu(const std::vector<kir::Kernel>& kernels,
   LoadedKernels loaded(dev, kernels, sizes, copts);
   rep.kernels = loaded.runs();
   for (size_t i = 0; i < kernels.size(); ++i) {
-    std::unique_ptr<KernelArgs> args = loaded.args(i, ptrs, floats);
-    loaded.launch(i, *args);
+    std::unique_ptr<KernelArgs> args = loaded.args(i, ptrs, sizes, floats);
+    loaded.launch(i, rep.kernels[i].plan, *args);
     try {
       dev.synchronize(); // before `args` (its tensor maps) goes
     } catch (const Error& e) {
@@ -215,10 +215,11 @@ GpuRunReport bench_on_gpu(const std::vector<kir::Kernel>& kernels,
   rep.kernels = loaded.runs();
   std::vector<std::vector<std::unique_ptr<KernelArgs>>> args(ptrs.size());
   for (size_t c = 0; c < ptrs.size(); ++c)
-    for (size_t k = 0; k < kernels.size(); ++k) args[c].push_back(loaded.args(k, ptrs[c], floats));
+    for (size_t k = 0; k < kernels.size(); ++k)
+      args[c].push_back(loaded.args(k, ptrs[c], sizes, floats));
   auto run_all = [&](int i) {
     auto& a = args[static_cast<size_t>(i % rep.copies)];
-    for (size_t k = 0; k < kernels.size(); ++k) loaded.launch(k, *a[k]);
+    for (size_t k = 0; k < kernels.size(); ++k) loaded.launch(k, rep.kernels[k].plan, *a[k]);
   };
 
   const Driver& d = dev.driver();

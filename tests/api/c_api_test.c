@@ -101,23 +101,32 @@ int main(void) {
     grove_device_array dev[] = {{"C", 0x7f0000000000ull, GROVE_F16, 2, d_shape, NULL},
                                 {"A", 0x7f0000100000ull, GROVE_F16, 2, d_shape, NULL},
                                 {"B", 0x7f0000200000ull, GROVE_F16, 2, d_shape, NULL}};
-    rc = grove_launch(p, "h100", dev, 3, NULL, 0, NULL, &err);
+    rc = grove_launch(p, "h100", dev, 3, NULL, 0, NULL, NULL, &err);
     CHECK(rc != 0 && err && (strstr(err, "no CUDA driver") || strstr(err, "is not GPU memory")),
           "%s", err ? err : "no error");
     grove_free(err);
     dev[0].dtype = GROVE_F32;
-    rc = grove_launch(p, "h100", dev, 3, NULL, 0, NULL, &err);
+    rc = grove_launch(p, "h100", dev, 3, NULL, 0, NULL, NULL, &err);
     CHECK(rc != 0 && err && strstr(err, "tensor 'C' is f16, but its array holds f32 elements"),
           "%s", err ? err : "no error");
     grove_free(err);
     dev[0].dtype = GROVE_F16;
     dev[1].strides = wrong_strides;
-    rc = grove_launch(p, "h100", dev, 3, NULL, 0, NULL, &err);
+    rc = grove_launch(p, "h100", dev, 3, NULL, 0, NULL, NULL, &err);
     CHECK(rc != 0 && err && strstr(err, "has strides (64, 1) (elements), but the kernels"), "%s",
           err ? err : "no error");
     grove_free(err);
+    dev[1].strides = NULL;
+    rc = grove_launch(p, "h100", dev, 3, NULL, 0, "M, Q", NULL, &err);
+    CHECK(rc != 0 && err && strstr(err, "'Q' is not a size of task 'gemm'"), "%s",
+          err ? err : "no error");
+    grove_free(err);
+    rc = grove_launch(p, "h100", dev, 3, NULL, 0, "M,K", NULL, &err);
+    CHECK(rc != 0 && err && (strstr(err, "no CUDA driver") || strstr(err, "is not GPU memory")),
+          "%s", err ? err : "no error");
+    grove_free(err);
     dev[1].name = "C";
-    rc = grove_launch(p, "h100", dev, 3, NULL, 0, NULL, &err);
+    rc = grove_launch(p, "h100", dev, 3, NULL, 0, NULL, NULL, &err);
     CHECK(rc != 0 && err && strstr(err, "grove_launch: two arrays are named 'C'"), "%s",
           err ? err : "no error");
     grove_free(err);

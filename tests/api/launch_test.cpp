@@ -106,6 +106,38 @@ TEST(Launch, DenseRowsNeedNoStrides) {
   EXPECT_TRUE(has(e, "not GPU memory") || has(e, "no CUDA driver")) << e;
 }
 
+// Sizes left dynamic stay kernel parameters: the mapping lowers without them (so far the checks
+// go without a GPU); a size that shapes on-chip tiles cannot be dynamic.
+TEST(Launch, DynamicSizes) {
+  Program gemm = Program::load(example("gemm.grove"));
+  LaunchConfig cfg;
+  cfg.dynamic = {"M", "K"};
+  std::string e = error_of(
+      [&] { gemm.launch(gemm_arrays(0x7f0000000000, 0x7f0000100000, 0x7f0000200000), cfg); });
+  EXPECT_TRUE(has(e, "not GPU memory") || has(e, "no CUDA driver")) << e;
+  cfg.dynamic = {"Q"};
+  e = error_of(
+      [&] { gemm.launch(gemm_arrays(0x7f0000000000, 0x7f0000100000, 0x7f0000200000), cfg); });
+  EXPECT_TRUE(has(e, "'Q' is not a size of task 'gemm', so it cannot be dynamic")) << e;
+
+  Program attention = Program::load(example("attention.grove"));
+  const int64_t BH = 2, S = 256, D = 64;
+  std::map<std::string, DeviceArray> arrays;
+  uint64_t at = 0x7f0000000000;
+  for (const char* name : {"O", "Q", "K", "V"}) {
+    arrays[name] = {at, DType::F16, {BH, S, D}, {}};
+    at += 0x100000;
+  }
+  cfg.mapping = "h100_d64";
+  cfg.scalars = {{"sm_scale", 0.125}};
+  cfg.dynamic = {"BH", "S"};
+  e = error_of([&] { attention.launch(arrays, cfg); });
+  EXPECT_TRUE(has(e, "not GPU memory") || has(e, "no CUDA driver")) << e;
+  cfg.dynamic = {"D"};
+  e = error_of([&] { attention.launch(arrays, cfg); });
+  EXPECT_TRUE(has(e, "needs a fixed shape, but D depends on the problem size")) << e;
+}
+
 // Device memory for a row-major f16 matrix with rows `pitch` elements apart, filled from `bits`.
 std::unique_ptr<runtime::DeviceBuffer> upload(const runtime::Device& dev,
                                               const std::vector<uint16_t>& bits, int64_t rows,
@@ -142,6 +174,30 @@ TEST(Launch, GemmOnDeviceMemoryMatchesFloat64) {
     for (int64_t r = 0; r < M; ++r)
       for (int64_t c = 0; c < N; ++c) got.push_back(f16_bits_to_f32(out[r * P + c]));
     EXPECT_LT(test::rel_error(got, matmul(a.values, b.values, M, N, K)), 2e-3) << mapping;
+  }
+
+  // M dynamic: one compile serves two values of it (the second launch reuses the kernels).
+  LaunchConfig dyn;
+  dyn.dynamic = {"M"};
+  for (int64_t rows : {M, M / 2 + 3}) {
+    auto part = arrays;
+    part["C"].shape[0] = part["A"].shape[0] = rows;
+    std::vector<uint16_t> poisoned(static_cast<size_t>(M * P), 0x7e00);
+    dc->upload(poisoned.data(), poisoned.size() * 2);
+    RunReport rep = p.launch(part, dyn);
+    EXPECT_TRUE(has(rep.summary, rows == M ? "compiled and loaded" : "already loaded"))
+        << rep.summary;
+    dev.synchronize();
+    std::vector<uint16_t> out(static_cast<size_t>(M * P));
+    dc->download(out.data(), out.size() * 2);
+    std::vector<double> got, want = matmul(a.values, b.values, M, N, K);
+    want.resize(static_cast<size_t>(rows * N));
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < N; ++c) got.push_back(f16_bits_to_f32(out[r * P + c]));
+    EXPECT_LT(test::rel_error(got, want), 2e-3) << "M = " << rows;
+    if (rows < M) {
+      EXPECT_EQ(out[rows * P], 0x7e00) << "a row past M was written";
+    }
   }
 
   // What only the driver knows: host memory, and an allocation smaller than the shape.

@@ -210,6 +210,19 @@ class Launch(unittest.TestCase):
         self.assertIn("array for tensor 'A' has rows of 100 f16, not a multiple of 16 bytes",
                       str(e.exception))
 
+    def test_dynamic_sizes(self):
+        c, a, b = (grove.DeviceArray(0x7f0000000000 + i * 0x100000, "f16", [128, 128])
+                   for i in range(3))
+        with self.assertRaises(grove.GroveError) as e:
+            self.p.launch(C=c, A=a, B=b, dynamic={"M", "N"})
+        self.assertTrue(any(s in str(e.exception) for s in NO_GPU), str(e.exception))
+        with self.assertRaises(grove.GroveError) as e:
+            self.p.launch(C=c, A=a, B=b, dynamic=["Q"])
+        self.assertIn("'Q' is not a size of task 'gemm', so it cannot be dynamic",
+                      str(e.exception))
+        with self.assertRaises(TypeError):
+            self.p.launch(C=c, A=a, B=b, dynamic="M")
+
     def test_arrays_launch_cannot_take(self):
         b = FakeTorch((64, 64))
         with self.assertRaises(ValueError) as e:
