@@ -88,12 +88,18 @@ for dtype in f16 bf16; do
     compile "$(gemm_example "$dtype")" h100 "M=$M,N=$N,K=$K"
   done
 done
-# What the API's launch test and examples/python/torch_gemm.py launch (no hang trap: timed builds).
+# What the API's launch test and examples/python/torch_*.py launch: sizes not given stay dynamic.
 for s in M=200,N=100,K=100 M=300,N=264,K=200 M=512,N=512,K=256; do
   for mapping in h100 h100_pingpong; do
     compile gemm.grove "$mapping" "$s"
     compile gemm_bf16.grove "$mapping" "$s"
   done
+done
+compile gemm.grove h100 N=100,K=100
+compile gemm.grove h100 N=264,K=200
+for d in 64 128 256; do
+  compile attention.grove "h100_d$d" "D=$d"
+  compile attention_causal.grove "h100_d${d}_causal" "D=$d"
 done
 mkdir -p "$DEST/variants"
 for entry in "${VARIANTS[@]}"; do

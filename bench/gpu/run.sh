@@ -200,8 +200,10 @@ step check "run gemm_aot (grove build from CMake)" 60 "$BIN/gemm_aot" --require-
 step check "api launch on device memory" 120 env GROVE_SOURCE_DIR="$ROOT" \
   "$BIN/grove_api_tests" --gtest_filter='Launch.*'
 if PYTHONPATH=$PRE/python python3 -c "import grove, torch" >/dev/null 2>&1; then
-  step check "python launch on torch tensors" 180 env PYTHONPATH="$PRE/python" \
-    python3 "$ROOT/examples/python/torch_gemm.py"
+  for example in torch_gemm torch_attention; do
+    step check "python $example (launch on torch tensors)" 180 env PYTHONPATH="$PRE/python" \
+      python3 "$ROOT/examples/python/$example.py"
+  done
 else
   ROWS+=("| python launch on torch tensors | skipped (the module in .gpu/python does not import with $(python3 -V 2>&1) and torch) | |")
 fi

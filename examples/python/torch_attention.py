@@ -1,0 +1,102 @@
+"""Grove's flash attention on PyTorch CUDA tensors, with no copies: Program.launch runs
+examples/attention.grove and examples/attention_causal.grove for head dimensions 64, 128 and 256
+on (batch x heads, sequence, head dim) f16 tensors, with the batch-heads and sequence sizes
+dynamic (one compile per head dimension serves every shape). Each result is checked against
+softmax(Q K^T * scale) V computed by torch in float64 on fresh random inputs, at sequence lengths
+that are and are not tile multiples; then one shape per head dimension is timed next to PyTorch's
+scaled_dot_product_attention (cuDNN or FlashAttention, whichever PyTorch picks).
+
+    python3 examples/python/torch_attention.py      (needs a Hopper GPU and PyTorch)
+"""
+import math
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.join(ROOT, "build", "python"))
+import grove  # noqa: E402
+
+PROGRAMS = {False: "attention.grove", True: "attention_causal.grove"}
+
+
+def reference(q, k, v, scale, causal):
+    s = (q.double() @ k.double().transpose(-1, -2)) * scale
+    if causal:
+        n = s.shape[-1]
+        s = s.masked_fill(torch.ones(n, n, dtype=torch.bool, device=s.device).triu(1),
+                          float("-inf"))
+    return torch.softmax(s, dim=-1) @ v.double()
+
+
+def launch(program, causal, o, q, k, v, scale):
+    d = q.shape[-1]
+    mapping = f"h100_d{d}" + ("_causal" if causal else "")
+    return program.launch(O=o, Q=q, K=k, V=v, sm_scale=scale, mapping=mapping,
+                          dynamic={"BH", "S"}, stream=torch.cuda.current_stream())
+
+
+def check(program, causal, bh, s, d):
+    q, k, v = (torch.empty(bh, s, d, dtype=torch.float16, device="cuda").uniform_(-1, 1)
+               for _ in range(3))
+    o = torch.full_like(q, float("nan"))
+    scale = 1 / math.sqrt(d)
+    report = launch(program, causal, o, q, k, v, scale)
+    want = reference(q, k, v, scale, causal)
+    err = ((o.double() - want).norm() / want.norm()).item()
+    ok = bool(torch.isfinite(o).all()) and err < 2e-3
+    print(f"{'causal' if causal else 'full':6} BH={bh:3} S={s:5} D={d:3}  ||O - ref|| / ||ref|| = "
+          f"{err:.2e} {'ok' if ok else 'FAILED'}  ({report['summary']})")
+    return ok
+
+
+def timed(fn, warmup=10, iters=50):
+    """Median milliseconds of `iters` runs after `warmup`, each timed with CUDA events."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(iters):
+        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        fn()
+        stop.record()
+        stop.synchronize()
+        times.append(start.elapsed_time(stop))
+    return sorted(times)[len(times) // 2]
+
+
+def main():
+    if not torch.cuda.is_available():
+        print("no CUDA device: nothing to run")
+        return 1
+    programs = {c: grove.load(os.path.join(ROOT, "examples", f)) for c, f in PROGRAMS.items()}
+    ok = True
+    for causal, program in programs.items():
+        for d in (64, 128, 256):
+            for bh, s in ((2, 512), (3, 200), (1, 1)):
+                ok = check(program, causal, bh, s, d) and ok
+
+    print(f"\nf16, B=4, 16k tokens, H*D = 2048, on {torch.cuda.get_device_name()}, median of 50 "
+          "(same inputs for both; bench/gpu/run.sh times the fair way):")
+    for causal, program in programs.items():
+        for d in (64, 128, 256):
+            b, h, s = 4, 2048 // d, 4096
+            q, k, v = (torch.randn(b, h, s, d, dtype=torch.float16, device="cuda")
+                       for _ in range(3))
+            o = torch.empty_like(q)
+            scale = 1 / math.sqrt(d)
+            flops = 4 * b * h * s * s * d / (2 if causal else 1)
+            flat = [t.view(b * h, s, d) for t in (o, q, k, v)]
+            for name, fn in (("grove launch", lambda: launch(program, causal, *flat, scale)),
+                             ("torch SDPA", lambda: F.scaled_dot_product_attention(
+                                 q, k, v, is_causal=causal, scale=scale))):
+                ms = timed(fn)
+                print(f"  {'causal' if causal else 'full':6} D={d:3} {name:13} {ms:8.3f} ms "
+                      f"{flops / ms / 1e9:7.1f} TFLOP/s")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
