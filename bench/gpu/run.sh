@@ -13,13 +13,14 @@
 # important first: (1) the machine; (2) the device-header self-tests, one wrapper each; (3) every
 # example on fresh random inputs against the float64 reference (`grove run --gpu --check`), at
 # sizes that are and are not tile multiples, then `grove build` output from CMake and the API's
-# launch on device memory (C++; Python on torch tensors where the module imports); (4) with --bench, GEMM against cuBLAS at issue #4's
+# launch on device memory; (4) with --bench, GEMM against cuBLAS at issue #4's
 # sizes, f16 and bf16, both timed the same way (random inputs cycled through copies that hold
 # twice the L2, warm-up, median of 50), and attention against cuDNN (PyTorch SDPA); (5)
 # compute-sanitizer memcheck on the self-tests and the ragged runs, racecheck and synccheck on
 # small ones (where the machine can attach it); (6) the fixture kernels
 # of tests/cuda (check_generated.cu); (7) with --bench, A/B variants of the mapping options and
-# an ncu profile of the 8192 GEMM next to cuBLAS's; (8) the machine-model microbenchmarks.
+# an ncu profile of the 8192 GEMM next to cuBLAS's; (8) the machine-model microbenchmarks; (9)
+# examples/python/torch_*.py (launch on PyTorch tensors) where the prepared module imports.
 #
 # The device tool allows 10 minutes a command and 15 minutes a session, so the script keeps to a
 # budget (GROVE_GPU_BUDGET_S, default 480 s): a step that would start after it is recorded as
@@ -195,18 +196,10 @@ done
 # (3b) `grove build` output, compiled ahead of time from CMake (examples/cmake).
 step check "run gemm_aot (grove build from CMake)" 60 "$BIN/gemm_aot" --require-gpu
 
-# (3c) The API's launch on device memory: the C++ test (a ragged GEMM on memory allocated there,
-# both mappings), then Python on PyTorch CUDA tensors where the prepared module imports.
+# (3c) The API's launch on device memory (a ragged GEMM on memory allocated there, both mappings,
+# M dynamic); Python on PyTorch tensors comes last, (9).
 step check "api launch on device memory" 120 env GROVE_SOURCE_DIR="$ROOT" \
   "$BIN/grove_api_tests" --gtest_filter='Launch.*'
-if PYTHONPATH=$PRE/python python3 -c "import grove, torch" >/dev/null 2>&1; then
-  for example in torch_gemm torch_attention; do
-    step check "python $example (launch on torch tensors)" 180 env PYTHONPATH="$PRE/python" \
-      python3 "$ROOT/examples/python/$example.py"
-  done
-else
-  ROWS+=("| python launch on torch tensors | skipped (the module in .gpu/python does not import with $(python3 -V 2>&1) and torch) | |")
-fi
 
 # (4) GEMM against cuBLAS, then attention.
 # versus LABEL SHOWN ORDER EXAMPLE MAPPING SIZE FLOPS CUBLAS_ARGS...: times the example with
@@ -333,6 +326,18 @@ for src in "$ROOT"/bench/gpu/microbench/*.cu; do
   step measure "microbench $mb" 120 "$BIN/microbench_$mb" &&
     grep -h '^{"figure"' "$WORK/steps/microbench $mb.out" >>"$WORK/microbench.json"
 done
+publish
+
+# (9) The Python module's launch on PyTorch CUDA tensors (GEMM, attention), where the module
+# prepared for the build machine's Python imports.
+if PYTHONPATH=$PRE/python python3 -c "import grove, torch" >/dev/null 2>&1; then
+  for example in torch_gemm torch_attention; do
+    step check "python $example (launch on torch tensors)" 180 env PYTHONPATH="$PRE/python" \
+      python3 "$ROOT/examples/python/$example.py"
+  done
+else
+  ROWS+=("| python launch on torch tensors | skipped (the module in .gpu/python does not import with $(python3 -V 2>&1) and torch) | |")
+fi
 publish
 
 log "results: $RESULTS ($((SECONDS - START)) s)"
