@@ -44,9 +44,9 @@ double seconds_since(std::chrono::steady_clock::time_point t0);
 // What launch() keeps between calls. Members go in reverse order: kernels before their GPU.
 struct Program::Launches {
   std::mutex mu;
-  std::map<std::string, lower::Lowered> lowered;                         // by mapping and sizes
+  std::map<std::string, lower::Lowered> lowered;                         // by mapping, fixed sizes
   std::map<int, std::unique_ptr<runtime::Device>> devices;               // by ordinal
-  std::map<std::string, std::unique_ptr<runtime::LoadedKernels>> loaded; // by GPU, mapping, sizes
+  std::map<std::string, std::unique_ptr<runtime::LoadedKernels>> loaded; // and by GPU
 };
 
 } // namespace grove::api
