@@ -2,6 +2,7 @@
 // check of the arrays that needs no GPU (names, shapes, element types, layouts, alignment) comes
 // first, so a mistake reads the same on a machine without one; then the driver says where the
 // memory is, and the kernels are compiled and loaded once per GPU, mapping and set of sizes.
+#include <algorithm>
 #include <cinttypes>
 #include <cstdio>
 
@@ -39,33 +40,41 @@ std::optional<DType> dtype_for(ElemType e) {
 }
 
 // The strides (in elements) the kernels address tensor `t` with, and the bytes from its first
-// element to one past its last.
+// element to one past its last; `own` when they are the caller's (a tensor reached only by TMA).
 struct Layout {
   std::vector<int64_t> strides;
   uint64_t bytes = 0;
+  bool own = false;
 };
+uint64_t span_bytes(const std::vector<int64_t>& strides, const std::vector<int64_t>& extents,
+                    int64_t elem_bytes) {
+  int64_t last = 0; // offset of the last element
+  for (size_t d = 0; d < extents.size(); ++d) {
+    if (extents[d] == 0) return 0;
+    last += (extents[d] - 1) * strides[d];
+  }
+  return static_cast<uint64_t>((last + 1) * elem_bytes);
+}
 Layout layout_of(const kir::GlobalTensor& t, const std::map<std::string, int64_t>& sizes) {
   Layout l;
   const size_t rank = t.shape.size();
   l.strides.assign(rank, 1);
+  std::vector<int64_t> extents;
+  for (const kir::IExprP& e : t.shape) extents.push_back(kir::eval(*e, sizes));
   int64_t stride = kir::eval(*kir::row_pitch(t), sizes);
   for (size_t d = rank - 1; d-- > 0;) {
     l.strides[d] = stride;
-    stride *= kir::eval(*t.shape[d], sizes);
+    stride *= extents[d];
   }
-  int64_t last = 0; // offset of the last element
-  for (size_t d = 0; d < rank; ++d) {
-    int64_t n = kir::eval(*t.shape[d], sizes);
-    if (n == 0) return l;
-    last += (n - 1) * l.strides[d];
-  }
-  l.bytes = static_cast<uint64_t>(last + 1) * static_cast<uint64_t>(elem_bytes(t.elem));
+  l.bytes = span_bytes(l.strides, extents, elem_bytes(t.elem));
   return l;
 }
 
 // Checks the array for tensor `t` against what the kernels expect of it; returns its layout.
+// `by_tma`: the kernels reach the tensor only through TMA, so other strides will do (TMA's
+// rules: the innermost dimension contiguous, the others multiples of 16 bytes).
 Layout check_array(const kir::GlobalTensor& t, const DeviceArray& a,
-                   const std::map<std::string, int64_t>& sizes) {
+                   const std::map<std::string, int64_t>& sizes, bool by_tma) {
   const std::string what = "the array for tensor '" + t.name + "'";
   std::optional<DType> want = dtype_for(t.elem);
   if (!want)
@@ -75,6 +84,9 @@ Layout check_array(const kir::GlobalTensor& t, const DeviceArray& a,
              dtype_name(a.dtype) + " elements",
          "launch() runs on the arrays where they are, without converting them: pass a " +
              std::string(elem_name(t.elem)) + " array (run() converts host arrays)");
+  if (a.data % 16 != 0)
+    fail(what + " starts at " + hex(a.data) + ", which is not a multiple of 16 bytes",
+         "TMA copies need 16-byte-aligned tensors");
   Layout l = layout_of(t, sizes);
   const size_t rank = t.shape.size();
   const bool padded = rank >= 2 && l.strides[rank - 2] != a.shape.back();
@@ -84,24 +96,57 @@ Layout check_array(const kir::GlobalTensor& t, const DeviceArray& a,
              std::to_string(l.strides[rank - 2]) + " elements apart",
          "allocate rows that long, pass a view of the first " + std::to_string(a.shape.back()) +
              " columns, and give its strides " + strides_str(l.strides));
-  if (!a.strides.empty()) {
-    if (a.strides.size() != a.shape.size())
-      fail(what + " has " + std::to_string(a.strides.size()) + " strides for " +
-           std::to_string(a.shape.size()) + " dimensions");
-    for (size_t d = 0; d < a.shape.size(); ++d)
-      if (a.shape[d] > 1 && a.strides[d] != l.strides[d])
-        fail(what + " has strides " + strides_str(a.strides) + " (elements), but the kernels " +
-                 "address it with " + strides_str(l.strides),
-             padded ? "its rows must start " + std::to_string(l.strides[rank - 2]) +
-                          " elements apart (a multiple of 16 bytes, as TMA needs): allocate rows "
-                          "that long and pass a view of the first " +
-                          std::to_string(a.shape.back()) + " columns"
-                    : "pass a contiguous row-major array (e.g. a .contiguous() copy)");
+  if (a.strides.empty()) return l;
+  if (a.strides.size() != a.shape.size())
+    fail(what + " has " + std::to_string(a.strides.size()) + " strides for " +
+         std::to_string(a.shape.size()) + " dimensions");
+  bool same = true;
+  for (size_t d = 0; d < rank; ++d)
+    same = same && (a.shape[d] <= 1 || a.strides[d] == l.strides[d]);
+  if (same) return l;
+  const std::string differ = what + " has strides " + strides_str(a.strides) +
+                             " (elements), but the kernels address it with " +
+                             strides_str(l.strides);
+  if (!by_tma)
+    fail(differ + ", reading or writing it element by element",
+         padded ? "its rows must start " + std::to_string(l.strides[rank - 2]) +
+                      " elements apart (a multiple of 16 bytes): allocate rows that long and "
+                      "pass a view of the first " +
+                      std::to_string(a.shape.back()) + " columns"
+                : "pass a contiguous row-major array (e.g. a .contiguous() copy)");
+  // Reached only by TMA: the tensor maps take the caller's strides, within TMA's rules, nested
+  // (each dimension's stride spans the ones inside it) so no two elements share an address.
+  const int64_t eb = elem_bytes(t.elem);
+  if (a.shape.back() > 1 && a.strides.back() != 1)
+    fail(differ + ", and TMA needs the innermost dimension contiguous",
+         "pass a copy with the last dimension contiguous (e.g. .contiguous())");
+  Layout own;
+  own.strides = a.strides;
+  own.strides.back() = 1;
+  for (size_t d = rank - 1; d-- > 0;) {
+    if (a.shape[d] <= 1) { // any stride serves a dimension of one: take the nested one
+      own.strides[d] = own.strides[d + 1] * std::max<int64_t>(1, a.shape[d + 1]);
+      if (own.strides[d] * eb % 16 != 0) own.strides[d] = l.strides[d];
+      continue;
+    }
+    if (own.strides[d] * eb % 16 != 0)
+      fail(differ + ", and its stride " + std::to_string(own.strides[d]) + " in dimension " +
+               std::to_string(d) + " is " + std::to_string(own.strides[d] * eb) +
+               " bytes, not a multiple of 16 as TMA needs",
+           d + 2 == rank ? "its rows must start a multiple of 16 bytes apart (" +
+                               std::to_string(l.strides[d]) +
+                               " elements here): allocate rows that long and pass a view of "
+                               "the first " +
+                               std::to_string(a.shape.back()) + " columns"
+                         : "pass a copy laid out row-major (e.g. .contiguous())");
+    if (own.strides[d] < own.strides[d + 1] * a.shape[d + 1])
+      fail(differ + ", which are not nested (dimension " + std::to_string(d) +
+               " steps less than the dimensions inside it span)",
+           "pass a row-major copy (e.g. .contiguous())");
   }
-  if (a.data % 16 != 0)
-    fail(what + " starts at " + hex(a.data) + ", which is not a multiple of 16 bytes",
-         "TMA copies need 16-byte-aligned tensors");
-  return l;
+  own.bytes = span_bytes(own.strides, a.shape, eb);
+  own.own = true;
+  return own;
 }
 
 // The lowering a launch needs: the mapping, the sizes fixed into its kernels and those left
@@ -155,10 +200,17 @@ RunReport Program::launch(const std::map<std::string, DeviceArray>& arrays,
 
   std::map<std::string, runtime::cu::DevicePtr> ptrs;
   std::map<std::string, Layout> layouts;
+  std::map<std::string, std::vector<int64_t>>
+      own_strides; // where the caller's are not the kernels'
   for (const kir::GlobalTensor& t : lowered.globals) {
     auto it = arrays.find(t.name);
     if (it == arrays.end()) fail("the kernels use tensor '" + t.name + "', which has no array");
-    layouts[t.name] = check_array(t, it->second, sizes);
+    bool by_tma = true;
+    for (const kir::Kernel& k : lowered.kernels)
+      for (size_t i = 0; i < k.tensors.size(); ++i)
+        if (k.tensors[i].name == t.name && !kir::tma_only(k, static_cast<int>(i))) by_tma = false;
+    const Layout& l = layouts[t.name] = check_array(t, it->second, sizes, by_tma);
+    if (l.own) own_strides[t.name] = l.strides;
     ptrs[t.name] = it->second.data;
   }
   // A tensor the kernels write must not share memory with another: they would read what they
@@ -204,7 +256,8 @@ RunReport Program::launch(const std::map<std::string, DeviceArray>& arrays,
     if (fresh)
       loaded = std::make_unique<runtime::LoadedKernels>(*dev, lowered.kernels, sizes,
                                                         runtime::CompileOptions{});
-    loaded->launch_all(ptrs, sizes, scalars, static_cast<runtime::cu::Stream>(cfg.stream));
+    loaded->launch_all(ptrs, sizes, scalars, own_strides,
+                       static_cast<runtime::cu::Stream>(cfg.stream));
     report.summary = "launched " + std::to_string(lowered.kernels.size()) + " kernel(s) on GPU " +
                      std::to_string(ordinal) + " (" + dev->name() + ")" +
                      (fresh ? ", compiled and loaded" : ", already loaded") + " in " +

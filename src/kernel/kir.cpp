@@ -16,6 +16,26 @@ IExprP row_pitch(const GlobalTensor& t) {
   return mul(bin(IExpr::CeilDiv, t.shape.back(), cst(per16)), cst(per16));
 }
 
+namespace {
+bool body_tma_only(const Body& body, int tensor) {
+  auto other_use = [&](const Ref& r) { return r.kind == Ref::Global && r.index == tensor; };
+  for (const Op& o : body) {
+    if (!body_tma_only(o.body, tensor)) return false;
+    if (o.kind == Op::TmaLoad || o.kind == Op::TmaStore) continue;
+    if (other_use(o.dst) || other_use(o.src) || other_use(o.src2)) return false;
+    for (const auto& [name, r] : o.tensors)
+      if (other_use(r)) return false;
+  }
+  return true;
+}
+} // namespace
+
+bool tma_only(const Kernel& k, int tensor) {
+  for (const Role& r : k.roles)
+    if (!body_tma_only(r.body, tensor)) return false;
+  return true;
+}
+
 void substitute(Op& o, const std::string& name, const IExprP& value) {
   auto sub = [&](IExprP& e) { e = substitute(e, name, value); };
   auto sub_ref = [&](Ref& r) {

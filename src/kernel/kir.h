@@ -49,6 +49,12 @@ struct GlobalTensor {
 // to it where rows already are a multiple of 16 bytes; a tensor of rank 1 has no rows).
 IExprP row_pitch(const GlobalTensor& t);
 
+struct Kernel;
+// Whether the kernel reaches global tensor `tensor` (an index into k.tensors) only through TMA
+// copies, whose tensor maps the host builds: then its strides are the host's to choose, where
+// element-wise reads and writes in the kernel's code step by row_pitch.
+bool tma_only(const Kernel& k, int tensor);
+
 // A ring of `slots` tiles in shared memory. A slot is `shape` elements laid out with `swizzle`.
 // None: row-major. B128 (as TMA writes it and a WGMMA descriptor with 128-byte swizzle reads it):
 // a tile whose rows are wider than 128 bytes is stored as 128-byte-wide column panels one after

@@ -57,7 +57,8 @@ LaunchPlan plan_launch(const kir::Kernel& k, const std::map<std::string, int64_t
 KernelArgs::KernelArgs(const Device& dev, const kir::Kernel& k,
                        const std::map<std::string, cu::DevicePtr>& tensors,
                        const std::map<std::string, int64_t>& sizes,
-                       const std::map<std::string, double>& floats) {
+                       const std::map<std::string, double>& floats,
+                       const std::map<std::string, std::vector<int64_t>>& strides) {
   // Values first (the vectors must not grow once pointers into them are taken).
   for (const kir::GlobalTensor& t : k.tensors) {
     auto it = tensors.find(t.name);
@@ -83,7 +84,10 @@ KernelArgs::KernelArgs(const Device& dev, const kir::Kernel& k,
   }
   for (const cuda::TensorMapSpec& m : cuda::tensor_maps(k)) {
     cu::DevicePtr base = ptrs_.at(static_cast<size_t>(m.tensor));
-    maps_.push_back(encode_tensor_map(dev.driver(), plan_tensor_map(k, m, sizes, base), base));
+    auto own = strides.find(k.tensors.at(static_cast<size_t>(m.tensor)).name);
+    maps_.push_back(encode_tensor_map(
+        dev.driver(),
+        plan_tensor_map(k, m, sizes, base, own == strides.end() ? nullptr : &own->second), base));
   }
   for (cu::DevicePtr& p : ptrs_) args_.push_back(&p);
   for (int& i : ints_) args_.push_back(&i);

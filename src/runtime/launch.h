@@ -29,12 +29,14 @@ LaunchPlan plan_launch(const kir::Kernel& k, const std::map<std::string, int64_t
 // The kernel's arguments, in signature order, with storage for each value.
 class KernelArgs {
 public:
-  // `tensors` maps each kernel tensor's name to its device address. Throws Error naming a missing
-  // tensor, size or float parameter, or a tensor TMA cannot describe.
+  // `tensors` maps each kernel tensor's name to its device address; `strides` (elements) those
+  // laid out otherwise than row-major with padded rows (see plan_tensor_map). Throws Error naming
+  // a missing tensor, size or float parameter, or a tensor TMA cannot describe.
   KernelArgs(const Device& dev, const kir::Kernel& k,
              const std::map<std::string, cu::DevicePtr>& tensors,
              const std::map<std::string, int64_t>& sizes,
-             const std::map<std::string, double>& floats);
+             const std::map<std::string, double>& floats,
+             const std::map<std::string, std::vector<int64_t>>& strides = {});
   KernelArgs(const KernelArgs&) = delete;
   KernelArgs& operator=(const KernelArgs&) = delete;
   void** data() { return args_.data(); }

@@ -33,11 +33,12 @@ LaunchPlan LoadedKernels::plan(size_t i, const std::map<std::string, int64_t>& s
   return plan_launch(kernels_.at(i), sizes, resident_.at(i));
 }
 
-std::unique_ptr<KernelArgs> LoadedKernels::args(size_t i,
-                                                const std::map<std::string, cu::DevicePtr>& tensors,
-                                                const std::map<std::string, int64_t>& sizes,
-                                                const std::map<std::string, double>& floats) const {
-  return std::make_unique<KernelArgs>(dev_, kernels_.at(i), tensors, sizes, floats);
+std::unique_ptr<KernelArgs>
+LoadedKernels::args(size_t i, const std::map<std::string, cu::DevicePtr>& tensors,
+                    const std::map<std::string, int64_t>& sizes,
+                    const std::map<std::string, double>& floats,
+                    const std::map<std::string, std::vector<int64_t>>& strides) const {
+  return std::make_unique<KernelArgs>(dev_, kernels_.at(i), tensors, sizes, floats, strides);
 }
 
 void LoadedKernels::launch(size_t i, const LaunchPlan& plan, KernelArgs& args,
@@ -48,9 +49,10 @@ void LoadedKernels::launch(size_t i, const LaunchPlan& plan, KernelArgs& args,
 void LoadedKernels::launch_all(const std::map<std::string, cu::DevicePtr>& tensors,
                                const std::map<std::string, int64_t>& sizes,
                                const std::map<std::string, double>& floats,
+                               const std::map<std::string, std::vector<int64_t>>& strides,
                                cu::Stream stream) const {
   for (size_t i = 0; i < kernels_.size(); ++i)
-    launch(i, plan(i, sizes), *args(i, tensors, sizes, floats), stream);
+    launch(i, plan(i, sizes), *args(i, tensors, sizes, floats, strides), stream);
 }
 
 } // namespace grove::runtime

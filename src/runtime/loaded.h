@@ -35,10 +35,12 @@ public:
   // Kernel i's grid for `sizes`: a persistent kernel with clusters gets whole clusters that can
   // all be resident at once (asked of the driver once, at load).
   LaunchPlan plan(size_t i, const std::map<std::string, int64_t>& sizes) const;
-  // Kernel i's arguments over the tensors' device addresses (tensor maps encoded here).
-  std::unique_ptr<KernelArgs> args(size_t i, const std::map<std::string, cu::DevicePtr>& tensors,
-                                   const std::map<std::string, int64_t>& sizes,
-                                   const std::map<std::string, double>& floats) const;
+  // Kernel i's arguments over the tensors' device addresses (tensor maps encoded here; `strides`
+  // as KernelArgs takes them).
+  std::unique_ptr<KernelArgs>
+  args(size_t i, const std::map<std::string, cu::DevicePtr>& tensors,
+       const std::map<std::string, int64_t>& sizes, const std::map<std::string, double>& floats,
+       const std::map<std::string, std::vector<int64_t>>& strides = {}) const;
   // Launches kernel i on `stream` and returns without waiting (the arguments, tensor maps
   // included, are copied at launch: `args` may go at once).
   void launch(size_t i, const LaunchPlan& plan, KernelArgs& args,
@@ -46,7 +48,9 @@ public:
   // Every kernel in order on `stream`, without waiting.
   void launch_all(const std::map<std::string, cu::DevicePtr>& tensors,
                   const std::map<std::string, int64_t>& sizes,
-                  const std::map<std::string, double>& floats, cu::Stream stream = nullptr) const;
+                  const std::map<std::string, double>& floats,
+                  const std::map<std::string, std::vector<int64_t>>& strides = {},
+                  cu::Stream stream = nullptr) const;
 
 private:
   const Device& dev_;

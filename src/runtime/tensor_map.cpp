@@ -19,7 +19,8 @@ cu::TensorMapDataType tma_dtype(ElemType t) {
 }
 
 TensorMapArgs plan_tensor_map(const kir::Kernel& k, const cuda::TensorMapSpec& spec,
-                              const std::map<std::string, int64_t>& sizes, uint64_t base) {
+                              const std::map<std::string, int64_t>& sizes, uint64_t base,
+                              const std::vector<int64_t>* strides) {
   const kir::GlobalTensor& t = k.tensors.at(static_cast<size_t>(spec.tensor));
   TensorMapArgs a;
   a.tensor = t.name;
@@ -35,6 +36,8 @@ TensorMapArgs plan_tensor_map(const kir::Kernel& k, const cuda::TensorMapSpec& s
   if (a.rank < 1 || a.rank > 5) fail("rank " + std::to_string(a.rank) + " (TMA takes 1 to 5)");
   if (spec.box.size() != t.shape.size()) fail("the box has another rank than the tensor");
   const int64_t eb = elem_bytes(t.elem);
+  if (strides && (strides->size() != t.shape.size() || strides->back() != 1))
+    fail("its strides are not one per dimension with the innermost 1");
   if (base % 16 != 0)
     fail("its base address is not 16-byte aligned",
          "allocate tensors TMA reads or writes on 16-byte boundaries");
@@ -55,6 +58,7 @@ TensorMapArgs plan_tensor_map(const kir::Kernel& k, const cuda::TensorMapSpec& s
     a.box[i] = static_cast<uint32_t>(box);
     a.elem_strides[i] = 1;
     if (i > 0) {
+      if (strides) pitch = (*strides)[d] * eb;
       if (pitch % 16 != 0)
         fail("the stride of dimension " + std::to_string(d) + " is " + std::to_string(pitch) +
                  " bytes, not a multiple of 16",

@@ -41,9 +41,10 @@ TEST(Launch, ArraysAreCheckedBeforeTheGpu) {
   bad["A"].strides = {K, 1};
   e = error_of([&] { p.launch(bad); });
   EXPECT_TRUE(has(e, "the array for tensor 'A' has strides (100, 1) (elements), but the kernels "
-                     "address it with (104, 1)"))
+                     "address it with (104, 1), and its stride 100 in dimension 0 is 200 bytes, "
+                     "not a multiple of 16 as TMA needs"))
       << e;
-  EXPECT_TRUE(has(e, "its rows must start 104 elements apart")) << e;
+  EXPECT_TRUE(has(e, "its rows must start a multiple of 16 bytes apart (104 elements here)")) << e;
 
   bad = arrays;
   bad["A"].strides = {};
@@ -92,6 +93,41 @@ TEST(Launch, ArraysAreCheckedBeforeTheGpu) {
     EXPECT_TRUE(has(e, "is not GPU memory: the CUDA driver does not know its address")) << e;
   else
     EXPECT_TRUE(has(e, "no CUDA driver")) << e;
+}
+
+// Tensors the kernels reach only by TMA take other strides (within TMA's rules); one read element
+// by element (the bias of gemm_bias_gelu) takes only the kernels' layout.
+TEST(Launch, OtherStridesWhereOnlyTmaReaches) {
+  Program p = Program::load(example("gemm.grove"));
+  const uint64_t c = 0x7f0000000000, a = 0x7f0000100000, b = 0x7f0000200000;
+  auto arrays = gemm_arrays(c, a, b);
+  arrays["A"].strides = {256, 1}; // a column slice of a wider matrix
+  arrays["C"].strides = {128, 1};
+  std::string e = error_of([&] { p.launch(arrays); });
+  EXPECT_TRUE(has(e, "not GPU memory") || has(e, "no CUDA driver")) << e;
+
+  auto bad = arrays;
+  bad["A"].strides = {512, 2};
+  e = error_of([&] { p.launch(bad); });
+  EXPECT_TRUE(has(e, "and TMA needs the innermost dimension contiguous")) << e;
+  bad = arrays;
+  bad["B"].strides = {64, 1};
+  e = error_of([&] { p.launch(bad); });
+  EXPECT_TRUE(has(e, "which are not nested (dimension 0 steps less than the dimensions inside "
+                     "it span)"))
+      << e;
+  bad = arrays;
+  bad["A"].data = c + 2 * 128 * (M - 1); // A's first row is C's last row, as C's strides lay it
+  e = error_of([&] { p.launch(bad); });
+  EXPECT_TRUE(has(e, "the arrays for tensors 'C' and 'A' overlap")) << e;
+
+  Program biased = Program::load(example("gemm_bias_gelu.grove"));
+  auto with_bias = gemm_arrays(c, a, b);
+  with_bias["bias"] = {0x7f0000300000, DType::F16, {N}, {2}};
+  e = error_of([&] { biased.launch(with_bias); });
+  EXPECT_TRUE(has(e, "the array for tensor 'bias' has strides (2,) (elements), but the kernels "
+                     "address it with (1,), reading or writing it element by element"))
+      << e;
 }
 
 // Rows of 16-byte multiples are dense: no strides needed, and dense strides are accepted.
@@ -174,6 +210,24 @@ TEST(Launch, GemmOnDeviceMemoryMatchesFloat64) {
     for (int64_t r = 0; r < M; ++r)
       for (int64_t c = 0; c < N; ++c) got.push_back(f16_bits_to_f32(out[r * P + c]));
     EXPECT_LT(test::rel_error(got, matmul(a.values, b.values, M, N, K)), 2e-3) << mapping;
+  }
+
+  // A as a column slice of a wider matrix (rows 256 apart): the tensor map takes its strides.
+  {
+    const int64_t W = 256;
+    auto wide = upload(dev, a.bits, M, K, W);
+    auto sliced = arrays;
+    sliced["A"] = {wide->ptr(), DType::F16, {M, K}, {W, 1}};
+    std::vector<uint16_t> poisoned(static_cast<size_t>(M * P), 0x7e00);
+    dc->upload(poisoned.data(), poisoned.size() * 2);
+    p.launch(sliced);
+    dev.synchronize();
+    std::vector<uint16_t> out(static_cast<size_t>(M * P));
+    dc->download(out.data(), out.size() * 2);
+    std::vector<double> got;
+    for (int64_t r = 0; r < M; ++r)
+      for (int64_t c = 0; c < N; ++c) got.push_back(f16_bits_to_f32(out[r * P + c]));
+    EXPECT_LT(test::rel_error(got, matmul(a.values, b.values, M, N, K)), 2e-3) << "A sliced";
   }
 
   // M dynamic: one compile serves two values of it (the second launch reuses the kernels).

@@ -197,6 +197,27 @@ TEST(RuntimeTensorMap, GemmMapsMirrorTheLauncher) {
   }
 }
 
+// A tensor the kernel reaches only by TMA may be laid out with the caller's strides (a column slice
+// of a wider matrix, a batch stride with a gap); bias, which the epilogue reads element by element,
+// may not.
+TEST(RuntimeTensorMap, CallerStridesForTensorsReachedOnlyByTma) {
+  std::map<std::string, int64_t> sizes = {{"M", 256}, {"N", 256}, {"K", 128}};
+  std::vector<kir::Kernel> ks = lower_example("gemm_bias_gelu.grove", "h100", sizes);
+  ASSERT_EQ(ks.size(), 1u);
+  std::map<std::string, bool> by_tma;
+  for (size_t i = 0; i < ks[0].tensors.size(); ++i)
+    by_tma[ks[0].tensors[i].name] = kir::tma_only(ks[0], static_cast<int>(i));
+  EXPECT_EQ(by_tma,
+            (std::map<std::string, bool>{{"A", true}, {"B", true}, {"C", true}, {"bias", false}}));
+  for (const cuda::TensorMapSpec& m : cuda::tensor_maps(ks[0])) {
+    if (ks[0].tensors[static_cast<size_t>(m.tensor)].name != "A") continue;
+    std::vector<int64_t> slice = {1000, 1}; // A = X[:, :128] of an X with 1000 columns
+    EXPECT_EQ(plan_tensor_map(ks[0], m, sizes, 0x10000, &slice).strides[0], 2000u);
+    std::vector<int64_t> odd = {1001, 1};
+    EXPECT_THROW(plan_tensor_map(ks[0], m, sizes, 0x10000, &odd), Error);
+  }
+}
+
 // N = 300 f16: rows of C and B are 600 bytes, which TMA cannot stride over; on the device they
 // are 608 bytes apart (padded to 16 bytes, kir::row_pitch), the extent staying 300 (what lies
 // past it reads as zero and is not written).
