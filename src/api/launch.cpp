@@ -200,8 +200,8 @@ RunReport Program::launch(const std::map<std::string, DeviceArray>& arrays,
 
   std::map<std::string, runtime::cu::DevicePtr> ptrs;
   std::map<std::string, Layout> layouts;
-  std::map<std::string, std::vector<int64_t>>
-      own_strides; // where the caller's are not the kernels'
+  // The caller's strides, for the tensors whose strides are not the kernels' layout.
+  std::map<std::string, std::vector<int64_t>> own_strides;
   for (const kir::GlobalTensor& t : lowered.globals) {
     auto it = arrays.find(t.name);
     if (it == arrays.end()) fail("the kernels use tensor '" + t.name + "', which has no array");
