@@ -65,6 +65,22 @@ Array array_of(const std::string& name, const py::buffer& obj, bool write,
   return a;
 }
 
+// What run() and launch() return: {"mapping", "sizes", "summary"}.
+py::dict report_dict(const RunReport& rep) {
+  py::dict out;
+  out["mapping"] = rep.mapping;
+  out["sizes"] = rep.sizes;
+  out["summary"] = rep.summary;
+  return out;
+}
+
+// The signature's tensor `name`, or null.
+const TensorParam* tensor_named(const Signature& sig, const std::string& name) {
+  for (const TensorParam& t : sig.tensors)
+    if (t.name == name) return &t;
+  return nullptr;
+}
+
 py::dict run(const Program& p, const std::string& mapping, const std::string& target, uint64_t seed,
              int schedules, const py::kwargs& args) {
   RunConfig cfg;
@@ -77,9 +93,8 @@ py::dict run(const Program& p, const std::string& mapping, const std::string& ta
   std::map<std::string, Array> arrays;
   for (auto [key, value] : args) {
     std::string name = py::str(key);
-    bool write = false, tensor = false;
-    for (const TensorParam& t : sig.tensors)
-      if (t.name == name) tensor = true, write = t.write;
+    const TensorParam* t = tensor_named(sig, name);
+    const bool tensor = t != nullptr, write = t && t->write;
     // An array under a name the task lacks goes on, for run() to name with the task's tensors
     // (a numpy scalar is a buffer too, of rank 0).
     bool array_like =
@@ -101,11 +116,7 @@ py::dict run(const Program& p, const std::string& mapping, const std::string& ta
     py::gil_scoped_release unlocked; // the arrays stay held in `held`
     rep = p.run(arrays, cfg);
   }
-  py::dict out;
-  out["mapping"] = rep.mapping;
-  out["sizes"] = rep.sizes;
-  out["summary"] = rep.summary;
-  return out;
+  return report_dict(rep);
 }
 
 // A value passed for a tensor to launch(), as a DeviceArray: a grove.DeviceArray, a CUDA tensor of
@@ -189,9 +200,8 @@ py::dict launch(const Program& p, const std::string& mapping, const py::object& 
   std::map<std::string, DeviceArray> arrays;
   for (auto [key, value] : args) {
     std::string name = py::str(key);
-    bool write = false, tensor = false;
-    for (const TensorParam& t : sig.tensors)
-      if (t.name == name) tensor = true, write = t.write;
+    const TensorParam* t = tensor_named(sig, name);
+    const bool tensor = t != nullptr, write = t && t->write;
     if (tensor) {
       arrays.emplace(name, device_array_of(name, value, write));
       continue;
@@ -208,11 +218,7 @@ py::dict launch(const Program& p, const std::string& mapping, const py::object& 
     py::gil_scoped_release unlocked; // compiling the first time takes seconds
     rep = p.launch(arrays, cfg);
   }
-  py::dict out;
-  out["mapping"] = rep.mapping;
-  out["sizes"] = rep.sizes;
-  out["summary"] = rep.summary;
-  return out;
+  return report_dict(rep);
 }
 
 } // namespace
