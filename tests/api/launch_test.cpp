@@ -196,39 +196,41 @@ TEST(Launch, GemmOnDeviceMemoryMatchesFloat64) {
   auto da = upload(dev, a.bits, M, K, P), db = upload(dev, b.bits, K, N, P);
   auto dc = upload(dev, poison, M, N, P);
   auto arrays = gemm_arrays(dc->ptr(), da->ptr(), db->ptr());
+  const std::vector<double> want = matmul(a.values, b.values, M, N, K);
+  const std::vector<uint16_t> poisoned(static_cast<size_t>(M * P), 0x7e00);
+  // Poisons C, launches, waits, and returns C's padded rows as stored.
+  auto run = [&](const std::map<std::string, DeviceArray>& given, const LaunchConfig& cfg) {
+    dc->upload(poisoned.data(), poisoned.size() * 2);
+    RunReport rep = p.launch(given, cfg);
+    dev.synchronize();
+    std::vector<uint16_t> out(static_cast<size_t>(M * P));
+    dc->download(out.data(), out.size() * 2);
+    return std::make_pair(rep, out);
+  };
+  // The error of C's first `rows` rows against the float64 product.
+  auto error_of_rows = [&](const std::vector<uint16_t>& out, int64_t rows) {
+    std::vector<double> got, ref(want.begin(), want.begin() + rows * N);
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t c = 0; c < N; ++c) got.push_back(f16_bits_to_f32(out[r * P + c]));
+    return test::rel_error(got, ref);
+  };
   for (const char* mapping : {"h100", "h100_pingpong"}) {
     LaunchConfig cfg;
     cfg.mapping = mapping;
-    RunReport first = p.launch(arrays, cfg);
+    auto [first, out] = run(arrays, cfg);
     EXPECT_TRUE(has(first.summary, "compiled and loaded")) << first.summary;
-    RunReport again = p.launch(arrays, cfg); // the same sizes: the kernels are reused
+    EXPECT_LT(error_of_rows(out, M), 2e-3) << mapping;
+    auto [again, out2] = run(arrays, cfg); // the same sizes: the kernels are reused
     EXPECT_TRUE(has(again.summary, "already loaded")) << again.summary;
-    dev.synchronize();
-    std::vector<uint16_t> out(static_cast<size_t>(M * P));
-    dc->download(out.data(), out.size() * 2);
-    std::vector<double> got;
-    for (int64_t r = 0; r < M; ++r)
-      for (int64_t c = 0; c < N; ++c) got.push_back(f16_bits_to_f32(out[r * P + c]));
-    EXPECT_LT(test::rel_error(got, matmul(a.values, b.values, M, N, K)), 2e-3) << mapping;
+    EXPECT_LT(error_of_rows(out2, M), 2e-3) << mapping << ", again";
   }
 
   // A as a column slice of a wider matrix (rows 256 apart): the tensor map takes its strides.
-  {
-    const int64_t W = 256;
-    auto wide = upload(dev, a.bits, M, K, W);
-    auto sliced = arrays;
-    sliced["A"] = {wide->ptr(), DType::F16, {M, K}, {W, 1}};
-    std::vector<uint16_t> poisoned(static_cast<size_t>(M * P), 0x7e00);
-    dc->upload(poisoned.data(), poisoned.size() * 2);
-    p.launch(sliced);
-    dev.synchronize();
-    std::vector<uint16_t> out(static_cast<size_t>(M * P));
-    dc->download(out.data(), out.size() * 2);
-    std::vector<double> got;
-    for (int64_t r = 0; r < M; ++r)
-      for (int64_t c = 0; c < N; ++c) got.push_back(f16_bits_to_f32(out[r * P + c]));
-    EXPECT_LT(test::rel_error(got, matmul(a.values, b.values, M, N, K)), 2e-3) << "A sliced";
-  }
+  const int64_t W = 256;
+  auto wide = upload(dev, a.bits, M, K, W);
+  auto sliced = arrays;
+  sliced["A"] = {wide->ptr(), DType::F16, {M, K}, {W, 1}};
+  EXPECT_LT(error_of_rows(run(sliced, {}).second, M), 2e-3) << "A sliced";
 
   // M dynamic: one compile serves two values of it (the second launch reuses the kernels).
   LaunchConfig dyn;
@@ -236,19 +238,10 @@ TEST(Launch, GemmOnDeviceMemoryMatchesFloat64) {
   for (int64_t rows : {M, M / 2 + 3}) {
     auto part = arrays;
     part["C"].shape[0] = part["A"].shape[0] = rows;
-    std::vector<uint16_t> poisoned(static_cast<size_t>(M * P), 0x7e00);
-    dc->upload(poisoned.data(), poisoned.size() * 2);
-    RunReport rep = p.launch(part, dyn);
+    auto [rep, out] = run(part, dyn);
     EXPECT_TRUE(has(rep.summary, rows == M ? "compiled and loaded" : "already loaded"))
         << rep.summary;
-    dev.synchronize();
-    std::vector<uint16_t> out(static_cast<size_t>(M * P));
-    dc->download(out.data(), out.size() * 2);
-    std::vector<double> got, want = matmul(a.values, b.values, M, N, K);
-    want.resize(static_cast<size_t>(rows * N));
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t c = 0; c < N; ++c) got.push_back(f16_bits_to_f32(out[r * P + c]));
-    EXPECT_LT(test::rel_error(got, want), 2e-3) << "M = " << rows;
+    EXPECT_LT(error_of_rows(out, rows), 2e-3) << "M = " << rows;
     if (rows < M) {
       EXPECT_EQ(out[rows * P], 0x7e00) << "a row past M was written";
     }
