@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <sstream>
 #include <string>
 
@@ -41,10 +42,16 @@ std::string tensor_names(const TaskDecl& task); // "C, A, B"
 void check_scalars(const TaskDecl& task, const std::map<std::string, double>& scalars);
 double seconds_since(std::chrono::steady_clock::time_point t0);
 
+// A mapping lowered for launch(), with what each launch asks of it.
+struct Lowering {
+  lower::Lowered lowered;
+  std::set<std::string> element_wise; // tensors a kernel reaches other than by TMA
+};
+
 // What launch() keeps between calls. Members go in reverse order: kernels before their GPU.
 struct Program::Launches {
   std::mutex mu;
-  std::map<std::string, lower::Lowered> lowered;                         // by mapping, fixed sizes
+  std::map<std::string, Lowering> lowered;                               // by mapping, fixed sizes
   std::map<int, std::unique_ptr<runtime::Device>> devices;               // by ordinal
   std::map<std::string, std::unique_ptr<runtime::LoadedKernels>> loaded; // and by GPU
 };

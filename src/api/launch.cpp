@@ -189,14 +189,18 @@ RunReport Program::launch(const std::map<std::string, DeviceArray>& arrays,
   const std::string key = key_of(m.name, fixed, cfg.dynamic);
   auto low = launches_->lowered.find(key);
   if (low == launches_->lowered.end()) {
-    lower::Lowered lowered = reported(*l_, [&] {
+    Lowering lowering;
+    lowering.lowered = reported(*l_, [&] {
       lower::LowerOptions lo;
       lo.sizes = fixed;
       return lower::lower_mapping(l_->prog, m, lo);
     });
-    low = launches_->lowered.emplace(key, std::move(lowered)).first;
+    for (const kir::Kernel& k : lowering.lowered.kernels)
+      for (size_t i = 0; i < k.tensors.size(); ++i)
+        if (!kir::tma_only(k, static_cast<int>(i))) lowering.element_wise.insert(k.tensors[i].name);
+    low = launches_->lowered.emplace(key, std::move(lowering)).first;
   }
-  const lower::Lowered& lowered = low->second;
+  const lower::Lowered& lowered = low->second.lowered;
 
   std::map<std::string, runtime::cu::DevicePtr> ptrs;
   std::map<std::string, Layout> layouts;
@@ -205,10 +209,7 @@ RunReport Program::launch(const std::map<std::string, DeviceArray>& arrays,
   for (const kir::GlobalTensor& t : lowered.globals) {
     auto it = arrays.find(t.name);
     if (it == arrays.end()) fail("the kernels use tensor '" + t.name + "', which has no array");
-    bool by_tma = true;
-    for (const kir::Kernel& k : lowered.kernels)
-      for (size_t i = 0; i < k.tensors.size(); ++i)
-        if (k.tensors[i].name == t.name && !kir::tma_only(k, static_cast<int>(i))) by_tma = false;
+    const bool by_tma = !low->second.element_wise.count(t.name);
     const Layout& l = layouts[t.name] = check_array(t, it->second, sizes, by_tma);
     if (l.own) own_strides[t.name] = l.strides;
     ptrs[t.name] = it->second.data;
