@@ -18,6 +18,7 @@ import torch.nn.functional as F
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "build", "python"))
 import grove  # noqa: E402
+from cuda_timing import timed  # noqa: E402  (beside this file)
 
 PROGRAMS = {False: "attention.grove", True: "attention_causal.grove"}
 
@@ -50,21 +51,6 @@ def check(program, causal, bh, s, d):
     print(f"{'causal' if causal else 'full':6} BH={bh:3} S={s:5} D={d:3}  ||O - ref|| / ||ref|| = "
           f"{err:.2e} {'ok' if ok else 'FAILED'}  ({report['summary']})")
     return ok
-
-
-def timed(fn, warmup=10, iters=50):
-    """Median milliseconds of `iters` runs after `warmup`, each timed with CUDA events."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(iters):
-        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        stop.record()
-        stop.synchronize()
-        times.append(start.elapsed_time(stop))
-    return sorted(times)[len(times) // 2]
 
 
 def main():

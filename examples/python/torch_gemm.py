@@ -15,6 +15,7 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(ROOT, "build", "python"))
 import grove  # noqa: E402
+from cuda_timing import timed  # noqa: E402  (beside this file)
 
 
 def matrix(rows, cols, dtype):
@@ -36,21 +37,6 @@ def check(program, mapping, dtype, m, n, k, dynamic=()):
     print(f"{mapping:14} {str(dtype):15} {m:5} x {n:5} x {k:5}  ||C - ref|| / ||ref|| = "
           f"{err:.2e} {'ok' if ok else 'FAILED'}  ({report['summary']})")
     return ok
-
-
-def timed(fn, warmup=10, iters=50):
-    """Median milliseconds of `iters` runs after `warmup`, each timed with CUDA events."""
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(iters):
-        start, stop = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
-        start.record()
-        fn()
-        stop.record()
-        stop.synchronize()
-        times.append(start.elapsed_time(stop))
-    return sorted(times)[len(times) // 2]
 
 
 def main():
