@@ -47,6 +47,11 @@ TEST(Launch, ArraysAreCheckedBeforeTheGpu) {
   EXPECT_TRUE(has(e, "its rows must start a multiple of 16 bytes apart (104 elements here)")) << e;
 
   bad = arrays;
+  bad["A"].strides = {1};
+  e = error_of([&] { p.launch(bad); });
+  EXPECT_TRUE(has(e, "the array for tensor 'A' has 1 strides for 2 dimensions")) << e;
+
+  bad = arrays;
   bad["A"].strides = {};
   e = error_of([&] { p.launch(bad); });
   EXPECT_TRUE(has(e, "the array for tensor 'A' has rows of 100 f16, not a multiple of 16 bytes; "

@@ -192,8 +192,9 @@ class Launch(unittest.TestCase):
     def test_device_array(self):
         a = grove.DeviceArray(0x7f0000000000, "bf16", [8, 8])
         self.assertEqual((a.data, a.dtype, a.shape, a.strides), (0x7f0000000000, "bf16", [8, 8], []))
-        with self.assertRaises(ValueError):
+        with self.assertRaises(ValueError) as e:
             grove.DeviceArray(0, "f64", [4])
+        self.assertIn("dtype 'f64' is not one of f16, bf16, f32", str(e.exception))
         with self.assertRaises(grove.GroveError) as e:
             self.p.launch(C=a, A=a, B=a)
         self.assertIn("tensor 'C' is f16, but its array holds bf16 elements", str(e.exception))
@@ -220,8 +221,9 @@ class Launch(unittest.TestCase):
             self.p.launch(C=c, A=a, B=b, dynamic=["Q"])
         self.assertIn("'Q' is not a size of task 'gemm', so it cannot be dynamic",
                       str(e.exception))
-        with self.assertRaises(TypeError):
+        with self.assertRaises(TypeError) as e:
             self.p.launch(C=c, A=a, B=b, dynamic="M")
+        self.assertIn("dynamic takes a collection of size names", str(e.exception))
 
     def test_arrays_launch_cannot_take(self):
         b = FakeTorch((64, 64))
@@ -231,6 +233,10 @@ class Launch(unittest.TestCase):
         with self.assertRaises(TypeError) as e:
             self.p.launch(C=FakeCudaArray((64, 64), typestr="<f8"), A=b, B=b)
         self.assertIn("holds elements of type '<f8'", str(e.exception))
+        with self.assertRaises(ValueError) as e:
+            self.p.launch(C=FakeCudaArray((64, 64), strides=(129, 2)), A=b, B=b)
+        self.assertIn("array 'C' has a stride of 129 bytes, not a whole number of elements",
+                      str(e.exception))
         with self.assertRaises(TypeError) as e:
             self.p.launch(C=b, A=FakeTorch((64, 64), is_cuda=False), B=b)
         self.assertIn("tensor 'A' is a torch tensor in host memory", str(e.exception))
