@@ -194,6 +194,9 @@ std::vector<Case> cases() {
        "128x128"},
       {"gemm_bf16.grove", "h100", {{"M", 128}, {"N", 256}, {"K", 128}}, {}},
       {"gemm_bf16.grove", "h100_pingpong", {{"M", 136}, {"N", 264}, {"K", 72}}, {}},
+      // W K-major ([N, K]): each block of the cluster multicasts half of W's rows.
+      {"linear.grove", "h100", {{"M", 200}, {"N", 300}, {"K", 72}}, {}},
+      {"linear.grove", "h100_pingpong", {{"M", 136}, {"N", 264}, {"K", 72}}, {}},
       {"batched_gemm.grove", "h100", {{"L", 2}, {"M", 100}, {"N", 256}, {"K", 128}}, {}},
       {"dual_gemm.grove", "h100", {{"M", 128}, {"N", 200}, {"K", 128}}, {}},
       {"gemm_bias_gelu.grove", "h100", {{"M", 128}, {"N", 300}, {"K", 64}}, {}},

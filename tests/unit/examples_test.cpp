@@ -34,6 +34,16 @@ RefFn gemm_ref = [](const Tensors& t, const EntryArgs&) {
       {"C", matmul(A.data, B.data, A.shape[0], B.shape[1], A.shape[1])}};
 };
 
+// C = A · W^T, W stored [N, K] (examples/linear.grove).
+RefFn linear_ref = [](const Tensors& t, const EntryArgs&) {
+  const Buffer &A = *t.at("A"), &W = *t.at("W");
+  int64_t M = A.shape[0], K = A.shape[1], N = W.shape[0];
+  std::vector<double> wt(static_cast<size_t>(K * N));
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k) wt[static_cast<size_t>(k * N + n)] = W.data[static_cast<size_t>(n * K + k)];
+  return std::map<std::string, std::vector<double>>{{"C", matmul(A.data, wt, M, N, K)}};
+};
+
 RefFn bgemm_ref = [](const Tensors& t, const EntryArgs&) {
   const Buffer &A = *t.at("A"), &B = *t.at("B");
   int64_t L = A.shape[0], M = A.shape[1], K = A.shape[2], N = B.shape[2];
@@ -184,6 +194,9 @@ std::vector<Case> cases() {
       {"gemm_bf16.grove", "h100", {{"M", 256}, {"N", 256}, {"K", 128}}, {}, gemm_ref},
       {"gemm_bf16.grove", "h100", {{"M", 130}, {"N", 260}, {"K", 100}}, {}, gemm_ref},
       {"gemm_bf16.grove", "h100_pingpong", {{"M", 130}, {"N", 300}, {"K", 72}}, {}, gemm_ref},
+      {"linear.grove", "h100", {{"M", 256}, {"N", 512}, {"K", 128}}, {}, linear_ref},
+      {"linear.grove", "h100", {{"M", 130}, {"N", 260}, {"K", 100}}, {}, linear_ref},
+      {"linear.grove", "h100_pingpong", {{"M", 130}, {"N", 300}, {"K", 72}}, {}, linear_ref},
       {"batched_gemm.grove", "h100", {{"L", 3}, {"M", 128}, {"N", 256}, {"K", 128}}, {}, bgemm_ref},
       {"batched_gemm.grove", "h100", {{"L", 2}, {"M", 100}, {"N", 200}, {"K", 80}}, {}, bgemm_ref},
       {"dual_gemm.grove", "h100", {{"M", 256}, {"N", 256}, {"K", 128}}, {}, dual_ref},
