@@ -4,13 +4,14 @@
 // through until they hold twice the L2 (so operands come from memory, not a warm cache), a
 // warm-up, then the median of cudaEvent-timed runs.
 //
-//   cublas_gemm f16|bf16 M N K [iters] [batch L | dual | bias_gelu]
+//   cublas_gemm f16|bf16 M N K [iters] [batch L | dual | bias_gelu | linear]
 //   -> BENCH cublas f16 L=1 M=4096 N=4096 K=4096 median_ms 0.1850 TFLOP/s 742.9 copies 2
 //
 // `batch L`: C[l] = A[l]·B[l] for l < L (examples/batched_gemm.grove), one strided-batched call.
 // `dual`: C = A·B1 + A·B2 (examples/dual_gemm.grove) as cuBLAS does it, two calls, the second
 // accumulating into C (beta = 1). `bias_gelu`: C = gelu(A·B + bias[N]) (examples/gemm_bias_gelu
 // .grove) with cuBLASLt's fused GELU_BIAS epilogue and the algorithm its heuristic ranks first.
+// `linear`: C = A·W^T with W stored [N, K] (examples/linear.grove), cuBLAS's "TN" GEMM.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -44,8 +45,9 @@ template <typename T> __global__ void fill_random(T* p, size_t n, unsigned seed)
 
 int main(int argc, char** argv) {
   if (argc < 5) {
-    std::fprintf(stderr,
-                 "usage: cublas_gemm f16|bf16 M N K [iters] [batch L | dual | bias_gelu]\n");
+    std::fprintf(
+        stderr,
+        "usage: cublas_gemm f16|bf16 M N K [iters] [batch L | dual | bias_gelu | linear]\n");
     return 2;
   }
   const std::string type = argv[1];
@@ -54,16 +56,16 @@ int main(int argc, char** argv) {
   const long long M = std::atoll(argv[2]), N = std::atoll(argv[3]), K = std::atoll(argv[4]);
   const int iters = argc > 5 ? std::atoi(argv[5]) : 50, warmup = 10;
   const std::string mode = argc > 6 ? argv[6] : "";
-  const bool dual = mode == "dual", bias_gelu = mode == "bias_gelu";
+  const bool dual = mode == "dual", bias_gelu = mode == "bias_gelu", linear = mode == "linear";
   const long long L = mode == "batch" && argc > 7 ? std::atoll(argv[7]) : 1;
   CHECK(M > 0 && N > 0 && K > 0 && iters > 0 && L > 0 &&
-        (mode.empty() || dual || bias_gelu || argc > 7));
+        (mode.empty() || dual || bias_gelu || linear || argc > 7));
   const cudaDataType dt = bf16 ? CUDA_R_16BF : CUDA_R_16F;
 
   int dev = 0, l2 = 0;
   CHECK(cudaGetDevice(&dev) == cudaSuccess);
   CHECK(cudaDeviceGetAttribute(&l2, cudaDevAttrL2CacheSize, dev) == cudaSuccess);
-  // A, B (B1), C, and B2 for `dual` or the bias for `bias_gelu`.
+  // A, B (B1; W for `linear`), C, and B2 for `dual` or the bias for `bias_gelu`.
   const int T = dual || bias_gelu ? 4 : 3;
   const size_t elems[4] = {size_t(L * M * K), size_t(L * K * N), size_t(L * M * N),
                            size_t(dual ? K * N : N)};
@@ -130,6 +132,11 @@ int main(int argc, char** argv) {
                                         p[1], dt, int(N), K * N, p[0], dt, int(K), M * K, &zero,
                                         p[2], dt, int(N), M * N, int(L), CUBLAS_COMPUTE_32F,
                                         CUBLAS_GEMM_DEFAULT);
+    // W[N, K] row-major is W^T column-major: C^T[N, M] = (W^T)^T A^T, op T on the first operand.
+    if (linear)
+      return cublasGemmEx(h, CUBLAS_OP_T, CUBLAS_OP_N, int(N), int(M), int(K), &one, p[1], dt,
+                          int(K), p[0], dt, int(K), &zero, p[2], dt, int(N), CUBLAS_COMPUTE_32F,
+                          CUBLAS_GEMM_DEFAULT);
     cublasStatus_t st = cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, int(N), int(M), int(K), &one,
                                      p[1], dt, int(N), p[0], dt, int(K), &zero, p[2], dt, int(N),
                                      CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
@@ -159,6 +166,7 @@ int main(int argc, char** argv) {
       type.c_str(),
       dual        ? " dual"
       : bias_gelu ? " bias_gelu"
+      : linear    ? " linear"
                   : "",
       L, M, N, K, med, flop / (med * 1e-3) / 1e12, copies);
   if (bias_gelu) {

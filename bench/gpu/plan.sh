@@ -27,6 +27,9 @@ GPU_RUNS=(
   "gemm_bf16|gemm_bf16.grove|h100|M=256,N=512,K=128|"
   "gemm_bf16_ragged|gemm_bf16.grove|h100|M=130,N=200,K=72|"
   "gemm_bf16_pingpong_ragged|gemm_bf16.grove|h100_pingpong|M=130,N=328,K=72|"
+  "linear|linear.grove|h100|M=512,N=512,K=256|"
+  "linear_ragged|linear.grove|h100|M=300,N=264,K=200|"
+  "linear_pingpong_ragged|linear.grove|h100_pingpong|M=130,N=328,K=72|"
   "batched_gemm|batched_gemm.grove|h100|L=2,M=256,N=256,K=128|"
   "batched_gemm_ragged|batched_gemm.grove|h100|L=3,M=100,N=264,K=136|"
   "dual_gemm|dual_gemm.grove|h100|M=256,N=512,K=128|"
@@ -66,13 +69,15 @@ GEMM_SHAPES=(
 )
 GEMM_SQUARES=4
 
-# The other GEMM examples against what cuBLAS does for them (f16): name | example | mapping |
-# sizes | cublas_gemm M N K | cublas_gemm mode | flops per run (batched: 2 L M N K, dual: 4 M N K;
-# the fused epilogue's work is not counted).
+# The other GEMM examples against what cuBLAS does for them: name | example | mapping | sizes |
+# cublas_gemm M N K | cublas_gemm mode | flops per run (batched: 2 L M N K, dual: 4 M N K; the
+# fused epilogue's work is not counted) | element type (the example's).
 OTHER_GEMMS=(
-  "batched L=8|batched_gemm.grove|h100|L=8,M=4096,N=4096,K=4096|4096 4096 4096|batch 8|1099511627776"
-  "dual|dual_gemm.grove|h100|M=8192,N=8192,K=4096|8192 8192 4096|dual|1099511627776"
-  "bias_gelu|gemm_bias_gelu.grove|h100|M=8192,N=8192,K=8192|8192 8192 8192|bias_gelu|1099511627776"
+  "batched L=8|batched_gemm.grove|h100|L=8,M=4096,N=4096,K=4096|4096 4096 4096|batch 8|1099511627776|f16"
+  "dual|dual_gemm.grove|h100|M=8192,N=8192,K=4096|8192 8192 4096|dual|1099511627776|f16"
+  "bias_gelu|gemm_bias_gelu.grove|h100|M=8192,N=8192,K=8192|8192 8192 8192|bias_gelu|1099511627776|f16"
+  "linear 8192^3|linear.grove|h100|M=8192,N=8192,K=8192|8192 8192 8192|linear|1099511627776|bf16"
+  "linear 4096x14336x4096|linear.grove|h100|M=4096,N=14336,K=4096|4096 14336 4096|linear|481036337152|bf16"
 )
 
 # Attention against PyTorch's scaled_dot_product_attention on cuDNN (and FlashAttention-2), as
@@ -109,6 +114,7 @@ VARIANTS=(
   "gemm_tile_band_4|gemm.grove|s/persistent = true;/persistent = true;\n    tile_band = 4;/|h100|M=8192,N=8192,K=8192|"
   "gemm_tile_band_16|gemm.grove|s/persistent = true;/persistent = true;\n    tile_band = 16;/|h100|M=8192,N=8192,K=8192|"
   "gemm_pipeline4|gemm.grove|s/pipeline = 3;/pipeline = 4;/;/cluster = (2, 1);/d|h100|M=8192,N=8192,K=8192|"
+  "linear_pingpong|linear.grove|s/^//|h100_pingpong|M=8192,N=8192,K=8192|"
 )
 
 # The small size a variant is checked at: every 8192 or 4096 in its sizes becomes 256.

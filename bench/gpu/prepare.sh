@@ -97,6 +97,10 @@ for s in M=200,N=100,K=100 M=300,N=264,K=200 M=512,N=512,K=256; do
 done
 compile gemm.grove h100 N=100,K=100
 compile gemm.grove h100 N=264,K=200
+for s in M=300,N=264,K=200 M=512,N=512,K=256; do
+  for mapping in h100 h100_pingpong; do compile linear.grove "$mapping" "$s"; done
+done
+compile linear.grove h100 N=264,K=200
 for d in 64 128 256; do
   compile attention.grove "h100_d$d" "D=$d"
   compile attention_causal.grove "h100_d${d}_causal" "D=$d"

@@ -227,10 +227,10 @@ if [[ $BENCH == 1 ]]; then
     done
   done
   for entry in "${OTHER_GEMMS[@]}"; do
-    IFS='|' read -r name file mapping sizes mnk mode flops <<<"$entry"
+    IFS='|' read -r name file mapping sizes mnk mode flops dtype <<<"$entry"
     # shellcheck disable=SC2086 # mnk and mode are word lists
-    versus "f16 $name" "$name: ${sizes//,/ }" "$((i + 1))" "$file" "$mapping" "$sizes" \
-      "$flops" f16 $mnk 50 $mode
+    versus "$dtype $name" "$name: ${sizes//,/ }" "$((i + 1))" "$file" "$mapping" "$sizes" \
+      "$flops" "$dtype" $mnk 50 $mode
   done
   # Attention: the PyTorch baselines for every shape in one process (one import), then Grove.
   # sdpa BACKEND: the TFLOP/s sdpa.py printed for BACKEND at shape $label, if it ran.

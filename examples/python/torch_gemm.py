@@ -1,9 +1,10 @@
 """Grove kernels on PyTorch CUDA tensors, with no copies: Program.launch runs examples/gemm.grove
-(f16) and examples/gemm_bf16.grove on the tensors where they are, on torch's current stream. Each
-result is checked against torch's float64 product on fresh random inputs, at sizes that are and are
-not tile multiples (rows that are not a multiple of 16 bytes live in padded allocations, as TMA
-needs), and with M dynamic (one compile for every M); then the square GEMM is timed next to
-torch.matmul (cuBLAS) the same way.
+(f16), examples/gemm_bf16.grove and examples/linear.grove (bf16, C = A · W^T on an nn.Linear's own
+weight) on the tensors where they are, on torch's current stream. Each result is checked against
+torch's float64 product on fresh random inputs, at sizes that are and are not tile multiples (rows
+that are not a multiple of 16 bytes live in padded allocations, as TMA needs), and with M dynamic
+(one compile for every M); then the square GEMM is timed next to torch.matmul (cuBLAS), and the
+linear layer next to torch.nn.functional.linear, the same way.
 
     python3 examples/python/torch_gemm.py [SIZE]      (needs a Hopper GPU and PyTorch)
 """
@@ -25,16 +26,22 @@ def matrix(rows, cols, dtype):
     return torch.empty(rows, pitch, dtype=dtype, device="cuda")[:, :cols]
 
 
-def check(program, mapping, dtype, m, n, k, dynamic=()):
+def check(program, mapping, dtype, m, n, k, dynamic=(), linear=False):
     a = matrix(m, k, dtype).uniform_(-1, 1)
-    b = matrix(k, n, dtype).uniform_(-1, 1)
+    if linear:  # W as an nn.Linear(k, n) holds it, [N, K], read where it lies: C = A · W^T
+        w = torch.nn.Linear(k, n, bias=False, dtype=dtype, device="cuda").weight.detach()
+        operands, b = {"W": w}, w.T
+    else:
+        b = matrix(k, n, dtype).uniform_(-1, 1)
+        operands = {"B": b}
     c = matrix(m, n, dtype).fill_(float("nan"))
-    report = program.launch(C=c, A=a, B=b, mapping=mapping, dynamic=set(dynamic),
+    report = program.launch(C=c, A=a, **operands, mapping=mapping, dynamic=set(dynamic),
                             stream=torch.cuda.current_stream())
     want = a.double() @ b.double()
     err = ((c.double() - want).norm() / want.norm()).item()
     ok = bool(torch.isfinite(c).all()) and err < (2e-3 if dtype == torch.float16 else 1e-2)
-    print(f"{mapping:14} {str(dtype):15} {m:5} x {n:5} x {k:5}  ||C - ref|| / ||ref|| = "
+    print(f"{mapping:14} {str(dtype):15} {'A·W^T' if linear else 'A·B':5} {m:5} x {n:5} x {k:5}  "
+          f"||C - ref|| / ||ref|| = "
           f"{err:.2e} {'ok' if ok else 'FAILED'}  ({report['summary']})")
     return ok
 
@@ -63,6 +70,13 @@ def main():
     # M dynamic (say, the tokens of a batch): one compile serves every M.
     for m in (512, 300, 77, 1):
         ok = check(programs[torch.float16], "h100", torch.float16, m, 264, 200, {"M"}) and ok
+    # A linear layer on an nn.Linear's weight, both mappings, then M dynamic.
+    linear = grove.load(os.path.join(ROOT, "examples", "linear.grove"))
+    for mapping in linear.mappings:
+        for m, n, k in ((512, 512, 256), (300, 264, 200)):
+            ok = check(linear, mapping, torch.bfloat16, m, n, k, linear=True) and ok
+    for m in (77, 1):
+        ok = check(linear, "h100", torch.bfloat16, m, 264, 200, {"M"}, linear=True) and ok
 
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 4096
     print(f"\nf16 GEMM {size}^3 on {torch.cuda.get_device_name()}, median of 50 (same inputs "
@@ -74,6 +88,17 @@ def main():
     flops = 2 * size ** 3
     for name, fn in (("grove launch", lambda: gemm.launch(C=c, A=a, B=b, mapping="h100")),
                      ("torch.matmul", lambda: torch.matmul(a, b, out=c))):
+        ms = timed(fn)
+        print(f"  {name:13} {ms:8.3f} ms  {flops / ms / 1e9:7.1f} TFLOP/s")
+
+    m, n, k = 4096, 14336, 4096
+    print(f"\nbf16 linear layer, {m} tokens, {k} -> {n} features (same inputs, warm in L2):")
+    x = torch.randn(m, k, dtype=torch.bfloat16, device="cuda")
+    w = torch.randn(n, k, dtype=torch.bfloat16, device="cuda")
+    y = torch.empty(m, n, dtype=torch.bfloat16, device="cuda")
+    flops = 2 * m * n * k
+    for name, fn in (("grove launch", lambda: linear.launch(C=y, A=x, W=w, mapping="h100")),
+                     ("x @ w.T", lambda: torch.matmul(x, w.T, out=y))):
         ms = timed(fn)
         print(f"  {name:13} {ms:8.3f} ms  {flops / ms / 1e9:7.1f} TFLOP/s")
     return 0 if ok else 1

@@ -283,6 +283,18 @@ TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
     std::map<std::string, int64_t> sizes;
     for (auto& [k, v] : parsed) sizes[k] = static_cast<int64_t>(v);
     check(f[0], f[1], f[2], sizes);
+    if (list == "OTHER_GEMMS=(") {
+      // cuBLAS times the same problem in the example's element type.
+      ASSERT_EQ(f.size(), 8u) << line;
+      int64_t M = 0, N = 0, K = 0;
+      std::stringstream(f[4]) >> M >> N >> K;
+      EXPECT_EQ(M, sizes["M"]) << line;
+      EXPECT_EQ(N, sizes["N"]) << line;
+      EXPECT_EQ(K, sizes["K"]) << line;
+      EXPECT_TRUE(f[7] == "f16" || f[7] == "bf16") << line;
+      EXPECT_NE(test::read_text(test::example(f[1])).find("read " + f[7] + "["), std::string::npos)
+          << line;
+    }
     if (list == "ATTENTION_BENCHES=(") {
       // The baseline's shape (B H S D CAUSAL) is the same problem, with the same mask.
       ASSERT_EQ(f.size(), 6u) << line;
@@ -294,5 +306,5 @@ TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
       EXPECT_EQ(causal, f[1].find("causal") != std::string::npos ? 1 : 0) << line;
     }
   }
-  EXPECT_GE(cases, 24 + 14 + 3 + 8);
+  EXPECT_GE(cases, 24 + 14 + 5 + 8);
 }

@@ -40,7 +40,8 @@ RefFn linear_ref = [](const Tensors& t, const EntryArgs&) {
   int64_t M = A.shape[0], K = A.shape[1], N = W.shape[0];
   std::vector<double> wt(static_cast<size_t>(K * N));
   for (int64_t n = 0; n < N; ++n)
-    for (int64_t k = 0; k < K; ++k) wt[static_cast<size_t>(k * N + n)] = W.data[static_cast<size_t>(n * K + k)];
+    for (int64_t k = 0; k < K; ++k)
+      wt[static_cast<size_t>(k * N + n)] = W.data[static_cast<size_t>(n * K + k)];
   return std::map<std::string, std::vector<double>>{{"C", matmul(A.data, wt, M, N, K)}};
 };
 
