@@ -159,18 +159,38 @@ Program::Program(Program&&) noexcept = default;
 Program& Program::operator=(Program&&) noexcept = default;
 Program::~Program() = default;
 
-Program Program::load(const std::string& path) {
+namespace {
+TypeArgs type_args(const std::map<std::string, std::string>& types) {
+  TypeArgs out;
+  for (const auto& [name, type] : types) {
+    std::string err = parse_type_args(name + "=" + type, out);
+    if (!err.empty() || name.empty() || name.find_first_of("=,") != std::string::npos)
+      throw Error("grove: error: type argument " + name + "=" + type + ": " +
+                  (err.empty() ? "not a type parameter name" : err) + "\n");
+  }
+  return out;
+}
+} // namespace
+
+Program Program::load(const std::string& path, const std::map<std::string, std::string>& types) {
   std::ostringstream err;
-  auto l = grove::load(path, err);
+  auto l = grove::load(path, err, type_args(types));
   if (!l) throw Error(err.str());
   return Program(std::move(l));
 }
 
-Program Program::from_source(const std::string& text, const std::string& name) {
+Program Program::from_source(const std::string& text, const std::string& name,
+                             const std::map<std::string, std::string>& types) {
   std::ostringstream err;
-  auto l = load_text(name, text, err);
+  auto l = load_text(name, text, err, type_args(types));
   if (!l) throw Error(err.str());
   return Program(std::move(l));
+}
+
+std::map<std::string, std::string> Program::types() const {
+  std::map<std::string, std::string> out;
+  for (const auto& [name, t] : l_->prog.type_params) out[name] = elem_name(t);
+  return out;
 }
 
 std::vector<std::string> Program::mappings() const {

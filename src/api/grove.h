@@ -108,10 +108,16 @@ struct Signature {
 
 class Program {
 public:
-  static Program load(const std::string& path);
+  // `types` sets type parameters (`type T = f16;`) to other element types by name, e.g.
+  // {{"T", "bf16"}}; each must name one of the program's.
+  static Program load(const std::string& path,
+                      const std::map<std::string, std::string>& types = {});
   // Source text; `name` stands for its file in messages (imports resolve against the working
   // folder).
-  static Program from_source(const std::string& text, const std::string& name = "<source>");
+  static Program from_source(const std::string& text, const std::string& name = "<source>",
+                             const std::map<std::string, std::string>& types = {});
+  // The program's type parameters and the element type each stands for ("f16", "bf16", "f32").
+  std::map<std::string, std::string> types() const;
   Program(Program&&) noexcept;
   Program& operator=(Program&&) noexcept;
   ~Program();

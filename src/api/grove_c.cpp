@@ -94,6 +94,18 @@ grove_program* grove_load(const char* path, char** error) {
   });
 }
 
+grove_program* grove_load_with_types(const char* path, const char* types, char** error) {
+  return guarded(error, static_cast<grove_program*>(nullptr), [&] {
+    if (!path) bad_argument("grove_load_with_types: path is NULL");
+    grove::TypeArgs parsed;
+    if (std::string e = grove::parse_type_args(types ? types : "", parsed); !e.empty())
+      bad_argument("grove_load_with_types: " + e);
+    std::map<std::string, std::string> args;
+    for (const auto& [name, t] : parsed) args[name] = grove::elem_name(t);
+    return wrap(grove::api::Program::load(path, args));
+  });
+}
+
 grove_program* grove_from_source(const char* text, const char* name, char** error) {
   return guarded(error, static_cast<grove_program*>(nullptr), [&] {
     if (!text) bad_argument("grove_from_source: text is NULL");

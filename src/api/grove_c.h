@@ -70,6 +70,9 @@ typedef struct {
 } grove_device_array;
 
 grove_program* grove_load(const char* path, char** error);
+/* grove_load with the program's type parameters set: `types` is "T=bf16" or "T=bf16,U=f32"
+ * (NULL or "": as written). */
+grove_program* grove_load_with_types(const char* path, const char* types, char** error);
 grove_program* grove_from_source(const char* text, const char* name, char** error);
 void grove_program_free(grove_program* p);
 

@@ -13,8 +13,21 @@ namespace grove {
 namespace {
 
 // Checks the parsed program and every mapping in it; prints diagnostics. Null on any error.
-std::unique_ptr<Loaded> checked(std::unique_ptr<Loaded> l, Diagnostics& diags, std::ostream& err) {
+std::unique_ptr<Loaded> checked(std::unique_ptr<Loaded> l, Diagnostics& diags, std::ostream& err,
+                                const TypeArgs& types) {
   if (!diags.has_errors()) {
+    // A type argument for no type parameter would silently leave the types as written.
+    for (const auto& [name, t] : types) {
+      if (l->prog.type_params.count(name)) continue;
+      std::string have;
+      for (const auto& [p, pt] : l->prog.type_params) have += (have.empty() ? "" : ", ") + p;
+      err << "grove: error: type argument " << name << "=" << elem_name(t)
+          << ": the program has no type parameter '" << name << "'\n  hint: "
+          << (have.empty() ? "declare one before its first use: type " + name + " = f16;"
+                           : "its type parameters: " + have)
+          << "\n";
+      return nullptr;
+    }
     check_program(l->prog, diags);
     for (const MappingDecl& m : l->prog.mappings) check_mapping(l->prog, m, diags);
     std::set<std::string> names;
@@ -32,19 +45,19 @@ std::unique_ptr<Loaded> checked(std::unique_ptr<Loaded> l, Diagnostics& diags, s
 
 } // namespace
 
-std::unique_ptr<Loaded> load(const std::string& file, std::ostream& err) {
+std::unique_ptr<Loaded> load(const std::string& file, std::ostream& err, const TypeArgs& types) {
   auto l = std::make_unique<Loaded>();
   Diagnostics diags(l->sm);
-  parse_file(file, l->sm, diags, l->prog); // a file it cannot read is reported in diags
-  return checked(std::move(l), diags, err);
+  parse_file(file, l->sm, diags, l->prog, types); // a file it cannot read is reported in diags
+  return checked(std::move(l), diags, err, types);
 }
 
 std::unique_ptr<Loaded> load_text(const std::string& name, const std::string& text,
-                                  std::ostream& err) {
+                                  std::ostream& err, const TypeArgs& types) {
   auto l = std::make_unique<Loaded>();
   Diagnostics diags(l->sm);
-  parse_source(l->sm.add(name, text), l->sm, diags, l->prog);
-  return checked(std::move(l), diags, err);
+  parse_source(l->sm.add(name, text), l->sm, diags, l->prog, types);
+  return checked(std::move(l), diags, err, types);
 }
 
 void report(const Loaded& l, const GroveError& e, std::ostream& err) {
@@ -85,7 +98,11 @@ void fill_inputs(const TaskDecl& task, EntryArgs& args, uint64_t seed, bool pois
   }
 }
 
-std::string parse_assignments(const std::string& text, std::map<std::string, double>& out) {
+namespace {
+// Calls take(name, value) for each item of "A=x,B=y" in order; returns the first error (a
+// malformed item, or what take returns), or empty.
+template <typename Take>
+std::string each_assignment(const std::string& text, const char* form, Take take) {
   size_t pos = 0;
   while (pos < text.size()) {
     size_t comma = text.find(',', pos);
@@ -93,15 +110,34 @@ std::string parse_assignments(const std::string& text, std::map<std::string, dou
         text.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
     pos = comma == std::string::npos ? text.size() : comma + 1;
     size_t eq = item.find('=');
-    if (eq == std::string::npos || eq == 0) return "expected NAME=VALUE, got '" + item + "'";
-    std::string value = item.substr(eq + 1);
-    char* end = nullptr;
-    double v = std::strtod(value.c_str(), &end);
-    if (value.empty() || *end != '\0' || !std::isfinite(v))
-      return "'" + value + "' is not a number";
-    out[item.substr(0, eq)] = v;
+    if (eq == std::string::npos || eq == 0)
+      return std::string("expected ") + form + ", got '" + item + "'";
+    if (std::string err = take(item.substr(0, eq), item.substr(eq + 1)); !err.empty()) return err;
   }
-  return {};
+  return std::string();
+}
+} // namespace
+
+std::string parse_assignments(const std::string& text, std::map<std::string, double>& out) {
+  return each_assignment(text, "NAME=VALUE",
+                         [&](const std::string& name, const std::string& value) {
+                           char* end = nullptr;
+                           double v = std::strtod(value.c_str(), &end);
+                           if (value.empty() || *end != '\0' || !std::isfinite(v))
+                             return "'" + value + "' is not a number";
+                           out[name] = v;
+                           return std::string();
+                         });
+}
+
+std::string parse_type_args(const std::string& text, TypeArgs& out) {
+  return each_assignment(text, "NAME=TYPE", [&](const std::string& name, const std::string& type) {
+    std::optional<ElemType> t = elem_from_name(type);
+    if (!t || *t == ElemType::E4M3)
+      return "'" + type + "' is not an element type a parameter can take (f16, bf16 or f32)";
+    out[name] = *t;
+    return std::string();
+  });
 }
 
 const VariantDecl* reference_variant(const Program& prog, const TaskDecl& task) {

@@ -18,10 +18,12 @@ struct Loaded {
 };
 
 // Parses and checks the file and every mapping in it; prints diagnostics. Null on any error.
-std::unique_ptr<Loaded> load(const std::string& file, std::ostream& err);
+// `types` set type parameters (`type T = f16;`) to other element types; each must name one.
+std::unique_ptr<Loaded> load(const std::string& file, std::ostream& err,
+                             const TypeArgs& types = {});
 // The same for source text; `name` stands for its file in messages.
 std::unique_ptr<Loaded> load_text(const std::string& name, const std::string& text,
-                                  std::ostream& err);
+                                  std::ostream& err, const TypeArgs& types = {});
 void report(const Loaded& l, const GroveError& e, std::ostream& err);
 void report(const runtime::Error& e, std::ostream& err);
 // Runs `body` (which returns the exit status), reporting the Grove and runtime errors it throws
@@ -47,6 +49,8 @@ std::string fmt(const char* f, double v);
 
 // Parses "M=512,N=256" into `out`; returns an error message or empty.
 std::string parse_assignments(const std::string& text, std::map<std::string, double>& out);
+// Parses "T=bf16,U=f32" (type arguments) into `out`; returns an error message or empty.
+std::string parse_type_args(const std::string& text, TypeArgs& out);
 
 // The task's reference variant (`variant T.NAME leaf reference`), or null.
 const VariantDecl* reference_variant(const Program& prog, const TaskDecl& task);

@@ -16,7 +16,7 @@
 namespace grove {
 
 int cmd_build(const CliOptions& o, std::ostream& out, std::ostream& err) {
-  auto l = load(o.file, err);
+  auto l = load(o.file, err, o.types);
   if (!l) return 1;
   const MappingDecl* m = pick_mapping(*l, o.mapping, err);
   if (!m) return 1;
@@ -69,7 +69,7 @@ int cmd_build(const CliOptions& o, std::ostream& out, std::ostream& err) {
 namespace grove {
 
 int cmd_bench(const CliOptions& o, std::ostream& out, std::ostream& err) {
-  auto l = load(o.file, err);
+  auto l = load(o.file, err, o.types);
   if (!l) return 1;
   const MappingDecl* m = pick_mapping(*l, o.mapping, err);
   if (!m) return 1;
@@ -105,7 +105,7 @@ int cmd_bench(const CliOptions& o, std::ostream& out, std::ostream& err) {
 }
 
 int cmd_compile(const CliOptions& o, std::ostream& out, std::ostream& err) {
-  auto l = load(o.file, err);
+  auto l = load(o.file, err, o.types);
   if (!l) return 1;
   const MappingDecl* m = pick_mapping(*l, o.mapping, err);
   if (!m) return 1;

@@ -26,7 +26,7 @@
 namespace grove {
 
 int cmd_check(const CliOptions& o, std::ostream& out, std::ostream& err) {
-  auto l = load(o.file, err);
+  auto l = load(o.file, err, o.types);
   if (!l) return 1;
   if (!o.sizes.empty()) {
     // Elaborate each mapping: walk the whole tree with these sizes, computing nothing. Each
@@ -59,7 +59,7 @@ int cmd_check(const CliOptions& o, std::ostream& out, std::ostream& err) {
 }
 
 int cmd_run(const CliOptions& o, std::ostream& out, std::ostream& err) {
-  auto l = load(o.file, err);
+  auto l = load(o.file, err, o.types);
   if (!l) return 1;
   const MappingDecl* m = pick_mapping(*l, o.mapping, err);
   if (!m) return 1;
@@ -186,7 +186,7 @@ int cmd_run(const CliOptions& o, std::ostream& out, std::ostream& err) {
 }
 
 int cmd_explain(const CliOptions& o, std::ostream& out, std::ostream& err) {
-  auto l = load(o.file, err);
+  auto l = load(o.file, err, o.types);
   if (!l) return 1;
   const MappingDecl* m = pick_mapping(*l, o.mapping, err);
   if (!m) return 1;

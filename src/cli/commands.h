@@ -6,12 +6,15 @@
 #include <ostream>
 #include <string>
 
+#include "frontend/ast.h"
+
 namespace grove {
 
 struct CliOptions {
   std::string file;
   std::string mapping;                  // empty: the file's first mapping
   std::map<std::string, int64_t> sizes; // --size M=512,N=512
+  TypeArgs types;                       // --type T=bf16
   std::map<std::string, double> args;   // --arg scale=0.125
   bool check = false;                   // run: compare against the reference variant
   uint64_t seed = 0;                    // 0: a fresh seed each run

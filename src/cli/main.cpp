@@ -11,12 +11,15 @@ int main(int argc, char** argv) {
   CLI::App app{"Grove: task-based tensor programs for NVIDIA Hopper, runnable on the CPU"};
   app.require_subcommand(1);
   grove::CliOptions o;
-  std::string sizes, args;
+  std::string sizes, args, types;
 
   auto add_common = [&](CLI::App* c) {
     c->add_option("file", o.file, "a .grove file")->required();
     c->add_option("--mapping", o.mapping, "which mapping to use (default: the first in the file)");
     c->add_option("--size", sizes, "problem sizes, e.g. M=512,N=512,K=256");
+    c->add_option("--type", types,
+                  "element types for the program's type parameters, e.g. T=bf16 (for `type T = "
+                  "f16;`)");
   };
   CLI::App* check =
       app.add_subcommand("check", "check a program and its mappings; with --size, also elaborate");
@@ -70,6 +73,10 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
+  }
+  if (std::string err = grove::parse_type_args(types, o.types); !err.empty()) {
+    std::cerr << "grove: error: --type: " << err << "\n";
+    return 2;
   }
   for (auto [text, is_size] : {std::pair{&sizes, true}, std::pair{&args, false}}) {
     std::map<std::string, double> parsed;

@@ -92,8 +92,12 @@ __device__ __forceinline__ float f16_to_f32(u16 h) {
   asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
   return f;
 }
+// (cvt, not a shift: ptxas then treats a bf16 round trip as it does an f16 one; with the shift,
+// bf16 attention's P rounding cost the registers that keep its wgmmas in flight, C7511.)
 __device__ __forceinline__ float bf16_to_f32(u16 h) {
-  return __uint_as_float(u32(h) << 16);
+  float f;
+  asm("cvt.f32.bf16 %0, %1;" : "=f"(f) : "h"(h));
+  return f;
 }
 __device__ __forceinline__ u16 f32_to_f16(float f) {
   u16 h;

@@ -1,6 +1,7 @@
 // The syntax tree of a Grove file: tasks, variants and mappings, as written.
 #pragma once
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -141,10 +142,16 @@ struct MappingDecl {
   std::optional<Located<std::string>> entry;
 };
 
+// The element types a loader sets a program's type parameters to (`--type T=bf16`), by name.
+using TypeArgs = std::map<std::string, ElemType>;
+
 struct Program {
   std::vector<TaskDecl> tasks;
   std::vector<VariantDecl> variants;
   std::vector<MappingDecl> mappings;
+  // Type parameters (`type T = f16;`) of every file, and the element type each stands for. Each
+  // file's are its own; a type argument sets every file's parameter of that name.
+  std::map<std::string, ElemType> type_params;
 
   const TaskDecl* find_task(const std::string& name) const;
   const VariantDecl* find_variant(const std::string& task, const std::string& name) const;

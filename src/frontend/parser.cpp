@@ -14,7 +14,8 @@ constexpr int kMaxDepth = 200; // nesting bound, so hostile input cannot overflo
 
 class Parser {
 public:
-  Parser(std::vector<Token> toks, Diagnostics& d) : t_(std::move(toks)), diags_(d) {}
+  Parser(std::vector<Token> toks, Diagnostics& d, const TypeArgs& type_args)
+      : t_(std::move(toks)), diags_(d), type_args_(type_args) {}
 
   void parse_program(Program& prog, std::vector<std::pair<std::string, SourceLoc>>& imports) {
     while (!at_end()) {
@@ -27,6 +28,8 @@ public:
           std::string path = next().text;
           expect(";");
           imports.push_back({path, loc});
+        } else if (is("type")) {
+          parse_type_param(prog);
         } else if (is("task")) {
           prog.tasks.push_back(parse_task());
         } else if (is("variant")) {
@@ -35,7 +38,8 @@ public:
           prog.mappings.push_back(parse_mapping());
         } else {
           fail(peek().loc,
-               "expected 'task', 'variant', 'mapping' or 'import', found " + describe(peek()),
+               "expected 'task', 'variant', 'mapping', 'type' or 'import', found " +
+                   describe(peek()),
                "a Grove file is a list of task declarations, variants and mappings");
         }
       } catch (const ParseError&) {
@@ -49,6 +53,8 @@ private:
   size_t p_ = 0;
   Diagnostics& diags_;
   int depth_ = 0;
+  const TypeArgs& type_args_;
+  std::map<std::string, ElemType> types_; // this file's type parameters, as set
 
   const Token& peek(size_t k = 0) const { return t_[std::min(p_ + k, t_.size() - 1)]; }
   bool at_end() const { return peek().kind == Tok::End; }
@@ -110,7 +116,8 @@ private:
     while (!at_end()) {
       const Token& t = peek();
       if (braces <= 0 && t.kind == Tok::Ident &&
-          (t.text == "task" || t.text == "variant" || t.text == "mapping" || t.text == "import"))
+          (t.text == "task" || t.text == "variant" || t.text == "mapping" || t.text == "import" ||
+           t.text == "type"))
         return;
       if (t.kind == Tok::Punct && t.text == "{") ++braces;
       if (t.kind == Tok::Punct && t.text == "}") --braces;
@@ -135,12 +142,36 @@ private:
   };
 
   // ---- types and declarations ----
+  // An element type by name: a built-in one or a type parameter of this file declared above.
   std::optional<ElemType> elem_type(const std::string& s) {
-    if (s == "f16") return ElemType::F16;
-    if (s == "bf16") return ElemType::BF16;
-    if (s == "f32") return ElemType::F32;
-    if (s == "e4m3") return ElemType::E4M3;
+    if (auto t = elem_from_name(s)) return t;
+    if (auto it = types_.find(s); it != types_.end()) return it->second;
     return std::nullopt;
+  }
+
+  // `type T = f16;`: a type parameter, a name for an element type that the loader may set to
+  // another (`--type T=bf16`), so one program (and its mappings) serves several types.
+  void parse_type_param(Program& prog) {
+    next(); // type
+    const Token& name = expect_ident("a type parameter name");
+    if (elem_from_name(name.text) || name.text == "int" || name.text == "float")
+      fail(name.loc, "'" + name.text + "' is already a type",
+           "name the type parameter something else, e.g. T");
+    if (types_.count(name.text))
+      fail(name.loc, "type parameter '" + name.text + "' is declared twice in this file",
+           "remove one");
+    expect("=", "a type parameter names its default element type: type T = f16;");
+    const Token& value = expect_ident("an element type (f16, bf16 or f32)");
+    auto t = elem_type(value.text);
+    if (!t) {
+      types_[name.text] = ElemType::F32; // known from here on: no second error at each use
+      fail(value.loc, "unknown element type '" + value.text + "'",
+           "a type parameter stands for f16, bf16 or f32");
+    }
+    expect(";");
+    if (auto it = type_args_.find(name.text); it != type_args_.end()) t = it->second;
+    types_[name.text] = *t;
+    prog.type_params[name.text] = *t;
   }
 
   TypeRef parse_type(bool allow_scalar) {
@@ -155,9 +186,10 @@ private:
     auto e = elem_type(name.text);
     if (!e)
       fail(name.loc, "unknown type '" + name.text + "'",
-           allow_scalar
-               ? "tensor element types are f16, bf16, f32 (e4m3 reserved); scalars are int or float"
-               : "tensor element types are f16, bf16 and f32 (e4m3 reserved)");
+           allow_scalar ? "tensor element types are f16, bf16, f32 (e4m3 reserved) or a type "
+                          "parameter declared above it (type T = f16;); scalars are int or float"
+                        : "tensor element types are f16, bf16, f32 (e4m3 reserved) or a type "
+                          "parameter declared above it (type T = f16;)");
     ty.is_tensor = true;
     ty.elem = *e;
     expect("[", "a tensor type lists its shape in brackets, e.g. f16[M, K]");
@@ -630,9 +662,9 @@ private:
 };
 
 void parse_into(int file, SourceManager& sm, Diagnostics& diags, Program& prog,
-                std::set<std::string>& seen) {
+                std::set<std::string>& seen, const TypeArgs& type_args) {
   std::vector<std::pair<std::string, SourceLoc>> imports;
-  Parser(lex(sm, file, diags), diags).parse_program(prog, imports);
+  Parser(lex(sm, file, diags), diags, type_args).parse_program(prog, imports);
   namespace fs = std::filesystem;
   fs::path dir = fs::path(sm.path(file)).parent_path();
   for (auto& [rel, loc] : imports) {
@@ -652,20 +684,22 @@ void parse_into(int file, SourceManager& sm, Diagnostics& diags, Program& prog,
                   "import paths are relative to the importing file");
       continue;
     }
-    parse_into(id, sm, diags, prog, seen);
+    parse_into(id, sm, diags, prog, seen, type_args);
   }
 }
 
 } // namespace
 
-void parse_source(int file, SourceManager& sm, Diagnostics& diags, Program& prog) {
+void parse_source(int file, SourceManager& sm, Diagnostics& diags, Program& prog,
+                  const TypeArgs& type_args) {
   std::set<std::string> seen;
   std::error_code ec;
   seen.insert(std::filesystem::weakly_canonical(sm.path(file), ec).string());
-  parse_into(file, sm, diags, prog, seen);
+  parse_into(file, sm, diags, prog, seen, type_args);
 }
 
-bool parse_file(const std::string& path, SourceManager& sm, Diagnostics& diags, Program& prog) {
+bool parse_file(const std::string& path, SourceManager& sm, Diagnostics& diags, Program& prog,
+                const TypeArgs& type_args) {
   int id;
   try {
     id = sm.load(path);
@@ -673,7 +707,7 @@ bool parse_file(const std::string& path, SourceManager& sm, Diagnostics& diags, 
     diags.error(SourceLoc{}, e.what());
     return false;
   }
-  parse_source(id, sm, diags, prog);
+  parse_source(id, sm, diags, prog, type_args);
   return true;
 }
 

@@ -269,6 +269,8 @@ PYBIND11_MODULE(grove, m) {
 
   py::class_<Program>(m, "Program")
       .def_property_readonly("mappings", &Program::mappings)
+      .def_property_readonly("types", &Program::types,
+                             "The type parameters and the element type each stands for.")
       .def("signature", &Program::signature, py::arg("mapping") = "",
            "The entry task of a mapping (default: the file's first): its tensors and scalars.")
       .def("run", &run, py::arg("mapping") = "", py::arg("target") = "cpu", py::arg("seed") = 1,
@@ -296,7 +298,9 @@ PYBIND11_MODULE(grove, m) {
           py::arg("mapping") = "",
           "The CUDA C++ the mapping prints, with the sizes given as keywords fixed.");
 
-  m.def("load", &Program::load, py::arg("path"), "Loads and checks a .grove file.");
+  using Types = std::map<std::string, std::string>;
+  m.def("load", &Program::load, py::arg("path"), py::arg("types") = Types{},
+        "Loads and checks a .grove file; types={'T': 'bf16'} sets its type parameters.");
   m.def("from_source", &Program::from_source, py::arg("text"), py::arg("name") = "<source>",
-        "Loads and checks Grove source text.");
+        py::arg("types") = Types{}, "Loads and checks Grove source text.");
 }

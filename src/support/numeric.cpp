@@ -19,6 +19,12 @@ const char* elem_name(ElemType t) {
   return "?";
 }
 
+std::optional<ElemType> elem_from_name(const std::string& name) {
+  for (ElemType t : {ElemType::F16, ElemType::BF16, ElemType::F32, ElemType::E4M3})
+    if (name == elem_name(t)) return t;
+  return std::nullopt;
+}
+
 int elem_bytes(ElemType t) {
   switch (t) {
   case ElemType::F16:

@@ -1,6 +1,7 @@
 // Element types and the rounding that storage in each type implies.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 
 namespace grove {
@@ -8,6 +9,8 @@ namespace grove {
 enum class ElemType { F16, BF16, F32, E4M3 };
 
 const char* elem_name(ElemType t);
+// The element type spelled `name` ("f16", "bf16", "f32", "e4m3"), or nullopt.
+std::optional<ElemType> elem_from_name(const std::string& name);
 int elem_bytes(ElemType t);
 
 // Round a value to the nearest representable value of `t` (round to nearest even), returned as

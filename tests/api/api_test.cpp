@@ -168,6 +168,50 @@ TEST(Api, SignatureAndCuda) {
   EXPECT_NE(cu.find("#include \"grove_sm90.cuh\""), std::string::npos);
 }
 
+// Type arguments: attention in bf16 from the same file (its `type T = f16;`), computed in bf16
+// (P rounded to bf16, not f16), and an argument for no parameter or to no element type refused.
+TEST(Api, TypeArgumentsSetTypeParameters) {
+  Program f16 = Program::load(example("attention.grove"));
+  EXPECT_EQ(f16.types(), (std::map<std::string, std::string>{{"T", "f16"}}));
+  Program bf16 = Program::load(example("attention.grove"), {{"T", "bf16"}});
+  EXPECT_EQ(bf16.types(), (std::map<std::string, std::string>{{"T", "bf16"}}));
+  EXPECT_EQ(bf16.signature("h100_d64").tensors[0].elem, "bf16");
+  EXPECT_NE(bf16.cuda("h100_d64", {{"D", 64}}).find("wgmma_m64n64k16_bf16"), std::string::npos);
+  const int64_t BH = 1, S = 70, D = 64;
+  std::mt19937_64 rng(std::random_device{}());
+  std::uniform_real_distribution<float> dist(-1, 1);
+  std::vector<float> q(BH * S * D), k(q.size()), v(q.size());
+  for (auto* t : {&q, &k, &v})
+    for (float& x : *t) x = dist(rng);
+  auto run = [&](const Program& p, Target t) {
+    std::vector<float> o(q.size(), std::nanf(""));
+    RunConfig cfg;
+    cfg.mapping = "h100_d64";
+    cfg.target = t;
+    p.run({{"O", {o.data(), DType::F32, {BH, S, D}}},
+           {"Q", {q.data(), DType::F32, {BH, S, D}}},
+           {"K", {k.data(), DType::F32, {BH, S, D}}},
+           {"V", {v.data(), DType::F32, {BH, S, D}}}},
+          cfg);
+    return std::vector<double>(o.begin(), o.end());
+  };
+  std::vector<double> want = run(f16, Target::Reference); // float64 on the f16-rounded inputs
+  std::vector<double> got16 = run(f16, Target::Cpu), got = run(bf16, Target::Cpu);
+  EXPECT_LT(test::rel_error(got, want), 8e-3);
+  EXPECT_GT(test::rel_error(got, want), test::rel_error(got16, want)) << "bf16 rounds coarser";
+  for (double x : got) ASSERT_EQ(x, round_to(ElemType::BF16, x)) << "O not stored as bf16";
+  auto refused = [](const std::map<std::string, std::string>& types) {
+    try {
+      Program::load(example("attention.grove"), types);
+    } catch (const Error& e) {
+      return std::string(e.what());
+    }
+    return std::string("loaded");
+  };
+  EXPECT_NE(refused({{"E", "bf16"}}).find("no type parameter 'E'"), std::string::npos);
+  EXPECT_NE(refused({{"T", "f64"}}).find("'f64' is not an element type"), std::string::npos);
+}
+
 // On a machine without a GPU the GPU target says so; with one, it computes the GEMM.
 TEST(Api, GpuTargetRunsOrSaysThereIsNoGpu) {
   Program p = Program::load(example("gemm.grove"));

@@ -143,6 +143,21 @@ int main(void) {
   CHECK(bad == NULL && err && strstr(err, "x.grove:2:"), "%s", err ? err : "no error");
   grove_free(err);
 
+  /* Type arguments: attention.grove's `type T = f16;` set to bf16; a name it lacks refused. */
+  grove_program* attn =
+      grove_load_with_types(GROVE_SOURCE_DIR "/examples/attention.grove", "T=bf16", &err);
+  CHECK(attn != NULL, "%s", err ? err : "");
+  cu = attn ? grove_cuda(attn, "h100_d64", "D=64", &err) : NULL;
+  CHECK(cu && strstr(cu, "wgmma_m64n64k16_bf16"), "%s", err ? err : "not bf16");
+  grove_free(cu);
+  grove_program_free(attn);
+  attn = grove_load_with_types(GROVE_SOURCE_DIR "/examples/attention.grove", "E=bf16", &err);
+  CHECK(attn == NULL && err && strstr(err, "no type parameter 'E'"), "%s", err ? err : "loaded");
+  grove_free(err);
+  attn = grove_load_with_types(GROVE_SOURCE_DIR "/examples/attention.grove", "T", &err);
+  CHECK(attn == NULL && err && strstr(err, "expected NAME=TYPE"), "%s", err ? err : "loaded");
+  grove_free(err);
+
   free(a);
   free(b);
   free(c);

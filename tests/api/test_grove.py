@@ -130,6 +130,18 @@ mapping host_only {
 
 
 class Attention(unittest.TestCase):
+    def test_type_arguments(self):
+        path = os.path.join(EXAMPLES, "attention.grove")
+        self.assertEqual(grove.load(path).types, {"T": "f16"})
+        p = grove.load(path, types={"T": "bf16"})
+        self.assertEqual(p.types, {"T": "bf16"})
+        self.assertEqual(p.signature("h100_d64").tensors[0].elem, "bf16")
+        self.assertIn("wgmma_m64n64k16_bf16", p.cuda("h100_d64", D=64))
+        with self.assertRaisesRegex(grove.GroveError, "no type parameter 'E'"):
+            grove.load(path, types={"E": "bf16"})
+        with self.assertRaisesRegex(grove.GroveError, "'f64' is not an element type"):
+            grove.load(path, types={"T": "f64"})
+
     def test_scalar_is_used(self):
         p = grove.load(os.path.join(EXAMPLES, "attention.grove"))
         shape = (1, 40, 64)

@@ -342,6 +342,7 @@ struct ExampleCase {
   std::string file, mapping;
   std::map<std::string, int64_t> sizes;         // sizes that shape on-chip tiles (a head dimension)
   std::string from = {}, to = {}, variant = {}; // a variant: `from` replaced by `to` in the text
+  TypeArgs types = {};                          // type parameters set (`--type T=bf16`)
 };
 
 void PrintTo(const ExampleCase& c, std::ostream* os) {
@@ -357,7 +358,7 @@ TEST_P(ExampleCompile, LowersPrintsAndCompiles) {
     ASSERT_NE(text.find(c.from), std::string::npos) << c.from;
     text.replace(text.find(c.from), c.from.size(), c.to);
   }
-  auto prog = test::compile_text(text, c.file);
+  auto prog = test::compile_text(text, c.file, c.types);
   ASSERT_EQ(prog->errors, "");
   const MappingDecl* m = prog->prog.find_mapping(c.mapping);
   ASSERT_NE(m, nullptr);
@@ -388,7 +389,18 @@ INSTANTIATE_TEST_SUITE_P(
         ExampleCase{"attention_causal.grove", "h100_d128_causal", {{"D", 128}}},
         ExampleCase{"attention_causal.grove", "h100_d64_causal", {{"D", 64}}},
         ExampleCase{"attention.grove", "h100_d256", {{"D", 256}}},
-        ExampleCase{"attention_causal.grove", "h100_d256_causal", {{"D", 256}}}),
+        ExampleCase{"attention_causal.grove", "h100_d256_causal", {{"D", 256}}},
+        ExampleCase{
+            "attention.grove", "h100_d128", {{"D", 128}}, "", "", "bf16", {{"T", ElemType::BF16}}},
+        ExampleCase{"attention_causal.grove",
+                    "h100_d64_causal",
+                    {{"D", 64}},
+                    "",
+                    "",
+                    "bf16",
+                    {{"T", ElemType::BF16}}},
+        ExampleCase{
+            "attention.grove", "h100_d256", {{"D", 256}}, "", "", "bf16", {{"T", ElemType::BF16}}}),
     [](const ::testing::TestParamInfo<ExampleCase>& param_info) {
       const ExampleCase& c = param_info.param;
       return c.file.substr(0, c.file.find('.')) + "_" + c.mapping +

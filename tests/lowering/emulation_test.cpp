@@ -19,6 +19,7 @@ struct Case {
   std::map<std::string, double> scalars;
   // A variant of the example: `from` replaced by `to` in its text, named `variant`.
   std::string from, to, variant;
+  TypeArgs types = {}; // type parameters set (`--type T=bf16`)
 };
 
 std::string case_name(const Case& c) {
@@ -50,8 +51,9 @@ struct Setup {
 
 std::unique_ptr<Setup> setup(const Case& c, uint64_t seed) {
   auto s = std::make_unique<Setup>();
-  s->prog = c.from.empty() ? compile_file(example(c.file))
-                           : compile_text(replace(read_example(c.file), c.from, c.to), c.file);
+  s->prog = c.from.empty()
+                ? compile_file(example(c.file), c.types)
+                : compile_text(replace(read_example(c.file), c.from, c.to), c.file, c.types);
   s->sizes = c.sizes;
   EXPECT_EQ(s->prog->errors, "");
   s->mapping = s->prog->prog.find_mapping(c.mapping);
@@ -230,6 +232,23 @@ std::vector<Case> cases() {
        "h100_d256_causal",
        {{"BH", 1}, {"S", 200}, {"D", 256}},
        {{"sm_scale", 0.0625}}},
+      // bf16 (`--type T=bf16`): P packed to bf16 in registers for the P·V wgmma.
+      {"attention.grove",
+       "h100_d128",
+       {{"BH", 1}, {"S", 200}, {"D", 128}},
+       {{"sm_scale", 0.088}},
+       "",
+       "",
+       "bf16",
+       {{"T", ElemType::BF16}}},
+      {"attention_causal.grove",
+       "h100_d64_causal",
+       {{"BH", 1}, {"S", 190}, {"D", 64}},
+       {{"sm_scale", 0.125}},
+       "",
+       "",
+       "bf16",
+       {{"T", ElemType::BF16}}},
   };
 }
 

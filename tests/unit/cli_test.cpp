@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "api/session.h"
 #include "cli/commands.h"
 #include "test_util.h"
 
@@ -36,6 +37,29 @@ TEST(Cli, RunEmulateChecksTheLoweredKernel) {
   EXPECT_NE(r.out.find("emulated 1 kernel(s) under 5 schedule(s)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("no errors"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("check C:"), std::string::npos) << r.out;
+}
+
+// --type: attention's `type T = f16;` set to bf16, run and checked on the CPU and in the emulator;
+// the text of --type parsed as NAME=TYPE pairs.
+TEST(Cli, TypeArgumentsSetTheProgramsTypeParameters) {
+  CliOptions o;
+  o.file = test::example("attention_causal.grove");
+  o.mapping = "h100_d64_causal";
+  o.sizes = {{"BH", 1}, {"S", 150}, {"D", 64}};
+  o.types = {{"T", ElemType::BF16}};
+  o.emulate = true;
+  o.check = true;
+  Result r = run(cmd_run, o);
+  EXPECT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("(bound 8.0e-03 for bf16) ok"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("no errors"), std::string::npos) << r.out;
+
+  TypeArgs t;
+  EXPECT_EQ(parse_type_args("T=bf16,U=f32", t), "");
+  EXPECT_EQ(t, (TypeArgs{{"T", ElemType::BF16}, {"U", ElemType::F32}}));
+  EXPECT_EQ(parse_type_args("T", t), "expected NAME=TYPE, got 'T'");
+  EXPECT_EQ(parse_type_args("T=e4m3", t),
+            "'e4m3' is not an element type a parameter can take (f16, bf16 or f32)");
 }
 
 TEST(Cli, ExplainAfterKernelIrShowsRoles) {

@@ -46,6 +46,9 @@ TEST_P(Golden, MatchesExpected) {
     ASSERT_EQ(grove::parse_assignments(first.substr(9), sizes), "");
     for (auto& [k, v] : sizes) o.sizes[k] = static_cast<int64_t>(v);
   }
+  if (first.rfind("// type: ", 0) == 0) {
+    ASSERT_EQ(grove::parse_type_args(first.substr(9), o.types), "");
+  }
   std::ostringstream out, err;
   int rc = grove::cmd_check(o, out, err);
   fs::current_path(old);

@@ -128,10 +128,12 @@ struct Case {
   std::map<std::string, int64_t> sizes;
   std::map<std::string, double> scalars;
   RefFn ref;
+  TypeArgs types = {}; // type parameters set (`--type T=bf16`)
 };
 
 std::string case_name(const Case& c) {
   std::string n = c.file.substr(0, c.file.find('.')) + "_" + c.mapping;
+  for (auto& [k, v] : c.types) n += std::string("_") + elem_name(v);
   for (auto& [k, v] : c.sizes) n += "_" + k + std::to_string(v);
   return n;
 }
@@ -145,7 +147,7 @@ class Examples : public ::testing::TestWithParam<Case> {};
 
 TEST_P(Examples, MatchFloat64References) {
   const Case& c = GetParam();
-  auto prog = compile_file(example(c.file));
+  auto prog = compile_file(example(c.file), c.types);
   ASSERT_EQ(prog->errors, "");
   const MappingDecl* m = prog->prog.find_mapping(c.mapping);
   ASSERT_NE(m, nullptr);
@@ -256,6 +258,19 @@ std::vector<Case> cases() {
        {{"BH", 1}, {"S", 240}, {"D", 256}},
        {{"sm_scale", s256}},
        attention_ref(true)},
+      // bf16 (the type parameter T set, as `--type T=bf16`): P is rounded to bf16 too.
+      {"attention.grove",
+       "h100_d128",
+       {{"BH", 2}, {"S", 200}, {"D", 128}},
+       {{"sm_scale", s128}},
+       attention_ref(false),
+       {{"T", ElemType::BF16}}},
+      {"attention_causal.grove",
+       "h100_d64_causal",
+       {{"BH", 1}, {"S", 300}, {"D", 64}},
+       {{"sm_scale", s64}},
+       attention_ref(true),
+       {{"T", ElemType::BF16}}},
   };
 }
 

@@ -89,7 +89,8 @@ const char kWords[] =
     "prange mma trans tile rows cols mma_frag cdiv sum max min select exp2 instance entry memory "
     "call HOST BLOCK WARPGROUP WARP THREAD NONE SHARED REGISTER GLOBAL read write readwrite f16 "
     "f32 bf16 e4m3 int float inf auto true false pipeline cluster C A B M N K i j m64n8k16 "
-    "m64n256k16 m64n12k16 m99999999999n8k16 smem_bytes persistent warp_specialize pingpong overlap";
+    "m64n256k16 m64n12k16 m99999999999n8k16 smem_bytes persistent warp_specialize pingpong overlap "
+    "type T";
 // Numbers swapped in for numbers: zero, negative, odd, around 2^31, 2^32 and 2^40, too large.
 const char kNumbers[] = "0 -1 1 2 3 7 8 16 63 64 65 96 128 255 256 1099511627776 1099511627777 "
                         "4294967296 99999999999999999999999 0.5 1e308 1e999 -0.0 2147483648";

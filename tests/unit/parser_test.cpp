@@ -62,3 +62,34 @@ TEST(Parser, ImportsResolveRelativeToTheFile) {
   EXPECT_NE(c->prog.find_task("gemm"), nullptr);
   EXPECT_NE(c->prog.find_mapping("small_tiles"), nullptr);
 }
+
+TEST(Parser, TypeParametersNameElementTypes) {
+  const std::string src = "type T = bf16;\ntype U = T; // another name for T's type\n"
+                          "task t(O: write U[N], X: read T[N], Y: read f32[N]);\n";
+  auto c = compile_text(src);
+  ASSERT_EQ(c->errors, "");
+  const TaskDecl& t = c->prog.tasks.at(0);
+  EXPECT_EQ(t.params[0].type.elem, ElemType::BF16);
+  EXPECT_EQ(t.params[1].type.elem, ElemType::BF16);
+  EXPECT_EQ(t.params[2].type.elem, ElemType::F32);
+  EXPECT_EQ(c->prog.type_params.size(), 2u);
+  // A type argument replaces the default; U, declared as T, follows it.
+  auto f = compile_text(src, "test.grove", {{"T", ElemType::F16}});
+  ASSERT_EQ(f->errors, "");
+  EXPECT_EQ(f->prog.tasks.at(0).params[0].type.elem, ElemType::F16);
+  EXPECT_EQ(f->prog.tasks.at(0).params[1].type.elem, ElemType::F16);
+  EXPECT_EQ(f->prog.type_params.at("U"), ElemType::F16);
+}
+
+TEST(Parser, TypeParametersAreLocalToTheirFile) {
+  const std::string path = std::string(GROVE_SOURCE_DIR) + "/tests/unit/data/typed_import.grove";
+  auto c = compile_file(path);
+  ASSERT_EQ(c->errors, "") << "both files declare T: no clash";
+  EXPECT_EQ(c->prog.find_task("scale")->params[0].type.elem, ElemType::F16);
+  EXPECT_EQ(c->prog.find_task("attention")->params[0].type.elem, ElemType::F16);
+  auto b = compile_file(path, {{"T", ElemType::BF16}});
+  ASSERT_EQ(b->errors, "");
+  EXPECT_EQ(b->prog.find_task("scale")->params[0].type.elem, ElemType::BF16);
+  EXPECT_EQ(b->prog.find_task("attention")->params[0].type.elem, ElemType::BF16);
+  EXPECT_EQ(b->prog.find_task("attn_init")->params[0].type.elem, ElemType::F32);
+}

@@ -31,18 +31,20 @@ inline std::unique_ptr<Compiled> finish(std::unique_ptr<Compiled> c, Diagnostics
   return c;
 }
 
+// `types` set the program's type parameters (as `--type T=bf16`).
 inline std::unique_ptr<Compiled> compile_text(const std::string& text,
-                                              const std::string& name = "test.grove") {
+                                              const std::string& name = "test.grove",
+                                              const TypeArgs& types = {}) {
   auto c = std::make_unique<Compiled>();
   Diagnostics d(c->sm);
-  parse_source(c->sm.add(name, text), c->sm, d, c->prog);
+  parse_source(c->sm.add(name, text), c->sm, d, c->prog, types);
   return finish(std::move(c), d);
 }
 
-inline std::unique_ptr<Compiled> compile_file(const std::string& path) {
+inline std::unique_ptr<Compiled> compile_file(const std::string& path, const TypeArgs& types = {}) {
   auto c = std::make_unique<Compiled>();
   Diagnostics d(c->sm);
-  parse_file(path, c->sm, d, c->prog);
+  parse_file(path, c->sm, d, c->prog, types);
   return finish(std::move(c), d);
 }
 
