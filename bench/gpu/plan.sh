@@ -17,7 +17,8 @@ GENERATED_CHECKS=(
 # Every example through `grove run --gpu --check` (fresh random inputs, poisoned outputs, float64
 # reference), at sizes that are and are not tile multiples, and with rows that are not multiples
 # of 16 bytes (padded on the device, kir::row_pitch): name | example | mapping | sizes | scalar
-# args. Ragged ones also run under compute-sanitizer memcheck.
+# args | type arguments (--type; none: the types as written). Ragged ones also run under
+# compute-sanitizer memcheck.
 GPU_RUNS=(
   "gemm|gemm.grove|h100|M=512,N=512,K=256|"
   "gemm_ragged|gemm.grove|h100|M=300,N=264,K=200|"
@@ -51,6 +52,10 @@ GPU_RUNS=(
   "attention_d256_ragged|attention.grove|h100_d256|BH=1,S=200,D=256|sm_scale=0.0625"
   "attention_causal_d256|attention_causal.grove|h100_d256_causal|BH=2,S=512,D=256|sm_scale=0.0625"
   "attention_causal_d256_ragged|attention_causal.grove|h100_d256_causal|BH=1,S=200,D=256|sm_scale=0.0625"
+  "attention_d128_bf16|attention.grove|h100_d128|BH=2,S=512,D=128|sm_scale=0.088|T=bf16"
+  "attention_d128_bf16_ragged|attention.grove|h100_d128|BH=1,S=328,D=128|sm_scale=0.088|T=bf16"
+  "attention_causal_d64_bf16_ragged|attention_causal.grove|h100_d64_causal|BH=1,S=190,D=64|sm_scale=0.125|T=bf16"
+  "attention_d256_bf16_ragged|attention.grove|h100_d256|BH=1,S=200,D=256|sm_scale=0.0625|T=bf16"
 )
 
 # racecheck and synccheck (slow: small sizes only), names from GPU_RUNS.
@@ -83,7 +88,7 @@ OTHER_GEMMS=(
 # Attention against PyTorch's scaled_dot_product_attention on cuDNN (and FlashAttention-2), as
 # FlashAttention-3 measures: 16k tokens (batch x sequence), heads x head dimension = 2048, f16;
 # FLOPs 4·BH·S·S·D, half when causal: name | example | mapping | sizes | scalar args |
-# sdpa.py shape (B H S D CAUSAL).
+# sdpa.py shape (B H S D CAUSAL, then bf16 where the type argument T=bf16 follows) | type args.
 ATTENTION_BENCHES=(
   "d64|attention.grove|h100_d64|BH=128,S=4096,D=64|sm_scale=0.125|4 32 4096 64 0"
   "d128|attention.grove|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088|4 16 4096 128 0"
@@ -93,6 +98,8 @@ ATTENTION_BENCHES=(
   "d64 causal|attention_causal.grove|h100_d64_causal|BH=128,S=4096,D=64|sm_scale=0.125|4 32 4096 64 1"
   "d128 causal|attention_causal.grove|h100_d128_causal|BH=64,S=4096,D=128|sm_scale=0.088|4 16 4096 128 1"
   "d256 causal|attention_causal.grove|h100_d256_causal|BH=32,S=4096,D=256|sm_scale=0.0625|4 8 4096 256 1"
+  "d128 bf16|attention.grove|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088|4 16 4096 128 0 bf16|T=bf16"
+  "d128 causal bf16|attention_causal.grove|h100_d128_causal|BH=64,S=4096,D=128|sm_scale=0.088|4 16 4096 128 1 bf16|T=bf16"
 )
 
 # A/B: one mapping option turned off in a copy of the example (sed edit; s/^// for none, to time

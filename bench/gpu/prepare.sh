@@ -77,9 +77,20 @@ cp "$BUILD/aot/gemm_aot" "$DEST/bin/"
 echo "== NVRTC: every kernel run.sh launches, into .gpu/kernel-cache"
 export GROVE_CACHE_DIR=$DEST/kernel-cache
 GROVE=$DEST/bin/grove
-compile() { "$GROVE" compile "$ROOT/examples/$1" --mapping "$2" --size "$3" >/dev/null; }
-for entry in "${GPU_RUNS[@]}" "${ATTENTION_BENCHES[@]}" "${OTHER_GEMMS[@]}"; do
-  IFS='|' read -r name file mapping sizes args <<<"$entry"
+# compile EXAMPLE MAPPING SIZES [TYPES]
+compile() {
+  "$GROVE" compile "$ROOT/examples/$1" --mapping "$2" --size "$3" ${4:+--type "$4"} >/dev/null
+}
+for entry in "${GPU_RUNS[@]}"; do
+  IFS='|' read -r name file mapping sizes args types <<<"$entry"
+  compile "$file" "$mapping" "$sizes" "$types"
+done
+for entry in "${ATTENTION_BENCHES[@]}"; do
+  IFS='|' read -r name file mapping sizes args shape types <<<"$entry"
+  compile "$file" "$mapping" "$sizes" "$types"
+done
+for entry in "${OTHER_GEMMS[@]}"; do
+  IFS='|' read -r name file mapping sizes rest <<<"$entry"
   compile "$file" "$mapping" "$sizes"
 done
 for dtype in f16 bf16; do
@@ -105,6 +116,8 @@ for d in 64 128 256; do
   compile attention.grove "h100_d$d" "D=$d"
   compile attention_causal.grove "h100_d${d}_causal" "D=$d"
 done
+compile attention.grove h100_d128 D=128 T=bf16
+compile attention_causal.grove h100_d128_causal D=128 T=bf16
 mkdir -p "$DEST/variants"
 for entry in "${VARIANTS[@]}"; do
   IFS='|' read -r name file edit mapping sizes args <<<"$entry"
@@ -116,10 +129,11 @@ done
 
 echo "== pre-flight: every checked GPU run, lowered and run in the emulator first (2 schedules)"
 for entry in "${GPU_RUNS[@]}"; do
-  IFS='|' read -r name file mapping sizes args <<<"$entry"
+  IFS='|' read -r name file mapping sizes args types <<<"$entry"
   cmd=("$GROVE" run "examples/$file" --mapping "$mapping" --size "$sizes" --emulate --schedules 2
     --check)
   [[ -n "$args" ]] && cmd+=(--arg "$args")
+  [[ -n "$types" ]] && cmd+=(--type "$types")
   "${cmd[@]}" >/dev/null || { echo "emulation of $name failed: ${cmd[*]}" >&2; exit 1; }
 done
 

@@ -118,7 +118,7 @@ publish() { # the results file, rewritten from what is known so far, and copied 
     if [[ -s $ATTENTION_TSV ]]; then
       echo "## Attention against PyTorch SDPA on cuDNN (TFLOP/s, 4·B·H·S·S·D per run, half when causal)"
       echo
-      echo "f16, (B, H, S, D) layout; Grove timed by \`grove bench\`, the baselines by bench/gpu/sdpa.py,"
+      echo "f16 unless marked bf16, (B, H, S, D) layout; Grove timed by \`grove bench\`, the baselines by bench/gpu/sdpa.py,"
       echo "both 10 warm-up runs and the median of 50 cudaEvent-timed runs."
       echo
       echo "| shape | B, H, S, D, causal | Grove | cuDNN | FlashAttention-2 | Grove / cuDNN |"
@@ -180,10 +180,11 @@ for t in "${SELFTESTS[@]}"; do step check "selftest $t" 60 "$BIN/$t"; done
 run_cmd() { # name -> the `grove run --gpu --check` command of GPU_RUNS entry `name`
   local entry
   for entry in "${GPU_RUNS[@]}"; do
-    IFS='|' read -r name file mapping sizes args <<<"$entry"
+    IFS='|' read -r name file mapping sizes args types <<<"$entry"
     [[ $name == "$1" ]] || continue
     RUN=("$GROVE" run "$ROOT/examples/$file" --mapping "$mapping" --size "$sizes" --gpu --check)
     [[ -n "$args" ]] && RUN+=(--arg "$args")
+    [[ -n "$types" ]] && RUN+=(--type "$types")
     return 0
   done
   return 1
@@ -237,19 +238,23 @@ if [[ $BENCH == 1 ]]; then
   sdpa() { grep -F "SDPA $1 $label:" "$WORK/steps/bench sdpa (cuDNN, FlashAttention-2).out" \
     2>/dev/null | grep -oE '[0-9.]+ TFLOP/s' | cut -d' ' -f1; }
   shapes=()
-  for entry in "${ATTENTION_BENCHES[@]}"; do shapes+=("${entry##*|}"); done
+  for entry in "${ATTENTION_BENCHES[@]}"; do
+    IFS='|' read -r name file mapping sizes args shape types <<<"$entry"
+    shapes+=("$shape")
+  done
   step measure "bench sdpa (cuDNN, FlashAttention-2)" 240 python3 "$ROOT/bench/gpu/sdpa.py" \
     "${shapes[@]}"
   for entry in "${ATTENTION_BENCHES[@]}"; do
-    IFS='|' read -r name file mapping sizes args shape <<<"$entry"
-    read -r B H S D CAUSAL <<<"$shape"
+    IFS='|' read -r name file mapping sizes args shape types <<<"$entry"
+    read -r B H S D CAUSAL DTYPE <<<"$shape"
     flops=$((4 * B * H * S * S * D / (CAUSAL + 1)))
     tag="attention ${name// /_}" g=0
     cmd=("$GROVE" bench "$ROOT/examples/$file" --mapping "$mapping" --size "$sizes" --iters 50
       --warmup 10 --flops "$flops")
     [[ -n "$args" ]] && cmd+=(--arg "$args")
+    [[ -n "$types" ]] && cmd+=(--type "$types")
     step measure "bench grove $tag" 120 "${cmd[@]}" && g=$(tflops "$WORK/steps/bench grove $tag.out")
-    label="B=$B H=$H S=$S D=$D causal=$CAUSAL"
+    label="B=$B H=$H S=$S D=$D causal=$CAUSAL${DTYPE:+ dtype=$DTYPE}"
     printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$label" "${g:-0}" "$(sdpa cudnn)" "$(sdpa flash)" \
       >>"$ATTENTION_TSV"
     publish

@@ -2,10 +2,11 @@
 its cuDNN backend (NVIDIA's fused attention) and on its flash backend (FlashAttention-2), timed
 as `grove bench` times Grove: 10 warm-up runs, then the median of 50 runs timed with CUDA events.
 
-    python3 bench/gpu/sdpa.py "B H S D CAUSAL" ...
+    python3 bench/gpu/sdpa.py "B H S D CAUSAL [bf16]" ...
 
-Each shape is batch B, heads H, sequence S, head dimension D, CAUSAL 0 or 1; tensors are f16 in
-(B, H, S, D) layout, which is Grove's [BH, S, D]. FLOPs per run: 4·B·H·S·S·D, half when causal
+Each shape is batch B, heads H, sequence S, head dimension D, CAUSAL 0 or 1; tensors are f16 (bf16
+where the shape ends in bf16, and its line says dtype=bf16) in (B, H, S, D) layout, which is
+Grove's [BH, S, D]. FLOPs per run: 4·B·H·S·S·D, half when causal
 (as FlashAttention counts them). One line per shape and backend:
 
     SDPA cudnn B=4 H=16 S=4096 D=128 causal=0: 0.950 ms, 578.5 TFLOP/s
@@ -53,10 +54,13 @@ def main(shapes):
           f"{torch.cuda.get_device_name()}")
     backends = [("cudnn", SDPBackend.CUDNN_ATTENTION), ("flash", SDPBackend.FLASH_ATTENTION)]
     for shape in shapes:
-        b, h, s, d, causal = (int(x) for x in shape.split())
-        label = f"B={b} H={h} S={s} D={d} causal={causal}"
+        words = shape.split()
+        b, h, s, d, causal = (int(x) for x in words[:5])
+        bf16 = words[5:] == ["bf16"]
+        label = f"B={b} H={h} S={s} D={d} causal={causal}" + (" dtype=bf16" if bf16 else "")
         gen = torch.Generator(device="cuda").manual_seed(1234)
-        q, k, v = (torch.randn(b, h, s, d, device="cuda", dtype=torch.float16, generator=gen)
+        dtype = torch.bfloat16 if bf16 else torch.float16
+        q, k, v = (torch.randn(b, h, s, d, device="cuda", dtype=dtype, generator=gen)
                    for _ in range(3))
         for name, backend in backends:
             try:

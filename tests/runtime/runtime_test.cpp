@@ -34,10 +34,11 @@ namespace {
 // The example, or its text with `from` replaced by `to`, lowered.
 std::vector<kir::Kernel> lower_example(const std::string& file, const std::string& mapping,
                                        const std::map<std::string, int64_t>& sizes,
-                                       const std::string& from = "", const std::string& to = "") {
+                                       const std::string& from = "", const std::string& to = "",
+                                       const TypeArgs& types = {}) {
   static std::vector<std::unique_ptr<test::Compiled>> keep; // kernels point into the AST
   if (from.empty()) {
-    keep.push_back(test::compile_file(test::example(file)));
+    keep.push_back(test::compile_file(test::example(file), types));
   } else {
     std::string text = test::read_text(test::example(file));
     text.replace(text.find(from), from.size(), to);
@@ -254,8 +255,8 @@ TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
   std::string line, list;
   int cases = 0;
   auto check = [&](const std::string& name, const std::string& file, const std::string& mapping,
-                   const std::map<std::string, int64_t>& sizes) {
-    for (const kir::Kernel& k : lower_example(file, mapping, sizes)) {
+                   const std::map<std::string, int64_t>& sizes, const TypeArgs& types = {}) {
+    for (const kir::Kernel& k : lower_example(file, mapping, sizes, "", "", types)) {
       EXPECT_GT(plan_launch(k, sizes).blocks, 0) << name;
       for (const cuda::TensorMapSpec& m : cuda::tensor_maps(k))
         EXPECT_NO_THROW(plan_tensor_map(k, m, sizes, 0x10000)) << name << " " << m.name;
@@ -282,7 +283,13 @@ TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
     ASSERT_EQ(parse_assignments(f[3], parsed), "") << line;
     std::map<std::string, int64_t> sizes;
     for (auto& [k, v] : parsed) sizes[k] = static_cast<int64_t>(v);
-    check(f[0], f[1], f[2], sizes);
+    // The type arguments: GPU_RUNS' sixth field, ATTENTION_BENCHES' seventh.
+    size_t types_at = list == "GPU_RUNS=(" ? 5 : list == "ATTENTION_BENCHES=(" ? 6 : f.size();
+    TypeArgs types;
+    if (types_at < f.size()) {
+      ASSERT_EQ(parse_type_args(f[types_at], types), "") << line;
+    }
+    check(f[0], f[1], f[2], sizes, types);
     if (list == "OTHER_GEMMS=(") {
       // cuBLAS times the same problem in the example's element type.
       ASSERT_EQ(f.size(), 8u) << line;
@@ -296,15 +303,18 @@ TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
           << line;
     }
     if (list == "ATTENTION_BENCHES=(") {
-      // The baseline's shape (B H S D CAUSAL) is the same problem, with the same mask.
-      ASSERT_EQ(f.size(), 6u) << line;
+      // The baseline's shape (B H S D CAUSAL [bf16]) is the same problem, with the same mask, in
+      // the same type.
+      ASSERT_TRUE(f.size() == 6u || f.size() == 7u) << line;
       int64_t B = 0, H = 0, S = 0, D = 0, causal = -1;
-      std::stringstream(f[5]) >> B >> H >> S >> D >> causal;
+      std::string dtype = "f16";
+      std::stringstream(f[5]) >> B >> H >> S >> D >> causal >> dtype;
+      EXPECT_EQ(dtype, types.count("T") ? elem_name(types.at("T")) : "f16") << line;
       EXPECT_EQ(B * H, sizes["BH"]) << line;
       EXPECT_EQ(S, sizes["S"]) << line;
       EXPECT_EQ(D, sizes["D"]) << line;
       EXPECT_EQ(causal, f[1].find("causal") != std::string::npos ? 1 : 0) << line;
     }
   }
-  EXPECT_GE(cases, 24 + 14 + 5 + 8);
+  EXPECT_GE(cases, 24 + 14 + 5 + 10);
 }
