@@ -25,9 +25,9 @@ GPU_RUNS=(
   "gemm_rows_not_16B_ragged|gemm.grove|h100|M=200,N=100,K=100|"
   "gemm_pingpong|gemm.grove|h100_pingpong|M=512,N=512,K=256|"
   "gemm_pingpong_ragged|gemm.grove|h100_pingpong|M=300,N=600,K=200|"
-  "gemm_bf16|gemm_bf16.grove|h100|M=256,N=512,K=128|"
-  "gemm_bf16_ragged|gemm_bf16.grove|h100|M=130,N=200,K=72|"
-  "gemm_bf16_pingpong_ragged|gemm_bf16.grove|h100_pingpong|M=130,N=328,K=72|"
+  "gemm_bf16|gemm.grove|h100|M=256,N=512,K=128||T=bf16"
+  "gemm_bf16_ragged|gemm.grove|h100|M=130,N=200,K=72||T=bf16"
+  "gemm_bf16_pingpong_ragged|gemm.grove|h100_pingpong|M=130,N=328,K=72||T=bf16"
   "linear|linear.grove|h100|M=512,N=512,K=256|"
   "linear_ragged|linear.grove|h100|M=300,N=264,K=200|"
   "linear_pingpong_ragged|linear.grove|h100_pingpong|M=130,N=328,K=72|"
@@ -61,8 +61,8 @@ GPU_RUNS=(
 # racecheck and synccheck (slow: small sizes only), names from GPU_RUNS.
 SANITIZE_DEEP=(gemm_ragged attention_d64_ragged)
 
-# GEMM against cuBLAS (issue #4's sizes): M N K. Each for f16 (gemm.grove) and bf16
-# (gemm_bf16.grove); the first four are the square sizes the geometric mean is taken over.
+# GEMM against cuBLAS (issue #4's sizes): M N K. Each for f16 and bf16 (gemm.grove as written and
+# with --type T=bf16); the first four are the square sizes the geometric mean is taken over.
 GEMM_SHAPES=(
   "4096 4096 4096"
   "6144 6144 6144"
@@ -127,5 +127,5 @@ VARIANTS=(
 # The small size a variant is checked at: every 8192 or 4096 in its sizes becomes 256.
 small_sizes() { local s=${1//8192/256}; echo "${s//4096/256}"; }
 
-# The example and mapping of a GEMM dtype.
-gemm_example() { [[ $1 == bf16 ]] && echo gemm_bf16.grove || echo gemm.grove; }
+# The type arguments that make gemm.grove a GEMM of this dtype (f16: none).
+gemm_types() { [[ $1 == bf16 ]] && echo T=bf16 || echo; }

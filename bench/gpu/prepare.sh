@@ -96,14 +96,14 @@ done
 for dtype in f16 bf16; do
   for shape in "${GEMM_SHAPES[@]}"; do
     read -r M N K <<<"$shape"
-    compile "$(gemm_example "$dtype")" h100 "M=$M,N=$N,K=$K"
+    compile gemm.grove h100 "M=$M,N=$N,K=$K" "$(gemm_types "$dtype")"
   done
 done
 # What the API's launch test and examples/python/torch_*.py launch: sizes not given stay dynamic.
 for s in M=200,N=100,K=100 M=300,N=264,K=200 M=512,N=512,K=256; do
   for mapping in h100 h100_pingpong; do
     compile gemm.grove "$mapping" "$s"
-    compile gemm_bf16.grove "$mapping" "$s"
+    compile gemm.grove "$mapping" "$s" T=bf16
   done
 done
 compile gemm.grove h100 N=100,K=100

@@ -203,15 +203,18 @@ step check "api launch on device memory" 120 env GROVE_SOURCE_DIR="$ROOT" \
   "$BIN/grove_api_tests" --gtest_filter='Launch.*'
 
 # (4) GEMM against cuBLAS, then attention.
-# versus LABEL SHOWN ORDER EXAMPLE MAPPING SIZE FLOPS CUBLAS_ARGS...: times the example with
-# `grove bench` and cublas_gemm with CUBLAS_ARGS, and adds their TFLOP/s as a row of the GEMM table
-# (LABEL's first word its type; ORDER the shape's place; the first GEMM_SQUARES make the mean).
+# versus LABEL SHOWN ORDER EXAMPLE MAPPING SIZE TYPES FLOPS CUBLAS_ARGS...: times the example
+# (its type parameters set by TYPES, e.g. T=bf16, or as written if empty) with `grove bench` and
+# cublas_gemm with CUBLAS_ARGS, and adds their TFLOP/s as a row of the GEMM table (LABEL's first
+# word its type; ORDER the shape's place; the first GEMM_SQUARES make the mean).
 versus() {
-  local label=$1 shown=$2 order=$3 example=$4 mapping=$5 size=$6 flops=$7 tag="${1// /_}" g=0 c=0
-  shift 7
-  step measure "bench grove $tag" 120 "$GROVE" bench "$ROOT/examples/$example" --mapping "$mapping" \
-    --size "$size" --iters 50 --warmup 10 --flops "$flops" &&
-    g=$(tflops "$WORK/steps/bench grove $tag.out")
+  local label=$1 shown=$2 order=$3 example=$4 mapping=$5 size=$6 types=$7 flops=$8
+  local tag="${1// /_}" g=0 c=0
+  shift 8
+  local cmd=("$GROVE" bench "$ROOT/examples/$example" --mapping "$mapping" --size "$size"
+    --iters 50 --warmup 10 --flops "$flops")
+  [[ -n "$types" ]] && cmd+=(--type "$types")
+  step measure "bench grove $tag" 120 "${cmd[@]}" && g=$(tflops "$WORK/steps/bench grove $tag.out")
   step measure "bench cublas $tag" 60 "$BIN/cublas_gemm" "$@" &&
     c=$(tflops "$WORK/steps/bench cublas $tag.out")
   printf '%s\t%s\t%s\t%s\t%s\n' "${label%% *}" "$shown" "${g:-0}" "${c:-0}" "$order" >>"$GEMM_TSV"
@@ -223,14 +226,14 @@ if [[ $BENCH == 1 ]]; then
     i=$((i + 1))
     read -r M N K <<<"$shape"
     for dtype in f16 bf16; do
-      versus "$dtype ${M}x${N}x${K}" "$M x $N x $K" "$i" "$(gemm_example $dtype)" h100 \
-        "M=$M,N=$N,K=$K" "$((2 * M * N * K))" "$dtype" "$M" "$N" "$K" 50
+      versus "$dtype ${M}x${N}x${K}" "$M x $N x $K" "$i" gemm.grove h100 "M=$M,N=$N,K=$K" \
+        "$(gemm_types "$dtype")" "$((2 * M * N * K))" "$dtype" "$M" "$N" "$K" 50
     done
   done
   for entry in "${OTHER_GEMMS[@]}"; do
     IFS='|' read -r name file mapping sizes mnk mode flops dtype <<<"$entry"
     # shellcheck disable=SC2086 # mnk and mode are word lists
-    versus "$dtype $name" "$name: ${sizes//,/ }" "$((i + 1))" "$file" "$mapping" "$sizes" \
+    versus "$dtype $name" "$name: ${sizes//,/ }" "$((i + 1))" "$file" "$mapping" "$sizes" "" \
       "$flops" "$dtype" $mnk 50 $mode
   done
   # Attention: the PyTorch baselines for every shape in one process (one import), then Grove.

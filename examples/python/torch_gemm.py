@@ -1,6 +1,6 @@
 """Grove kernels on PyTorch CUDA tensors, with no copies: Program.launch runs examples/gemm.grove
-(f16), examples/gemm_bf16.grove and examples/linear.grove (bf16, C = A · W^T on an nn.Linear's own
-weight) on the tensors where they are, on torch's current stream. Each result is checked against
+in f16 and in bf16 (its type parameter T set) and examples/linear.grove (bf16, C = A · W^T on an
+nn.Linear's own weight) on the tensors where they are, on torch's current stream. Each result is checked against
 torch's float64 product on fresh random inputs, at sizes that are and are not tile multiples (rows
 that are not a multiple of 16 bytes live in padded allocations, as TMA needs), and with M dynamic
 (one compile for every M); then the square GEMM is timed next to torch.matmul (cuBLAS), and the
@@ -51,7 +51,8 @@ def main():
         print("no CUDA device: nothing to run")
         return 1
     programs = {torch.float16: grove.load(os.path.join(ROOT, "examples", "gemm.grove")),
-                torch.bfloat16: grove.load(os.path.join(ROOT, "examples", "gemm_bf16.grove"))}
+                torch.bfloat16: grove.load(os.path.join(ROOT, "examples", "gemm.grove"),
+                                           types={"T": "bf16"})}
     ok = True
     for dtype, program in programs.items():
         for mapping in program.mappings:

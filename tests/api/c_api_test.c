@@ -62,7 +62,7 @@ int main(void) {
   rc = grove_run(p, NULL, GROVE_CPU, arrays, 3, NULL, 0, &err);
   CHECK(rc != 0 && err != NULL, "no error");
   if (err) {
-    CHECK(strstr(err, "gemm.grove:7:") != NULL, "%s", err);
+    CHECK(strstr(err, "gemm.grove:10:") != NULL, "%s", err);
     CHECK(strstr(err, "size K is 73") != NULL, "%s", err);
     grove_free(err);
   }

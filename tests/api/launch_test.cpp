@@ -82,7 +82,7 @@ TEST(Launch, ArraysAreCheckedBeforeTheGpu) {
   bad = arrays;
   bad["B"].shape = {K + 1, N};
   e = error_of([&] { p.launch(bad); });
-  EXPECT_TRUE(has(e, "gemm.grove:7:")) << e;
+  EXPECT_TRUE(has(e, "gemm.grove:10:")) << e;
   EXPECT_TRUE(has(e, "error: size K is 101 in tensor 'B' [101, 100], but 100 in A [200, 100]"))
       << e;
 

@@ -378,8 +378,9 @@ INSTANTIATE_TEST_SUITE_P(
         ExampleCase{"gemm.grove", "h100", {}},
         ExampleCase{
             "gemm.grove", "h100", {}, "cluster = (2, 1);", "cluster = (2, 2);", "clusters_2x2"},
-        ExampleCase{"gemm.grove", "h100_pingpong", {}}, ExampleCase{"gemm_bf16.grove", "h100", {}},
-        ExampleCase{"gemm_bf16.grove", "h100_pingpong", {}},
+        ExampleCase{"gemm.grove", "h100_pingpong", {}},
+        ExampleCase{"gemm.grove", "h100", {}, "", "", "bf16", {{"T", ElemType::BF16}}},
+        ExampleCase{"gemm.grove", "h100_pingpong", {}, "", "", "bf16", {{"T", ElemType::BF16}}},
         ExampleCase{"linear.grove", "h100", {}}, ExampleCase{"linear.grove", "h100_pingpong", {}},
         ExampleCase{"batched_gemm.grove", "h100", {}}, ExampleCase{"dual_gemm.grove", "h100", {}},
         ExampleCase{"gemm_bias_gelu.grove", "h100", {}},

@@ -26,10 +26,13 @@ namespace {
 struct Case {
   std::string file, mapping;
   std::map<std::string, int64_t> sizes;
+  TypeArgs types = {}; // type parameters set (`--type T=bf16`)
 };
 
 std::string case_name(const Case& c) {
-  return c.file.substr(0, c.file.find('.')) + "_" + c.mapping;
+  std::string n = c.file.substr(0, c.file.find('.')) + "_" + c.mapping;
+  for (auto& [k, v] : c.types) n += std::string("_") + elem_name(v);
+  return n;
 }
 void PrintTo(const Case& c, std::ostream* os) {
   *os << case_name(c);
@@ -41,7 +44,7 @@ TEST_P(NvrtcExamples, CompilesThroughTheCache) {
   std::string why;
   if (!Nvrtc::find(&why)) GTEST_SKIP() << why;
   const Case& c = GetParam();
-  auto prog = test::compile_file(test::example(c.file));
+  auto prog = test::compile_file(test::example(c.file), c.types);
   ASSERT_EQ(prog->errors, "");
   lower::LowerOptions lo;
   lo.sizes = c.sizes;
@@ -85,7 +88,7 @@ INSTANTIATE_TEST_SUITE_P(
     ::testing::Values(
         Case{"gemm.grove", "h100", {{"M", 4096}, {"N", 4096}, {"K", 4096}}},
         Case{"gemm.grove", "h100_pingpong", {{"M", 4096}, {"N", 4096}, {"K", 1024}}},
-        Case{"gemm_bf16.grove", "h100", {{"M", 1024}, {"N", 1024}, {"K", 512}}},
+        Case{"gemm.grove", "h100", {{"M", 1024}, {"N", 1024}, {"K", 512}}, {{"T", ElemType::BF16}}},
         Case{"linear.grove", "h100", {{"M", 1024}, {"N", 1024}, {"K", 512}}},
         Case{"batched_gemm.grove", "h100", {{"L", 4}, {"M", 512}, {"N", 512}, {"K", 256}}},
         Case{"dual_gemm.grove", "h100", {{"M", 1024}, {"N", 1024}, {"K", 512}}},
