@@ -159,4 +159,10 @@ std::string sizes_str(const std::map<std::string, int64_t>& sizes) {
   return s;
 }
 
+std::string types_str(const Program& prog) {
+  std::string s;
+  for (auto& [k, t] : prog.type_params) s += (s.empty() ? "; " : " ") + k + "=" + elem_name(t);
+  return s;
+}
+
 } // namespace grove

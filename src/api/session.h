@@ -55,5 +55,7 @@ std::string parse_type_args(const std::string& text, TypeArgs& out);
 // The task's reference variant (`variant T.NAME leaf reference`), or null.
 const VariantDecl* reference_variant(const Program& prog, const TaskDecl& task);
 std::string sizes_str(const std::map<std::string, int64_t>& sizes);
+// "; T=bf16 U=f32": the program's type parameters as set, for a command's header; empty if none.
+std::string types_str(const Program& prog);
 
 } // namespace grove

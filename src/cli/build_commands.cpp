@@ -91,8 +91,8 @@ int cmd_bench(const CliOptions& o, std::ostream& out, std::ostream& err) {
     if (flops <= 0)
       for (const kir::Kernel& k : lowered.kernels) flops += runtime::mma_flops(k, o.sizes);
     double ms = rep.median_ms();
-    out << o.file << ": mapping " << m->name << " (" << sizes_str(o.sizes) << ") on " << rep.device
-        << "\n";
+    out << o.file << ": mapping " << m->name << " (" << sizes_str(o.sizes) << types_str(l->prog)
+        << ") on " << rep.device << "\n";
     out << "  median " << fmt("%.4f", ms) << " ms over " << bo.iters << " runs (after " << bo.warmup
         << " warm-up) of " << rep.kernels.size() << " kernel(s)";
     if (flops > 0 && ms > 0)

@@ -54,7 +54,7 @@ int cmd_check(const CliOptions& o, std::ostream& out, std::ostream& err) {
     }
   }
   out << o.file << ": ok (" << l->prog.tasks.size() << " tasks, " << l->prog.variants.size()
-      << " variants, " << l->prog.mappings.size() << " mappings)\n";
+      << " variants, " << l->prog.mappings.size() << " mappings" << types_str(l->prog) << ")\n";
   return 0;
 }
 
@@ -75,7 +75,7 @@ int cmd_run(const CliOptions& o, std::ostream& out, std::ostream& err) {
     for (auto& [k, b] : inputs.tensors) b = std::make_shared<Buffer>(*b);
 
     out << o.file << ": mapping " << m->name << ", task " << task->name << " ("
-        << sizes_str(o.sizes) << "), seed " << seed << "\n";
+        << sizes_str(o.sizes) << types_str(l->prog) << "), seed " << seed << "\n";
     const VariantDecl* ref = reference_variant(l->prog, *task);
     if (o.check && !ref) {
       err << "grove: error: task '" << task->name << "' has no reference variant to check against\n"

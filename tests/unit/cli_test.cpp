@@ -51,6 +51,7 @@ TEST(Cli, TypeArgumentsSetTheProgramsTypeParameters) {
   o.check = true;
   Result r = run(cmd_run, o);
   EXPECT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("(BH=1 D=64 S=150; T=bf16)"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("(bound 8.0e-03 for bf16) ok"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("no errors"), std::string::npos) << r.out;
 
