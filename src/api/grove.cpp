@@ -162,12 +162,9 @@ Program::~Program() = default;
 namespace {
 TypeArgs type_args(const std::map<std::string, std::string>& types) {
   TypeArgs out;
-  for (const auto& [name, type] : types) {
-    std::string err = parse_type_args(name + "=" + type, out);
-    if (!err.empty() || name.empty() || name.find_first_of("=,") != std::string::npos)
-      throw Error("grove: error: type argument " + name + "=" + type + ": " +
-                  (err.empty() ? "not a type parameter name" : err) + "\n");
-  }
+  for (const auto& [name, type] : types)
+    if (std::string err = add_type_arg(name, type, out); !err.empty())
+      throw Error("grove: error: type argument " + name + "=" + type + ": " + err + "\n");
   return out;
 }
 } // namespace

@@ -130,13 +130,17 @@ std::string parse_assignments(const std::string& text, std::map<std::string, dou
                          });
 }
 
+std::string add_type_arg(const std::string& name, const std::string& type, TypeArgs& out) {
+  std::optional<ElemType> t = elem_from_name(type);
+  if (!t || *t == ElemType::E4M3)
+    return "'" + type + "' is not an element type a parameter can take (f16, bf16 or f32)";
+  out[name] = *t;
+  return {};
+}
+
 std::string parse_type_args(const std::string& text, TypeArgs& out) {
   return each_assignment(text, "NAME=TYPE", [&](const std::string& name, const std::string& type) {
-    std::optional<ElemType> t = elem_from_name(type);
-    if (!t || *t == ElemType::E4M3)
-      return "'" + type + "' is not an element type a parameter can take (f16, bf16 or f32)";
-    out[name] = *t;
-    return std::string();
+    return add_type_arg(name, type, out);
   });
 }
 
