@@ -184,12 +184,12 @@ private:
       return ty;
     }
     auto e = elem_type(name.text);
-    if (!e)
+    if (!e) {
+      std::string hint = "tensor element types are f16, bf16, f32 (e4m3 reserved) or a type "
+                         "parameter declared above it (type T = f16;)";
       fail(name.loc, "unknown type '" + name.text + "'",
-           allow_scalar ? "tensor element types are f16, bf16, f32 (e4m3 reserved) or a type "
-                          "parameter declared above it (type T = f16;); scalars are int or float"
-                        : "tensor element types are f16, bf16, f32 (e4m3 reserved) or a type "
-                          "parameter declared above it (type T = f16;)");
+           allow_scalar ? hint + "; scalars are int or float" : hint);
+    }
     ty.is_tensor = true;
     ty.elem = *e;
     expect("[", "a tensor type lists its shape in brackets, e.g. f16[M, K]");
