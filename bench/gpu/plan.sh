@@ -56,6 +56,8 @@ GPU_RUNS=(
   "attention_d128_bf16_ragged|attention.grove|h100_d128|BH=1,S=328,D=128|sm_scale=0.088|T=bf16"
   "attention_causal_d64_bf16_ragged|attention_causal.grove|h100_d64_causal|BH=1,S=190,D=64|sm_scale=0.125|T=bf16"
   "attention_d256_bf16_ragged|attention.grove|h100_d256|BH=1,S=200,D=256|sm_scale=0.0625|T=bf16"
+  "attention_gqa_d128|attention_gqa.grove|gqa_d128|BKV=2,G=4,S=512,D=128|sm_scale=0.088"
+  "attention_gqa_d64_bf16_ragged|attention_gqa.grove|gqa_d64|BKV=1,G=3,S=200,D=64|sm_scale=0.125|T=bf16"
 )
 
 # racecheck and synccheck (slow: small sizes only), names from GPU_RUNS.
@@ -88,7 +90,8 @@ OTHER_GEMMS=(
 # Attention against PyTorch's scaled_dot_product_attention on cuDNN (and FlashAttention-2), as
 # FlashAttention-3 measures: 16k tokens (batch x sequence), heads x head dimension = 2048, f16;
 # FLOPs 4·BH·S·S·D, half when causal: name | example | mapping | sizes | scalar args |
-# sdpa.py shape (B H S D CAUSAL, then bf16 where the type argument T=bf16 follows) | type args.
+# sdpa.py shape (B H S D CAUSAL, then bf16 where the type argument T=bf16 follows, kv=N for N
+# key/value heads: grouped-query attention, Grove's BKV = B·N and G = H / N) | type args.
 ATTENTION_BENCHES=(
   "d64|attention.grove|h100_d64|BH=128,S=4096,D=64|sm_scale=0.125|4 32 4096 64 0"
   "d128|attention.grove|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088|4 16 4096 128 0"
@@ -100,6 +103,8 @@ ATTENTION_BENCHES=(
   "d256 causal|attention_causal.grove|h100_d256_causal|BH=32,S=4096,D=256|sm_scale=0.0625|4 8 4096 256 1"
   "d128 bf16|attention.grove|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088|4 16 4096 128 0 bf16|T=bf16"
   "d128 causal bf16|attention_causal.grove|h100_d128_causal|BH=64,S=4096,D=128|sm_scale=0.088|4 16 4096 128 1 bf16|T=bf16"
+  "d128 gqa 32/8|attention_gqa.grove|gqa_d128|BKV=16,G=4,S=4096,D=128|sm_scale=0.088|2 32 4096 128 0 kv=8"
+  "d128 gqa 32/8 bf16|attention_gqa.grove|gqa_d128|BKV=16,G=4,S=4096,D=128|sm_scale=0.088|2 32 4096 128 0 bf16 kv=8|T=bf16"
 )
 
 # A/B: one mapping option turned off in a copy of the example (sed edit; s/^// for none, to time
@@ -115,7 +120,7 @@ VARIANTS=(
   "gemm_cluster_2x2|gemm.grove|s/cluster = (2, 1);/cluster = (2, 2);/|h100|M=8192,N=8192,K=8192|"
   "gemm_no_cluster|gemm.grove|/cluster = (2, 1);/d|h100|M=8192,N=8192,K=8192|"
   "gemm_not_persistent|gemm.grove|s/persistent = true;/persistent = false;/|h100|M=8192,N=8192,K=8192|"
-  "attention_d256_bk80_no_overlap|attention.grove|s/BK = 64,/BK = 80,/;s/    pingpong = true;/    pingpong = true;\n    overlap = false;/|h100_d256|BH=32,S=4096,D=256|sm_scale=0.0625"
+  "attention_d256_bk80_no_overlap|attention.grove|s/BK = 64;/BK = 80;/;s/    pingpong = true;/    pingpong = true;\n    overlap = false;/|h100_d256|BH=32,S=4096,D=256|sm_scale=0.0625"
   "attention_d128_not_persistent|attention.grove|s/persistent = true;/persistent = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"
   "gemm_cluster_1x2|gemm.grove|s/cluster = (2, 1);/cluster = (1, 2);/|h100|M=8192,N=8192,K=8192|"
   "gemm_tile_band_4|gemm.grove|s/persistent = true;/persistent = true;\n    tile_band = 4;/|h100|M=8192,N=8192,K=8192|"

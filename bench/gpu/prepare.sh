@@ -118,6 +118,7 @@ for d in 64 128 256; do
 done
 compile attention.grove h100_d128 D=128 T=bf16
 compile attention_causal.grove h100_d128_causal D=128 T=bf16
+python3 -B bench/gpu/check_variants.py # each edit still changes its example
 mkdir -p "$DEST/variants"
 for entry in "${VARIANTS[@]}"; do
   IFS='|' read -r name file edit mapping sizes args <<<"$entry"

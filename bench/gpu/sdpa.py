@@ -2,12 +2,14 @@
 its cuDNN backend (NVIDIA's fused attention) and on its flash backend (FlashAttention-2), timed
 as `grove bench` times Grove: 10 warm-up runs, then the median of 50 runs timed with CUDA events.
 
-    python3 bench/gpu/sdpa.py "B H S D CAUSAL [bf16]" ...
+    python3 bench/gpu/sdpa.py "B H S D CAUSAL [bf16] [kv=N]" ...
 
 Each shape is batch B, heads H, sequence S, head dimension D, CAUSAL 0 or 1; tensors are f16 (bf16
-where the shape ends in bf16, and its line says dtype=bf16) in (B, H, S, D) layout, which is
-Grove's [BH, S, D]. FLOPs per run: 4·B·H·S·S·D, half when causal
-(as FlashAttention counts them). One line per shape and backend:
+where the shape says bf16, and its line says dtype=bf16) in (B, H, S, D) layout, which is
+Grove's [BH, S, D]. With kv=N, K and V have N heads (grouped-query attention, SDPA's enable_gqa;
+the line says kv_heads=N), which is attention_gqa.grove's [BKV, G, S, D] with BKV = B·N and
+G = H / N. FLOPs per run: 4·B·H·S·S·D, half when causal (as FlashAttention counts them). One line
+per shape and backend:
 
     SDPA cudnn B=4 H=16 S=4096 D=128 causal=0: 0.950 ms, 578.5 TFLOP/s
     SDPA flash B=4 H=16 S=4096 D=128 causal=0: unavailable (reason)
@@ -56,20 +58,26 @@ def main(shapes):
     for shape in shapes:
         words = shape.split()
         b, h, s, d, causal = (int(x) for x in words[:5])
-        bf16 = words[5:] == ["bf16"]
-        label = f"B={b} H={h} S={s} D={d} causal={causal}" + (" dtype=bf16" if bf16 else "")
+        bf16 = "bf16" in words[5:]
+        kv = [int(w[3:]) for w in words[5:] if w.startswith("kv=")]
+        hkv = kv[0] if kv else h
+        label = (f"B={b} H={h} S={s} D={d} causal={causal}" +
+                 (f" kv_heads={hkv}" if kv else "") + (" dtype=bf16" if bf16 else ""))
         gen = torch.Generator(device="cuda").manual_seed(1234)
         dtype = torch.bfloat16 if bf16 else torch.float16
-        q, k, v = (torch.randn(b, h, s, d, device="cuda", dtype=dtype, generator=gen)
-                   for _ in range(3))
+        q = torch.randn(b, h, s, d, device="cuda", dtype=dtype, generator=gen)
+        k, v = (torch.randn(b, hkv, s, d, device="cuda", dtype=dtype, generator=gen)
+                for _ in range(2))
+        gqa = {"enable_gqa": True} if kv else {}
         for name, backend in backends:
             try:
                 with sdpa_kernel([backend]):
-                    run = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=bool(causal))
+                    run = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=bool(causal),
+                                                                  **gqa)
                     run()
                     torch.cuda.synchronize()
                     ms = time_ms(run)
-            except RuntimeError as e:
+            except (RuntimeError, TypeError) as e:  # TypeError: a torch without enable_gqa
                 reason = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
                 print(f"SDPA {name} {label}: unavailable ({reason})")
                 continue

@@ -117,6 +117,9 @@ template <class T> struct Located {
 struct Instance {
   std::string name;
   SourceLoc loc;
+  // `instance NAME { ... }` in a mapping that extends another: changes only the settings it
+  // names in the base's instance NAME (mapping_bases.cpp); none is left after parsing.
+  bool amends = false;
   std::string task, variant;
   SourceLoc variant_loc;
   Level level = Level::Host;
@@ -140,6 +143,8 @@ struct MappingDecl {
   SourceLoc loc;
   std::vector<Instance> instances;
   std::optional<Located<std::string>> entry;
+  // `mapping NAME extends BASE`: after parsing, the instances and entry include BASE's.
+  std::optional<Located<std::string>> base;
 };
 
 // The element types a loader sets a program's type parameters to (`--type T=bf16`), by name.

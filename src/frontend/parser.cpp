@@ -4,6 +4,7 @@
 #include <set>
 
 #include "frontend/lexer.h"
+#include "frontend/mapping_bases.h"
 
 namespace grove {
 namespace {
@@ -515,6 +516,10 @@ private:
     const Token& name = expect_ident("a mapping name");
     m.name = name.text;
     m.loc = name.loc;
+    if (accept("extends")) {
+      const Token& b = expect_ident("the name of the mapping it extends");
+      m.base = Located<std::string>{b.text, b.loc};
+    }
     expect("{");
     while (!accept("}")) {
       if (at_end()) fail(peek().loc, "expected '}' to close mapping '" + m.name + "'");
@@ -525,7 +530,7 @@ private:
         m.entry = Located<std::string>{e.text, e.loc};
         expect(";");
       } else if (accept("instance")) {
-        m.instances.push_back(parse_instance());
+        m.instances.push_back(parse_instance(m.base.has_value()));
       } else {
         fail(peek().loc, "expected 'instance' or 'entry' in mapping, found " + describe(peek()));
       }
@@ -569,21 +574,33 @@ private:
     return next().ival;
   }
 
-  Instance parse_instance() {
+  // `instance NAME = task.variant @ LEVEL { settings }`, or, in a mapping that extends another,
+  // `instance NAME { settings }` to change only those settings of the base's instance NAME.
+  Instance parse_instance(bool in_extension) {
     Instance in;
     const Token& name = expect_ident("an instance name");
     in.name = name.text;
     in.loc = name.loc;
-    expect("=", "an instance is written: instance name = task.variant @ LEVEL { ... }");
-    const Token& task = expect_ident("a task name");
-    in.task = task.text;
-    in.variant_loc = task.loc;
-    expect(".", "name the variant as task.variant");
-    in.variant = expect_ident("a variant name").text;
-    expect("@", "say which processor level runs the instance, e.g. @ BLOCK");
-    const Token& lv = expect_ident("a processor level");
-    in.level = parse_level(lv);
-    in.level_loc = lv.loc;
+    if (is("{") && in_extension) {
+      in.amends = true;
+    } else if (is("{")) {
+      fail(in.loc, "instance '" + in.name + "' names no task.variant and level",
+           "write: instance " + in.name +
+               " = task.variant @ LEVEL { ... }; or change another mapping's instance: mapping "
+               "NAME extends OTHER { instance " +
+               in.name + " { ... } }");
+    } else {
+      expect("=", "an instance is written: instance name = task.variant @ LEVEL { ... }");
+      const Token& task = expect_ident("a task name");
+      in.task = task.text;
+      in.variant_loc = task.loc;
+      expect(".", "name the variant as task.variant");
+      in.variant = expect_ident("a variant name").text;
+      expect("@", "say which processor level runs the instance, e.g. @ BLOCK");
+      const Token& lv = expect_ident("a processor level");
+      in.level = parse_level(lv);
+      in.level_loc = lv.loc;
+    }
     expect("{");
     while (!accept("}")) {
       if (at_end()) fail(peek().loc, "expected '}' to close instance '" + in.name + "'");
@@ -696,6 +713,8 @@ void parse_source(int file, SourceManager& sm, Diagnostics& diags, Program& prog
   std::error_code ec;
   seen.insert(std::filesystem::weakly_canonical(sm.path(file), ec).string());
   parse_into(file, sm, diags, prog, seen, type_args);
+  // Bases may come from any file, so mappings are completed once everything is read.
+  if (!diags.has_errors()) resolve_mapping_bases(prog, diags);
 }
 
 bool parse_file(const std::string& path, SourceManager& sm, Diagnostics& diags, Program& prog,

@@ -358,7 +358,8 @@ TEST_P(ExampleCompile, LowersPrintsAndCompiles) {
     ASSERT_NE(text.find(c.from), std::string::npos) << c.from;
     text.replace(text.find(c.from), c.from.size(), c.to);
   }
-  auto prog = test::compile_text(text, c.file, c.types);
+  // Named by its path, so the files it imports are found beside it.
+  auto prog = test::compile_text(text, test::example(c.file), c.types);
   ASSERT_EQ(prog->errors, "");
   const MappingDecl* m = prog->prog.find_mapping(c.mapping);
   ASSERT_NE(m, nullptr);
@@ -401,7 +402,10 @@ INSTANTIATE_TEST_SUITE_P(
                     "bf16",
                     {{"T", ElemType::BF16}}},
         ExampleCase{
-            "attention.grove", "h100_d256", {{"D", 256}}, "", "", "bf16", {{"T", ElemType::BF16}}}),
+            "attention.grove", "h100_d256", {{"D", 256}}, "", "", "bf16", {{"T", ElemType::BF16}}},
+        ExampleCase{"attention_gqa.grove", "gqa_d128", {{"D", 128}}},
+        ExampleCase{"attention_gqa.grove", "gqa_d64", {{"D", 64}}},
+        ExampleCase{"attention_gqa.grove", "gqa_d256", {{"D", 256}}}),
     [](const ::testing::TestParamInfo<ExampleCase>& param_info) {
       const ExampleCase& c = param_info.param;
       return c.file.substr(0, c.file.find('.')) + "_" + c.mapping +

@@ -246,6 +246,11 @@ std::vector<Case> cases() {
        "h100_d256_causal",
        {{"BH", 1}, {"S", 200}, {"D", 256}},
        {{"sm_scale", 0.0625}}},
+      // Grouped-query attention: G query heads per K/V head, a ragged last tile.
+      {"attention_gqa.grove",
+       "gqa_d128",
+       {{"BKV", 1}, {"G", 2}, {"S", 200}, {"D", 128}},
+       {{"sm_scale", 0.088}}},
       // bf16 (`--type T=bf16`): P packed to bf16 in registers for the P·V wgmma.
       {"attention.grove",
        "h100_d128",

@@ -157,7 +157,7 @@ TEST(PingPong, AlternateTilesNeedAPersistentBlock) {
 
 TEST(PingPong, AlternateTilesNeedEveryLoadInTheLoop) {
   // Attention with 64-row query tiles: one warpgroup's each, and Q loaded once per tile.
-  std::string text = replace_in_mapping(read_example("attention.grove"), "h100_d64",
+  std::string text = replace_in_mapping(read_example("attention.grove"), "h100_d128",
                                         "tunable BQ = 128;", "tunable BQ = 64;");
   std::string msg = lowering_error(text, {{"D", 64}}, "h100_d64");
   EXPECT_NE(msg.find("asks for ping-pong consumers on alternate tiles, but loads data once per "

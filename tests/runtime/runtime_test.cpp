@@ -303,18 +303,34 @@ TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
       EXPECT_EQ(elem_name(prog->prog.tasks.front().params.front().type.elem), f[7]) << line;
     }
     if (list == "ATTENTION_BENCHES=(") {
-      // The baseline's shape (B H S D CAUSAL [bf16]) is the same problem, with the same mask, in
-      // the same type.
+      // The baseline's shape (B H S D CAUSAL [bf16] [kv=N]) is the same problem, with the same
+      // mask and key/value heads, in the same type.
       ASSERT_TRUE(f.size() == 6u || f.size() == 7u) << line;
-      int64_t B = 0, H = 0, S = 0, D = 0, causal = -1;
+      int64_t B = 0, H = 0, S = 0, D = 0, causal = -1, kv = 0;
       std::string dtype = "f16";
-      std::stringstream(f[5]) >> B >> H >> S >> D >> causal >> dtype;
+      std::stringstream shape(f[5]);
+      shape >> B >> H >> S >> D >> causal;
+      for (std::string w; shape >> w;) {
+        if (w == "bf16")
+          dtype = w;
+        else if (w.rfind("kv=", 0) == 0)
+          kv = std::stoll(w.substr(3));
+        else
+          ADD_FAILURE() << "unknown word '" << w << "' in " << line;
+      }
       EXPECT_EQ(dtype, types.count("T") ? elem_name(types.at("T")) : "f16") << line;
-      EXPECT_EQ(B * H, sizes["BH"]) << line;
+      EXPECT_EQ(kv > 0, sizes.count("BKV") == 1) << line;
+      if (kv > 0) {
+        EXPECT_EQ(B * kv, sizes["BKV"]) << line;
+        EXPECT_EQ(H, kv * sizes["G"]) << line;
+      } else {
+        EXPECT_EQ(B * H, sizes["BH"]) << line;
+      }
       EXPECT_EQ(S, sizes["S"]) << line;
       EXPECT_EQ(D, sizes["D"]) << line;
       EXPECT_EQ(causal, f[1].find("causal") != std::string::npos ? 1 : 0) << line;
     }
   }
-  EXPECT_GE(cases, 24 + 14 + 5 + 10);
+  EXPECT_GE(cases,
+            2 * 7 + 38 + 5 + 12); // GEMM_SHAPES in two types, GPU_RUNS, OTHER_GEMMS, attention
 }

@@ -90,17 +90,22 @@ RefFn rowsum_ref = [](const Tensors& t, const EntryArgs&) {
                                                     {"r", r}};
 };
 
+// Q and O are [BH, S, D], or [BKV, G, S, D] for grouped-query attention (query head b reads
+// key/value head b / G); K and V are [BH or BKV, S, D].
 RefFn attention_ref(bool causal) {
   return [causal](const Tensors& t, const EntryArgs& args) {
     const Buffer &Q = *t.at("Q"), &K = *t.at("K"), &V = *t.at("V");
-    int64_t BH = Q.shape[0], S = Q.shape[1], D = Q.shape[2];
+    bool grouped = Q.shape.size() == 4;
+    int64_t G = grouped ? Q.shape[1] : 1;
+    int64_t BH = Q.shape[0] * G, S = K.shape[1], D = K.shape[2];
     double scale = args.scalars.at("sm_scale");
     std::vector<double> o(Q.data.size());
     std::vector<double> p(static_cast<size_t>(S));
     for (int64_t b = 0; b < BH; ++b)
       for (int64_t q = 0; q < S; ++q) {
         auto at = [&](const Buffer& x, int64_t r, int64_t d) {
-          return x.data[static_cast<size_t>((b * S + r) * D + d)];
+          int64_t head = &x == &Q ? b : b / G;
+          return x.data[static_cast<size_t>((head * S + r) * D + d)];
         };
         int64_t last = causal ? q + 1 : S;
         double mx = -INFINITY;
@@ -280,6 +285,18 @@ std::vector<Case> cases() {
        {{"BH", 1}, {"S", 240}, {"D", 256}},
        {{"sm_scale", s256}},
        attention_ref(true)},
+      // Grouped-query attention: attention.grove's mappings entered at the grouped top level.
+      {"attention_gqa.grove",
+       "gqa_d128",
+       {{"BKV", 2}, {"G", 3}, {"S", 200}, {"D", 128}},
+       {{"sm_scale", s128}},
+       attention_ref(false)},
+      {"attention_gqa.grove",
+       "gqa_d64",
+       {{"BKV", 1}, {"G", 4}, {"S", 130}, {"D", 64}},
+       {{"sm_scale", s64}},
+       attention_ref(false),
+       {{"T", ElemType::BF16}}},
       // bf16 (the type parameter T set, as `--type T=bf16`): P is rounded to bf16 too.
       {"attention.grove",
        "h100_d128",

@@ -93,3 +93,70 @@ TEST(Parser, TypeParametersAreLocalToTheirFile) {
   EXPECT_EQ(b->prog.find_task("attention")->params[0].type.elem, ElemType::BF16);
   EXPECT_EQ(b->prog.find_task("attn_init")->params[0].type.elem, ElemType::F32);
 }
+
+TEST(Parser, MappingsExtendOthers) {
+  // `fast` is written before its base; `faster` extends `fast`; `other` re-enters at a new top.
+  auto c = compile_text(R"(
+task fill(C: write f32[M, N]);
+task fill2(C: write f32[M, N]);
+task fill_tile(C: write f32[BM, BN]);
+variant fill.tiles inner {
+  tunable BM, BN;
+  for i, j in prange(cdiv(M, BM), cdiv(N, BN)) { launch fill_tile(tile(C, BM, BN)[i, j]); }
+}
+variant fill2.tiles inner {
+  tunable BM, BN;
+  for i, j in prange(cdiv(M, BM), cdiv(N, BN)) { launch fill_tile(tile(C, BM, BN)[i, j]); }
+}
+variant fill_tile.zero leaf { C[i, j] = 0.0; }
+mapping fast extends base {
+  instance host { tunable BN = 64; }
+  instance block { pipeline = 3; memory C = SHARED; }
+}
+mapping faster extends fast {
+  instance block { pipeline = 4; }
+}
+mapping other extends base {
+  instance host = fill2.tiles @ HOST { tunable BM = 32, BN = 32; }
+}
+mapping base {
+  entry host;
+  instance host = fill.tiles @ HOST { tunable BM = 128, BN = 128; }
+  instance block = fill_tile.zero @ BLOCK { pipeline = 2; memory C = GLOBAL; }
+}
+)");
+  ASSERT_EQ(c->errors, "");
+  auto instance = [&](const char* mapping, const char* name) {
+    const MappingDecl* m = c->prog.find_mapping(mapping);
+    EXPECT_NE(m, nullptr) << mapping;
+    for (const Instance& in : m->instances)
+      if (in.name == name) return in;
+    ADD_FAILURE() << mapping << " has no instance " << name;
+    return Instance{};
+  };
+  // A change replaces the settings it names and keeps the rest, in place.
+  Instance host = instance("fast", "host");
+  EXPECT_EQ(host.task, "fill");
+  ASSERT_EQ(host.tunables.size(), 2u);
+  EXPECT_EQ(host.tunables[0].first.value, "BM");
+  EXPECT_EQ(host.tunables[0].second.value, 128);
+  EXPECT_EQ(host.tunables[1].second.value, 64);
+  Instance block = instance("fast", "block");
+  EXPECT_EQ(block.pipeline->value, 3);
+  ASSERT_EQ(block.memories.size(), 1u);
+  EXPECT_EQ(block.memories[0].second.value, Memory::Shared);
+  EXPECT_FALSE(block.amends);
+  // Chains apply in order; the entry comes from the base.
+  EXPECT_EQ(instance("faster", "block").pipeline->value, 4);
+  EXPECT_EQ(instance("faster", "block").memories[0].second.value, Memory::Shared);
+  EXPECT_EQ(instance("faster", "host").tunables[1].second.value, 64);
+  EXPECT_EQ(c->prog.find_mapping("faster")->entry->value, "host");
+  // A whole instance replaces the base's: the rest of the base stays.
+  Instance other = instance("other", "host");
+  EXPECT_EQ(other.task, "fill2");
+  EXPECT_EQ(other.tunables[0].second.value, 32);
+  EXPECT_EQ(instance("other", "block").pipeline->value, 2);
+  // The base itself is unchanged.
+  EXPECT_EQ(instance("base", "block").pipeline->value, 2);
+  EXPECT_EQ(instance("base", "host").tunables[1].second.value, 128);
+}
