@@ -164,6 +164,31 @@ class Attention(unittest.TestCase):
         self.assertIn("tensor 'K' needs an array", str(e.exception))
 
 
+class GroupedQueryAttention(unittest.TestCase):
+    def test_query_heads_share_key_value_heads(self):
+        p = grove.load(os.path.join(EXAMPLES, "attention_gqa.grove"))
+        self.assertEqual(p.signature().task, "attention_gqa")
+        self.assertEqual(p.mappings[:3], ["gqa_d128", "gqa_d64", "gqa_d256"])
+        bkv, g, s, d, scale = 2, 2, 24, 64, 0.125
+        q = buffer((bkv, g, s, d), "f")
+        k, v = buffer((bkv, s, d), "f"), buffer((bkv, s, d), "f")
+        o = buffer((bkv, g, s, d), "f", [float("nan")] * (bkv * g * s * d))
+        report = p.run(O=o, Q=q, K=k, V=v, mapping="gqa_d64", target="emulator", sm_scale=scale)
+        self.assertEqual(report["sizes"], {"BKV": bkv, "G": g, "S": s, "D": d})
+        got, want = [], []
+        for h in range(bkv):
+            for gi in range(g):
+                for r in range(s):
+                    sc = [scale * sum(q[h, gi, r, e] * k[h, c, e] for e in range(d))
+                          for c in range(s)]
+                    mx = max(sc)
+                    w = [math.exp(x - mx) for x in sc]
+                    for e in range(d):
+                        want.append(sum(w[c] * v[h, c, e] for c in range(s)) / sum(w))
+                        got.append(o[h, gi, r, e])
+        self.assertLess(rel_error(got, want), 3e-3, report["summary"])
+
+
 NO_GPU = ("no CUDA driver", "no CUDA-capable device", "sees no GPU", "is not GPU memory")
 
 
