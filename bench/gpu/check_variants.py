@@ -13,8 +13,9 @@ ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
 
 
 def variants():
-    out = subprocess.run(["bash", "-c", 'source bench/gpu/plan.sh; printf "%s\\n" "${VARIANTS[@]}"'],
-                         cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    script = 'source bench/gpu/plan.sh; printf "%s\\n" "${VARIANTS[@]}"'
+    out = subprocess.run(["bash", "-c", script], cwd=ROOT, check=True, capture_output=True,
+                         text=True).stdout
     return [line.split("|") for line in out.splitlines() if line]
 
 

@@ -58,6 +58,7 @@ GPU_RUNS=(
   "attention_d256_bf16_ragged|attention.grove|h100_d256|BH=1,S=200,D=256|sm_scale=0.0625|T=bf16"
   "attention_gqa_d128|attention_gqa.grove|gqa_d128|BKV=2,G=4,S=512,D=128|sm_scale=0.088"
   "attention_gqa_d64_bf16_ragged|attention_gqa.grove|gqa_d64|BKV=1,G=3,S=200,D=64|sm_scale=0.125|T=bf16"
+  "attention_gqa_causal_d128_ragged|attention_gqa_causal.grove|gqa_d128_causal|BKV=2,G=2,S=300,D=128|sm_scale=0.088"
 )
 
 # racecheck and synccheck (slow: small sizes only), names from GPU_RUNS.
@@ -105,6 +106,7 @@ ATTENTION_BENCHES=(
   "d128 causal bf16|attention_causal.grove|h100_d128_causal|BH=64,S=4096,D=128|sm_scale=0.088|4 16 4096 128 1 bf16|T=bf16"
   "d128 gqa 32/8|attention_gqa.grove|gqa_d128|BKV=16,G=4,S=4096,D=128|sm_scale=0.088|2 32 4096 128 0 kv=8"
   "d128 gqa 32/8 bf16|attention_gqa.grove|gqa_d128|BKV=16,G=4,S=4096,D=128|sm_scale=0.088|2 32 4096 128 0 bf16 kv=8|T=bf16"
+  "d128 causal gqa 32/8|attention_gqa_causal.grove|gqa_d128_causal|BKV=16,G=4,S=4096,D=128|sm_scale=0.088|2 32 4096 128 1 kv=8"
 )
 
 # A/B: one mapping option turned off in a copy of the example (sed edit; s/^// for none, to time

@@ -6,8 +6,8 @@ dimension serves every shape). Each result is checked against
 softmax(Q K^T * scale) V computed by torch in float64 on fresh random inputs, at sequence lengths
 that are and are not tile multiples; then one shape per head dimension is timed next to PyTorch's
 scaled_dot_product_attention (cuDNN or FlashAttention, whichever PyTorch picks). Grouped-query
-attention (examples/attention_gqa.grove) runs on (batch, query heads, S, D) Q and O viewed as
-(batch x key/value heads, group, S, D), also without copies.
+attention (examples/attention_gqa.grove and attention_gqa_causal.grove) runs on (batch, query
+heads, S, D) Q and O viewed as (batch x key/value heads, group, S, D), also without copies.
 
     python3 examples/python/torch_attention.py      (needs a Hopper GPU and PyTorch)
 """
@@ -56,7 +56,7 @@ def check(program, causal, bh, s, d, dtype=torch.float16):
     return ok
 
 
-def check_gqa(program, b, h, hkv, s, d):
+def check_gqa(program, causal, b, h, hkv, s, d):
     g = h // hkv
     q = torch.empty(b, h, s, d, dtype=torch.float16, device="cuda").uniform_(-1, 1)
     k, v = (torch.empty(b, hkv, s, d, dtype=torch.float16, device="cuda").uniform_(-1, 1)
@@ -66,13 +66,14 @@ def check_gqa(program, b, h, hkv, s, d):
     # Query head i reads key/value head i // g: Q and O viewed as (b * hkv, g, s, d).
     report = program.launch(O=o.view(b * hkv, g, s, d), Q=q.view(b * hkv, g, s, d),
                             K=k.view(b * hkv, s, d), V=v.view(b * hkv, s, d), sm_scale=scale,
-                            mapping=f"gqa_d{d}", dynamic={"BKV", "S"},
+                            mapping=f"gqa_d{d}" + ("_causal" if causal else ""),
+                            dynamic={"BKV", "S"},
                             stream=torch.cuda.current_stream())
     want = reference(q, k.repeat_interleave(g, dim=1), v.repeat_interleave(g, dim=1), scale,
-                     False)
+                     causal)
     err = ((o.double() - want).norm() / want.norm()).item()
     ok = bool(torch.isfinite(o).all()) and err < 2e-3
-    print(f"gqa    float16  B={b} H={h} KV={hkv} S={s:5} D={d:3}  "
+    print(f"{'causal' if causal else 'full':6} gqa      B={b} H={h} KV={hkv} S={s:5} D={d:3}  "
           f"||O - ref|| / ||ref|| = {err:.2e} {'ok' if ok else 'FAILED'}  ({report['summary']})")
     return ok
 
@@ -94,10 +95,11 @@ def main():
         for bh, s in ((2, 512), (3, 200)):
             ok = check(program, causal, bh, s, 128, torch.bfloat16) and ok
 
-    gqa = grove.load(os.path.join(ROOT, "examples", "attention_gqa.grove"))
-    for d in (64, 128, 256):
-        for s in (512, 200):
-            ok = check_gqa(gqa, 2, 8, 2, s, d) and ok
+    for causal, f in ((False, "attention_gqa.grove"), (True, "attention_gqa_causal.grove")):
+        gqa = grove.load(os.path.join(ROOT, "examples", f))
+        for d in (64, 128, 256):
+            for s in (512, 200):
+                ok = check_gqa(gqa, causal, 2, 8, 2, s, d) and ok
 
     print(f"\nf16, B=4, 16k tokens, H*D = 2048, on {torch.cuda.get_device_name()}, median of 50 "
           "(same inputs for both; bench/gpu/run.sh times the fair way):")

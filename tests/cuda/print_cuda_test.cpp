@@ -405,7 +405,8 @@ INSTANTIATE_TEST_SUITE_P(
             "attention.grove", "h100_d256", {{"D", 256}}, "", "", "bf16", {{"T", ElemType::BF16}}},
         ExampleCase{"attention_gqa.grove", "gqa_d128", {{"D", 128}}},
         ExampleCase{"attention_gqa.grove", "gqa_d64", {{"D", 64}}},
-        ExampleCase{"attention_gqa.grove", "gqa_d256", {{"D", 256}}}),
+        ExampleCase{"attention_gqa.grove", "gqa_d256", {{"D", 256}}},
+        ExampleCase{"attention_gqa_causal.grove", "gqa_d128_causal", {{"D", 128}}}),
     [](const ::testing::TestParamInfo<ExampleCase>& param_info) {
       const ExampleCase& c = param_info.param;
       return c.file.substr(0, c.file.find('.')) + "_" + c.mapping +

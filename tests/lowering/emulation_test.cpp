@@ -251,6 +251,10 @@ std::vector<Case> cases() {
        "gqa_d128",
        {{"BKV", 1}, {"G", 2}, {"S", 200}, {"D", 128}},
        {{"sm_scale", 0.088}}},
+      {"attention_gqa_causal.grove",
+       "gqa_d64_causal",
+       {{"BKV", 1}, {"G", 2}, {"S", 190}, {"D", 64}},
+       {{"sm_scale", 0.125}}},
       // bf16 (`--type T=bf16`): P packed to bf16 in registers for the P·V wgmma.
       {"attention.grove",
        "h100_d128",

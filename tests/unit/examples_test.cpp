@@ -297,6 +297,11 @@ std::vector<Case> cases() {
        {{"sm_scale", s64}},
        attention_ref(false),
        {{"T", ElemType::BF16}}},
+      {"attention_gqa_causal.grove",
+       "gqa_d128_causal",
+       {{"BKV", 2}, {"G", 2}, {"S", 300}, {"D", 128}},
+       {{"sm_scale", s128}},
+       attention_ref(true)},
       // bf16 (the type parameter T set, as `--type T=bf16`): P is rounded to bf16 too.
       {"attention.grove",
        "h100_d128",
