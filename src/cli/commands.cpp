@@ -28,16 +28,25 @@ namespace grove {
 int cmd_check(const CliOptions& o, std::ostream& out, std::ostream& err) {
   auto l = load(o.file, err, o.types);
   if (!l) return 1;
+  std::string others; // mappings not elaborated: they enter another task
   if (!o.sizes.empty()) {
     // Elaborate each mapping: walk the whole tree with these sizes, computing nothing. Each
-    // mapping stops at its first error; the others are still elaborated.
+    // mapping stops at its first error; the others are still elaborated. The sizes are those of
+    // the default mapping's entry task: mappings entering another task (from an imported file)
+    // are left to `--mapping NAME` with their own sizes.
     Diagnostics diags(l->sm);
     if (!o.mapping.empty() && !pick_mapping(*l, o.mapping, err)) return 1;
+    const TaskDecl* main_task =
+        l->prog.mappings.empty() ? nullptr : entry_task(l->prog, l->prog.mappings.front());
     for (const MappingDecl& m : l->prog.mappings) {
       if (!o.mapping.empty() && m.name != o.mapping) continue;
       try {
         const TaskDecl* task = entry_task(l->prog, m);
         if (!task) continue;
+        if (o.mapping.empty() && task != main_task) {
+          others += (others.empty() ? "" : ", ") + m.name + " (" + task->name + ")";
+          continue;
+        }
         EntryArgs args = allocate_entry(*task, o.sizes, o.args, m.loc, /*allocate=*/false);
         RunOptions opts;
         opts.compute = false;
@@ -53,6 +62,9 @@ int cmd_check(const CliOptions& o, std::ostream& out, std::ostream& err) {
       return 1;
     }
   }
+  if (!others.empty())
+    out << "note: not elaborated with these sizes, as they enter another task: " << others
+        << "; name one with --mapping and give its sizes\n";
   out << o.file << ": ok (" << l->prog.tasks.size() << " tasks, " << l->prog.variants.size()
       << " variants, " << l->prog.mappings.size() << " mappings" << types_str(l->prog) << ")\n";
   return 0;

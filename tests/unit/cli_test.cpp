@@ -63,6 +63,31 @@ TEST(Cli, TypeArgumentsSetTheProgramsTypeParameters) {
             "'e4m3' is not an element type a parameter can take (f16, bf16 or f32)");
 }
 
+// `check --size` elaborates the mappings that enter the default mapping's task; the imported
+// ones entering another task are named in a note, and elaborated when --mapping picks one.
+TEST(Cli, CheckElaboratesTheMappingsOfTheTaskTheSizesAreFor) {
+  CliOptions o;
+  o.file = test::example("attention_gqa.grove");
+  o.sizes = {{"BKV", 2}, {"G", 2}, {"S", 256}, {"D", 128}};
+  Result r = run(cmd_check, o);
+  EXPECT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("note: not elaborated with these sizes, as they enter another task: "
+                       "h100_d128 (attention), h100_d64 (attention), h100_d256 (attention)"),
+            std::string::npos)
+      << r.out;
+  // Elaborated, so a size that breaks the grouped mappings fails the check.
+  o.sizes.erase("G");
+  r = run(cmd_check, o);
+  EXPECT_EQ(r.rc, 1);
+  EXPECT_NE(r.err.find("size 'G' of task 'attention_gqa' is not given"), std::string::npos)
+      << r.err;
+  o.mapping = "h100_d64";
+  o.sizes = {{"BH", 2}, {"S", 256}, {"D", 64}};
+  r = run(cmd_check, o);
+  EXPECT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_EQ(r.out.find("note:"), std::string::npos) << r.out;
+}
+
 TEST(Cli, ExplainAfterKernelIrShowsRoles) {
   CliOptions o;
   o.file = test::example("gemm.grove");
