@@ -41,9 +41,12 @@ public:
     if (in.smem_bytes) opts += " smem_bytes=" + std::to_string(in.smem_bytes->value);
     if (in.persistent)
       opts += std::string(" persistent=") + (in.persistent->value ? "true" : "false");
+    if (in.pingpong) opts += std::string(" pingpong=") + (in.pingpong->value ? "true" : "false");
+    if (in.overlap) opts += std::string(" overlap=") + (in.overlap->value ? "true" : "false");
     if (in.cluster)
       opts += " cluster=(" + std::to_string(in.cluster->value.first) + ", " +
               std::to_string(in.cluster->value.second) + ")";
+    if (in.tile_band) opts += " tile_band=" + std::to_string(in.tile_band->value);
     if (!opts.empty()) line(indent + 2) << "block options:" << opts << "\n";
     if (!active.insert(in.name).second) {
       line(indent + 2) << "(recursive: " << in.name << " is already being expanded above)\n";

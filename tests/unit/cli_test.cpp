@@ -88,6 +88,21 @@ TEST(Cli, CheckElaboratesTheMappingsOfTheTaskTheSizesAreFor) {
   EXPECT_EQ(r.out.find("note:"), std::string::npos) << r.out;
 }
 
+// `explain` shows the settings a mapping inherits: gqa_d64 extends h100_d64, which changes
+// h100_d128's pipeline depth.
+TEST(Cli, ExplainShowsInheritedBlockOptions) {
+  CliOptions o;
+  o.file = test::example("attention_gqa.grove");
+  o.mapping = "gqa_d64";
+  Result r = run(cmd_explain, o);
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("host = attention_gqa.tiles @ HOST"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("block options: warp_specialize=true pipeline=3 persistent=true "
+                       "pingpong=true"),
+            std::string::npos)
+      << r.out;
+}
+
 TEST(Cli, ExplainAfterKernelIrShowsRoles) {
   CliOptions o;
   o.file = test::example("gemm.grove");
