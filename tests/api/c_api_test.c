@@ -158,6 +158,15 @@ int main(void) {
   CHECK(attn == NULL && err && strstr(err, "expected NAME=TYPE"), "%s", err ? err : "loaded");
   grove_free(err);
 
+  /* A NULL path is an error, not a crash. */
+  bad = grove_load(NULL, &err);
+  CHECK(bad == NULL && err && strstr(err, "grove_load: path is NULL"), "%s", err ? err : "loaded");
+  grove_free(err);
+  bad = grove_load_with_types(NULL, "T=bf16", &err);
+  CHECK(bad == NULL && err && strstr(err, "grove_load_with_types: path is NULL"), "%s",
+        err ? err : "loaded");
+  grove_free(err);
+
   free(a);
   free(b);
   free(c);
