@@ -116,7 +116,7 @@ ATTENTION_BENCHES=(
 VARIANTS=(
   "gemm_pingpong|gemm.grove|s/^//|h100_pingpong|M=8192,N=8192,K=8192|"
   "gemm_pingpong_k1024|gemm.grove|s/^//|h100_pingpong|M=8192,N=8192,K=1024|"
-  "gemm_pingpong_128x128|gemm.grove|/mapping h100_pingpong/,\$ {s/BM = 64, BN = 256/BM = 128, BN = 128/;s/WM = 64/WM = 128/g;s/pipeline = 4;/pipeline = 5;/}|h100_pingpong|M=8192,N=8192,K=8192|"
+  "gemm_pingpong_128x128|gemm.grove|/mapping h100_pingpong/,\$ {s/BM = 64;/BM = 128, BN = 128;/;s/pipeline = 4;/pipeline = 5;/;s/pingpong = true;/pingpong = true;\n    tunable WM = 128;\n  }\n  instance step {\n    tunable WM = 128;/}|h100_pingpong|M=8192,N=8192,K=8192|"
   "attention_d128_no_overlap|attention.grove|s/    pingpong = true;/    pingpong = true;\n    overlap = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"
   "attention_d128_no_pingpong|attention.grove|s/pingpong = true;/pingpong = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"
   "gemm_cluster_2x2|gemm.grove|s/cluster = (2, 1);/cluster = (2, 2);/|h100|M=8192,N=8192,K=8192|"

@@ -107,19 +107,15 @@ TEST_P(Emulation, MatchesTheInterpreterUnderRandomSchedules) {
 }
 
 // The tile shape of gemm.grove's h100_pingpong mapping, through the warpgroup's rows.
-const std::string kPingPongTiles = R"(    tunable BM = 64, BN = 256;
+const std::string kPingPongTiles = R"(mapping h100_pingpong extends h100 {
+  instance host {
+    tunable BM = 64;
   }
-  instance block = gemm_tile.kloop @ BLOCK {
-    tunable BK = 64, WM = 64;
-    memory acc = NONE;
-    warp_specialize = true;
+  instance block {
     pipeline = 4;
     pingpong = true;
-    persistent = true;
-    cluster = (2, 1);
   }
-  instance step = mma_block.split @ BLOCK {
-    tunable WM = 64;)";
+})";
 
 std::string replace_all(std::string s, const std::string& from, const std::string& to) {
   for (size_t at = s.find(from); at != std::string::npos; at = s.find(from, at + to.size()))
@@ -191,8 +187,10 @@ std::vector<Case> cases() {
        {{"M", 300}, {"N", 300}, {"K", 200}},
        {},
        kPingPongTiles,
-       replace_all(replace_all(kPingPongTiles, "BM = 64, BN = 256", "BM = 128, BN = 128"),
-                   "WM = 64", "WM = 128"),
+       replace_all(replace_all(kPingPongTiles, "BM = 64;", "BM = 128, BN = 128;"),
+                   "pingpong = true;",
+                   "pingpong = true;\n    tunable WM = 128;\n  }\n  instance step {\n    "
+                   "tunable WM = 128;"),
        "128x128"},
       {"gemm.grove",
        "h100",
