@@ -23,7 +23,7 @@ def commands(edit):
     """The edit's commands, one by one, each with its address and those of the groups it is in:
     `ADDR {s/a/b/;s/c/d/}` gives `ADDR {s/a/b/}` and `ADDR {s/c/d/}`. Knows the commands the
     variants use: s, d and groups."""
-    out, i = [], 0
+    out = []
 
     def delimited(i, delim):  # index past the closing delimiter, skipping escapes
         while edit[i] != delim:
@@ -43,7 +43,6 @@ def commands(edit):
         return i, edit[start:i].strip()
 
     def block(i, prefix):
-        nonlocal out
         while i < len(edit):
             while i < len(edit) and edit[i] in " ;\n":
                 i += 1

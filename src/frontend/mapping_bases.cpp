@@ -47,7 +47,8 @@ void amend(Instance& in, const Instance& change) {
 
 class Resolver {
 public:
-  Resolver(Program& prog, Diagnostics& diags) : prog_(prog), diags_(diags) {
+  Resolver(Program& prog, Diagnostics& diags)
+      : prog_(prog), diags_(diags), state_(prog.mappings.size(), State::Open) {
     for (size_t i = 0; i < prog.mappings.size(); ++i) index_.emplace(prog.mappings[i].name, i);
   }
 
@@ -60,13 +61,13 @@ private:
   Program& prog_;
   Diagnostics& diags_;
   std::map<std::string, size_t> index_; // the first mapping of each name (twice is an error later)
-  std::map<size_t, State> state_;
-  std::vector<std::string> chain_; // mappings being completed, outermost first
+  std::vector<State> state_;            // per mapping, by index
+  std::vector<std::string> chain_;      // mappings being completed, outermost first
 
   // Completes mapping i; false if it (or a base) could not be.
   bool resolve(size_t i) {
     MappingDecl& m = prog_.mappings[i];
-    State& st = state_[i]; // std::map: stays valid while bases are added
+    State& st = state_[i];
     if (!m.base) st = State::Done;
     if (st == State::Done) return true;
     if (st == State::InProgress) {
