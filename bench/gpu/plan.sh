@@ -59,6 +59,9 @@ GPU_RUNS=(
   "attention_gqa_d128|attention_gqa.grove|gqa_d128|BKV=2,G=4,S=512,D=128|sm_scale=0.088"
   "attention_gqa_d64_bf16_ragged|attention_gqa.grove|gqa_d64|BKV=1,G=3,S=200,D=64|sm_scale=0.125|T=bf16"
   "attention_gqa_causal_d128_ragged|attention_gqa_causal.grove|gqa_d128_causal|BKV=2,G=2,S=300,D=128|sm_scale=0.088"
+  "attention_prefill_d128_ragged|attention_prefill.grove|prefill_d128|BH=2,SQ=300,SK=1000,D=128|sm_scale=0.088"
+  "attention_prefill_d256_zero_rows|attention_prefill.grove|prefill_d256|BH=1,SQ=300,SK=100,D=256|sm_scale=0.0625"
+  "attention_prefill_d64_bf16_decode|attention_prefill.grove|prefill_d64|BH=4,SQ=1,SK=777,D=64|sm_scale=0.125|T=bf16"
 )
 
 # racecheck and synccheck (slow: small sizes only), names from GPU_RUNS.
@@ -92,7 +95,8 @@ OTHER_GEMMS=(
 # FlashAttention-3 measures: 16k tokens (batch x sequence), heads x head dimension = 2048, f16;
 # FLOPs 4·BH·S·S·D, half when causal: name | example | mapping | sizes | scalar args |
 # sdpa.py shape (B H S D CAUSAL, then bf16 where the type argument T=bf16 follows, kv=N for N
-# key/value heads: grouped-query attention, Grove's BKV = B·N and G = H / N) | type args.
+# key/value heads: grouped-query attention, Grove's BKV = B·N and G = H / N, sk=N for N keys
+# after which the S queries come: prefill with a KV cache, Grove's SQ = S, SK = N) | type args.
 ATTENTION_BENCHES=(
   "d64|attention.grove|h100_d64|BH=128,S=4096,D=64|sm_scale=0.125|4 32 4096 64 0"
   "d128|attention.grove|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088|4 16 4096 128 0"
@@ -107,6 +111,7 @@ ATTENTION_BENCHES=(
   "d128 gqa 32/8|attention_gqa.grove|gqa_d128|BKV=16,G=4,S=4096,D=128|sm_scale=0.088|2 32 4096 128 0 kv=8"
   "d128 gqa 32/8 bf16|attention_gqa.grove|gqa_d128|BKV=16,G=4,S=4096,D=128|sm_scale=0.088|2 32 4096 128 0 bf16 kv=8|T=bf16"
   "d128 causal gqa 32/8|attention_gqa_causal.grove|gqa_d128_causal|BKV=16,G=4,S=4096,D=128|sm_scale=0.088|2 32 4096 128 1 kv=8"
+  "d128 prefill 2k/8k|attention_prefill.grove|prefill_d128|BH=64,SQ=2048,SK=8192,D=128|sm_scale=0.088|4 16 2048 128 1 sk=8192"
 )
 
 # A/B: one mapping option turned off in a copy of the example (sed edit; s/^// for none, to time

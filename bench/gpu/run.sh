@@ -250,18 +250,19 @@ if [[ $BENCH == 1 ]]; then
   for entry in "${ATTENTION_BENCHES[@]}"; do
     IFS='|' read -r name file mapping sizes args shape types <<<"$entry"
     read -r B H S D CAUSAL REST <<<"$shape"
-    DTYPE="" KV=""
+    DTYPE="" KV="" SK=""
     for w in $REST; do
-      case $w in bf16) DTYPE=bf16 ;; kv=*) KV=${w#kv=} ;; esac
+      case $w in bf16) DTYPE=bf16 ;; kv=*) KV=${w#kv=} ;; sk=*) SK=${w#sk=} ;; esac
     done
-    flops=$((4 * B * H * S * S * D / (CAUSAL + 1)))
+    # As sdpa.py counts them: 4·B·H·D·S·SK, less the masked half of an S x S square when causal.
+    flops=$((4 * B * H * D * (S * ${SK:-$S} - CAUSAL * S * S / 2)))
     tag="attention ${name// /_}" g=0
     cmd=("$GROVE" bench "$ROOT/examples/$file" --mapping "$mapping" --size "$sizes" --iters 50
       --warmup 10 --flops "$flops")
     [[ -n "$args" ]] && cmd+=(--arg "$args")
     [[ -n "$types" ]] && cmd+=(--type "$types")
     step measure "bench grove $tag" 120 "${cmd[@]}" && g=$(tflops "$WORK/steps/bench grove $tag.out")
-    label="B=$B H=$H S=$S D=$D causal=$CAUSAL${KV:+ kv_heads=$KV}${DTYPE:+ dtype=$DTYPE}"
+    label="B=$B H=$H S=$S D=$D causal=$CAUSAL${KV:+ kv_heads=$KV}${SK:+ SK=$SK}${DTYPE:+ dtype=$DTYPE}"
     printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$label" "${g:-0}" "$(sdpa cudnn)" "$(sdpa flash)" \
       >>"$ATTENTION_TSV"
     publish

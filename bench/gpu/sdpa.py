@@ -2,14 +2,16 @@
 its cuDNN backend (NVIDIA's fused attention) and on its flash backend (FlashAttention-2), timed
 as `grove bench` times Grove: 10 warm-up runs, then the median of 50 runs timed with CUDA events.
 
-    python3 bench/gpu/sdpa.py "B H S D CAUSAL [bf16] [kv=N]" ...
+    python3 bench/gpu/sdpa.py "B H S D CAUSAL [bf16] [kv=N] [sk=N]" ...
 
 Each shape is batch B, heads H, sequence S, head dimension D, CAUSAL 0 or 1; tensors are f16 (bf16
 where the shape says bf16, and its line says dtype=bf16) in (B, H, S, D) layout, which is
 Grove's [BH, S, D]. With kv=N, K and V have N heads (grouped-query attention, SDPA's enable_gqa;
 the line says kv_heads=N), which is attention_gqa.grove's [BKV, G, S, D] with BKV = B·N and
-G = H / N. FLOPs per run: 4·B·H·S·S·D, half when causal (as FlashAttention counts them). One line
-per shape and backend:
+G = H / N. With sk=N, K and V have N positions and the S queries are the last S of them
+(attention_prefill.grove's SQ = S, SK = N; the causal mask is SDPA's causal_lower_right; the line
+says SK=N). FLOPs per run: 4·B·H·D·S·SK, less 4·B·H·D·S·S/2 when causal (for S = SK: half, as
+FlashAttention counts them). One line per shape and backend:
 
     SDPA cudnn B=4 H=16 S=4096 D=128 causal=0: 0.950 ms, 578.5 TFLOP/s
     SDPA flash B=4 H=16 S=4096 D=128 causal=0: unavailable (reason)
@@ -19,9 +21,8 @@ import statistics
 import sys
 
 
-def flops(b, h, s, d, causal):
-    f = 4 * b * h * s * s * d
-    return f // 2 if causal else f
+def flops(b, h, s, d, causal, sk):
+    return 4 * b * h * d * (s * sk - (s * s // 2 if causal else 0))
 
 
 def time_ms(fn, warmup=10, iters=50):
@@ -61,19 +62,27 @@ def main(shapes):
         bf16 = "bf16" in words[5:]
         kv = [int(w[3:]) for w in words[5:] if w.startswith("kv=")]
         hkv = kv[0] if kv else h
+        sks = [int(w[3:]) for w in words[5:] if w.startswith("sk=")]
+        sk = sks[0] if sks else s
         label = (f"B={b} H={h} S={s} D={d} causal={causal}" +
-                 (f" kv_heads={hkv}" if kv else "") + (" dtype=bf16" if bf16 else ""))
+                 (f" kv_heads={hkv}" if kv else "") + (f" SK={sk}" if sks else "") +
+                 (" dtype=bf16" if bf16 else ""))
         gen = torch.Generator(device="cuda").manual_seed(1234)
         dtype = torch.bfloat16 if bf16 else torch.float16
         q = torch.randn(b, h, s, d, device="cuda", dtype=dtype, generator=gen)
-        k, v = (torch.randn(b, hkv, s, d, device="cuda", dtype=dtype, generator=gen)
+        k, v = (torch.randn(b, hkv, sk, d, device="cuda", dtype=dtype, generator=gen)
                 for _ in range(2))
-        gqa = {"enable_gqa": True} if kv else {}
+        extra = {"enable_gqa": True} if kv else {}
+        if causal and sk != s:
+            # SDPA's is_causal aligns the mask to the top left; prefill's is the bottom right.
+            from torch.nn.attention.bias import causal_lower_right
+            extra["attn_mask"] = causal_lower_right(s, sk)
+        else:
+            extra["is_causal"] = bool(causal)
         for name, backend in backends:
             try:
                 with sdpa_kernel([backend]):
-                    run = lambda: F.scaled_dot_product_attention(q, k, v, is_causal=bool(causal),
-                                                                  **gqa)
+                    run = lambda: F.scaled_dot_product_attention(q, k, v, **extra)
                     run()
                     torch.cuda.synchronize()
                     ms = time_ms(run)
@@ -81,7 +90,7 @@ def main(shapes):
                 reason = str(e).splitlines()[0][:120] if str(e) else type(e).__name__
                 print(f"SDPA {name} {label}: unavailable ({reason})")
                 continue
-            tf = flops(b, h, s, d, causal) / (ms * 1e-3) / 1e12
+            tf = flops(b, h, s, d, causal, sk) / (ms * 1e-3) / 1e12
             print(f"SDPA {name} {label}: {ms:.3f} ms, {tf:.1f} TFLOP/s", flush=True)
         del q, k, v
     return 0

@@ -7,7 +7,8 @@ softmax(Q K^T * scale) V computed by torch in float64 on fresh random inputs, at
 that are and are not tile multiples; then one shape per head dimension is timed next to PyTorch's
 scaled_dot_product_attention (cuDNN or FlashAttention, whichever PyTorch picks). Grouped-query
 attention (examples/attention_gqa.grove and attention_gqa_causal.grove) runs on (batch, query
-heads, S, D) Q and O viewed as (batch x key/value heads, group, S, D), also without copies.
+heads, S, D) Q and O viewed as (batch x key/value heads, group, S, D), also without copies, and
+prefill with a KV cache (examples/attention_prefill.grove) on SQ queries after SK keys.
 
     python3 examples/python/torch_attention.py      (needs a Hopper GPU and PyTorch)
 """
@@ -27,12 +28,14 @@ PROGRAMS = {False: "attention.grove", True: "attention_causal.grove"}
 
 
 def reference(q, k, v, scale, causal):
+    """softmax(Q K^T * scale) V in float64; causal masks align to the bottom right (query q of SQ
+    sees keys 0..q + SK - SQ), and rows that see no key are zeros, as in FlashAttention."""
     s = (q.double() @ k.double().transpose(-1, -2)) * scale
     if causal:
-        n = s.shape[-1]
-        s = s.masked_fill(torch.ones(n, n, dtype=torch.bool, device=s.device).triu(1),
+        sq, sk = s.shape[-2:]
+        s = s.masked_fill(torch.ones(sq, sk, dtype=torch.bool, device=s.device).triu(sk - sq + 1),
                           float("-inf"))
-    return torch.softmax(s, dim=-1) @ v.double()
+    return torch.softmax(s, dim=-1).nan_to_num(0.0) @ v.double()
 
 
 def launch(program, causal, o, q, k, v, scale):
@@ -78,6 +81,22 @@ def check_gqa(program, causal, b, h, hkv, s, d):
     return ok
 
 
+def check_prefill(program, bh, sq, sk, d):
+    q = torch.empty(bh, sq, d, dtype=torch.float16, device="cuda").uniform_(-1, 1)
+    k, v = (torch.empty(bh, sk, d, dtype=torch.float16, device="cuda").uniform_(-1, 1)
+            for _ in range(2))
+    o = torch.full_like(q, float("nan"))
+    scale = 1 / math.sqrt(d)
+    report = program.launch(O=o, Q=q, K=k, V=v, sm_scale=scale, mapping=f"prefill_d{d}",
+                            dynamic={"BH", "SQ", "SK"}, stream=torch.cuda.current_stream())
+    want = reference(q, k, v, scale, True)
+    err = ((o.double() - want).norm() / want.norm()).item()
+    ok = bool(torch.isfinite(o).all()) and err < 2e-3
+    print(f"prefill f16      BH={bh:3} SQ={sq:5} SK={sk:5} D={d:3}  "
+          f"||O - ref|| / ||ref|| = {err:.2e} {'ok' if ok else 'FAILED'}  ({report['summary']})")
+    return ok
+
+
 def main():
     if not torch.cuda.is_available():
         print("no CUDA device: nothing to run")
@@ -100,6 +119,12 @@ def main():
         for d in (64, 128, 256):
             for s in (512, 200):
                 ok = check_gqa(gqa, causal, 2, 8, 2, s, d) and ok
+
+    # Prefill with a KV cache: SQ new queries after SK - SQ cached keys (or SQ > SK: zero rows).
+    prefill = grove.load(os.path.join(ROOT, "examples", "attention_prefill.grove"))
+    for d in (64, 128, 256):
+        for sq, sk in ((512, 2048), (200, 777), (1, 300), (300, 100)):
+            ok = check_prefill(prefill, 2, sq, sk, d) and ok
 
     print(f"\nf16, B=4, 16k tokens, H*D = 2048, on {torch.cuda.get_device_name()}, median of 50 "
           "(same inputs for both; bench/gpu/run.sh times the fair way):")

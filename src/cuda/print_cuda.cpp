@@ -458,9 +458,14 @@ void Printer::op(const Op& o) {
   std::string note = o.note.empty() ? "" : "  (" + o.note + ")";
   switch (o.kind) {
   case Op::Loop:
-    w_->comment("for " + o.var + " in 0.." + c_expr(o.extent) + note);
-    w_->open("for (int " + o.var + " = 0; " + o.var + " < " + c_expr(o.extent) + "; ++" + o.var +
-             ")");
+    if (o.at_most_once) {
+      if (!o.note.empty()) w_->comment(o.note);
+      w_->open("if (" + c_expr(o.extent) + " > 0)");
+    } else {
+      w_->comment("for " + o.var + " in 0.." + c_expr(o.extent) + note);
+      w_->open("for (int " + o.var + " = 0; " + o.var + " < " + c_expr(o.extent) + "; ++" + o.var +
+               ")");
+    }
     for (const auto& [name, value] : o.lets)
       w_->line("const int " + name + " = " + c_expr(value) + ";");
     note_loop_reads(o.body);

@@ -155,6 +155,10 @@ struct Op {
   // Loop: names bound at the start of every iteration, in order (each may use the loop variable
   // and the names before it)
   std::vector<std::pair<std::string, IExprP>> lets;
+  // Loop: its extent is at most 1 and nothing reads its variable. The CUDA printer writes an
+  // `if`: as a loop of 0 or 1 iterations, ptxas keeps registers for a back edge, which the
+  // FA3-sized d256 consumer lacks.
+  bool at_most_once = false;
   // mbarrier ops; TmaLoad signals barrier[slot] too
   int barrier = -1;
   IExprP slot, phase;

@@ -10,7 +10,8 @@
 //
 // so the exponentials of X(j) run while the tensor cores do P·B2(j-1), and B1 (attention's K) is
 // released half an iteration early, as FlashAttention-3 does. Iteration 0's first half is peeled
-// before the loop, the last P·B2 after it. Everything moved keeps its order against everything
+// before the loop, the last P·B2 after it (all three inside a loop of one iteration where the
+// loop may have none). Everything moved keeps its order against everything
 // it touches; where the iteration does not have this shape, or the statements of X cannot be
 // split so, the loop is left as it is.
 #include <functional>
@@ -278,7 +279,8 @@ bool overlap_loop(Kernel& k, Body& body, size_t pos, int max_regs) {
   std::vector<std::shared_ptr<const Stmt>> made;
   if (!softmax_in_s(k, *it.x, S, P, x1, made)) return false;
   std::set<std::string> sizes(k.size_vars.begin(), k.size_vars.end());
-  if (!positive(loop.extent, sizes)) return false; // iteration 0 is peeled
+  // Iteration 0 is peeled: where the loop may run no iteration, all of it goes in a wrapper.
+  const bool may_be_empty = !positive(loop.extent, sizes);
 
   // Rings: a wait goes before the first reader, a release after the last reader retires. Rings
   // the first half reads (Z, the first group, X) are awaited at the top of iteration j; those
@@ -387,10 +389,23 @@ bool overlap_loop(Kernel& k, Body& body, size_t pos, int max_regs) {
   post.push_back(wgmma_wait(0, "the last iteration's second GEMM"));
   append(post, at(late_releases, last));
 
+  Body all = std::move(pre);
+  all.push_back(std::move(next));
+  append(all, post);
+  if (may_be_empty) {
+    // A loop of at most one iteration (n may be zero or negative, as in attention whose key
+    // range depends on where its query tile sits): an `if` that the passes after this one and
+    // the emulator see as a loop.
+    Op wrap = loop;
+    wrap.var = "grove_" + j + "_any";
+    wrap.extent = bin(IExpr::Min, n, cst(1));
+    wrap.at_most_once = true;
+    wrap.note = "once if loop " + j + " runs at all: its iteration 0 is peeled";
+    wrap.body = std::move(all);
+    all = {std::move(wrap)};
+  }
   body.erase(body.begin() + static_cast<long>(pos));
-  body.insert(body.begin() + static_cast<long>(pos), post.begin(), post.end());
-  body.insert(body.begin() + static_cast<long>(pos), std::move(next));
-  body.insert(body.begin() + static_cast<long>(pos), pre.begin(), pre.end());
+  body.insert(body.begin() + static_cast<long>(pos), all.begin(), all.end());
   return true;
 }
 

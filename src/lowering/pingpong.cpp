@@ -107,11 +107,20 @@ void take_turns(kir::Kernel& k, const BlockProgram& b) {
                      "instance '" + b.block->name + "' asks for ping-pong consumers, but has " +
                          std::to_string(cons ? cons->warpgroups : 0) + " consumer warpgroup(s)",
                      "ping-pong needs exactly two consumer warpgroups; set pingpong = false");
-  // The pipelined loop: the consumers' top-level loop that issues wgmmas.
-  auto loop = std::find_if(cons->body.begin(), cons->body.end(),
-                           [](const Op& o) { return o.kind == Op::Loop && issues_wgmma(o.body); });
+  // The pipelined loop: the consumers' top-level loop that issues wgmmas, or the one such loop
+  // inside it where the overlap pass wrapped the loop and its peeled parts (`scope`).
+  auto pipelined = [](Body& ops) {
+    return std::find_if(ops.begin(), ops.end(),
+                        [](const Op& o) { return o.kind == Op::Loop && issues_wgmma(o.body); });
+  };
+  Body* scope = &cons->body;
+  auto loop = pipelined(*scope);
+  if (loop != scope->end() && pipelined(loop->body) != loop->body.end()) {
+    scope = &loop->body;
+    loop = pipelined(*scope);
+  }
   std::vector<size_t> fences, commits;
-  for (size_t i = 0; loop != cons->body.end() && i < loop->body.size(); ++i) {
+  for (size_t i = 0; loop != scope->end() && i < loop->body.size(); ++i) {
     if (loop->body[i].kind == Op::WgmmaFence) fences.push_back(i);
     if (loop->body[i].kind == Op::WgmmaCommit) commits.push_back(i);
   }
@@ -124,13 +133,13 @@ void take_turns(kir::Kernel& k, const BlockProgram& b) {
     throw GroveError(at,
                      "instance '" + b.block->name +
                          "' asks for ping-pong consumers, but an iteration of loop '" +
-                         (loop == cons->body.end() ? std::string("?") : loop->var) + "' issues " +
+                         (loop == scope->end() ? std::string("?") : loop->var) + "' issues " +
                          std::to_string(fences.size()) + " wgmma group(s)",
                      "ping-pong needs two GEMMs per iteration with CUDA-core work between (as "
                      "attention); set pingpong = false");
   if (back_to_back) {
     turns_around_groups(loop->body);
-    turns_around_groups(cons->body);
+    turns_around_groups(*scope);
     first_turn(*cons);
     return;
   }
@@ -146,8 +155,8 @@ void take_turns(kir::Kernel& k, const BlockProgram& b) {
                   turn(Op::NamedBarrier, "wait for this warpgroup's turn on the tensor cores"));
   }
   // Around the loop: the first turn before it, the hand-over after it.
-  loop = cons->body.insert(loop, turn(Op::NamedBarrier, "wait for this warpgroup's first turn"));
-  cons->body.insert(loop + 2, turn(Op::NamedBarrierArrive, "the other warpgroup's turn"));
+  loop = scope->insert(loop, turn(Op::NamedBarrier, "wait for this warpgroup's first turn"));
+  scope->insert(loop + 2, turn(Op::NamedBarrierArrive, "the other warpgroup's turn"));
   first_turn(*cons);
 }
 

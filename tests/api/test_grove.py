@@ -189,6 +189,35 @@ class GroupedQueryAttention(unittest.TestCase):
         self.assertLess(rel_error(got, want), 3e-3, report["summary"])
 
 
+class PrefillAttention(unittest.TestCase):
+    def test_queries_at_the_end_of_the_keys(self):
+        p = grove.load(os.path.join(EXAMPLES, "attention_prefill.grove"))
+        self.assertEqual(p.signature().task, "attention_prefill")
+        # SQ < SK (a KV cache), and SQ > SK (the first query rows see no key: zeros).
+        for bh, sq, sk, d, scale in ((1, 20, 50, 64, 0.125), (2, 40, 10, 64, 0.125)):
+            q = buffer((bh, sq, d), "f")
+            k, v = buffer((bh, sk, d), "f"), buffer((bh, sk, d), "f")
+            o = buffer((bh, sq, d), "f", [float("nan")] * (bh * sq * d))
+            report = p.run(O=o, Q=q, K=k, V=v, mapping="prefill_d64", target="emulator",
+                           sm_scale=scale)
+            self.assertEqual(report["sizes"], {"BH": bh, "SQ": sq, "SK": sk, "D": d})
+            got, want = [], []
+            for b in range(bh):
+                for r in range(sq):
+                    seen = min(sk, r + sk - sq + 1)  # keys 0..r + SK - SQ
+                    sc = [scale * sum(q[b, r, e] * k[b, c, e] for e in range(d))
+                          for c in range(max(seen, 0))]
+                    mx = max(sc, default=0.0)
+                    w = [math.exp(x - mx) for x in sc]
+                    for e in range(d):
+                        want.append(sum(w[c] * v[b, c, e] for c in range(len(w))) / sum(w)
+                                    if w else 0.0)
+                        got.append(o[b, r, e])
+            self.assertLess(rel_error(got, want), 3e-3, report["summary"])
+            if sq > sk:
+                self.assertEqual(got[:d], [0.0] * d)
+
+
 NO_GPU = ("no CUDA driver", "no CUDA-capable device", "sees no GPU", "is not GPU memory")
 
 

@@ -335,6 +335,23 @@ TEST(CudaBackend, ZeroFillBeforeAWgmmaIsFoldedIntoScaleD) {
   EXPECT_EQ(gcu.find(", 0>("), std::string::npos) << gcu;
 }
 
+// A loop of at most one iteration (the overlap pass's wrapper where the key loop may run none)
+// prints as an `if`: as a loop, ptxas spills the d256 prefill consumer (see the cases below).
+TEST(CudaBackend, LoopOfAtMostOneIterationPrintsAsAnIf) {
+  auto prog = test::compile_file(test::example("attention_prefill.grove"));
+  ASSERT_EQ(prog->errors, "");
+  lower::LowerOptions o;
+  o.sizes = {{"D", 256}};
+  lower::Lowered l = lower::lower_mapping(prog->prog, *prog->prog.find_mapping("prefill_d256"), o);
+  std::string cu = cuda::print_cuda(l.kernels.at(0));
+  EXPECT_NE(cu.find("// once if loop j runs at all: its iteration 0 is peeled\n    if "
+                    "(grove::imin(grove::cdiv(grove::imin(SK, (((i * 128) + SK) - SQ) + 128), "
+                    "80), 1) > 0) {"),
+            std::string::npos)
+      << cu;
+  EXPECT_EQ(cu.find("grove_j_any"), std::string::npos) << cu;
+}
+
 // Every example, lowered with its H100 mappings, prints and compiles for sm_90a without spills.
 namespace {
 
@@ -406,7 +423,17 @@ INSTANTIATE_TEST_SUITE_P(
         ExampleCase{"attention_gqa.grove", "gqa_d128", {{"D", 128}}},
         ExampleCase{"attention_gqa.grove", "gqa_d64", {{"D", 64}}},
         ExampleCase{"attention_gqa.grove", "gqa_d256", {{"D", 256}}},
-        ExampleCase{"attention_gqa_causal.grove", "gqa_d128_causal", {{"D", 128}}}),
+        ExampleCase{"attention_gqa_causal.grove", "gqa_d128_causal", {{"D", 128}}},
+        ExampleCase{"attention_prefill.grove", "prefill_d128", {{"D", 128}}},
+        ExampleCase{"attention_prefill.grove", "prefill_d64", {{"D", 64}}},
+        ExampleCase{"attention_prefill.grove", "prefill_d256", {{"D", 256}}},
+        ExampleCase{"attention_prefill.grove",
+                    "prefill_d128",
+                    {{"D", 128}},
+                    "",
+                    "",
+                    "bf16",
+                    {{"T", ElemType::BF16}}}),
     [](const ::testing::TestParamInfo<ExampleCase>& param_info) {
       const ExampleCase& c = param_info.param;
       return c.file.substr(0, c.file.find('.')) + "_" + c.mapping +

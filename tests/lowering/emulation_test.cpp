@@ -253,6 +253,16 @@ std::vector<Case> cases() {
        "gqa_d64_causal",
        {{"BKV", 1}, {"G", 2}, {"S", 190}, {"D", 64}},
        {{"sm_scale", 0.125}}},
+      // Prefill with a KV cache: the key range of a query tile starts past the cache; with
+      // SQ > SK the first query tile sees no key (a pipelined loop of no iteration).
+      {"attention_prefill.grove",
+       "prefill_d128",
+       {{"BH", 1}, {"SQ", 130}, {"SK", 300}, {"D", 128}},
+       {{"sm_scale", 0.088}}},
+      {"attention_prefill.grove",
+       "prefill_d256",
+       {{"BH", 1}, {"SQ", 300}, {"SK", 100}, {"D", 256}},
+       {{"sm_scale", 0.0625}}},
       // bf16 (`--type T=bf16`): P packed to bf16 in registers for the P·V wgmma.
       {"attention.grove",
        "h100_d128",

@@ -212,6 +212,40 @@ TEST(Overlap, KeepsPInSAtHeadDimension256) {
   EXPECT_EQ(k.regs.at(static_cast<size_t>(copy->dst.index)).name, "wg_step.P");
 }
 
+// Prefill attention's key loop may run no iteration (a query tile before the first key, SQ >
+// SK): the overlap pass puts the peeled first half, the loop and the last P·V inside a loop of at
+// most one iteration (printed as an `if`), and the ping-pong turns go around the groups in it as
+// at the top level. Causal attention's loop provably runs: no wrapper there.
+TEST(Overlap, PeelsInsideAnIfWhereTheLoopMayRunNoIteration) {
+  auto c = compile_file(example("attention_prefill.grove"));
+  ASSERT_EQ(c->errors, "");
+  lower::LowerOptions o;
+  o.sizes = {{"D", 128}};
+  lower::Lowered l = lower::lower_mapping(c->prog, *c->prog.find_mapping("prefill_d128"), o);
+  const kir::Body& cons = l.kernels.at(0).roles.at(1).body;
+  const kir::Op* wrap = find_loop(cons, "grove_j_any");
+  ASSERT_NE(wrap, nullptr);
+  EXPECT_TRUE(wrap->at_most_once);
+  EXPECT_EQ(kir::to_string(*wrap->extent).rfind("min(", 0), 0u) << kir::to_string(*wrap->extent);
+  auto direct = [](const kir::Body& b, kir::Op::Kind kind) {
+    return std::count_if(b.begin(), b.end(), [&](const kir::Op& op) { return op.kind == kind; });
+  };
+  const kir::Op* loop = find_loop(wrap->body, "grove_j");
+  ASSERT_NE(loop, nullptr);
+  EXPECT_EQ(direct(wrap->body, kir::Op::Wgmma), 2); // Q·K^T of iteration 0, the last P·V
+  EXPECT_EQ(direct(loop->body, kir::Op::Wgmma), 2);
+  EXPECT_EQ(direct(wrap->body, kir::Op::NamedBarrier), 2); // a turn for each peeled group
+  EXPECT_EQ(direct(wrap->body, kir::Op::NamedBarrierArrive), 2);
+  EXPECT_EQ(direct(loop->body, kir::Op::NamedBarrier), 1);
+  EXPECT_EQ(count_ops(cons, kir::Op::Wgmma), 4);
+
+  auto causal = compile_file(example("attention_causal.grove"));
+  lower::Lowered lc =
+      lower::lower_mapping(causal->prog, *causal->prog.find_mapping("h100_d128_causal"), o);
+  EXPECT_EQ(find_loop(lc.kernels.at(0).roles.at(1).body, "grove_j_any"), nullptr);
+  EXPECT_NE(find_loop(lc.kernels.at(0).roles.at(1).body, "grove_j"), nullptr);
+}
+
 TEST(Lowering, EveryExampleLowers) {
   for (const char* f :
        {"gemm.grove", "linear.grove", "batched_gemm.grove", "dual_gemm.grove",

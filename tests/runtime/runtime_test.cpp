@@ -303,10 +303,10 @@ TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
       EXPECT_EQ(elem_name(prog->prog.tasks.front().params.front().type.elem), f[7]) << line;
     }
     if (list == "ATTENTION_BENCHES=(") {
-      // The baseline's shape (B H S D CAUSAL [bf16] [kv=N]) is the same problem, with the same
-      // mask and key/value heads, in the same type.
+      // The baseline's shape (B H S D CAUSAL [bf16] [kv=N] [sk=N]) is the same problem, with the
+      // same mask, key/value heads and key count, in the same type.
       ASSERT_TRUE(f.size() == 6u || f.size() == 7u) << line;
-      int64_t B = 0, H = 0, S = 0, D = 0, causal = -1, kv = 0;
+      int64_t B = 0, H = 0, S = 0, D = 0, causal = -1, kv = 0, sk = 0;
       std::string dtype = "f16";
       std::stringstream shape(f[5]);
       shape >> B >> H >> S >> D >> causal;
@@ -315,6 +315,8 @@ TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
           dtype = w;
         else if (w.rfind("kv=", 0) == 0)
           kv = std::stoll(w.substr(3));
+        else if (w.rfind("sk=", 0) == 0)
+          sk = std::stoll(w.substr(3));
         else
           ADD_FAILURE() << "unknown word '" << w << "' in " << line;
       }
@@ -326,11 +328,19 @@ TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
       } else {
         EXPECT_EQ(B * H, sizes["BH"]) << line;
       }
-      EXPECT_EQ(S, sizes["S"]) << line;
+      EXPECT_EQ(sk > 0, sizes.count("SK") == 1) << line;
+      if (sk > 0) {
+        EXPECT_EQ(S, sizes["SQ"]) << line;
+        EXPECT_EQ(sk, sizes["SK"]) << line;
+      } else {
+        EXPECT_EQ(S, sizes["S"]) << line;
+      }
       EXPECT_EQ(D, sizes["D"]) << line;
-      EXPECT_EQ(causal, f[1].find("causal") != std::string::npos ? 1 : 0) << line;
+      bool causal_file =
+          f[1].find("causal") != std::string::npos || f[1].find("prefill") != std::string::npos;
+      EXPECT_EQ(causal, causal_file ? 1 : 0) << line;
     }
   }
   // GEMM_SHAPES in two types, GPU_RUNS, OTHER_GEMMS, ATTENTION_BENCHES.
-  EXPECT_GE(cases, 2 * 7 + 39 + 5 + 13);
+  EXPECT_GE(cases, 2 * 7 + 42 + 5 + 14);
 }

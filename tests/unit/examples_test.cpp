@@ -92,22 +92,25 @@ RefFn rowsum_ref = [](const Tensors& t, const EntryArgs&) {
 
 // Q and O are [BH, S, D], or [BKV, G, S, D] for grouped-query attention (query head b reads
 // key/value head b / G); K and V are [BH or BKV, S, D].
+// Attention: Q and O are [BH, SQ, D] (or [BKV, G, SQ, D], grouped), K and V [BH or BKV, SK, D].
+// Causal masks align to the bottom right (query q is at position q + SK - SQ); a query row that
+// sees no key gets zeros.
 RefFn attention_ref(bool causal) {
   return [causal](const Tensors& t, const EntryArgs& args) {
     const Buffer &Q = *t.at("Q"), &K = *t.at("K"), &V = *t.at("V");
     bool grouped = Q.shape.size() == 4;
     int64_t G = grouped ? Q.shape[1] : 1;
-    int64_t BH = Q.shape[0] * G, S = K.shape[1], D = K.shape[2];
+    int64_t BH = Q.shape[0] * G, SQ = Q.shape[Q.shape.size() - 2], SK = K.shape[1], D = K.shape[2];
     double scale = args.scalars.at("sm_scale");
     std::vector<double> o(Q.data.size());
-    std::vector<double> p(static_cast<size_t>(S));
+    std::vector<double> p(static_cast<size_t>(SK));
     for (int64_t b = 0; b < BH; ++b)
-      for (int64_t q = 0; q < S; ++q) {
+      for (int64_t q = 0; q < SQ; ++q) {
         auto at = [&](const Buffer& x, int64_t r, int64_t d) {
-          int64_t head = &x == &Q ? b : b / G;
-          return x.data[static_cast<size_t>((head * S + r) * D + d)];
+          int64_t row = &x == &Q ? b * SQ + r : b / G * SK + r;
+          return x.data[static_cast<size_t>(row * D + d)];
         };
-        int64_t last = causal ? q + 1 : S;
+        int64_t last = causal ? std::min(SK, q + SK - SQ + 1) : SK;
         double mx = -INFINITY;
         for (int64_t k = 0; k < last; ++k) {
           double s = 0;
@@ -121,7 +124,7 @@ RefFn attention_ref(bool causal) {
         for (int64_t d = 0; d < D; ++d) {
           double acc = 0;
           for (int64_t k = 0; k < last; ++k) acc += p[static_cast<size_t>(k)] * at(V, k, d);
-          o[static_cast<size_t>((b * S + q) * D + d)] = acc / sum;
+          o[static_cast<size_t>((b * SQ + q) * D + d)] = last > 0 ? acc / sum : 0.0;
         }
       }
     return std::map<std::string, std::vector<double>>{{"O", o}};
@@ -302,6 +305,24 @@ std::vector<Case> cases() {
        {{"BKV", 2}, {"G", 2}, {"S", 300}, {"D", 128}},
        {{"sm_scale", s128}},
        attention_ref(true)},
+      // Prefill with a KV cache: SQ queries at the end of SK keys (bottom-right causal mask); with
+      // SQ > SK, query tiles that see no key at all, and rows of zeros.
+      {"attention_prefill.grove",
+       "prefill_d128",
+       {{"BH", 2}, {"SQ", 200}, {"SK", 456}, {"D", 128}},
+       {{"sm_scale", s128}},
+       attention_ref(true)},
+      {"attention_prefill.grove",
+       "prefill_d64",
+       {{"BH", 3}, {"SQ", 1}, {"SK", 333}, {"D", 64}},
+       {{"sm_scale", s64}},
+       attention_ref(true)},
+      {"attention_prefill.grove",
+       "prefill_d128",
+       {{"BH", 1}, {"SQ", 300}, {"SK", 100}, {"D", 128}},
+       {{"sm_scale", s128}},
+       attention_ref(true),
+       {{"T", ElemType::BF16}}},
       // bf16 (the type parameter T set, as `--type T=bf16`): P is rounded to bf16 too.
       {"attention.grove",
        "h100_d128",
