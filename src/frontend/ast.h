@@ -5,6 +5,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
+#include <utility>
 #include <vector>
 
 #include "support/diagnostics.h"
@@ -137,6 +139,20 @@ struct Instance {
   std::optional<Located<std::pair<int, int>>> cluster;
   std::optional<Located<int64_t>> tile_band; // rows of tiles per band (persistent.cpp); default 8
 };
+
+// The block options by name, as pointers to Instance's members: the one list that extending
+// mappings, the level check and `grove explain` walk (the parser reads each in its own way).
+inline constexpr auto kBlockOptions = std::make_tuple(
+    std::pair{"warp_specialize", &Instance::warp_specialize},
+    std::pair{"pipeline", &Instance::pipeline}, std::pair{"pingpong", &Instance::pingpong},
+    std::pair{"overlap", &Instance::overlap}, std::pair{"smem_bytes", &Instance::smem_bytes},
+    std::pair{"persistent", &Instance::persistent}, std::pair{"cluster", &Instance::cluster},
+    std::pair{"tile_band", &Instance::tile_band});
+
+// Calls f(name, member) for each block option, in kBlockOptions' order.
+template <class F> void for_each_block_option(F&& f) {
+  std::apply([&](const auto&... option) { (f(option.first, option.second), ...); }, kBlockOptions);
+}
 
 struct MappingDecl {
   std::string name;

@@ -192,25 +192,13 @@ void check_mapping(const Program& prog, const MappingDecl& mp, Diagnostics& diag
     }
 
     // Block options.
-    auto block_only = [&](bool present, SourceLoc loc, const char* what) {
-      if (present && in.level != Level::Block)
-        diags.error(loc,
+    for_each_block_option([&](const char* what, auto option) {
+      if (in.*option && in.level != Level::Block)
+        diags.error((in.*option)->loc,
                     std::string(what) + " is a block option, but instance '" + in.name +
                         "' runs at " + level_name(in.level),
                     "set it on the BLOCK instance");
-    };
-    block_only(in.warp_specialize.has_value(),
-               in.warp_specialize ? in.warp_specialize->loc : SourceLoc{}, "warp_specialize");
-    block_only(in.pipeline.has_value(), in.pipeline ? in.pipeline->loc : SourceLoc{}, "pipeline");
-    block_only(in.smem_bytes.has_value(), in.smem_bytes ? in.smem_bytes->loc : SourceLoc{},
-               "smem_bytes");
-    block_only(in.persistent.has_value(), in.persistent ? in.persistent->loc : SourceLoc{},
-               "persistent");
-    block_only(in.cluster.has_value(), in.cluster ? in.cluster->loc : SourceLoc{}, "cluster");
-    block_only(in.pingpong.has_value(), in.pingpong ? in.pingpong->loc : SourceLoc{}, "pingpong");
-    block_only(in.overlap.has_value(), in.overlap ? in.overlap->loc : SourceLoc{}, "overlap");
-    block_only(in.tile_band.has_value(), in.tile_band ? in.tile_band->loc : SourceLoc{},
-               "tile_band");
+    });
     // Bands order the tiles of the loop persistent blocks (or clusters) walk; an ordinary grid
     // has none.
     if (in.tile_band && in.level == Level::Block && !(in.persistent && in.persistent->value) &&

@@ -26,23 +26,14 @@ void amend_named(std::vector<std::pair<Located<std::string>, V>>& base,
   }
 }
 
-template <class T> void amend_option(std::optional<T>& base, const std::optional<T>& change) {
-  if (change) base = change;
-}
-
 void amend(Instance& in, const Instance& change) {
   in.loc = change.loc; // errors about the changed instance point where it was changed
   amend_named(in.tunables, change.tunables);
   amend_named(in.memories, change.memories);
   amend_named(in.calls, change.calls);
-  amend_option(in.warp_specialize, change.warp_specialize);
-  amend_option(in.pipeline, change.pipeline);
-  amend_option(in.smem_bytes, change.smem_bytes);
-  amend_option(in.persistent, change.persistent);
-  amend_option(in.pingpong, change.pingpong);
-  amend_option(in.overlap, change.overlap);
-  amend_option(in.cluster, change.cluster);
-  amend_option(in.tile_band, change.tile_band);
+  for_each_block_option([&](const char*, auto option) {
+    if (change.*option) in.*option = change.*option;
+  });
 }
 
 class Resolver {

@@ -668,9 +668,10 @@ private:
         in.cluster =
             Located<std::pair<int, int>>{{static_cast<int>(x), static_cast<int>(y)}, key.loc};
       } else {
-        fail(key.loc, "unknown instance setting '" + key.text + "'",
-             "settings are tunable, memory, call, warp_specialize, pipeline, pingpong, "
-             "overlap, smem_bytes, persistent, cluster, tile_band");
+        std::string settings = "tunable, memory, call";
+        for_each_block_option(
+            [&](const char* option, auto) { settings += std::string(", ") + option; });
+        fail(key.loc, "unknown instance setting '" + key.text + "'", "settings are " + settings);
       }
       expect(";");
     }

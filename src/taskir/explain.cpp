@@ -7,6 +7,20 @@
 namespace grove {
 namespace {
 
+// A block option's value as the mapping writes it.
+std::string option_text(bool v) {
+  return v ? "true" : "false";
+}
+std::string option_text(int pipeline) { // (the one int option: 0 is `auto`)
+  return pipeline ? std::to_string(pipeline) : "auto";
+}
+std::string option_text(int64_t v) {
+  return std::to_string(v);
+}
+std::string option_text(const std::pair<int, int>& cluster) {
+  return "(" + std::to_string(cluster.first) + ", " + std::to_string(cluster.second) + ")";
+}
+
 class TreePrinter {
 public:
   TreePrinter(const Program& p, const MappingDecl& m, std::ostream& o) : prog_(p), map_(m), os_(o) {
@@ -33,20 +47,9 @@ public:
       line(indent + 2) << "tunables: " << t << "\n";
     }
     std::string opts;
-    if (in.warp_specialize)
-      opts += std::string(" warp_specialize=") + (in.warp_specialize->value ? "true" : "false");
-    if (in.pipeline)
-      opts += " pipeline=" +
-              (in.pipeline->value ? std::to_string(in.pipeline->value) : std::string("auto"));
-    if (in.smem_bytes) opts += " smem_bytes=" + std::to_string(in.smem_bytes->value);
-    if (in.persistent)
-      opts += std::string(" persistent=") + (in.persistent->value ? "true" : "false");
-    if (in.pingpong) opts += std::string(" pingpong=") + (in.pingpong->value ? "true" : "false");
-    if (in.overlap) opts += std::string(" overlap=") + (in.overlap->value ? "true" : "false");
-    if (in.cluster)
-      opts += " cluster=(" + std::to_string(in.cluster->value.first) + ", " +
-              std::to_string(in.cluster->value.second) + ")";
-    if (in.tile_band) opts += " tile_band=" + std::to_string(in.tile_band->value);
+    for_each_block_option([&](const char* name, auto option) {
+      if (in.*option) opts += std::string(" ") + name + "=" + option_text((in.*option)->value);
+    });
     if (!opts.empty()) line(indent + 2) << "block options:" << opts << "\n";
     if (!active.insert(in.name).second) {
       line(indent + 2) << "(recursive: " << in.name << " is already being expanded above)\n";

@@ -97,8 +97,8 @@ TEST(Cli, ExplainShowsInheritedBlockOptions) {
   Result r = run(cmd_explain, o);
   EXPECT_EQ(r.rc, 0) << r.err;
   EXPECT_NE(r.out.find("host = attention_gqa.tiles @ HOST"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("block options: warp_specialize=true pipeline=3 persistent=true "
-                       "pingpong=true"),
+  EXPECT_NE(r.out.find("block options: warp_specialize=true pipeline=3 pingpong=true "
+                       "persistent=true"),
             std::string::npos)
       << r.out;
 }
