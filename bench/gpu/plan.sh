@@ -124,6 +124,7 @@ VARIANTS=(
   "gemm_pingpong_128x128|gemm.grove|/mapping h100_pingpong/,\$ {s/BM = 64;/BM = 128, BN = 128;/;s/pipeline = 4;/pipeline = 5;/;s/pingpong = true;/pingpong = true;\n    tunable WM = 128;\n  }\n  instance step {\n    tunable WM = 128;/}|h100_pingpong|M=8192,N=8192,K=8192|"
   "attention_d128_no_overlap|attention.grove|s/    pingpong = true;/    pingpong = true;\n    overlap = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"
   "attention_d128_no_pingpong|attention.grove|s/pingpong = true;/pingpong = false;/|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088"
+  "attention_causal_d128_in_order|attention_causal.grove|/last_tiles_first = true;/d|h100_d128_causal|BH=64,S=4096,D=128|sm_scale=0.088"
   "gemm_cluster_2x2|gemm.grove|s/cluster = (2, 1);/cluster = (2, 2);/|h100|M=8192,N=8192,K=8192|"
   "gemm_no_cluster|gemm.grove|/cluster = (2, 1);/d|h100|M=8192,N=8192,K=8192|"
   "gemm_not_persistent|gemm.grove|s/persistent = true;/persistent = false;/|h100|M=8192,N=8192,K=8192|"

@@ -643,7 +643,10 @@ std::string Printer::run() {
       for (size_t i = 0; i < k_.grid_vars.size(); ++i) s += (i ? ", " : "") + k_.grid_vars[i];
       return s;
     }() + "), the last one varying fastest");
-    w_->line("  int block = blockIdx.x;");
+    w_->line(k_.last_tiles_first
+                 ? "  int block = static_cast<int>(gridDim.x - 1 - blockIdx.x);  // the last "
+                   "tiles first"
+                 : "  int block = blockIdx.x;");
     if (k_.tiles) w_->line("  const int grove_ctas = static_cast<int>(gridDim.x);");
     for (size_t i = k_.grid_vars.size(); i-- > 0;) {
       if (i == 0) {

@@ -138,6 +138,7 @@ struct Instance {
   std::optional<Located<bool>> overlap;  // unset: wherever the loop has the shape (overlap.cpp)
   std::optional<Located<std::pair<int, int>>> cluster;
   std::optional<Located<int64_t>> tile_band; // rows of tiles per band (persistent.cpp); default 8
+  std::optional<Located<bool>> last_tiles_first; // an ordinary grid's blocks in reverse order
 };
 
 // The block options by name, as pointers to Instance's members: the one list that extending
@@ -147,7 +148,8 @@ inline constexpr auto kBlockOptions = std::make_tuple(
     std::pair{"pipeline", &Instance::pipeline}, std::pair{"pingpong", &Instance::pingpong},
     std::pair{"overlap", &Instance::overlap}, std::pair{"smem_bytes", &Instance::smem_bytes},
     std::pair{"persistent", &Instance::persistent}, std::pair{"cluster", &Instance::cluster},
-    std::pair{"tile_band", &Instance::tile_band});
+    std::pair{"tile_band", &Instance::tile_band},
+    std::pair{"last_tiles_first", &Instance::last_tiles_first});
 
 // Calls f(name, member) for each block option, in kBlockOptions' order.
 template <class F> void for_each_block_option(F&& f) {

@@ -207,6 +207,17 @@ void check_mapping(const Program& prog, const MappingDecl& mp, Diagnostics& diag
                   "tile_band orders the tiles persistent blocks walk, but instance '" + in.name +
                       "' is not persistent",
                   "set persistent = true (or a cluster), or drop tile_band");
+    // Persistent blocks and clusters walk their tiles in tile_band's order; an ordinary grid's
+    // blocks start in blockIdx order, which last_tiles_first reverses.
+    const bool clustered = in.cluster && in.cluster->value.first * in.cluster->value.second > 1;
+    if (in.last_tiles_first && in.last_tiles_first->value && in.level == Level::Block &&
+        ((in.persistent && in.persistent->value) || clustered))
+      diags.error(in.last_tiles_first->loc,
+                  "last_tiles_first orders the blocks of an ordinary grid, but instance '" +
+                      in.name + "' is " + (clustered ? "clustered" : "persistent"),
+                  "drop last_tiles_first (its blocks walk their tiles in tile_band's order), or "
+                  "set " +
+                      std::string(clustered ? "cluster = (1, 1)" : "persistent = false"));
     constexpr int64_t kMaxSmem =
         232448; // 227 KiB: the most dynamic shared memory one H100 block may use
     if (in.smem_bytes && (in.smem_bytes->value <= 0 || in.smem_bytes->value > kMaxSmem))

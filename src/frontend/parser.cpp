@@ -628,13 +628,15 @@ private:
           in.calls.push_back({{n.text, n.loc}, {target.text, target.loc}});
         } while (accept(","));
       } else if (key.text == "warp_specialize" || key.text == "persistent" ||
-                 key.text == "pingpong" || key.text == "overlap") {
+                 key.text == "pingpong" || key.text == "overlap" ||
+                 key.text == "last_tiles_first") {
         expect("=");
         Located<bool> v{parse_bool(), key.loc};
-        (key.text == "persistent" ? in.persistent
-         : key.text == "pingpong" ? in.pingpong
-         : key.text == "overlap"  ? in.overlap
-                                  : in.warp_specialize) = v;
+        (key.text == "persistent"         ? in.persistent
+         : key.text == "pingpong"         ? in.pingpong
+         : key.text == "overlap"          ? in.overlap
+         : key.text == "last_tiles_first" ? in.last_tiles_first
+                                          : in.warp_specialize) = v;
       } else if (key.text == "pipeline") {
         expect("=");
         if (accept("auto")) {

@@ -273,6 +273,7 @@ std::string to_text(const Kernel& k) {
   os << "  grid:";
   for (size_t i = 0; i < k.grid.size(); ++i) os << " " << k.grid_vars[i] << " < " << str(k.grid[i]);
   os << "\n  threads: " << k.threads() << ", shared memory: " << k.smem_bytes << " bytes";
+  if (k.last_tiles_first) os << ", last tiles first";
   if (k.persistent && !k.tiles) os << ", persistent";
   if (k.persistent && k.tiles) {
     os << ", persistent over " << str(k.tiles) << " tiles (";

@@ -213,6 +213,9 @@ struct Kernel {
   std::vector<Role> roles;
   // Mapping options carried to the back end.
   bool persistent = false;
+  // Blocks take the grid's tiles in reverse order (blockIdx.x 0 the last one), so that the tiles
+  // that start last are the first ones (in causal attention, the query tiles with fewest keys).
+  bool last_tiles_first = false;
   // The consumer warpgroups take alternate tiles of the persistent tile loop (warpgroup wg runs
   // iterations grove_tile_iter = 2 * grove_turn + wg), each computing a whole tile; the buffers
   // they write have a slot per warpgroup.

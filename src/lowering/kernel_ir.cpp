@@ -27,6 +27,7 @@ Kernel KernelIrEmitter::run() {
   k_.grid_vars = b_.grid_vars;
   k_.grid = b_.grid;
   if (b_.block->persistent) k_.persistent = persistent_ = b_.block->persistent->value;
+  if (b_.block->last_tiles_first) k_.last_tiles_first = b_.block->last_tiles_first->value;
   if (persistent_) check_persistent();
   if (b_.alternate_tiles) check_alternate_tiles();
   k_.alternate_tiles = b_.alternate_tiles;

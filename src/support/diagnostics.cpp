@@ -31,6 +31,12 @@ std::string SourceManager::line_text(int file, int line) const {
 }
 
 void Diagnostics::error(SourceLoc loc, std::string message, std::string hint) {
+  // The same error at the same place once: a setting of a mapping that others extend is checked
+  // in each of them, at the base's line.
+  for (const Diagnostic& d : errors_)
+    if (d.loc.file == loc.file && d.loc.line == loc.line && d.loc.col == loc.col &&
+        d.message == message && d.hint == hint)
+      return;
   errors_.push_back({loc, std::move(message), std::move(hint)});
 }
 

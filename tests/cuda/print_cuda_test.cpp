@@ -335,6 +335,33 @@ TEST(CudaBackend, ZeroFillBeforeAWgmmaIsFoldedIntoScaleD) {
   EXPECT_EQ(gcu.find(", 0>("), std::string::npos) << gcu;
 }
 
+// `last_tiles_first = true` (causal attention): blockIdx.x 0 takes the grid's last tile, so the
+// query tiles that read the most keys start first; without it, blocks take tiles in order.
+TEST(CudaBackend, LastTilesFirstReversesTheBlockOrder) {
+  lower::LowerOptions o;
+  o.sizes = {{"D", 128}};
+  auto causal = test::compile_file(test::example("attention_causal.grove"));
+  ASSERT_EQ(causal->errors, "");
+  lower::Lowered l =
+      lower::lower_mapping(causal->prog, *causal->prog.find_mapping("h100_d128_causal"), o);
+  ASSERT_TRUE(l.kernels.at(0).last_tiles_first);
+  std::string cu = cuda::print_cuda(l.kernels.at(0));
+  EXPECT_NE(cu.find("  int block = static_cast<int>(gridDim.x - 1 - blockIdx.x);  // the last "
+                    "tiles first\n  const int i = block % grove::cdiv(S, 128);"),
+            std::string::npos)
+      << cu;
+  std::string text = test::read_text(test::example("attention_causal.grove"));
+  const std::string option = "    last_tiles_first = true;\n";
+  ASSERT_NE(text.find(option), std::string::npos);
+  text.erase(text.find(option), option.size());
+  auto in_order = test::compile_text(text, test::example("attention_causal.grove"));
+  ASSERT_EQ(in_order->errors, "");
+  lower::Lowered l2 =
+      lower::lower_mapping(in_order->prog, *in_order->prog.find_mapping("h100_d128_causal"), o);
+  EXPECT_NE(cuda::print_cuda(l2.kernels.at(0)).find("  int block = blockIdx.x;\n"),
+            std::string::npos);
+}
+
 // A loop of at most one iteration (the overlap pass's wrapper where the key loop may run none)
 // prints as an `if`: as a loop, ptxas spills the d256 prefill consumer (see the cases below).
 TEST(CudaBackend, LoopOfAtMostOneIterationPrintsAsAnIf) {

@@ -330,8 +330,8 @@ TEST(Persistent, ClustersAlongBothCoordinatesNeedTwoTileCoordinates) {
 
 TEST(Persistent, TileDependentTripCountsAreRefused) {
   // Causal attention: a query tile walks only the key tiles up to the diagonal.
-  std::string text = replace(read_example("attention_causal.grove"), "    pipeline = 2;\n",
-                             "    pipeline = 2;\n    persistent = true;\n");
+  std::string text = replace(read_example("attention_causal.grove"),
+                             "    last_tiles_first = true;\n", "    persistent = true;\n");
   std::string msg = lowering_error(text, {{"D", 128}});
   EXPECT_NE(msg.find("asks for a persistent grid, but its pipelined loop"), std::string::npos)
       << msg;
