@@ -10,10 +10,10 @@
 //
 // so the exponentials of X(j) run while the tensor cores do P·B2(j-1), and B1 (attention's K) is
 // released half an iteration early, as FlashAttention-3 does. Iteration 0's first half is peeled
-// before the loop, the last P·B2 after it (all three inside a loop of one iteration where the
-// loop may have none). Everything moved keeps its order against everything
-// it touches; where the iteration does not have this shape, or the statements of X cannot be
-// split so, the loop is left as it is.
+// before the loop, the last P·B2 after it (all three inside a loop of at most one iteration where
+// the loop may have none). Everything moved keeps its order against everything it touches; where
+// the iteration does not have this shape, or the statements of X cannot be split so, the loop is
+// left as it is.
 #include <functional>
 #include <set>
 

@@ -115,7 +115,7 @@ void take_turns(kir::Kernel& k, const BlockProgram& b) {
   };
   Body* scope = &cons->body;
   auto loop = pipelined(*scope);
-  if (loop != scope->end() && pipelined(loop->body) != loop->body.end()) {
+  if (loop != scope->end() && loop->at_most_once) {
     scope = &loop->body;
     loop = pipelined(*scope);
   }
