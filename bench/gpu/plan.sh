@@ -61,6 +61,7 @@ GPU_RUNS=(
   "attention_gqa_causal_d128_ragged|attention_gqa_causal.grove|gqa_d128_causal|BKV=2,G=2,S=300,D=128|sm_scale=0.088"
   "attention_prefill_d128_ragged|attention_prefill.grove|prefill_d128|BH=2,SQ=300,SK=1000,D=128|sm_scale=0.088"
   "attention_prefill_d256_zero_rows|attention_prefill.grove|prefill_d256|BH=1,SQ=300,SK=100,D=256|sm_scale=0.0625"
+  "attention_gqa_prefill_d128_ragged|attention_gqa_prefill.grove|gqa_prefill_d128|BKV=2,G=4,SQ=200,SK=777,D=128|sm_scale=0.088"
   "attention_prefill_d64_bf16_decode|attention_prefill.grove|prefill_d64|BH=4,SQ=1,SK=777,D=64|sm_scale=0.125|T=bf16"
 )
 

@@ -8,7 +8,8 @@ that are and are not tile multiples; then one shape per head dimension is timed 
 scaled_dot_product_attention (cuDNN or FlashAttention, whichever PyTorch picks). Grouped-query
 attention (examples/attention_gqa.grove and attention_gqa_causal.grove) runs on (batch, query
 heads, S, D) Q and O viewed as (batch x key/value heads, group, S, D), also without copies, and
-prefill with a KV cache (examples/attention_prefill.grove) on SQ queries after SK keys.
+prefill with a KV cache (examples/attention_prefill.grove, attention_gqa_prefill.grove) on SQ
+queries after SK keys.
 
     python3 examples/python/torch_attention.py      (needs a Hopper GPU and PyTorch)
 """
@@ -81,18 +82,28 @@ def check_gqa(program, causal, b, h, hkv, s, d):
     return ok
 
 
-def check_prefill(program, bh, sq, sk, d):
-    q = torch.empty(bh, sq, d, dtype=torch.float16, device="cuda").uniform_(-1, 1)
-    k, v = (torch.empty(bh, sk, d, dtype=torch.float16, device="cuda").uniform_(-1, 1)
+def check_prefill(program, b, h, hkv, sq, sk, d):
+    """Prefill over a KV cache; grouped query heads (gqa_prefill_dD) where hkv < h."""
+    g = h // hkv
+    q = torch.empty(b, h, sq, d, dtype=torch.float16, device="cuda").uniform_(-1, 1)
+    k, v = (torch.empty(b, hkv, sk, d, dtype=torch.float16, device="cuda").uniform_(-1, 1)
             for _ in range(2))
     o = torch.full_like(q, float("nan"))
     scale = 1 / math.sqrt(d)
-    report = program.launch(O=o, Q=q, K=k, V=v, sm_scale=scale, mapping=f"prefill_d{d}",
-                            dynamic={"BH", "SQ", "SK"}, stream=torch.cuda.current_stream())
-    want = reference(q, k, v, scale, True)
+    if g == 1:
+        tensors = dict(O=o.view(b * h, sq, d), Q=q.view(b * h, sq, d), K=k.view(b * h, sk, d),
+                       V=v.view(b * h, sk, d))
+        mapping, dynamic = f"prefill_d{d}", {"BH", "SQ", "SK"}
+    else:
+        tensors = dict(O=o.view(b * hkv, g, sq, d), Q=q.view(b * hkv, g, sq, d),
+                       K=k.view(b * hkv, sk, d), V=v.view(b * hkv, sk, d))
+        mapping, dynamic = f"gqa_prefill_d{d}", {"BKV", "SQ", "SK"}
+    report = program.launch(**tensors, sm_scale=scale, mapping=mapping, dynamic=dynamic,
+                            stream=torch.cuda.current_stream())
+    want = reference(q, k.repeat_interleave(g, dim=1), v.repeat_interleave(g, dim=1), scale, True)
     err = ((o.double() - want).norm() / want.norm()).item()
     ok = bool(torch.isfinite(o).all()) and err < 2e-3
-    print(f"prefill f16      BH={bh:3} SQ={sq:5} SK={sk:5} D={d:3}  "
+    print(f"prefill f16      B={b} H={h} KV={hkv} SQ={sq:5} SK={sk:5} D={d:3}  "
           f"||O - ref|| / ||ref|| = {err:.2e} {'ok' if ok else 'FAILED'}  ({report['summary']})")
     return ok
 
@@ -121,10 +132,13 @@ def main():
                 ok = check_gqa(gqa, causal, 2, 8, 2, s, d) and ok
 
     # Prefill with a KV cache: SQ new queries after SK - SQ cached keys (or SQ > SK: zero rows).
+    # With grouped query heads too (attention_gqa_prefill.grove: 8 query heads per K/V head).
     prefill = grove.load(os.path.join(ROOT, "examples", "attention_prefill.grove"))
+    gqa_prefill = grove.load(os.path.join(ROOT, "examples", "attention_gqa_prefill.grove"))
     for d in (64, 128, 256):
         for sq, sk in ((512, 2048), (200, 777), (1, 300), (300, 100)):
-            ok = check_prefill(prefill, 2, sq, sk, d) and ok
+            ok = check_prefill(prefill, 2, 2, 2, sq, sk, d) and ok
+            ok = check_prefill(gqa_prefill, 1, 16, 2, sq, sk, d) and ok
 
     print(f"\nf16, B=4, 16k tokens, H*D = 2048, on {torch.cuda.get_device_name()}, median of 50 "
           "(same inputs for both; bench/gpu/run.sh times the fair way):")

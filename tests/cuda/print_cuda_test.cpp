@@ -454,6 +454,7 @@ INSTANTIATE_TEST_SUITE_P(
         ExampleCase{"attention_prefill.grove", "prefill_d128", {{"D", 128}}},
         ExampleCase{"attention_prefill.grove", "prefill_d64", {{"D", 64}}},
         ExampleCase{"attention_prefill.grove", "prefill_d256", {{"D", 256}}},
+        ExampleCase{"attention_gqa_prefill.grove", "gqa_prefill_d128", {{"D", 128}}},
         ExampleCase{"attention_prefill.grove",
                     "prefill_d128",
                     {{"D", 128}},

@@ -323,6 +323,18 @@ std::vector<Case> cases() {
        {{"sm_scale", s128}},
        attention_ref(true),
        {{"T", ElemType::BF16}}},
+      // Both: grouped query heads over a KV cache.
+      {"attention_gqa_prefill.grove",
+       "gqa_prefill_d128",
+       {{"BKV", 2}, {"G", 2}, {"SQ", 150}, {"SK", 400}, {"D", 128}},
+       {{"sm_scale", s128}},
+       attention_ref(true)},
+      {"attention_gqa_prefill.grove",
+       "gqa_prefill_d64",
+       {{"BKV", 1}, {"G", 3}, {"SQ", 200}, {"SK", 70}, {"D", 64}},
+       {{"sm_scale", s64}},
+       attention_ref(true),
+       {{"T", ElemType::BF16}}},
       // bf16 (the type parameter T set, as `--type T=bf16`): P is rounded to bf16 too.
       {"attention.grove",
        "h100_d128",
