@@ -113,6 +113,7 @@ ATTENTION_BENCHES=(
   "d128 gqa 32/8 bf16|attention_gqa.grove|gqa_d128|BKV=16,G=4,S=4096,D=128|sm_scale=0.088|2 32 4096 128 0 bf16 kv=8|T=bf16"
   "d128 causal gqa 32/8|attention_gqa_causal.grove|gqa_d128_causal|BKV=16,G=4,S=4096,D=128|sm_scale=0.088|2 32 4096 128 1 kv=8"
   "d128 prefill 2k/8k|attention_prefill.grove|prefill_d128|BH=64,SQ=2048,SK=8192,D=128|sm_scale=0.088|4 16 2048 128 1 sk=8192"
+  "d128 gqa prefill 32/8 2k/8k|attention_gqa_prefill.grove|gqa_prefill_d128|BKV=16,G=4,SQ=2048,SK=8192,D=128|sm_scale=0.088|2 32 2048 128 1 kv=8 sk=8192"
 )
 
 # A/B: one mapping option turned off in a copy of the example (sed edit; s/^// for none, to time
