@@ -199,19 +199,19 @@ void check_mapping(const Program& prog, const MappingDecl& mp, Diagnostics& diag
                         "' runs at " + level_name(in.level),
                     "set it on the BLOCK instance");
     });
-    // Bands order the tiles of the loop persistent blocks (or clusters) walk; an ordinary grid
-    // has none.
-    if (in.tile_band && in.level == Level::Block && !(in.persistent && in.persistent->value) &&
-        !(in.cluster && in.cluster->value.first * in.cluster->value.second > 1))
+    // Persistent blocks and clusters walk their tiles in bands (tile_band); an ordinary grid's
+    // blocks start in blockIdx order, which last_tiles_first reverses. (64-bit: the sides are
+    // checked for range only later.)
+    const bool persistent = in.persistent && in.persistent->value;
+    const bool clustered =
+        in.cluster && int64_t{in.cluster->value.first} * in.cluster->value.second > 1;
+    if (in.tile_band && in.level == Level::Block && !persistent && !clustered)
       diags.error(in.tile_band->loc,
                   "tile_band orders the tiles persistent blocks walk, but instance '" + in.name +
                       "' is not persistent",
                   "set persistent = true (or a cluster), or drop tile_band");
-    // Persistent blocks and clusters walk their tiles in tile_band's order; an ordinary grid's
-    // blocks start in blockIdx order, which last_tiles_first reverses.
-    const bool clustered = in.cluster && in.cluster->value.first * in.cluster->value.second > 1;
     if (in.last_tiles_first && in.last_tiles_first->value && in.level == Level::Block &&
-        ((in.persistent && in.persistent->value) || clustered))
+        (persistent || clustered))
       diags.error(in.last_tiles_first->loc,
                   "last_tiles_first orders the blocks of an ordinary grid, but instance '" +
                       in.name + "' is " + (clustered ? "clustered" : "persistent"),
