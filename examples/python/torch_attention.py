@@ -60,50 +60,25 @@ def check(program, causal, bh, s, d, dtype=torch.float16):
     return ok
 
 
-def check_gqa(program, causal, b, h, hkv, s, d):
-    g = h // hkv
-    q = torch.empty(b, h, s, d, dtype=torch.float16, device="cuda").uniform_(-1, 1)
-    k, v = (torch.empty(b, hkv, s, d, dtype=torch.float16, device="cuda").uniform_(-1, 1)
-            for _ in range(2))
-    o = torch.full_like(q, float("nan"))
-    scale = 1 / math.sqrt(d)
-    # Query head i reads key/value head i // g: Q and O viewed as (b * hkv, g, s, d).
-    report = program.launch(O=o.view(b * hkv, g, s, d), Q=q.view(b * hkv, g, s, d),
-                            K=k.view(b * hkv, s, d), V=v.view(b * hkv, s, d), sm_scale=scale,
-                            mapping=f"gqa_d{d}" + ("_causal" if causal else ""),
-                            dynamic={"BKV", "S"},
-                            stream=torch.cuda.current_stream())
-    want = reference(q, k.repeat_interleave(g, dim=1), v.repeat_interleave(g, dim=1), scale,
-                     causal)
-    err = ((o.double() - want).norm() / want.norm()).item()
-    ok = bool(torch.isfinite(o).all()) and err < 2e-3
-    print(f"{'causal' if causal else 'full':6} gqa      B={b} H={h} KV={hkv} S={s:5} D={d:3}  "
-          f"||O - ref|| / ||ref|| = {err:.2e} {'ok' if ok else 'FAILED'}  ({report['summary']})")
-    return ok
-
-
-def check_prefill(program, b, h, hkv, sq, sk, d):
-    """Prefill over a KV cache; grouped query heads (gqa_prefill_dD) where hkv < h."""
+def check_heads(program, mapping, dynamic, causal, b, h, hkv, sq, sk, d):
+    """SQ queries of H heads after SK keys of HKV heads, (B, heads, positions, D) tensors. With
+    H = HKV, viewed as [B·H, S, D]; with fewer key/value heads, query head i reads key/value head
+    i // G, so Q and O are viewed as [B·HKV, G, SQ, D] (grouped-query attention)."""
     g = h // hkv
     q = torch.empty(b, h, sq, d, dtype=torch.float16, device="cuda").uniform_(-1, 1)
     k, v = (torch.empty(b, hkv, sk, d, dtype=torch.float16, device="cuda").uniform_(-1, 1)
             for _ in range(2))
     o = torch.full_like(q, float("nan"))
     scale = 1 / math.sqrt(d)
-    if g == 1:
-        tensors = dict(O=o.view(b * h, sq, d), Q=q.view(b * h, sq, d), K=k.view(b * h, sk, d),
-                       V=v.view(b * h, sk, d))
-        mapping, dynamic = f"prefill_d{d}", {"BH", "SQ", "SK"}
-    else:
-        tensors = dict(O=o.view(b * hkv, g, sq, d), Q=q.view(b * hkv, g, sq, d),
-                       K=k.view(b * hkv, sk, d), V=v.view(b * hkv, sk, d))
-        mapping, dynamic = f"gqa_prefill_d{d}", {"BKV", "SQ", "SK"}
-    report = program.launch(**tensors, sm_scale=scale, mapping=mapping, dynamic=dynamic,
-                            stream=torch.cuda.current_stream())
-    want = reference(q, k.repeat_interleave(g, dim=1), v.repeat_interleave(g, dim=1), scale, True)
+    rows = (b * h,) if g == 1 else (b * hkv, g)
+    report = program.launch(O=o.view(*rows, sq, d), Q=q.view(*rows, sq, d),
+                            K=k.view(b * hkv, sk, d), V=v.view(b * hkv, sk, d), sm_scale=scale,
+                            mapping=mapping, dynamic=dynamic, stream=torch.cuda.current_stream())
+    want = reference(q, k.repeat_interleave(g, dim=1), v.repeat_interleave(g, dim=1), scale,
+                     causal)
     err = ((o.double() - want).norm() / want.norm()).item()
     ok = bool(torch.isfinite(o).all()) and err < 2e-3
-    print(f"prefill f16      B={b} H={h} KV={hkv} SQ={sq:5} SK={sk:5} D={d:3}  "
+    print(f"{mapping:18} B={b} H={h:2} KV={hkv} SQ={sq:5} SK={sk:5} D={d:3}  "
           f"||O - ref|| / ||ref|| = {err:.2e} {'ok' if ok else 'FAILED'}  ({report['summary']})")
     return ok
 
@@ -129,7 +104,8 @@ def main():
         gqa = grove.load(os.path.join(ROOT, "examples", f))
         for d in (64, 128, 256):
             for s in (512, 200):
-                ok = check_gqa(gqa, causal, 2, 8, 2, s, d) and ok
+                mapping = f"gqa_d{d}" + ("_causal" if causal else "")
+                ok = check_heads(gqa, mapping, {"BKV", "S"}, causal, 2, 8, 2, s, s, d) and ok
 
     # Prefill with a KV cache: SQ new queries after SK - SQ cached keys (or SQ > SK: zero rows).
     # With grouped query heads too (attention_gqa_prefill.grove: 8 query heads per K/V head).
@@ -137,8 +113,10 @@ def main():
     gqa_prefill = grove.load(os.path.join(ROOT, "examples", "attention_gqa_prefill.grove"))
     for d in (64, 128, 256):
         for sq, sk in ((512, 2048), (200, 777), (1, 300), (300, 100)):
-            ok = check_prefill(prefill, 2, 2, 2, sq, sk, d) and ok
-            ok = check_prefill(gqa_prefill, 1, 16, 2, sq, sk, d) and ok
+            ok = check_heads(prefill, f"prefill_d{d}", {"BH", "SQ", "SK"}, True, 2, 2, 2, sq, sk,
+                             d) and ok
+            ok = check_heads(gqa_prefill, f"gqa_prefill_d{d}", {"BKV", "SQ", "SK"}, True, 1, 16,
+                             2, sq, sk, d) and ok
 
     print(f"\nf16, B=4, 16k tokens, H*D = 2048, on {torch.cuda.get_device_name()}, median of 50 "
           "(same inputs for both; bench/gpu/run.sh times the fair way):")
