@@ -265,7 +265,7 @@ std::vector<Case> cases() {
        {{"sm_scale", 0.0625}}},
       {"attention_gqa_prefill.grove",
        "gqa_prefill_d64",
-       {{"BKV", 1}, {"G", 2}, {"SQ", 200}, {"SK", 330}, {"D", 64}},
+       {{"BKV", 1}, {"G", 2}, {"SQ", 130}, {"SK", 200}, {"D", 64}},
        {{"sm_scale", 0.125}}},
       // bf16 (`--type T=bf16`): P packed to bf16 in registers for the P·V wgmma.
       {"attention.grove",

@@ -309,7 +309,7 @@ std::vector<Case> cases() {
       // SQ > SK, query tiles that see no key at all, and rows of zeros.
       {"attention_prefill.grove",
        "prefill_d128",
-       {{"BH", 2}, {"SQ", 200}, {"SK", 456}, {"D", 128}},
+       {{"BH", 2}, {"SQ", 130}, {"SK", 300}, {"D", 128}},
        {{"sm_scale", s128}},
        attention_ref(true)},
       {"attention_prefill.grove",
@@ -326,7 +326,7 @@ std::vector<Case> cases() {
       // Both: grouped query heads over a KV cache.
       {"attention_gqa_prefill.grove",
        "gqa_prefill_d128",
-       {{"BKV", 2}, {"G", 2}, {"SQ", 150}, {"SK", 400}, {"D", 128}},
+       {{"BKV", 1}, {"G", 2}, {"SQ", 150}, {"SK", 260}, {"D", 128}},
        {{"sm_scale", s128}},
        attention_ref(true)},
       {"attention_gqa_prefill.grove",
