@@ -396,7 +396,9 @@ bool overlap_loop(Kernel& k, Body& body, size_t pos, int max_regs) {
     // A loop of at most one iteration (n may be zero or negative, as in attention whose key
     // range depends on where its query tile sits): an `if` that the passes after this one and
     // the emulator see as a loop.
-    Op wrap = loop;
+    Op wrap;
+    wrap.kind = Op::Loop;
+    wrap.loc = loop.loc;
     wrap.var = "grove_" + j + "_any";
     wrap.extent = bin(IExpr::Min, n, cst(1));
     wrap.at_most_once = true;

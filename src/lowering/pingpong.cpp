@@ -35,6 +35,12 @@ bool issues_wgmma(const Body& b) {
   return false;
 }
 
+// The first loop of `b` whose own body issues wgmmas (the consumers' main or pipelined loop).
+Body::iterator wgmma_loop(Body& b) {
+  return std::find_if(b.begin(), b.end(),
+                      [](const Op& o) { return o.kind == Op::Loop && issues_wgmma(o.body); });
+}
+
 // Whether compute `c` only fills the accumulator of wgmma `w` (a zero fill the printer folds
 // into it: the turn must start before it, so that nothing comes between them).
 bool fills(const Op& c, const Op& w) {
@@ -80,8 +86,7 @@ void first_turn(Role& cons) {
 // earlier phase has been waited for (by it or the other), or try_wait.parity could pass on the
 // phase before the one it means.
 void turns_around_main_loops(Role& cons) {
-  auto loop = std::find_if(cons.body.begin(), cons.body.end(),
-                           [](const Op& o) { return o.kind == Op::Loop && issues_wgmma(o.body); });
+  auto loop = wgmma_loop(cons.body);
   if (loop == cons.body.end()) return;
   loop = cons.body.insert(loop, turn(Op::NamedBarrier, "wait for this warpgroup's turn: the "
                                                        "other's main loop is done"));
@@ -109,15 +114,11 @@ void take_turns(kir::Kernel& k, const BlockProgram& b) {
                      "ping-pong needs exactly two consumer warpgroups; set pingpong = false");
   // The pipelined loop: the consumers' top-level loop that issues wgmmas, or the one such loop
   // inside it where the overlap pass wrapped the loop and its peeled parts (`scope`).
-  auto pipelined = [](Body& ops) {
-    return std::find_if(ops.begin(), ops.end(),
-                        [](const Op& o) { return o.kind == Op::Loop && issues_wgmma(o.body); });
-  };
   Body* scope = &cons->body;
-  auto loop = pipelined(*scope);
+  auto loop = wgmma_loop(*scope);
   if (loop != scope->end() && loop->at_most_once) {
     scope = &loop->body;
-    loop = pipelined(*scope);
+    loop = wgmma_loop(*scope);
   }
   std::vector<size_t> fences, commits;
   for (size_t i = 0; loop != scope->end() && i < loop->body.size(); ++i) {
