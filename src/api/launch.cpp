@@ -207,6 +207,7 @@ RunReport Program::launch(const std::map<std::string, DeviceArray>& arrays,
   // The caller's strides, for the tensors whose strides are not the kernels' layout.
   std::map<std::string, std::vector<int64_t>> own_strides;
   for (const kir::GlobalTensor& t : lowered.globals) {
+    if (t.temporary) continue; // the runtime's own, allocated at each launch
     auto it = arrays.find(t.name);
     if (it == arrays.end()) fail("the kernels use tensor '" + t.name + "', which has no array");
     const bool by_tma = !low->second.element_wise.count(t.name);
@@ -217,7 +218,7 @@ RunReport Program::launch(const std::map<std::string, DeviceArray>& arrays,
   // A tensor the kernels write must not share memory with another: they would read what they
   // have just written, or race with themselves.
   for (const kir::GlobalTensor& t : lowered.globals) {
-    if (!t.written) continue;
+    if (!t.written || t.temporary) continue;
     const uint64_t begin = ptrs[t.name], end = begin + layouts[t.name].bytes;
     for (const auto& [other, p] : ptrs)
       if (other != t.name && p < end && begin < p + layouts[other].bytes)

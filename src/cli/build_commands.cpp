@@ -38,6 +38,15 @@ int cmd_build(const CliOptions& o, std::ostream& out, std::ostream& err) {
               "bytes\n// after the last (a row of 100 f16 takes 104 places): the layout TMA "
               "reads.\n"
            << "#pragma once\n#include <cuda_runtime.h>\n\n";
+    for (const kir::GlobalTensor& t : lowered.globals) {
+      if (!t.temporary) continue;
+      std::string shape;
+      for (const kir::IExprP& d : t.shape) shape += (shape.empty() ? "" : ", ") + kir::to_string(*d);
+      header << "// " << t.name << ": " << elem_name(t.elem) << "[" << shape
+             << "], a temporary (one kernel writes it, a later one reads it).\n"
+             << "// Allocate it, rows padded as above, and pass the same memory to each launch "
+                "below.\n";
+    }
     for (const kir::Kernel& k : lowered.kernels) {
       for (const std::string& w : cuda::unhonoured_options(k))
         err << "grove: warning: " << w << "\n";

@@ -1,5 +1,6 @@
 #include "emulator/emulator.h"
 
+#include <limits>
 #include <random>
 
 #include "emulator/block.h"
@@ -29,10 +30,15 @@ EmulatorReport emulate(const kir::Kernel& k,
   std::vector<std::vector<int64_t>> shapes;
   try {
     for (const kir::GlobalTensor& t : k.tensors) {
-      auto it = tensors.find(t.name);
-      if (it == tensors.end() || !it->second) return fail("no buffer for tensor '" + t.name + "'");
       std::vector<int64_t> shape;
       for (const kir::IExprP& d : t.shape) shape.push_back(kir::eval(*d, env));
+      auto it = tensors.find(t.name);
+      if (it == tensors.end() && t.temporary) // the first kernel to name it allocates it
+        it = tensors
+                 .emplace(t.name, std::make_shared<Buffer>(t.name, t.elem, shape,
+                                                           std::numeric_limits<double>::quiet_NaN()))
+                 .first;
+      if (it == tensors.end() || !it->second) return fail("no buffer for tensor '" + t.name + "'");
       if (shape != it->second->shape)
         return fail("buffer '" + t.name + "' is " + shape_str(it->second->shape) +
                     " but the kernel expects " + shape_str(shape));

@@ -43,6 +43,9 @@ struct GlobalTensor {
   ElemType elem = ElemType::F16;
   std::vector<IExprP> shape; // row-major; sizes may be runtime variables
   bool read = false, written = false;
+  // A HOST local: not the caller's but the runtime's to allocate (its contents start undefined),
+  // written by one kernel of the program and read by a later one.
+  bool temporary = false;
 };
 
 // Elements from one row of `t` to the next: its innermost extent rounded up to 16 bytes (equal

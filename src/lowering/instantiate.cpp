@@ -281,6 +281,9 @@ private:
       case Stmt::Let:
         env.define(s->names[0], eval_outside_block(*s->value, env));
         break;
+      case Stmt::Local:
+        host_local(*s, env);
+        break;
       case Stmt::For: {
         if (!s->parallel || !gvars.empty())
           fail(s->loc, "the lowering supports one parallel loop of blocks at HOST",
@@ -318,6 +321,29 @@ private:
         fail(s->loc, "this statement cannot run at HOST");
       }
     }
+  }
+
+  // A HOST local is a temporary in global memory that the runtime allocates for the program's
+  // kernels (flash-decoding's partial results, a split-K GEMM's partial sums): one kernel writes it
+  // and a later one reads it, ordered as the launches are on one stream.
+  // (check_mapping has refused any other memory for it.)
+  void host_local(const Stmt& s, Env& env) {
+    GlobalTensor g{s.names[0], s.type.elem, {}, true, true};
+    g.temporary = true;
+    // Unique among the kernels' tensors (a HOST task launched twice declares its local twice).
+    for (int n = 2; global_named(g.name); ++n) g.name = s.names[0] + "_" + std::to_string(n);
+    for (const ExprPtr& d : s.type.dims) g.shape.push_back(eval_outside_block(*d, env).i);
+    out_.globals.push_back(g);
+    Value v;
+    v.kind = Value::Tensor;
+    v.view.tensor = -1 - static_cast<int>(out_.globals.size() - 1); // resolved per block
+    env.define(s.names[0], v);
+  }
+
+  bool global_named(const std::string& name) const {
+    for (const GlobalTensor& t : out_.globals)
+      if (t.name == name) return true;
+    return false;
   }
 
   // HOST-level values hold no block yet: tensors stay as global references.

@@ -64,6 +64,8 @@ Loaded load() {
   bind(d.cuMemcpyHtoD, {"cuMemcpyHtoD_v2"});
   bind(d.cuMemcpyDtoH, {"cuMemcpyDtoH_v2"});
   bind(d.cuMemsetD8, {"cuMemsetD8_v2"});
+  bind(d.cuMemAllocAsync, {"cuMemAllocAsync"});
+  bind(d.cuMemFreeAsync, {"cuMemFreeAsync"});
   bind(d.cuTensorMapEncodeTiled, {"cuTensorMapEncodeTiled"});
   bind(d.cuEventCreate, {"cuEventCreate"});
   bind(d.cuEventDestroy, {"cuEventDestroy_v2", "cuEventDestroy"});

@@ -105,6 +105,9 @@ struct Driver {
   cu::Result (*cuMemcpyHtoD)(cu::DevicePtr, const void*, size_t);
   cu::Result (*cuMemcpyDtoH)(void*, cu::DevicePtr, size_t);
   cu::Result (*cuMemsetD8)(cu::DevicePtr, unsigned char, size_t);
+  // Stream-ordered (CUDA 11.2+): the temporaries of one launch_all, from the driver's pool.
+  cu::Result (*cuMemAllocAsync)(cu::DevicePtr*, size_t, cu::Stream);
+  cu::Result (*cuMemFreeAsync)(cu::DevicePtr, cu::Stream);
   cu::Result (*cuTensorMapEncodeTiled)(cu::TensorMap*, int, uint32_t, void*, const uint64_t*,
                                        const uint64_t*, const uint32_t*, const uint32_t*, int, int,
                                        int, int);

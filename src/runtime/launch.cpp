@@ -23,6 +23,13 @@ int64_t eval_size(const kir::IExprP& e, const std::map<std::string, int64_t>& si
 
 } // namespace
 
+size_t device_bytes(const kir::GlobalTensor& t, const std::map<std::string, int64_t>& sizes) {
+  const std::string what = "tensor '" + t.name + "'";
+  int64_t n = eval_size(kir::row_pitch(t), sizes, what);
+  for (size_t d = 0; d + 1 < t.shape.size(); ++d) n *= eval_size(t.shape[d], sizes, what);
+  return static_cast<size_t>(n) * static_cast<size_t>(elem_bytes(t.elem));
+}
+
 LaunchPlan plan_launch(const kir::Kernel& k, const std::map<std::string, int64_t>& sizes,
                        int sm_count) {
   LaunchPlan p;

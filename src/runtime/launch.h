@@ -20,6 +20,10 @@ struct LaunchPlan {
   unsigned cluster_x = 1, cluster_y = 1; // as the back end prints it: kernel.cluster x 1
 };
 
+// Bytes tensor `t` takes on the device in the kernels' own layout: rows padded to 16 bytes
+// (kir::row_pitch). Throws Error naming a size `sizes` lacks.
+size_t device_bytes(const kir::GlobalTensor& t, const std::map<std::string, int64_t>& sizes);
+
 // Throws Error naming a size the grid needs but `sizes` lacks, or a grid over 2^31 - 1 blocks.
 // A persistent kernel gets min(tiles, sm_count) blocks (one per tile when sm_count is 0); a
 // clustered one that is not persistent, one per tile.

@@ -51,8 +51,31 @@ void LoadedKernels::launch_all(const std::map<std::string, cu::DevicePtr>& tenso
                                const std::map<std::string, double>& floats,
                                const std::map<std::string, std::vector<int64_t>>& strides,
                                cu::Stream stream) const {
+  // Temporaries the caller does not give come from the driver's stream-ordered pool: allocated
+  // before the first kernel and freed after the last, in stream order, so concurrent launches on
+  // other streams never share them.
+  const Driver& d = dev_.driver();
+  std::map<std::string, cu::DevicePtr> all = tensors;
+  std::vector<cu::DevicePtr> temporaries;
+  struct FreeAll { // also when a launch throws
+    const Driver& d;
+    std::vector<cu::DevicePtr>& ptrs;
+    cu::Stream stream;
+    ~FreeAll() {
+      for (cu::DevicePtr p : ptrs) d.cuMemFreeAsync(p, stream);
+    }
+  } free_all{d, temporaries, stream};
+  for (const kir::Kernel& k : kernels_)
+    for (const kir::GlobalTensor& t : k.tensors) {
+      if (!t.temporary || all.count(t.name)) continue;
+      cu::DevicePtr p = 0;
+      d.check(d.cuMemAllocAsync(&p, std::max<size_t>(16, device_bytes(t, sizes)), stream),
+              "cuMemAllocAsync for the temporary tensor '" + t.name + "'");
+      temporaries.push_back(p);
+      all[t.name] = p;
+    }
   for (size_t i = 0; i < kernels_.size(); ++i)
-    launch(i, plan(i, sizes), *args(i, tensors, sizes, floats, strides), stream);
+    launch(i, plan(i, sizes), *args(i, all, sizes, floats, strides), stream);
 }
 
 } // namespace grove::runtime

@@ -45,7 +45,8 @@ public:
   // included, are copied at launch: `args` may go at once).
   void launch(size_t i, const LaunchPlan& plan, KernelArgs& args,
               cu::Stream stream = nullptr) const;
-  // Every kernel in order on `stream`, without waiting.
+  // Every kernel in order on `stream`, without waiting. Temporaries (HOST locals) missing from
+  // `tensors` are allocated on `stream` for this launch and freed after it.
   void launch_all(const std::map<std::string, cu::DevicePtr>& tensors,
                   const std::map<std::string, int64_t>& sizes,
                   const std::map<std::string, double>& floats,

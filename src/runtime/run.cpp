@@ -139,10 +139,16 @@ GpuRunReport run_on_gpu(const std::vector<kir::Kernel>& kernels,
   std::map<std::string, bool> written;
   for (const kir::GlobalTensor* t : tensors_of(kernels, written)) {
     auto it = tensors.find(t->name);
-    if (it == tensors.end())
+    std::vector<unsigned char> host;
+    if (it != tensors.end()) {
+      auto [row, pitch] = row_bytes(*t, sizes);
+      host = pad_rows(to_storage(*it->second), row, pitch);
+    } else if (t->temporary) {
+      host.assign(device_bytes(*t, sizes), 0xff); // NaN in every float type: a read before the
+                                                  // write that should come first shows
+    } else {
       throw Error("the kernels use tensor '" + t->name + "', which is not given");
-    auto [row, pitch] = row_bytes(*t, sizes);
-    std::vector<unsigned char> host = pad_rows(to_storage(*it->second), row, pitch);
+    }
     auto buf = std::make_unique<DeviceBuffer>(dev, host.size());
     buf->upload(host.data(), host.size());
     ptrs[t->name] = buf->ptr();
@@ -166,7 +172,7 @@ GpuRunReport run_on_gpu(const std::vector<kir::Kernel>& kernels,
     }
   }
   for (const kir::GlobalTensor* t : tensors_of(kernels, written)) {
-    if (!written[t->name]) continue;
+    if (!written[t->name] || !tensors.count(t->name)) continue; // temporaries stay on the GPU
     const DeviceBuffer& buf = *bufs.at(t->name);
     std::vector<unsigned char> host(buf.bytes());
     buf.download(host.data(), host.size());
@@ -191,9 +197,9 @@ GpuRunReport bench_on_gpu(const std::vector<kir::Kernel>& kernels,
   size_t set_bytes = 0;
   uint64_t state = opts.seed * 0x9E3779B97F4A7C15ULL + 1;
   for (const kir::GlobalTensor* t : tensors) {
-    int64_t n = kir::eval(*kir::row_pitch(*t), sizes); // padded rows: the padding is never read
-    for (size_t d = 0; d + 1 < t->shape.size(); ++d) n *= kir::eval(*t->shape[d], sizes);
-    images.push_back(random_storage(t->elem, static_cast<size_t>(n), state, t->name));
+    // Padded rows (the padding is never read); temporaries too, like any buffer of the set.
+    const size_t n = device_bytes(*t, sizes) / static_cast<size_t>(elem_bytes(t->elem));
+    images.push_back(random_storage(t->elem, n, state, t->name));
     set_bytes += images.back().size();
   }
   const double want = opts.rotate_bytes > 0 ? opts.rotate_bytes : 2.0 * dev.l2_bytes();
