@@ -34,10 +34,11 @@ EmulatorReport emulate(const kir::Kernel& k,
       for (const kir::IExprP& d : t.shape) shape.push_back(kir::eval(*d, env));
       auto it = tensors.find(t.name);
       if (it == tensors.end() && t.temporary) // the first kernel to name it allocates it
-        it = tensors
-                 .emplace(t.name, std::make_shared<Buffer>(t.name, t.elem, shape,
-                                                           std::numeric_limits<double>::quiet_NaN()))
-                 .first;
+        it =
+            tensors
+                .emplace(t.name, std::make_shared<Buffer>(t.name, t.elem, shape,
+                                                          std::numeric_limits<double>::quiet_NaN()))
+                .first;
       if (it == tensors.end() || !it->second) return fail("no buffer for tensor '" + t.name + "'");
       if (shape != it->second->shape)
         return fail("buffer '" + t.name + "' is " + shape_str(it->second->shape) +

@@ -409,7 +409,7 @@ private:
     const TaskDecl* task = prog_.find_task(child->task);
     for (size_t i = 0; i < task->params.size(); ++i) {
       const Param& p = task->params[i];
-      Value a = eval(*launch.args[i], env);
+      Value a = eval_outside_block(*launch.args[i], env); // a HOST child binds outside any block
       if (!p.type.is_tensor) {
         inner.define(p.name, a);
         continue;

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <set>
 
 #include "lowering_util.h"
 
@@ -416,6 +417,80 @@ TEST(LoweringErrors, NestedPipelinedLoopsAreRefused) {
   EXPECT_NE(lowering_error(text).find(
                 "copies refilled in nested sequential loops cannot be pipelined yet"),
             std::string::npos);
+}
+
+// Global tensors a kernel's ops write (or only read), by name: copies, and leaves that reach
+// global memory directly (a leaf writes the names its assignments target).
+std::set<std::string> global_names(const kir::Kernel& k, const kir::Body& b, bool written) {
+  std::set<std::string> out;
+  auto add = [&](const kir::Ref& r) {
+    if (r.kind == kir::Ref::Global) out.insert(k.tensors.at(static_cast<size_t>(r.index)).name);
+  };
+  for (const kir::Op& op : b) {
+    if (op.kind == kir::Op::TmaLoad || op.kind == kir::Op::TmaStore || op.kind == kir::Op::Copy)
+      add(written ? op.dst : op.src);
+    for (const auto& [name, r] : op.tensors) {
+      bool target = false;
+      for (const Stmt* st : op.stmts)
+        target = target || (st->kind == Stmt::Assign && st->target == name);
+      if (target == written) add(r);
+    }
+    for (const std::string& n : global_names(k, op.body, written)) out.insert(n);
+  }
+  return out;
+}
+
+// HOST locals (flash-decoding's partial results) become global tensors of the runtime's: the
+// first kernel writes them, the second reads them. A HOST task run twice gets two of each.
+TEST(Lowering, HostLocalsBecomeTemporariesBetweenKernels) {
+  auto c = compile_file(example("attention_decode.grove"));
+  ASSERT_EQ(c->errors, "");
+  lower::LowerOptions o;
+  o.sizes = {{"D", 128}};
+  lower::Lowered l = lower::lower_mapping(c->prog, *c->prog.find_mapping("decode_d128"), o);
+  ASSERT_EQ(l.kernels.size(), 2u);
+  std::map<std::string, std::string> temporaries;
+  for (const kir::GlobalTensor& t : l.globals) {
+    if (!t.temporary) continue;
+    std::string shape;
+    for (const kir::IExprP& d : t.shape) shape += (shape.empty() ? "" : ", ") + kir::to_string(*d);
+    temporaries[t.name] = shape;
+  }
+  EXPECT_EQ(temporaries, (std::map<std::string, std::string>{{"Op", "BH, cdiv(SK, 512), SQ, 128"},
+                                                             {"Lp", "BH, cdiv(SK, 512), SQ"}}));
+  auto all = [&](const kir::Kernel& k, bool written) {
+    std::set<std::string> s;
+    for (const kir::Role& r : k.roles)
+      for (const std::string& n : global_names(k, r.body, written)) s.insert(n);
+    return s;
+  };
+  EXPECT_EQ(all(l.kernels[0], true), (std::set<std::string>{"Op", "Lp"}));
+  EXPECT_EQ(all(l.kernels[0], false), (std::set<std::string>{"Q", "K", "V"}));
+  EXPECT_EQ(all(l.kernels[1], false), (std::set<std::string>{"Op", "Lp"}));
+  EXPECT_EQ(all(l.kernels[1], true), (std::set<std::string>{"O"}));
+
+  auto twice = compile_text(R"(
+import "attention_decode.grove";
+type T = f16;
+task two(O1: write T[BH, SQ, D], O2: write T[BH, SQ, D], Q: read T[BH, SQ, D],
+         K: read T[BH, SK, D], V: read T[BH, SK, D]);
+variant two.both inner {
+  launch attention_decode(O1, Q, K, V, 0.088);
+  launch attention_decode(O2, Q, K, V, 0.088);
+}
+mapping both extends decode_d128 {
+  entry top;
+  instance top = two.both @ HOST {}
+}
+)",
+                            example("two_decodes.grove"));
+  ASSERT_EQ(twice->errors, "");
+  lower::Lowered l2 = lower::lower_mapping(twice->prog, *twice->prog.find_mapping("both"), o);
+  ASSERT_EQ(l2.kernels.size(), 4u);
+  EXPECT_EQ(all(l2.kernels[0], true), (std::set<std::string>{"Op", "Lp"}));
+  EXPECT_EQ(all(l2.kernels[2], true), (std::set<std::string>{"Op_2", "Lp_2"}));
+  EXPECT_EQ(all(l2.kernels[3], false), (std::set<std::string>{"Op_2", "Lp_2"}));
+  EXPECT_EQ(all(l2.kernels[3], true), (std::set<std::string>{"O2"}));
 }
 
 } // namespace

@@ -103,7 +103,8 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"attention_gqa.grove", "gqa_d128", {{"BKV", 2}, {"G", 4}, {"S", 1024}, {"D", 128}}},
         Case{"attention_prefill.grove",
              "prefill_d256",
-             {{"BH", 8}, {"SQ", 512}, {"SK", 2048}, {"D", 256}}}),
+             {{"BH", 8}, {"SQ", 512}, {"SK", 2048}, {"D", 256}}},
+        Case{"attention_decode.grove", "decode_d128", {{"BH", 32}, {"SQ", 1}, {"D", 128}}}),
     [](const ::testing::TestParamInfo<Case>& i) { return case_name(i.param); });
 
 // `grove compile` fills the cache without a GPU, with both builds of each kernel (timed, and

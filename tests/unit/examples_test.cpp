@@ -323,6 +323,19 @@ std::vector<Case> cases() {
        {{"sm_scale", s128}},
        attention_ref(true),
        {{"T", ElemType::BF16}}},
+      // Decoding: keys split into chunks (a ragged last one) merged by a second kernel through
+      // temporaries; several query rows (grouped heads), one, and bf16.
+      {"attention_decode.grove",
+       "decode_d128",
+       {{"BH", 2}, {"SQ", 4}, {"SK", 1300}, {"D", 128}},
+       {{"sm_scale", s128}},
+       attention_ref(false)},
+      {"attention_decode.grove",
+       "decode_d64",
+       {{"BH", 3}, {"SQ", 1}, {"SK", 700}, {"D", 64}},
+       {{"sm_scale", s64}},
+       attention_ref(false),
+       {{"T", ElemType::BF16}}},
       // Both: grouped query heads over a KV cache.
       {"attention_gqa_prefill.grove",
        "gqa_prefill_d128",
