@@ -63,6 +63,9 @@ GPU_RUNS=(
   "attention_prefill_d256_zero_rows|attention_prefill.grove|prefill_d256|BH=1,SQ=300,SK=100,D=256|sm_scale=0.0625"
   "attention_gqa_prefill_d128_ragged|attention_gqa_prefill.grove|gqa_prefill_d128|BKV=2,G=4,SQ=200,SK=777,D=128|sm_scale=0.088"
   "attention_prefill_d64_bf16_decode|attention_prefill.grove|prefill_d64|BH=4,SQ=1,SK=777,D=64|sm_scale=0.125|T=bf16"
+  "attention_decode_d128_ragged|attention_decode.grove|decode_d128|BH=3,SQ=1,SK=1300,D=128|sm_scale=0.088"
+  "attention_decode_d256_grouped_ragged|attention_decode.grove|decode_d256|BH=2,SQ=4,SK=777,D=256|sm_scale=0.0625"
+  "attention_decode_d64_bf16|attention_decode.grove|decode_d64|BH=4,SQ=1,SK=2048,D=64|sm_scale=0.125|T=bf16"
 )
 
 # racecheck and synccheck (slow: small sizes only), names from GPU_RUNS.
@@ -97,7 +100,9 @@ OTHER_GEMMS=(
 # FLOPs 4·BH·S·S·D, half when causal: name | example | mapping | sizes | scalar args |
 # sdpa.py shape (B H S D CAUSAL, then bf16 where the type argument T=bf16 follows, kv=N for N
 # key/value heads: grouped-query attention, Grove's BKV = B·N and G = H / N, sk=N for N keys
-# after which the S queries come: prefill with a KV cache, Grove's SQ = S, SK = N) | type args.
+# after which the S queries come: prefill with a KV cache, Grove's SQ = S, SK = N; decoding,
+# attention_decode.grove, takes the G = H / N query heads of a K/V head as rows: BH = B·N and
+# SQ = G·S) | type args.
 ATTENTION_BENCHES=(
   "d64|attention.grove|h100_d64|BH=128,S=4096,D=64|sm_scale=0.125|4 32 4096 64 0"
   "d128|attention.grove|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088|4 16 4096 128 0"
@@ -114,6 +119,10 @@ ATTENTION_BENCHES=(
   "d128 causal gqa 32/8|attention_gqa_causal.grove|gqa_d128_causal|BKV=16,G=4,S=4096,D=128|sm_scale=0.088|2 32 4096 128 1 kv=8"
   "d128 prefill 2k/8k|attention_prefill.grove|prefill_d128|BH=64,SQ=2048,SK=8192,D=128|sm_scale=0.088|4 16 2048 128 1 sk=8192"
   "d128 gqa prefill 32/8 2k/8k|attention_gqa_prefill.grove|gqa_prefill_d128|BKV=16,G=4,SQ=2048,SK=8192,D=128|sm_scale=0.088|2 32 2048 128 1 kv=8 sk=8192"
+  "d128 decode 8k|attention_decode.grove|decode_d128|BH=32,SQ=1,SK=8192,D=128|sm_scale=0.088|1 32 1 128 0 sk=8192"
+  "d128 decode B=8 8k|attention_decode.grove|decode_d128|BH=256,SQ=1,SK=8192,D=128|sm_scale=0.088|8 32 1 128 0 sk=8192"
+  "d128 decode 64k|attention_decode.grove|decode_d128|BH=32,SQ=1,SK=65536,D=128|sm_scale=0.088|1 32 1 128 0 sk=65536"
+  "d128 gqa decode 32/8 B=8 8k|attention_decode.grove|decode_d128|BH=64,SQ=4,SK=8192,D=128|sm_scale=0.088|8 32 1 128 0 kv=8 sk=8192"
 )
 
 # A/B: one mapping option turned off in a copy of the example (sed edit; s/^// for none, to time

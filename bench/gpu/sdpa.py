@@ -10,7 +10,8 @@ Grove's [BH, S, D]. With kv=N, K and V have N heads (grouped-query attention, SD
 the line says kv_heads=N), which is attention_gqa.grove's [BKV, G, S, D] with BKV = B·N and
 G = H / N. With sk=N, K and V have N positions and the S queries are the last S of them
 (attention_prefill.grove's SQ = S, SK = N; the causal mask is SDPA's causal_lower_right; the line
-says SK=N). FLOPs per run: 4·B·H·D·S·SK, less 4·B·H·D·S·S/2 when causal (for S = SK: half, as
+says SK=N); S = 1, CAUSAL 0 and sk=N is one decoding step over a KV cache of N
+(attention_decode.grove, with kv=N its grouped query heads as rows). FLOPs per run: 4·B·H·D·S·SK, less 4·B·H·D·S·S/2 when causal (for S = SK: half, as
 FlashAttention counts them). One line per shape and backend:
 
     SDPA cudnn B=4 H=16 S=4096 D=128 causal=0: 0.950 ms, 578.5 TFLOP/s

@@ -238,6 +238,20 @@ TEST(RuntimeTensorMap, RowsNotAMultipleOf16BytesArePadded) {
   EXPECT_EQ(padded, 2);
 }
 
+// What the runtime allocates for decode attention's temporaries: the same padded rows. Lp's rows
+// are one f32 (SQ = 1) padded to 16 bytes; Op's rows of 128 f32 need no padding.
+TEST(RuntimeTensorMap, TemporariesTakeThePaddedLayout) {
+  std::map<std::string, int64_t> sizes = {{"BH", 3}, {"SQ", 1}, {"SK", 1300}, {"D", 128}};
+  std::vector<kir::Kernel> ks = lower_example("attention_decode.grove", "decode_d128", sizes);
+  ASSERT_EQ(ks.size(), 2u);
+  std::map<std::string, size_t> bytes;
+  for (const kir::GlobalTensor& t : ks[1].tensors)
+    if (t.temporary) bytes[t.name] = device_bytes(t, sizes);
+  // cdiv(1300, 512) = 3 chunks.
+  EXPECT_EQ(bytes,
+            (std::map<std::string, size_t>{{"Op", 3 * 3 * 1 * 128 * 4}, {"Lp", 3 * 3 * 16}}));
+}
+
 // The host side of that layout: rows copied into their padded places and back, padding zero.
 TEST(RuntimeTensorMap, PadRowsRoundTrips) {
   std::vector<unsigned char> dense = {1, 2, 3, 4, 5, 6};
@@ -321,6 +335,17 @@ TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
           ADD_FAILURE() << "unknown word '" << w << "' in " << line;
       }
       EXPECT_EQ(dtype, types.count("T") ? elem_name(types.at("T")) : "f16") << line;
+      if (f[1] == "attention_decode.grove") {
+        // Decoding: one row per query of a K/V head, grouped query heads included (BH = B·N,
+        // SQ = G·S with G = H / N), over SK keys, no mask.
+        const int64_t heads = kv > 0 ? kv : H;
+        EXPECT_EQ(B * heads, sizes["BH"]) << line;
+        EXPECT_EQ(H / heads * S, sizes["SQ"]) << line;
+        EXPECT_EQ(sk, sizes["SK"]) << line;
+        EXPECT_EQ(D, sizes["D"]) << line;
+        EXPECT_EQ(causal, 0) << line;
+        continue;
+      }
       EXPECT_EQ(kv > 0, sizes.count("BKV") == 1) << line;
       if (kv > 0) {
         EXPECT_EQ(B * kv, sizes["BKV"]) << line;
@@ -342,5 +367,5 @@ TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
     }
   }
   // GEMM_SHAPES in two types, GPU_RUNS, OTHER_GEMMS, ATTENTION_BENCHES.
-  EXPECT_GE(cases, 2 * 7 + 43 + 5 + 15);
+  EXPECT_GE(cases, 2 * 7 + 46 + 5 + 19);
 }
