@@ -9,7 +9,8 @@ scaled_dot_product_attention (cuDNN or FlashAttention, whichever PyTorch picks).
 attention (examples/attention_gqa.grove and attention_gqa_causal.grove) runs on (batch, query
 heads, S, D) Q and O viewed as (batch x key/value heads, group, S, D), also without copies, and
 prefill with a KV cache (examples/attention_prefill.grove, attention_gqa_prefill.grove) on SQ
-queries after SK keys.
+queries after SK keys, and decoding (examples/attention_decode.grove: the keys split across
+blocks, merged by a second kernel through temporaries the runtime allocates at each launch).
 
     python3 examples/python/torch_attention.py      (needs a Hopper GPU and PyTorch)
 """
@@ -60,18 +61,19 @@ def check(program, causal, bh, s, d, dtype=torch.float16):
     return ok
 
 
-def check_heads(program, mapping, dynamic, causal, b, h, hkv, sq, sk, d):
+def check_heads(program, mapping, dynamic, causal, b, h, hkv, sq, sk, d, group_rows=False):
     """SQ queries of H heads after SK keys of HKV heads, (B, heads, positions, D) tensors. With
     H = HKV, viewed as [B·H, S, D]; with fewer key/value heads, query head i reads key/value head
-    i // G, so Q and O are viewed as [B·HKV, G, SQ, D] (grouped-query attention)."""
+    i // G, so Q and O are viewed as [B·HKV, G, SQ, D] (grouped-query attention), or with
+    group_rows as [B·HKV, G·SQ, D]: the G heads' queries as rows of one matrix (decoding)."""
     g = h // hkv
     q = torch.empty(b, h, sq, d, dtype=torch.float16, device="cuda").uniform_(-1, 1)
     k, v = (torch.empty(b, hkv, sk, d, dtype=torch.float16, device="cuda").uniform_(-1, 1)
             for _ in range(2))
     o = torch.full_like(q, float("nan"))
     scale = 1 / math.sqrt(d)
-    rows = (b * h,) if g == 1 else (b * hkv, g)
-    report = program.launch(O=o.view(*rows, sq, d), Q=q.view(*rows, sq, d),
+    rows = (b * hkv, g * sq) if group_rows else ((b * h,) if g == 1 else (b * hkv, g)) + (sq,)
+    report = program.launch(O=o.view(*rows, d), Q=q.view(*rows, d),
                             K=k.view(b * hkv, sk, d), V=v.view(b * hkv, sk, d), sm_scale=scale,
                             mapping=mapping, dynamic=dynamic, stream=torch.cuda.current_stream())
     want = reference(q, k.repeat_interleave(g, dim=1), v.repeat_interleave(g, dim=1), scale,
@@ -117,6 +119,14 @@ def main():
                              d) and ok
             ok = check_heads(gqa_prefill, f"gqa_prefill_d{d}", {"BKV", "SQ", "SK"}, True, 1, 16,
                              2, sq, sk, d) and ok
+
+    # Decoding: one or a few new queries over a KV cache; grouped heads (8 query heads over 2
+    # K/V heads) as rows. No mask: every cached key is seen.
+    decode = grove.load(os.path.join(ROOT, "examples", "attention_decode.grove"))
+    for d in (64, 128, 256):
+        for b, h, hkv, sq, sk in ((2, 8, 8, 1, 4096), (2, 8, 2, 1, 1300), (1, 4, 4, 3, 777)):
+            ok = check_heads(decode, f"decode_d{d}", {"BH", "SQ", "SK"}, False, b, h, hkv, sq, sk,
+                             d, group_rows=True) and ok
 
     print(f"\nf16, B=4, 16k tokens, H*D = 2048, on {torch.cuda.get_device_name()}, median of 50 "
           "(same inputs for both; bench/gpu/run.sh times the fair way):")
