@@ -146,6 +146,8 @@ VARIANTS=(
   "gemm_tile_band_16|gemm.grove|s/persistent = true;/persistent = true;\n    tile_band = 16;/|h100|M=8192,N=8192,K=8192|"
   "gemm_pipeline4|gemm.grove|s/pipeline = 3;/pipeline = 4;/;/cluster = (2, 1);/d|h100|M=8192,N=8192,K=8192|"
   "linear_pingpong|linear.grove|s/^//|h100_pingpong|M=8192,N=8192,K=8192|"
+  "decode_chunks_1024|attention_decode.grove|s/KC = 512;/KC = 1024;/|decode_d128|BH=32,SQ=1,SK=8192,D=128|sm_scale=0.088"
+  "decode_chunks_256|attention_decode.grove|s/KC = 512;/KC = 256;/|decode_d128|BH=32,SQ=1,SK=8192,D=128|sm_scale=0.088"
 )
 
 # The small size a variant is checked at: every 8192 or 4096 in its sizes becomes 256.

@@ -118,8 +118,10 @@ for d in 64 128 256; do
 done
 compile attention.grove h100_d128 D=128 T=bf16
 compile attention_causal.grove h100_d128_causal D=128 T=bf16
+for d in 64 128 256; do compile attention_decode.grove "decode_d$d" "D=$d"; done
 python3 -B bench/gpu/check_variants.py # each edit still changes its example
 mkdir -p "$DEST/variants"
+cp examples/*.grove "$DEST/variants/" # what a variant imports, beside it
 for entry in "${VARIANTS[@]}"; do
   IFS='|' read -r name file edit mapping sizes args <<<"$entry"
   sed "$edit" "examples/$file" >"$DEST/variants/$name.grove"

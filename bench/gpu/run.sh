@@ -309,6 +309,7 @@ done
 # (7) A/B variants, then ncu.
 if [[ $BENCH == 1 ]]; then
   mkdir -p "$WORK/variants"
+  cp "$ROOT"/examples/*.grove "$WORK/variants/" # what a variant imports, beside it
   for entry in "${VARIANTS[@]}"; do
     IFS='|' read -r name file edit mapping sizes args <<<"$entry"
     variant="$WORK/variants/$name.grove"

@@ -72,8 +72,8 @@ struct EmulatorReport {
 
 // Runs `k`. `tensors` holds a buffer per kernel tensor (by name, with the shape the sizes give);
 // written tensors are updated in place. A temporary (a HOST local) that is not there yet is added,
-// filled with NaN, for the kernels that run after this one. `sizes` binds the kernel's size variables and
-// `float_params` its float parameters.
+// filled with NaN, for the kernels that run after this one. `sizes` binds the kernel's size
+// variables and `float_params` its float parameters.
 EmulatorReport emulate(const kir::Kernel& k,
                        std::map<std::string, std::shared_ptr<Buffer>>& tensors,
                        const std::map<std::string, int64_t>& sizes,

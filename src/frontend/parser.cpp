@@ -2,6 +2,7 @@
 
 #include <filesystem>
 #include <set>
+#include <type_traits>
 
 #include "frontend/lexer.h"
 #include "frontend/mapping_bases.h"
@@ -12,6 +13,16 @@ namespace {
 struct ParseError {}; // unwinds to the item loop after the diagnostic is recorded
 
 constexpr int kMaxDepth = 200; // nesting bound, so hostile input cannot overflow the stack
+
+// The boolean block option called `name` (one of kBlockOptions) of `in`; null for any other name.
+std::optional<Located<bool>>* bool_option(Instance& in, const std::string& name) {
+  std::optional<Located<bool>>* found = nullptr;
+  for_each_block_option([&](const char* option, auto member) {
+    if constexpr (std::is_same_v<decltype(member), std::optional<Located<bool>> Instance::*>)
+      if (name == option) found = &(in.*member);
+  });
+  return found;
+}
 
 class Parser {
 public:
@@ -627,16 +638,9 @@ private:
           const Token& target = expect_ident("an instance name");
           in.calls.push_back({{n.text, n.loc}, {target.text, target.loc}});
         } while (accept(","));
-      } else if (key.text == "warp_specialize" || key.text == "persistent" ||
-                 key.text == "pingpong" || key.text == "overlap" ||
-                 key.text == "last_tiles_first") {
+      } else if (std::optional<Located<bool>>* flag = bool_option(in, key.text)) {
         expect("=");
-        Located<bool> v{parse_bool(), key.loc};
-        (key.text == "persistent"         ? in.persistent
-         : key.text == "pingpong"         ? in.pingpong
-         : key.text == "overlap"          ? in.overlap
-         : key.text == "last_tiles_first" ? in.last_tiles_first
-                                          : in.warp_specialize) = v;
+        *flag = Located<bool>{parse_bool(), key.loc};
       } else if (key.text == "pipeline") {
         expect("=");
         if (accept("auto")) {
