@@ -1,5 +1,6 @@
 #include "emulator/emulator.h"
 
+#include <algorithm>
 #include <limits>
 #include <random>
 
@@ -33,12 +34,13 @@ EmulatorReport emulate(const kir::Kernel& k,
       std::vector<int64_t> shape;
       for (const kir::IExprP& d : t.shape) shape.push_back(kir::eval(*d, env));
       auto it = tensors.find(t.name);
-      if (it == tensors.end() && t.temporary) // the first kernel to name it allocates it
-        it =
-            tensors
-                .emplace(t.name, std::make_shared<Buffer>(t.name, t.elem, shape,
-                                                          std::numeric_limits<double>::quiet_NaN()))
-                .first;
+      if (it == tensors.end() && t.temporary) { // the first kernel to name it allocates it
+        if (std::any_of(shape.begin(), shape.end(), [](int64_t d) { return d < 0; }))
+          return fail("the temporary '" + t.name + "' would be " + shape_str(shape) +
+                      " at these sizes");
+        const double nan = std::numeric_limits<double>::quiet_NaN();
+        it = tensors.emplace(t.name, std::make_shared<Buffer>(t.name, t.elem, shape, nan)).first;
+      }
       if (it == tensors.end() || !it->second) return fail("no buffer for tensor '" + t.name + "'");
       if (shape != it->second->shape)
         return fail("buffer '" + t.name + "' is " + shape_str(it->second->shape) +

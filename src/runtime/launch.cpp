@@ -26,7 +26,12 @@ int64_t eval_size(const kir::IExprP& e, const std::map<std::string, int64_t>& si
 size_t device_bytes(const kir::GlobalTensor& t, const std::map<std::string, int64_t>& sizes) {
   const std::string what = "tensor '" + t.name + "'";
   int64_t n = eval_size(kir::row_pitch(t), sizes, what);
-  for (size_t d = 0; d + 1 < t.shape.size(); ++d) n *= eval_size(t.shape[d], sizes, what);
+  for (size_t d = 0; d + 1 < t.shape.size(); ++d) {
+    const int64_t extent = eval_size(t.shape[d], sizes, what);
+    if (extent < 0 || n < 0) throw Error(what + " would have a negative dimension at these sizes");
+    n *= extent;
+  }
+  if (n < 0) throw Error(what + " would have a negative dimension at these sizes");
   return static_cast<size_t>(n) * static_cast<size_t>(elem_bytes(t.elem));
 }
 

@@ -421,4 +421,28 @@ TEST(EmulatorMutations, AttentionEverySyncOpIsNeeded) {
       {"attention.grove", "h100_d64", {{"BH", 1}, {"S", 640}, {"D", 64}}, {{"sm_scale", 0.125}}});
 }
 
+// A temporary whose shape is negative at the sizes given is an error naming it, not an attempt to
+// allocate 2^64 elements.
+TEST(EmulatorTemporaries, NegativeShapeIsAnError) {
+  auto c = compile_text(replace(read_example("attention_decode.grove"),
+                                "local Lp: f32[BH, cdiv(SK, KC), SQ];",
+                                "local Lp: f32[BH, cdiv(SK, KC), SQ - 5];"),
+                        example("attention_decode.grove"));
+  ASSERT_EQ(c->errors, "");
+  lower::LowerOptions o;
+  o.sizes = {{"D", 64}};
+  lower::Lowered l = lower::lower_mapping(c->prog, *c->prog.find_mapping("decode_d64"), o);
+  const std::map<std::string, int64_t> sizes = {{"BH", 1}, {"SQ", 2}, {"SK", 600}, {"D", 64}};
+  EntryArgs args =
+      allocate_entry(*entry_task(c->prog, *c->prog.find_mapping("decode_d64")), sizes, SourceLoc{});
+  args.scalars["sm_scale"] = 0.125;
+  EmulatorReport r = emulate(l.kernels.at(0), args.tensors, sizes, args.scalars);
+  EXPECT_FALSE(r.ok);
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_NE(r.errors[0].find("the temporary 'Lp' would be [1, 2, -3] at these sizes"),
+            std::string::npos)
+      << r.errors[0];
+  EXPECT_EQ(args.tensors.count("Lp"), 0u);
+}
+
 } // namespace
