@@ -53,7 +53,8 @@ std::unique_ptr<Setup> setup(const Case& c, uint64_t seed) {
   auto s = std::make_unique<Setup>();
   s->prog = c.from.empty()
                 ? compile_file(example(c.file), c.types)
-                : compile_text(replace(read_example(c.file), c.from, c.to), c.file, c.types);
+                : compile_text(replace(read_example(c.file), c.from, c.to), example(c.file),
+                               c.types); // named by its path: what it imports lies beside it
   s->sizes = c.sizes;
   EXPECT_EQ(s->prog->errors, "");
   s->mapping = s->prog->prog.find_mapping(c.mapping);
@@ -228,6 +229,14 @@ std::vector<Case> cases() {
        "pingpong = true;",
        "pingpong"},
       {"gemm_rowsum.grove", "h100", {{"M", 200}, {"N", 256}, {"K", 136}}, {}},
+      // Split-K in chunks of 128 here (three, the last ragged), so the emulator stays quick.
+      {"gemm_splitk.grove",
+       "h100_splitk",
+       {{"M", 200}, {"N", 136}, {"K", 300}},
+       {},
+       "KS = 4096;",
+       "KS = 128;",
+       "chunks_of_128"},
       {"attention.grove", "h100_d128", {{"BH", 1}, {"S", 256}, {"D", 128}}, {{"sm_scale", 0.088}}},
       {"attention.grove", "h100_d64", {{"BH", 1}, {"S", 200}, {"D", 64}}, {{"sm_scale", 0.125}}},
       {"attention_causal.grove",

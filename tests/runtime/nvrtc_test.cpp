@@ -94,6 +94,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"dual_gemm.grove", "h100", {{"M", 1024}, {"N", 1024}, {"K", 512}}},
         Case{"gemm_bias_gelu.grove", "h100", {{"M", 1024}, {"N", 1024}, {"K", 512}}},
         Case{"gemm_rowsum.grove", "h100", {{"M", 1024}, {"N", 1024}, {"K", 512}}},
+        Case{"gemm_splitk.grove", "h100_splitk", {{"M", 1024}, {"N", 1024}, {"K", 16384}}},
         Case{"attention.grove", "h100_d64", {{"BH", 8}, {"S", 1024}, {"D", 64}}},
         Case{"attention.grove", "h100_d128", {{"BH", 8}, {"S", 1024}, {"D", 128}}},
         Case{"attention_causal.grove", "h100_d64_causal", {{"BH", 8}, {"S", 1024}, {"D", 64}}},

@@ -238,6 +238,8 @@ std::vector<Case> cases() {
       {"gemm_bias_gelu.grove", "h100", {{"M", 190}, {"N", 270}, {"K", 64}}, {}, bias_gelu_ref},
       {"gemm_rowsum.grove", "h100", {{"M", 256}, {"N", 256}, {"K", 192}}, {}, rowsum_ref},
       {"gemm_rowsum.grove", "h100", {{"M", 140}, {"N", 200}, {"K", 70}}, {}, rowsum_ref},
+      // Split-K: two chunks of 4096 (the second ragged), summed by a second kernel.
+      {"gemm_splitk.grove", "h100_splitk", {{"M", 130}, {"N", 200}, {"K", 4200}}, {}, gemm_ref},
       {"attention.grove",
        "h100_d128",
        {{"BH", 2}, {"S", 256}, {"D", 128}},
