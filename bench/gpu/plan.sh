@@ -40,6 +40,8 @@ GPU_RUNS=(
   "gemm_rowsum|gemm_rowsum.grove|h100|M=256,N=256,K=256|"
   "gemm_rowsum_ragged|gemm_rowsum.grove|h100|M=200,N=256,K=136|"
   "gemm_rowsum_rows_not_16B_ragged|gemm_rowsum.grove|h100|M=200,N=100,K=100|"
+  "gemm_splitk_ragged|gemm_splitk.grove|h100_splitk|M=300,N=200,K=9000|"
+  "gemm_splitk_bf16|gemm_splitk.grove|h100_splitk|M=256,N=256,K=8192||T=bf16"
   "attention_d64|attention.grove|h100_d64|BH=2,S=512,D=64|sm_scale=0.125"
   "attention_d64_ragged|attention.grove|h100_d64|BH=1,S=200,D=64|sm_scale=0.125"
   "attention_d128|attention.grove|h100_d128|BH=2,S=512,D=128|sm_scale=0.088"
@@ -84,8 +86,9 @@ GEMM_SHAPES=(
 )
 GEMM_SQUARES=4
 
-# The other GEMM examples against what cuBLAS does for them: name | example | mapping | sizes |
-# cublas_gemm M N K | cublas_gemm mode | flops per run (batched: 2 L M N K, dual: 4 M N K; the
+# The other GEMM examples against what cuBLAS does for them (split-K beside the plain GEMM at a
+# shape with few output tiles): name | example | mapping | sizes |
+# cublas_gemm M N K | cublas_gemm mode (none: C = A·B) | flops per run (batched: 2 L M N K, dual: 4 M N K; the
 # fused epilogue's work is not counted) | element type (the example's).
 OTHER_GEMMS=(
   "batched L=8|batched_gemm.grove|h100|L=8,M=4096,N=4096,K=4096|4096 4096 4096|batch 8|1099511627776|f16"
@@ -93,6 +96,9 @@ OTHER_GEMMS=(
   "bias_gelu|gemm_bias_gelu.grove|h100|M=8192,N=8192,K=8192|8192 8192 8192|bias_gelu|1099511627776|f16"
   "linear 8192^3|linear.grove|h100|M=8192,N=8192,K=8192|8192 8192 8192|linear|1099511627776|bf16"
   "linear 4096x14336x4096|linear.grove|h100|M=4096,N=14336,K=4096|4096 14336 4096|linear|481036337152|bf16"
+  "gemm 1024x1024x16384|gemm.grove|h100|M=1024,N=1024,K=16384|1024 1024 16384||34359738368|f16"
+  "splitk 1024x1024x16384|gemm_splitk.grove|h100_splitk|M=1024,N=1024,K=16384|1024 1024 16384||34359738368|f16"
+  "splitk 2048x2048x16384|gemm_splitk.grove|h100_splitk|M=2048,N=2048,K=16384|2048 2048 16384||137438953472|f16"
 )
 
 # Attention against PyTorch's scaled_dot_product_attention on cuDNN (and FlashAttention-2), as
@@ -148,6 +154,7 @@ VARIANTS=(
   "linear_pingpong|linear.grove|s/^//|h100_pingpong|M=8192,N=8192,K=8192|"
   "decode_chunks_1024|attention_decode.grove|s/KC = 512;/KC = 1024;/|decode_d128|BH=32,SQ=1,SK=8192,D=128|sm_scale=0.088"
   "decode_chunks_256|attention_decode.grove|s/KC = 512;/KC = 256;/|decode_d128|BH=32,SQ=1,SK=8192,D=128|sm_scale=0.088"
+  "splitk_chunks_2048|gemm_splitk.grove|s/KS = 4096;/KS = 2048;/|h100_splitk|M=1024,N=1024,K=8192|"
 )
 
 # The small size a variant is checked at: every 8192 or 4096 in its sizes becomes 256.

@@ -367,5 +367,5 @@ TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
     }
   }
   // GEMM_SHAPES in two types, GPU_RUNS, OTHER_GEMMS, ATTENTION_BENCHES.
-  EXPECT_GE(cases, 2 * 7 + 46 + 5 + 19);
+  EXPECT_GE(cases, 2 * 7 + 48 + 8 + 19);
 }
