@@ -73,6 +73,14 @@ void events_text(const BlockProgram& b, const Events& evs, int indent, std::ostr
 
 std::string to_text(const Lowered& l) {
   std::ostringstream os;
+  for (const kir::GlobalTensor& t : l.globals) {
+    if (!t.temporary) continue;
+    os << "temporary GLOBAL " << t.name << ": " << elem_name(t.elem) << "[";
+    for (size_t i = 0; i < t.shape.size(); ++i)
+      os << (i ? ", " : "") << kir::to_string(*t.shape[i]);
+    os << "] (a HOST local: the runtime allocates it; one kernel writes it, a later one reads "
+          "it)\n";
+  }
   for (const BlockProgram& b : l.blocks) {
     os << "block program " << b.name << " (instance " << b.block->name << ")\n  grid:";
     for (size_t i = 0; i < b.grid.size(); ++i)

@@ -458,6 +458,9 @@ TEST(Lowering, HostLocalsBecomeTemporariesBetweenKernels) {
   }
   EXPECT_EQ(temporaries, (std::map<std::string, std::string>{{"Op", "BH, cdiv(SK, 512), SQ, 128"},
                                                              {"Lp", "BH, cdiv(SK, 512), SQ"}}));
+  // `grove explain --after PASS` lists them first.
+  EXPECT_NE(lower::to_text(l).find("temporary GLOBAL Op: f32[BH, cdiv(SK, 512), SQ, 128]"),
+            std::string::npos);
   auto all = [&](const kir::Kernel& k, bool written) {
     std::set<std::string> s;
     for (const kir::Role& r : k.roles)
