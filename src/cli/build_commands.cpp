@@ -40,10 +40,7 @@ int cmd_build(const CliOptions& o, std::ostream& out, std::ostream& err) {
            << "#pragma once\n#include <cuda_runtime.h>\n\n";
     for (const kir::GlobalTensor& t : lowered.globals) {
       if (!t.temporary) continue;
-      std::string shape;
-      for (const kir::IExprP& d : t.shape)
-        shape += (shape.empty() ? "" : ", ") + kir::to_string(*d);
-      header << "// " << t.name << ": " << elem_name(t.elem) << "[" << shape
+      header << "// " << t.name << ": " << elem_name(t.elem) << "[" << kir::to_string(t.shape)
              << "], a temporary (one kernel writes it, a later one reads it).\n"
              << "// Allocate it, rows padded as above, and pass the same memory to each launch "
                 "below.\n";

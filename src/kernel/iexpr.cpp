@@ -96,6 +96,12 @@ int64_t eval(const IExpr& e, const std::map<std::string, int64_t>& env) {
   }
 }
 
+std::string to_string(const std::vector<IExprP>& shape) {
+  std::string s;
+  for (const IExprP& d : shape) s += (s.empty() ? "" : ", ") + to_string(*d);
+  return s;
+}
+
 std::string to_string(const IExpr& e) {
   switch (e.op) {
   case IExpr::Const:

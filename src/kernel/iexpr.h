@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace grove::kir {
 
@@ -40,5 +41,7 @@ IExprP substitute(const IExprP& e, const std::string& name, const IExprP& value)
 int64_t eval(const IExpr& e, const std::map<std::string, int64_t>& env);
 // C syntax, also used by `grove explain`.
 std::string to_string(const IExpr& e);
+// A shape's extents, each as to_string writes it, separated by ", ".
+std::string to_string(const std::vector<IExprP>& shape);
 
 } // namespace grove::kir

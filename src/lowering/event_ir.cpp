@@ -75,10 +75,9 @@ std::string to_text(const Lowered& l) {
   std::ostringstream os;
   for (const kir::GlobalTensor& t : l.globals) {
     if (!t.temporary) continue;
-    os << "temporary GLOBAL " << t.name << ": " << elem_name(t.elem) << "[";
-    for (size_t i = 0; i < t.shape.size(); ++i)
-      os << (i ? ", " : "") << kir::to_string(*t.shape[i]);
-    os << "] (a HOST local: the runtime allocates it; one kernel writes it, a later one reads "
+    os << "temporary GLOBAL " << t.name << ": " << elem_name(t.elem) << "["
+       << kir::to_string(t.shape)
+       << "] (a HOST local: the runtime allocates it; one kernel writes it, a later one reads "
           "it)\n";
   }
   for (const BlockProgram& b : l.blocks) {
@@ -88,10 +87,8 @@ std::string to_text(const Lowered& l) {
     os << "\n";
     for (const Tensor& t : b.tensors) {
       if (t.kind == Tensor::Global) continue;
-      os << "  " << memory_name(t.memory) << " " << t.name << ": " << elem_name(t.elem) << "[";
-      for (size_t i = 0; i < t.shape.size(); ++i)
-        os << (i ? ", " : "") << kir::to_string(*t.shape[i]);
-      os << "]";
+      os << "  " << memory_name(t.memory) << " " << t.name << ": " << elem_name(t.elem) << "["
+         << kir::to_string(t.shape) << "]";
       if (t.per_warpgroup) os << " per warpgroup";
       if (t.slots > 1) os << " x " << t.slots << " slots";
       if (t.offset >= 0) os << " at " << t.offset;

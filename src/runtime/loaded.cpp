@@ -25,6 +25,11 @@ LoadedKernels::LoadedKernels(const Device& dev, std::vector<kir::Kernel> kernels
                             ? resident_blocks(dev, *modules_.back(), shape)
                             : dev.sm_count());
     runs_.push_back(std::move(kr));
+    for (const kir::GlobalTensor& t : k.tensors)
+      if (t.temporary &&
+          std::none_of(temporaries_.begin(), temporaries_.end(),
+                       [&](const kir::GlobalTensor* o) { return o->name == t.name; }))
+        temporaries_.push_back(&t);
   }
   for (size_t i = 0; i < kernels_.size(); ++i) runs_[i].plan = plan(i, sizes);
 }
@@ -65,15 +70,14 @@ void LoadedKernels::launch_all(const std::map<std::string, cu::DevicePtr>& tenso
       for (cu::DevicePtr p : ptrs) d.cuMemFreeAsync(p, stream);
     }
   } free_all{d, temporaries, stream};
-  for (const kir::Kernel& k : kernels_)
-    for (const kir::GlobalTensor& t : k.tensors) {
-      if (!t.temporary || all.count(t.name)) continue;
-      cu::DevicePtr p = 0;
-      d.check(d.cuMemAllocAsync(&p, std::max<size_t>(16, device_bytes(t, sizes)), stream),
-              "cuMemAllocAsync for the temporary tensor '" + t.name + "'");
-      temporaries.push_back(p);
-      all[t.name] = p;
-    }
+  for (const kir::GlobalTensor* t : temporaries_) {
+    if (all.count(t->name)) continue;
+    cu::DevicePtr p = 0;
+    d.check(d.cuMemAllocAsync(&p, std::max<size_t>(16, device_bytes(*t, sizes)), stream),
+            "cuMemAllocAsync for the temporary tensor '" + t->name + "'");
+    temporaries.push_back(p);
+    all[t->name] = p;
+  }
   for (size_t i = 0; i < kernels_.size(); ++i)
     launch(i, plan(i, sizes), *args(i, all, sizes, floats, strides), stream);
 }

@@ -58,6 +58,7 @@ private:
   std::vector<kir::Kernel> kernels_;
   std::vector<std::unique_ptr<Module>> modules_;
   std::vector<int> resident_; // blocks a persistent grid may have (whole resident clusters)
+  std::vector<const kir::GlobalTensor*> temporaries_; // HOST locals, once each (in kernels_)
   std::vector<KernelRun> runs_;
 };
 
