@@ -250,6 +250,14 @@ TEST(RuntimeTensorMap, TemporariesTakeThePaddedLayout) {
   // cdiv(1300, 512) = 3 chunks.
   EXPECT_EQ(bytes,
             (std::map<std::string, size_t>{{"Op", 3 * 3 * 1 * 128 * 4}, {"Lp", 3 * 3 * 16}}));
+  // A shape that is negative at the sizes given is an error naming the tensor.
+  kir::GlobalTensor odd{"T", ElemType::F32, {kir::var("N"), kir::cst(8)}};
+  try {
+    device_bytes(odd, {{"N", -3}});
+    ADD_FAILURE() << "no error";
+  } catch (const Error& e) {
+    EXPECT_EQ(std::string(e.what()), "tensor 'T' would have a negative dimension at these sizes");
+  }
 }
 
 // The host side of that layout: rows copied into their padded places and back, padding zero.
