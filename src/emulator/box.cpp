@@ -58,20 +58,24 @@ bool contains(const Box& outer, const Box& inner) {
 
 std::vector<int64_t> box_indices(const Box& b, const std::vector<int64_t>& shape) {
   size_t rank = shape.size();
-  std::vector<int64_t> out;
   int64_t n = b.count();
-  if (n <= 0) return out;
-  out.reserve(static_cast<size_t>(n));
+  if (n <= 0) return {};
+  std::vector<int64_t> out(static_cast<size_t>(n));
+  if (rank == 0) return out; // one element, at offset 0
+  // Row by row: the outer dimensions give a row's start, the last one runs in a tight loop (this is
+  // the emulator's second-hottest code, after mma).
+  int64_t lo = b.lo[rank - 1], hi = b.hi[rank - 1], width = shape[rank - 1];
   std::vector<int64_t> idx = b.lo;
-  for (int64_t e = 0; e < n; ++e) {
-    int64_t lin = 0;
+  for (size_t e = 0; e < out.size();) {
+    int64_t row = 0;
     bool in = true;
-    for (size_t d = 0; d < rank; ++d) {
+    for (size_t d = 0; d + 1 < rank; ++d) {
       if (idx[d] < 0 || idx[d] >= shape[d]) in = false;
-      lin = lin * shape[d] + idx[d];
+      row = row * shape[d] + idx[d];
     }
-    out.push_back(in ? lin : -1);
-    for (size_t d = rank; d-- > 0;) {
+    row *= width;
+    for (int64_t x = lo; x < hi; ++x) out[e++] = in && x >= 0 && x < width ? row + x : -1;
+    for (size_t d = rank - 1; d-- > 0;) {
       if (++idx[d] < b.hi[d]) break;
       idx[d] = b.lo[d];
     }

@@ -192,18 +192,23 @@ void Block::mma(AsyncOp& o) {
   std::vector<int64_t> idx = box_indices(d, k_.regs[static_cast<size_t>(op.dst.index)].shape);
   std::vector<double>& acc = a.regs[static_cast<size_t>(op.dst.index)];
   ElemType t = k_.regs[static_cast<size_t>(op.dst.index)].elem;
+  // B as K x N rows, so the inner loop below runs along contiguous memory.
+  if (op.trans_b) {
+    std::vector<double> rows(B.size());
+    for (int64_t kk = 0; kk < K; ++kk)
+      for (int64_t j = 0; j < N; ++j)
+        rows[static_cast<size_t>(kk * N + j)] = B[static_cast<size_t>(j * K + kk)];
+    B = std::move(rows);
+  }
   std::vector<double> row(static_cast<size_t>(N));
   for (int64_t i = 0; i < M; ++i) {
     for (int64_t j = 0; j < N; ++j)
       row[static_cast<size_t>(j)] = acc[static_cast<size_t>(idx[static_cast<size_t>(i * N + j)])];
+    double* __restrict r = row.data(); // distinct from B: lets GCC vectorize the inner loop
     for (int64_t kk = 0; kk < K; ++kk) {
       double x = A[static_cast<size_t>(op.trans_a ? kk * M + i : i * K + kk)];
-      if (op.trans_b)
-        for (int64_t j = 0; j < N; ++j)
-          row[static_cast<size_t>(j)] += x * B[static_cast<size_t>(j * K + kk)];
-      else
-        for (int64_t j = 0; j < N; ++j)
-          row[static_cast<size_t>(j)] += x * B[static_cast<size_t>(kk * N + j)];
+      const double* __restrict b = &B[static_cast<size_t>(kk * N)];
+      for (int64_t j = 0; j < N; ++j) r[j] += x * b[j];
     }
     for (int64_t j = 0; j < N; ++j)
       acc[static_cast<size_t>(idx[static_cast<size_t>(i * N + j)])] =

@@ -51,7 +51,7 @@ int check_mutations(const kir::Kernel& k, const Runner& run, int seeds) {
   return static_cast<int>(paths.size());
 }
 
-EmulatorReport run_gemm(const kir::Kernel& k, uint64_t seed) {
+EmulatorReport run_ring_gemm(const kir::Kernel& k, uint64_t seed) {
   std::mt19937_64 rng(seed);
   const int64_t M = 128, N = 64, K = 160; // one block, 5 k-tiles through a 2-stage ring
   std::map<std::string, std::shared_ptr<Buffer>> t;
@@ -64,7 +64,7 @@ EmulatorReport run_gemm(const kir::Kernel& k, uint64_t seed) {
   return emulate(k, t, {{"M", M}, {"N", N}, {"K", K}}, {}, o);
 }
 
-EmulatorReport run_attention(const kir::Kernel& k, uint64_t seed) {
+EmulatorReport run_ring_attention(const kir::Kernel& k, uint64_t seed) {
   std::mt19937_64 rng(seed);
   const int64_t S = 128, T = 320, D = 64;
   std::map<std::string, std::shared_ptr<Buffer>> t;
@@ -80,13 +80,13 @@ EmulatorReport run_attention(const kir::Kernel& k, uint64_t seed) {
 
 TEST(EmulatorMutations, GemmEverySyncOpIsNeeded) {
   auto f = make_gemm_fixture(128, 64, 32, 2);
-  int n = check_mutations(f->kernel, run_gemm, 4);
+  int n = check_mutations(f->kernel, run_ring_gemm, 4);
   EXPECT_EQ(n, 7); // producer: wait, expect_tx; consumer: wait, fence, commit, wait, arrive
 }
 
 TEST(EmulatorMutations, AttentionEverySyncOpIsNeeded) {
   auto f = make_attention_fixture();
-  int n = check_mutations(f->kernel, run_attention, 4);
+  int n = check_mutations(f->kernel, run_ring_attention, 4);
   EXPECT_EQ(n, 15); // producer: 2 expect_tx, 1 wait; consumer: 12 (waits, fences, commits, arrive)
 }
 
@@ -99,7 +99,7 @@ TEST(EmulatorMutations, ShrunkEmptyRingIsReported) {
     else
       k.barriers[1].arrivals = 1; // one consumer's release frees the slot for both
     for (uint64_t s = 1; s <= 6; ++s) {
-      EmulatorReport r = run_gemm(k, s);
+      EmulatorReport r = run_ring_gemm(k, s);
       EXPECT_FALSE(r.ok) << "variant " << variant << " seed " << s;
       if (s == 1 && !r.errors.empty())
         std::printf("- variant %d:\n    %s\n", variant, r.errors[0].c_str());
@@ -111,7 +111,7 @@ TEST(EmulatorMutations, AttentionShrunkEmptyRingIsReported) {
   auto f = make_attention_fixture();
   kir::Kernel k = f->kernel;
   k.barriers[2].arrivals = 1;
-  for (uint64_t s = 1; s <= 6; ++s) EXPECT_FALSE(run_attention(k, s).ok) << "seed " << s;
+  for (uint64_t s = 1; s <= 6; ++s) EXPECT_FALSE(run_ring_attention(k, s).ok) << "seed " << s;
 }
 
 } // namespace

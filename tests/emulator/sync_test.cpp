@@ -10,7 +10,7 @@ namespace {
 
 using namespace kir;
 
-Op op(Op::Kind kind) {
+Op sync_op(Op::Kind kind) {
   Op o;
   o.kind = kind;
   o.note = "sync test";
@@ -18,7 +18,7 @@ Op op(Op::Kind kind) {
 }
 
 Op bar_sync(int id, int count) {
-  Op o = op(Op::NamedBarrier);
+  Op o = sync_op(Op::NamedBarrier);
   o.id = id;
   o.count = count;
   return o;
@@ -42,10 +42,10 @@ Kernel handoff(int writer_count, int reader_count, bool barriers = true) {
   k.tensors = {{"X", ElemType::F32, {cst(64), cst(64)}, true, false},
                {"Y", ElemType::F32, {cst(64), cst(64)}, false, true}};
   k.smem = {{"T", ElemType::F32, {64, 64}, 1, Swizzle::None, 0}};
-  Op in = op(Op::Copy);
+  Op in = sync_op(Op::Copy);
   in.src = box2(Ref::Global, 0);
   in.dst = box2(Ref::Smem, 0);
-  Op out = op(Op::Copy);
+  Op out = sync_op(Op::Copy);
   out.src = box2(Ref::Smem, 0);
   out.dst = box2(Ref::Global, 1);
   Role w, r;
@@ -139,18 +139,18 @@ Kernel late_signal(bool cluster_sync) {
   k.cluster = 2;
   k.cluster_dims = {{"cta", 2}};
   k.barriers = {{"done", 1, 2}};
-  Op work = op(Op::Loop);
+  Op work = sync_op(Op::Loop);
   work.var = "t";
   work.extent = mul(var("cta"), cst(50));
-  work.body = {op(Op::WgmmaFence)};
-  Op arrive = op(Op::MbarArrive);
+  work.body = {sync_op(Op::WgmmaFence)};
+  Op arrive = sync_op(Op::MbarArrive);
   arrive.barrier = 0;
   arrive.slot = cst(0);
   arrive.cluster_groups = {1u}; // both blocks
   Role r;
   r.name = "worker";
   r.body = {work, arrive};
-  if (cluster_sync) r.body.push_back(op(Op::ClusterSync));
+  if (cluster_sync) r.body.push_back(sync_op(Op::ClusterSync));
   k.roles = {r};
   return k;
 }
@@ -170,7 +170,7 @@ TEST(EmulatorSync, SignallingAnExitedBlockOfTheClusterIsReported) {
   }
 }
 
-EmulatorReport run_gemm(const Kernel& k, uint64_t seed) {
+EmulatorReport run_sync_gemm(const Kernel& k, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::map<std::string, std::shared_ptr<Buffer>> t;
   t["A"] = random_buffer("A", ElemType::F16, {128, 160}, rng);
@@ -192,7 +192,7 @@ TEST(EmulatorSync, WaitOnTheWrongParityIsReported) {
       w.phase = bin(IExpr::Mod, add(w.phase, cst(1)), cst(2));
     }
     for (uint64_t s = 1; s <= 5; ++s) {
-      EmulatorReport r = run_gemm(k, s);
+      EmulatorReport r = run_sync_gemm(k, s);
       EXPECT_FALSE(r.ok) << "role " << role << " seed " << s;
     }
   }
@@ -206,7 +206,7 @@ TEST(EmulatorSync, BytesNobodyAnnouncedAreReported) {
   for (OpPath p : find_ops(k, [](const Op& o) { return o.kind == Op::MbarArriveExpectTx; }))
     const_cast<Op&>(op_at(k, p)).bytes /= 2;
   for (uint64_t s = 1; s <= 5; ++s) {
-    EmulatorReport r = run_gemm(k, s);
+    EmulatorReport r = run_sync_gemm(k, s);
     ASSERT_FALSE(r.ok) << "seed " << s;
     std::string text = report_text(r);
     EXPECT_TRUE(text.find("went negative") != std::string::npos ||
@@ -222,7 +222,7 @@ TEST(EmulatorSync, WaitThatMissedAPhaseIsReported) {
   k.name = "phases";
   k.barriers = {{"b", 1, 1}, {"done", 1, 1}};
   auto mbar = [](Op::Kind kind, int bar, int parity) {
-    Op o = op(kind);
+    Op o = sync_op(kind);
     o.barrier = bar;
     o.slot = cst(0);
     o.phase = cst(parity);

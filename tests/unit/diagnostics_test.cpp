@@ -11,19 +11,13 @@
 
 #include "api/session.h"
 #include "cli/commands.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 
 namespace {
 
-std::string read(const fs::path& p) {
-  std::ifstream in(p);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<fs::path> cases() {
+std::vector<fs::path> golden_cases() {
   std::vector<fs::path> out;
   for (const auto& e : fs::directory_iterator(fs::path(GROVE_SOURCE_DIR) / "tests" / "diagnostics"))
     if (e.path().extension() == ".grove") out.push_back(e.path());
@@ -40,7 +34,8 @@ TEST_P(Golden, MatchesExpected) {
   fs::path old = fs::current_path();
   fs::current_path(file.parent_path());
   o.file = file.filename().string();
-  std::string first = read(file).substr(0, read(file).find('\n'));
+  std::string text = grove::test::read_text(file);
+  std::string first = text.substr(0, text.find('\n'));
   if (first.rfind("// size: ", 0) == 0) {
     std::map<std::string, double> sizes;
     ASSERT_EQ(grove::parse_assignments(first.substr(9), sizes), "");
@@ -58,10 +53,10 @@ TEST_P(Golden, MatchesExpected) {
     std::ofstream(expected) << err.str();
   }
   EXPECT_EQ(rc, 1) << "expected `grove check` to fail on " << file;
-  EXPECT_EQ(err.str(), read(expected)) << "for " << file;
+  EXPECT_EQ(err.str(), grove::test::read_text(expected)) << "for " << file;
 }
 
-INSTANTIATE_TEST_SUITE_P(Diagnostics, Golden, ::testing::ValuesIn(cases()),
+INSTANTIATE_TEST_SUITE_P(Diagnostics, Golden, ::testing::ValuesIn(golden_cases()),
                          [](const ::testing::TestParamInfo<fs::path>& param_info) {
                            std::string n = param_info.param.stem().string();
                            for (char& c : n)
@@ -71,7 +66,7 @@ INSTANTIATE_TEST_SUITE_P(Diagnostics, Golden, ::testing::ValuesIn(cases()),
 
 // The number of distinct error kinds the golden files cover (one kind per file).
 TEST(Diagnostics, CoverAtLeastThirtyKinds) {
-  EXPECT_GE(cases().size(), 30u);
+  EXPECT_GE(golden_cases().size(), 30u);
 }
 
 } // namespace

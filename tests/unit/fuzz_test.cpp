@@ -24,17 +24,11 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "test_util.h"
 
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string read(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // The .grove files of one folder of the source tree, in name order (the same on every machine).
 std::vector<std::string> corpus(const char* dir) {
@@ -43,7 +37,7 @@ std::vector<std::string> corpus(const char* dir) {
     if (e.path().extension() == ".grove") files.push_back(e.path());
   std::sort(files.begin(), files.end());
   std::vector<std::string> out;
-  for (const fs::path& f : files) out.push_back(read(f));
+  for (const fs::path& f : files) out.push_back(grove::test::read_text(f));
   return out;
 }
 
@@ -401,7 +395,7 @@ Outcome check_text(const std::string& text, std::map<std::string, int64_t> sizes
   return {rc, err.str()};
 }
 
-Outcome run_text(const std::string& text, std::map<std::string, int64_t> sizes) {
+Outcome run_regression(const std::string& text, std::map<std::string, int64_t> sizes) {
   fs::path file = scratch_dir() / ("grove_fuzz_regression_" + std::to_string(getpid()) + ".grove");
   std::ofstream(file, std::ios::binary | std::ios::trunc) << text;
   grove::CliOptions o;
@@ -561,7 +555,7 @@ mapping m {
   instance h = t.v @ HOST { }
 }
 )";
-  Outcome r = run_text(text, {{"M", 4}, {"K", 8}, {"N", 4}});
+  Outcome r = run_regression(text, {{"M", 4}, {"K", 8}, {"N", 4}});
   EXPECT_EQ(r.rc, 1);
   EXPECT_NE(r.err.find("reduction index 'k' ranges over more than 4"), std::string::npos) << r.err;
   // With literal shapes the checker sees it.

@@ -53,7 +53,7 @@ inline std::string example(const std::string& name) {
 }
 
 inline std::string read_text(const std::string& path) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
