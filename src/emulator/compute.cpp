@@ -37,6 +37,15 @@ ElemType elem_of(const kir::Kernel& k, const Ref& r) {
                                : k.tensors[i].elem;
 }
 
+// The cols x rows transpose of a dense row-major rows x cols matrix.
+std::vector<double> transposed(const std::vector<double>& v, int64_t rows, int64_t cols) {
+  std::vector<double> out(v.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      out[static_cast<size_t>(c * rows + r)] = v[static_cast<size_t>(r * cols + c)];
+  return out;
+}
+
 void names_read(const Expr& e, std::set<std::string>& out) {
   if (e.kind == Expr::Index && e.args[0]->kind == Expr::Name) out.insert(e.args[0]->name);
   if (e.kind == Expr::Call && e.name == "trans" && e.args.size() == 1 &&
@@ -192,28 +201,13 @@ void Block::mma(AsyncOp& o) {
   std::vector<int64_t> idx = box_indices(d, k_.regs[static_cast<size_t>(op.dst.index)].shape);
   std::vector<double>& acc = a.regs[static_cast<size_t>(op.dst.index)];
   ElemType t = k_.regs[static_cast<size_t>(op.dst.index)].elem;
-  // B as K x N rows, so the inner loop below runs along contiguous memory.
-  if (op.trans_b) {
-    std::vector<double> rows(B.size());
-    for (int64_t kk = 0; kk < K; ++kk)
-      for (int64_t j = 0; j < N; ++j)
-        rows[static_cast<size_t>(kk * N + j)] = B[static_cast<size_t>(j * K + kk)];
-    B = std::move(rows);
-  }
-  std::vector<double> row(static_cast<size_t>(N));
-  for (int64_t i = 0; i < M; ++i) {
-    for (int64_t j = 0; j < N; ++j)
-      row[static_cast<size_t>(j)] = acc[static_cast<size_t>(idx[static_cast<size_t>(i * N + j)])];
-    double* __restrict r = row.data(); // distinct from B: lets GCC vectorize the inner loop
-    for (int64_t kk = 0; kk < K; ++kk) {
-      double x = A[static_cast<size_t>(op.trans_a ? kk * M + i : i * K + kk)];
-      const double* __restrict b = &B[static_cast<size_t>(kk * N)];
-      for (int64_t j = 0; j < N; ++j) r[j] += x * b[j];
-    }
-    for (int64_t j = 0; j < N; ++j)
-      acc[static_cast<size_t>(idx[static_cast<size_t>(i * N + j)])] =
-          round_to(t, row[static_cast<size_t>(j)]);
-  }
+  // Dense row-major A (M x K), B (K x N) and C (M x N) for matmul_add.
+  if (op.trans_a) A = transposed(A, K, M);
+  if (op.trans_b) B = transposed(B, N, K);
+  std::vector<double> c(idx.size());
+  for (size_t e = 0; e < idx.size(); ++e) c[e] = acc[static_cast<size_t>(idx[e])];
+  matmul_add(A.data(), B.data(), c.data(), M, N, K);
+  for (size_t e = 0; e < idx.size(); ++e) acc[static_cast<size_t>(idx[e])] = round_to(t, c[e]);
 }
 
 } // namespace grove::emu

@@ -26,4 +26,9 @@ float bf16_bits_to_f32(uint16_t h);
 // reference (a few units of the type's rounding error, leaving room for fp32 accumulation).
 double tolerance_for(ElemType t);
 
+// c (m x n) += a (m x k) · b (k x n) on dense row-major doubles, each element summed in k order so
+// the interpreter and the emulator add alike. Hand-blocked (eight columns held in registers while
+// k runs): the matrix products of those two carry most of the test suite's time.
+void matmul_add(const double* a, const double* b, double* c, int64_t m, int64_t n, int64_t k);
+
 } // namespace grove

@@ -307,15 +307,7 @@ void run_mma(const Stmt& s, LeafEnv& env) {
     for (int64_t j = 0; j < N; ++j)
       b[static_cast<size_t>(k * N + j)] = B->data[static_cast<size_t>(tb ? j * K + k : k * N + j)];
   std::vector<double> acc(C->data.begin(), C->data.end());
-  for (int64_t i = 0; i < M; ++i) {
-    // __restrict: the rows are distinct vectors, and saying so lets GCC vectorize the inner loop.
-    double* __restrict crow = &acc[static_cast<size_t>(i * N)];
-    for (int64_t k = 0; k < K; ++k) {
-      double aik = a[static_cast<size_t>(i * K + k)];
-      const double* __restrict brow = &b[static_cast<size_t>(k * N)];
-      for (int64_t j = 0; j < N; ++j) crow[j] += aik * brow[j];
-    }
-  }
+  matmul_add(a.data(), b.data(), acc.data(), M, N, K);
   for (size_t i = 0; i < acc.size(); ++i)
     C->data[i] = env.exact ? acc[i] : round_to(C->elem, acc[i]);
 }
