@@ -1,7 +1,10 @@
 #include <gtest/gtest.h>
 
+#include <array>
 #include <bit>
 #include <cmath>
+#include <random>
+#include <vector>
 
 #include "support/numeric.h"
 
@@ -51,4 +54,27 @@ TEST(Numeric, RoundToType) {
   EXPECT_EQ(round_to(ElemType::F32, 0.1), static_cast<double>(0.1f));
   EXPECT_NE(round_to(ElemType::BF16, 0.1), round_to(ElemType::F16, 0.1));
   EXPECT_LT(tolerance_for(ElemType::F16), tolerance_for(ElemType::BF16));
+}
+
+// matmul_add adds into C and sums each element in k order: bit for bit the plain triple loop, for
+// widths that are and are not multiples of its eight-column blocks, and k = 0.
+TEST(Numeric, MatmulAddMatchesThePlainLoopBitForBit) {
+  std::mt19937_64 rng(std::random_device{}());
+  std::uniform_real_distribution<double> u(-1, 1);
+  for (auto [m, n, k] : {std::array<int64_t, 3>{3, 8, 5}, {5, 21, 17}, {1, 3, 64}, {4, 16, 0}}) {
+    std::vector<double> a(static_cast<size_t>(m * k)), b(static_cast<size_t>(k * n)),
+        c(static_cast<size_t>(m * n));
+    for (double& x : a) x = u(rng);
+    for (double& x : b) x = u(rng);
+    for (double& x : c) x = u(rng);
+    std::vector<double> want = c;
+    for (int64_t i = 0; i < m; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        for (int64_t p = 0; p < k; ++p)
+          want[static_cast<size_t>(i * n + j)] +=
+              a[static_cast<size_t>(i * k + p)] * b[static_cast<size_t>(p * n + j)];
+    matmul_add(a.data(), b.data(), c.data(), m, n, k);
+    for (size_t e = 0; e < c.size(); ++e)
+      ASSERT_EQ(c[e], want[e]) << m << "x" << n << "x" << k << " element " << e;
+  }
 }
