@@ -10,9 +10,15 @@ namespace {
 struct Space {
   std::vector<std::string> vars;
   std::vector<int64_t> ext;
-  int64_t base0 = 0;  // the first variable starts here (statements are evaluated in row chunks)
-  int64_t full0 = -1; // the first variable's whole extent when evaluating a chunk
-  int64_t whole(size_t d) const { return d == 0 && full0 >= 0 ? full0 : ext[d]; }
+  // Statements are evaluated a block of the index space at a time: variable d runs over
+  // [lo[d], lo[d] + ext[d]) of its whole extent full[d].
+  std::vector<int64_t> lo, full;
+  int64_t whole(size_t d) const { return full[d]; }
+  int64_t start(const std::vector<int64_t>& coef) const {
+    int64_t s = 0;
+    for (size_t d = 0; d < lo.size(); ++d) s += lo[d] * coef[d];
+    return s;
+  }
   // Reduction indices held at one value while the reduction walks them.
   std::vector<std::pair<std::string, int64_t>> fixed;
   const int64_t* fixed_value(const std::string& v) const {
@@ -47,7 +53,7 @@ void for_each_offset(const Space& sp, const std::vector<int64_t>& coef, int64_t 
   int64_t n = sp.size(), inner = sp.ext[rank - 1], step = coef[rank - 1];
   if (n == 0) return;
   std::vector<int64_t> idx(rank, 0);
-  int64_t off = base + sp.base0 * coef[0];
+  int64_t off = base + sp.start(coef);
   for (int64_t e = 0; e < n; e += inner) {
     for (int64_t j = 0; j < inner; ++j) f(static_cast<size_t>(e + j), off + j * step);
     for (size_t d = rank - 1; d-- > 0;) {
@@ -156,8 +162,58 @@ Vec call(const Expr& e, std::vector<Vec> a) {
   throw GroveError(e.loc, "unknown element-wise function '" + f + "'");
 }
 
+Vec eval(const Expr& e, const Space& sp, LeafEnv& env);
+
+// The dimensions of `sp` whose variables `e` reads, a bit each (a reduction index held at one value
+// is a constant, not a dimension).
+uint64_t dims_used(const Expr& e, const Space& sp) {
+  if (e.kind == Expr::Name) {
+    int d = sp.fixed_value(e.name) ? -1 : sp.find(e.name);
+    return d >= 0 ? uint64_t{1} << d : 0;
+  }
+  uint64_t used = 0;
+  for (size_t i = e.kind == Expr::Index ? 1 : 0; i < e.args.size(); ++i)
+    used |= dims_used(*e.args[i], sp);
+  return used;
+}
+
+// Evaluates `e` over only the dimensions it reads, then copies each value to every point of `sp`
+// that shares them: in exp(S[q, k] - m[q]) * V[k, d] the exponentials run once per (q, k), not once
+// per (q, k, d). Values are the same bit for bit; a reference softmax runs many times faster.
+Vec eval_broadcast(const Expr& e, const Space& sp, LeafEnv& env, uint64_t used) {
+  size_t rank = sp.vars.size();
+  Space sub;
+  sub.fixed = sp.fixed;
+  for (size_t d = 0; d < rank; ++d)
+    if (used >> d & 1) {
+      sub.vars.push_back(sp.vars[d]);
+      sub.ext.push_back(sp.ext[d]);
+      sub.lo.push_back(sp.lo[d]);
+      sub.full.push_back(sp.full[d]);
+    }
+  Vec part = eval(e, sub, env);
+  // Where each point of `sp` finds its value in `part`: row-major strides over the dimensions kept.
+  std::vector<int64_t> coef(rank, 0);
+  int64_t stride = 1;
+  for (size_t d = rank; d-- > 0;)
+    if (used >> d & 1) {
+      coef[d] = stride;
+      stride *= sp.ext[d];
+    }
+  Vec out(static_cast<size_t>(sp.size()));
+  const double* p = part.data();
+  for_each_offset(sp, coef, -sp.start(coef), [&](size_t i, int64_t o) { out[i] = p[o]; });
+  return out;
+}
+
 Vec eval(const Expr& e, const Space& sp, LeafEnv& env) {
   size_t n = static_cast<size_t>(sp.size());
+  bool computes = e.kind == Expr::Unary || e.kind == Expr::Binary || e.kind == Expr::Call ||
+                  e.kind == Expr::Reduce;
+  if (computes && !sp.vars.empty() && sp.vars.size() < 64) {
+    uint64_t used = dims_used(e, sp), all = (uint64_t{1} << sp.vars.size()) - 1;
+    if (used != all) return eval_broadcast(e, sp, env, used);
+  }
   switch (e.kind) {
   case Expr::Int:
     return Vec(n, static_cast<double>(e.ival));
@@ -262,19 +318,32 @@ void run_assign(const Stmt& s, LeafEnv& env) {
   sp.ext = t->shape;
   if (sp.vars.size() != sp.ext.size() || sp.ext.empty())
     throw GroveError(s.loc, "rank mismatch on the left side");
-  // Evaluate in chunks of leading rows so every intermediate vector stays small (cache-sized, and
-  // below the allocator's mmap threshold). The whole right side is computed before anything is
-  // stored, so a statement may read the tensor it writes.
-  int64_t rows = sp.ext[0], row_size = sp.size() / std::max<int64_t>(rows, 1);
-  int64_t chunk = std::max<int64_t>(1, (int64_t(1) << 13) / std::max<int64_t>(1, row_size));
+  // Evaluate a block of about 8192 points at a time so every intermediate vector stays cache-sized
+  // (and below the allocator's mmap threshold: larger ones cost a page fault per 4 KiB): the
+  // dimensions before `split` one index at a time, `split` in chunks, the ones after it whole. The
+  // whole right side is computed before anything is stored, so a statement may read the tensor it
+  // writes.
+  const int64_t target = int64_t(1) << 13;
+  size_t rank = sp.ext.size(), split = rank - 1;
+  int64_t inner = 1; // points per index of `split`
+  while (split > 0 && inner * sp.ext[split] <= target) inner *= sp.ext[split--];
+  int64_t chunk = std::max<int64_t>(1, target / std::max<int64_t>(inner, 1)), outer = 1;
+  for (size_t d = 0; d < split; ++d) outer *= sp.ext[d];
+  sp.lo.assign(rank, 0);
+  sp.full = sp.ext;
   std::vector<double> result(t->data.size());
-  for (int64_t r0 = 0; r0 < rows; r0 += chunk) {
-    Space part = sp;
-    part.base0 = r0;
-    part.full0 = rows;
-    part.ext[0] = std::min(chunk, rows - r0);
-    Vec v = eval(*s.value, part, env);
-    std::copy(v.begin(), v.end(), result.begin() + r0 * row_size);
+  Space part = sp;
+  for (int64_t o = 0; o < outer; ++o) {
+    for (size_t d = split, rest = static_cast<size_t>(o); d-- > 0; rest /= sp.ext[d]) {
+      part.lo[d] = static_cast<int64_t>(rest % static_cast<size_t>(sp.ext[d]));
+      part.ext[d] = 1;
+    }
+    for (int64_t r0 = 0; r0 < sp.ext[split]; r0 += chunk) {
+      part.lo[split] = r0;
+      part.ext[split] = std::min(chunk, sp.ext[split] - r0);
+      Vec v = eval(*s.value, part, env);
+      std::copy(v.begin(), v.end(), result.begin() + (o * sp.ext[split] + r0) * inner);
+    }
   }
   for (size_t i = 0; i < result.size(); ++i)
     t->data[i] = env.exact ? result[i] : round_to(t->elem, result[i]);

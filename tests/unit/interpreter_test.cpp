@@ -91,6 +91,35 @@ mapping m { entry h; instance h = t.v @ HOST { } }
   }
 }
 
+// A statement over more points than one evaluation block (13,000 per index of `a`: split along
+// `b` into a chunk of 8192 / 100 rows and a ragged one), with parts that read fewer indices than
+// the statement has (exp(X[a, b]) is computed per (a, b) and broadcast along c; the sum per a),
+// gives bit for bit what the plain loop does.
+TEST(Interpreter, BlockedAndBroadcastEvaluationMatchesThePlainLoop) {
+  const char* text = R"(
+task t(O: write f32[A, B, C], X: read f32[A, B], Y: read f32[B, C], Z: read f32[B]);
+variant t.v leaf { O[a, b, c] = exp(X[a, b]) * Y[b, c] + sum[k](X[a, k] * Z[k]) + c - 2 * a; }
+mapping m { entry h; instance h = t.v @ HOST { } }
+)";
+  const int64_t A = 3, B = 130, C = 100;
+  EntryArgs r = run_text(text, {{"A", A}, {"B", B}, {"C", C}});
+  const auto &O = r.tensors["O"]->data, &X = r.tensors["X"]->data, &Y = r.tensors["Y"]->data,
+             &Z = r.tensors["Z"]->data;
+  for (int64_t a = 0; a < A; ++a) {
+    double s = 0;
+    for (int64_t k = 0; k < B; ++k)
+      s += X[static_cast<size_t>(a * B + k)] * Z[static_cast<size_t>(k)];
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t c = 0; c < C; ++c) {
+        double want =
+            std::exp(X[static_cast<size_t>(a * B + b)]) * Y[static_cast<size_t>(b * C + c)] + s +
+            static_cast<double>(c) - 2.0 * static_cast<double>(a);
+        ASSERT_EQ(O[static_cast<size_t>((a * B + b) * C + c)], round_to(ElemType::F32, want))
+            << a << ", " << b << ", " << c;
+      }
+  }
+}
+
 TEST(Interpreter, ReadingAnUnwrittenLocalPoisonsTheResult) {
   const char* text = R"(
 task t(O: write f32[N]);
