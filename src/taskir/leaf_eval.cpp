@@ -97,7 +97,7 @@ bool find_extent(const Expr& e, const std::string& var, LeafEnv& env, int64_t& e
   return false;
 }
 
-// Element-wise operators and functions. The operator is picked once per statement chunk, not once
+// Element-wise operators and functions. The operator is picked once per block of points, not once
 // per element: string compares in the inner loop were a tenth of the interpreter's time.
 template <class F> Vec zip(Vec a, const Vec& b, F f) {
   for (size_t i = 0; i < a.size(); ++i) a[i] = f(a[i], b[i]);
