@@ -1,5 +1,6 @@
 #include "support/numeric.h"
 
+#include <algorithm>
 #include <bit>
 #include <cmath>
 
@@ -115,39 +116,49 @@ double tolerance_for(ElemType t) {
 }
 
 void matmul_add(const double* a, const double* b, double* c, int64_t m, int64_t n, int64_t k) {
-  for (int64_t i = 0; i < m; ++i) {
-    const double* ai = a + i * k;
-    double* ci = c + i * n;
-    int64_t j = 0;
-    // Eight named accumulators, not an array: GCC keeps an array of sums in memory.
-    for (; j + 8 <= n; j += 8) {
-      double s0 = ci[j], s1 = ci[j + 1], s2 = ci[j + 2], s3 = ci[j + 3], s4 = ci[j + 4],
-             s5 = ci[j + 5], s6 = ci[j + 6], s7 = ci[j + 7];
-      for (int64_t p = 0; p < k; ++p) {
-        const double x = ai[p];
-        const double* bp = b + p * n + j;
-        s0 += x * bp[0];
-        s1 += x * bp[1];
-        s2 += x * bp[2];
-        s3 += x * bp[3];
-        s4 += x * bp[4];
-        s5 += x * bp[5];
-        s6 += x * bp[6];
-        s7 += x * bp[7];
+  // Panels of B (kb rows by jb columns, 128 KiB) stay in cache while every row of A passes over
+  // them; each element of C is stored and reloaded between panels of k, which leaves its sum in k
+  // order.
+  const int64_t jb = 64, kb = 256;
+  for (int64_t j0 = 0; j0 < n; j0 += jb) {
+    const int64_t j1 = std::min(n, j0 + jb);
+    for (int64_t p0 = 0; p0 < k; p0 += kb) {
+      const int64_t p1 = std::min(k, p0 + kb);
+      for (int64_t i = 0; i < m; ++i) {
+        const double* ai = a + i * k;
+        double* ci = c + i * n;
+        int64_t j = j0;
+        // Eight named accumulators, not an array: GCC keeps an array of sums in memory.
+        for (; j + 8 <= j1; j += 8) {
+          double s0 = ci[j], s1 = ci[j + 1], s2 = ci[j + 2], s3 = ci[j + 3], s4 = ci[j + 4],
+                 s5 = ci[j + 5], s6 = ci[j + 6], s7 = ci[j + 7];
+          for (int64_t p = p0; p < p1; ++p) {
+            const double x = ai[p];
+            const double* bp = b + p * n + j;
+            s0 += x * bp[0];
+            s1 += x * bp[1];
+            s2 += x * bp[2];
+            s3 += x * bp[3];
+            s4 += x * bp[4];
+            s5 += x * bp[5];
+            s6 += x * bp[6];
+            s7 += x * bp[7];
+          }
+          ci[j] = s0;
+          ci[j + 1] = s1;
+          ci[j + 2] = s2;
+          ci[j + 3] = s3;
+          ci[j + 4] = s4;
+          ci[j + 5] = s5;
+          ci[j + 6] = s6;
+          ci[j + 7] = s7;
+        }
+        for (; j < j1; ++j) {
+          double s = ci[j];
+          for (int64_t p = p0; p < p1; ++p) s += ai[p] * b[p * n + j];
+          ci[j] = s;
+        }
       }
-      ci[j] = s0;
-      ci[j + 1] = s1;
-      ci[j + 2] = s2;
-      ci[j + 3] = s3;
-      ci[j + 4] = s4;
-      ci[j + 5] = s5;
-      ci[j + 6] = s6;
-      ci[j + 7] = s7;
-    }
-    for (; j < n; ++j) {
-      double s = ci[j];
-      for (int64_t p = 0; p < k; ++p) s += ai[p] * b[p * n + j];
-      ci[j] = s;
     }
   }
 }

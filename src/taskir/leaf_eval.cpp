@@ -206,6 +206,64 @@ Vec eval_broadcast(const Expr& e, const Space& sp, LeafEnv& env, uint64_t used) 
   return out;
 }
 
+// Whether every access in `e` that `var` indexes is to a dimension of exactly `ext`.
+bool extent_is(const Expr& e, const std::string& var, int64_t ext, LeafEnv& env) {
+  if (e.kind == Expr::Reduce && e.var == var) return false; // shadowed: the checker rejects this
+  if (e.kind == Expr::Index)
+    for (size_t i = 1; i < e.args.size(); ++i)
+      if (e.args[i]->kind == Expr::Name && e.args[i]->name == var) {
+        auto it = env.tensors.find(e.args[0]->name);
+        if (it == env.tensors.end() || i - 1 >= it->second->shape.size() ||
+            it->second->shape[i - 1] != ext)
+          return false;
+      }
+  for (const ExprPtr& a : e.args)
+    if (!extent_is(*a, var, ext, env)) return false;
+  return true;
+}
+
+// sum[k](P * Q) as a matrix product, where P reads dimensions R of the space and Q dimensions C,
+// the two sharing only single-index ones and R's all before C's: P evaluated as an (R, k) matrix,
+// Q as (k, C), then matmul_add, which sums each element from 0 in k order as the walk in eval does,
+// so the values are the same bit for bit. A GEMM's reference runs at matrix-product speed instead
+// of several passes over the output per k. False (nothing evaluated) when the form does not fit.
+bool contract(const Expr& e, const Space& sp, LeafEnv& env, Vec& out) {
+  const Expr& body = *e.args[0];
+  if (e.name != "sum" || body.kind != Expr::Binary || body.op != "*") return false;
+  if (sp.vars.empty() || sp.vars.size() >= 64 || sp.find(e.var) >= 0 || sp.fixed_value(e.var))
+    return false;
+  int64_t K = 0;
+  if (!find_extent(body, e.var, env, K)) return false; // eval's walk raises the error
+  const Expr &P = *body.args[0], &Q = *body.args[1];
+  if (!extent_is(P, e.var, K, env) || !extent_is(Q, e.var, K, env)) return false;
+  uint64_t R = dims_used(P, sp), C = dims_used(Q, sp);
+  Space a, b; // (R..., k) and (k, C...)
+  a.fixed = b.fixed = sp.fixed;
+  auto add = [](Space& to, const std::string& v, int64_t ext, int64_t lo, int64_t full) {
+    to.vars.push_back(v);
+    to.ext.push_back(ext);
+    to.lo.push_back(lo);
+    to.full.push_back(full);
+  };
+  add(b, e.var, K, 0, K);
+  int64_t M = 1, N = 1;
+  bool in_c = false; // past the first C dimension
+  for (size_t d = 0; d < sp.vars.size(); ++d) {
+    bool r = R >> d & 1, c = C >> d & 1;
+    if (sp.ext[d] != 1 && (r == c || (r && in_c))) return false;
+    if (r) add(a, sp.vars[d], sp.ext[d], sp.lo[d], sp.full[d]);
+    if (c) add(b, sp.vars[d], sp.ext[d], sp.lo[d], sp.full[d]);
+    if (r && !c) M *= sp.ext[d];
+    if (c && !r) N *= sp.ext[d];
+    in_c = in_c || (c && !r && sp.ext[d] != 1);
+  }
+  add(a, e.var, K, 0, K);
+  Vec pa = eval(P, a, env), qb = eval(Q, b, env);
+  out.assign(static_cast<size_t>(M * N), 0.0);
+  matmul_add(pa.data(), qb.data(), out.data(), M, N, K);
+  return true;
+}
+
 Vec eval(const Expr& e, const Space& sp, LeafEnv& env) {
   size_t n = static_cast<size_t>(sp.size());
   bool computes = e.kind == Expr::Unary || e.kind == Expr::Binary || e.kind == Expr::Call ||
@@ -272,6 +330,7 @@ Vec eval(const Expr& e, const Space& sp, LeafEnv& env) {
     return out;
   }
   case Expr::Reduce: {
+    if (Vec out; contract(e, sp, env, out)) return out;
     int64_t ext = 0;
     if (!find_extent(*e.args[0], e.var, env, ext))
       throw GroveError(
@@ -332,6 +391,12 @@ void run_assign(const Stmt& s, LeafEnv& env) {
   sp.lo.assign(rank, 0);
   sp.full = sp.ext;
   std::vector<double> result(t->data.size());
+  // A statement that is one matrix product is evaluated whole: in blocks, each would gather one
+  // operand again.
+  if (Vec v; s.value->kind == Expr::Reduce && contract(*s.value, sp, env, v)) {
+    for (size_t i = 0; i < v.size(); ++i) t->data[i] = env.exact ? v[i] : round_to(t->elem, v[i]);
+    return;
+  }
   Space part = sp;
   for (int64_t o = 0; o < outer; ++o) {
     for (size_t d = split, rest = static_cast<size_t>(o); d-- > 0; rest /= sp.ext[d]) {

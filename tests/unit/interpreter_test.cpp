@@ -120,6 +120,42 @@ mapping m { entry h; instance h = t.v @ HOST { } }
   }
 }
 
+// Sums of products run as matrix products where their form allows (P over (rows, k), Q over (k,
+// columns)) and as the per-k walk where it does not (a dimension both read; columns before rows);
+// every form gives bit for bit what the plain loop does.
+TEST(Interpreter, SumsOfProductsMatchThePlainLoop) {
+  const char* text = R"(
+task t(C: write f32[M, N], D: write f32[M, L, N], E: write f32[N, M], F: write f32[M],
+       A: read f32[M, K], B: read f32[K, N]);
+variant t.v leaf {
+  C[i, j] = sum[k](A[i, k] * B[k, j]);
+  D[i, l, j] = sum[k](A[i, k] * B[k, j]) / 4.0 + l;
+  E[j, i] = sum[k](A[i, k] * B[k, j]);
+  F[i] = sum[k](A[i, k] * A[i, k]);
+}
+mapping m { entry h; instance h = t.v @ HOST { } }
+)";
+  const int64_t M = 37, N = 70, K = 300, L = 3;
+  EntryArgs r = run_text(text, {{"M", M}, {"N", N}, {"K", K}, {"L", L}});
+  const auto &A = r.tensors["A"]->data, &B = r.tensors["B"]->data;
+  auto at = [](const std::vector<double>& v, int64_t i) { return v[static_cast<size_t>(i)]; };
+  for (int64_t i = 0; i < M; ++i) {
+    double sq = 0;
+    for (int64_t k = 0; k < K; ++k) sq += at(A, i * K + k) * at(A, i * K + k);
+    ASSERT_EQ(at(r.tensors["F"]->data, i), round_to(ElemType::F32, sq)) << i;
+    for (int64_t j = 0; j < N; ++j) {
+      double s = 0;
+      for (int64_t k = 0; k < K; ++k) s += at(A, i * K + k) * at(B, k * N + j);
+      ASSERT_EQ(at(r.tensors["C"]->data, i * N + j), round_to(ElemType::F32, s)) << i << ", " << j;
+      ASSERT_EQ(at(r.tensors["E"]->data, j * M + i), round_to(ElemType::F32, s)) << j << ", " << i;
+      for (int64_t l = 0; l < L; ++l)
+        ASSERT_EQ(at(r.tensors["D"]->data, (i * L + l) * N + j),
+                  round_to(ElemType::F32, s / 4.0 + static_cast<double>(l)))
+            << i << ", " << l << ", " << j;
+    }
+  }
+}
+
 TEST(Interpreter, ReadingAnUnwrittenLocalPoisonsTheResult) {
   const char* text = R"(
 task t(O: write f32[N]);

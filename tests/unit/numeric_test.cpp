@@ -57,11 +57,13 @@ TEST(Numeric, RoundToType) {
 }
 
 // matmul_add adds into C and sums each element in k order: bit for bit the plain triple loop, for
-// widths that are and are not multiples of its eight-column blocks, and k = 0.
+// widths that are and are not multiples of its eight-column blocks, more columns and a longer k
+// than one of its cache panels (64 x 256), and k = 0.
 TEST(Numeric, MatmulAddMatchesThePlainLoopBitForBit) {
   std::mt19937_64 rng(std::random_device{}());
   std::uniform_real_distribution<double> u(-1, 1);
-  for (auto [m, n, k] : {std::array<int64_t, 3>{3, 8, 5}, {5, 21, 17}, {1, 3, 64}, {4, 16, 0}}) {
+  for (auto [m, n, k] :
+       {std::array<int64_t, 3>{3, 8, 5}, {5, 21, 17}, {1, 3, 64}, {4, 16, 0}, {3, 150, 600}}) {
     std::vector<double> a(static_cast<size_t>(m * k)), b(static_cast<size_t>(k * n)),
         c(static_cast<size_t>(m * n));
     for (double& x : a) x = u(rng);
