@@ -37,15 +37,6 @@ ElemType elem_of(const kir::Kernel& k, const Ref& r) {
                                : k.tensors[i].elem;
 }
 
-// The cols x rows transpose of a dense row-major rows x cols matrix.
-std::vector<double> transposed(const std::vector<double>& v, int64_t rows, int64_t cols) {
-  std::vector<double> out(v.size());
-  for (int64_t r = 0; r < rows; ++r)
-    for (int64_t c = 0; c < cols; ++c)
-      out[static_cast<size_t>(c * rows + r)] = v[static_cast<size_t>(r * cols + c)];
-  return out;
-}
-
 void names_read(const Expr& e, std::set<std::string>& out) {
   if (e.kind == Expr::Index && e.args[0]->kind == Expr::Name) out.insert(e.args[0]->name);
   if (e.kind == Expr::Call && e.name == "trans" && e.args.size() == 1 &&

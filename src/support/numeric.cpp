@@ -163,4 +163,12 @@ void matmul_add(const double* a, const double* b, double* c, int64_t m, int64_t 
   }
 }
 
+std::vector<double> transposed(const std::vector<double>& v, int64_t rows, int64_t cols) {
+  std::vector<double> out(v.size());
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      out[static_cast<size_t>(c * rows + r)] = v[static_cast<size_t>(r * cols + c)];
+  return out;
+}
+
 } // namespace grove

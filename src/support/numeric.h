@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace grove {
 
@@ -30,5 +31,7 @@ double tolerance_for(ElemType t);
 // the interpreter and the emulator add alike. Hand-blocked (eight columns held in registers while
 // k runs): the matrix products of those two carry most of the test suite's time.
 void matmul_add(const double* a, const double* b, double* c, int64_t m, int64_t n, int64_t k);
+// The cols x rows transpose of a dense row-major rows x cols matrix (for matmul_add's operands).
+std::vector<double> transposed(const std::vector<double>& v, int64_t rows, int64_t cols);
 
 } // namespace grove

@@ -14,6 +14,12 @@ struct Space {
   // [lo[d], lo[d] + ext[d]) of its whole extent full[d].
   std::vector<int64_t> lo, full;
   int64_t whole(size_t d) const { return full[d]; }
+  void add_dim(const std::string& v, int64_t e, int64_t from, int64_t whole_ext) {
+    vars.push_back(v);
+    ext.push_back(e);
+    lo.push_back(from);
+    full.push_back(whole_ext);
+  }
   int64_t start(const std::vector<int64_t>& coef) const {
     int64_t s = 0;
     for (size_t d = 0; d < lo.size(); ++d) s += lo[d] * coef[d];
@@ -131,7 +137,7 @@ Vec binary(const Expr& e, Vec a, const Vec& b) {
 
 Vec call(const Expr& e, std::vector<Vec> a) {
   const std::string& f = e.name;
-  auto arity = [&](size_t n) {
+  auto arity = [&](size_t n) { // the checker tells users; this guards what passes write
     if (a.size() != n)
       throw GroveError(e.loc, "'" + f + "' takes " + std::to_string(n) + " arguments, not " +
                                   std::to_string(a.size()));
@@ -185,12 +191,7 @@ Vec eval_broadcast(const Expr& e, const Space& sp, LeafEnv& env, uint64_t used) 
   Space sub;
   sub.fixed = sp.fixed;
   for (size_t d = 0; d < rank; ++d)
-    if (used >> d & 1) {
-      sub.vars.push_back(sp.vars[d]);
-      sub.ext.push_back(sp.ext[d]);
-      sub.lo.push_back(sp.lo[d]);
-      sub.full.push_back(sp.full[d]);
-    }
+    if (used >> d & 1) sub.add_dim(sp.vars[d], sp.ext[d], sp.lo[d], sp.full[d]);
   Vec part = eval(e, sub, env);
   // Where each point of `sp` finds its value in `part`: row-major strides over the dimensions kept.
   std::vector<int64_t> coef(rank, 0);
@@ -239,25 +240,19 @@ bool contract(const Expr& e, const Space& sp, LeafEnv& env, Vec& out) {
   uint64_t R = dims_used(P, sp), C = dims_used(Q, sp);
   Space a, b; // (R..., k) and (k, C...)
   a.fixed = b.fixed = sp.fixed;
-  auto add = [](Space& to, const std::string& v, int64_t ext, int64_t lo, int64_t full) {
-    to.vars.push_back(v);
-    to.ext.push_back(ext);
-    to.lo.push_back(lo);
-    to.full.push_back(full);
-  };
-  add(b, e.var, K, 0, K);
+  b.add_dim(e.var, K, 0, K);
   int64_t M = 1, N = 1;
   bool in_c = false; // past the first C dimension
   for (size_t d = 0; d < sp.vars.size(); ++d) {
     bool r = R >> d & 1, c = C >> d & 1;
     if (sp.ext[d] != 1 && (r == c || (r && in_c))) return false;
-    if (r) add(a, sp.vars[d], sp.ext[d], sp.lo[d], sp.full[d]);
-    if (c) add(b, sp.vars[d], sp.ext[d], sp.lo[d], sp.full[d]);
+    if (r) a.add_dim(sp.vars[d], sp.ext[d], sp.lo[d], sp.full[d]);
+    if (c) b.add_dim(sp.vars[d], sp.ext[d], sp.lo[d], sp.full[d]);
     if (r && !c) M *= sp.ext[d];
     if (c && !r) N *= sp.ext[d];
     in_c = in_c || (c && !r && sp.ext[d] != 1);
   }
-  add(a, e.var, K, 0, K);
+  a.add_dim(e.var, K, 0, K);
   Vec pa = eval(P, a, env), qb = eval(Q, b, env);
   out.assign(static_cast<size_t>(M * N), 0.0);
   matmul_add(pa.data(), qb.data(), out.data(), M, N, K);
@@ -390,15 +385,13 @@ void run_assign(const Stmt& s, LeafEnv& env) {
   for (size_t d = 0; d < split; ++d) outer *= sp.ext[d];
   sp.lo.assign(rank, 0);
   sp.full = sp.ext;
-  std::vector<double> result(t->data.size());
   // A statement that is one matrix product is evaluated whole: in blocks, each would gather one
   // operand again.
-  if (Vec v; s.value->kind == Expr::Reduce && contract(*s.value, sp, env, v)) {
-    for (size_t i = 0; i < v.size(); ++i) t->data[i] = env.exact ? v[i] : round_to(t->elem, v[i]);
-    return;
-  }
+  std::vector<double> result;
+  bool one_product = s.value->kind == Expr::Reduce && contract(*s.value, sp, env, result);
+  if (!one_product) result.resize(t->data.size());
   Space part = sp;
-  for (int64_t o = 0; o < outer; ++o) {
+  for (int64_t o = 0; o < outer && !one_product; ++o) {
     for (size_t d = split, rest = static_cast<size_t>(o); d-- > 0; rest /= sp.ext[d]) {
       part.lo[d] = static_cast<int64_t>(rest % static_cast<size_t>(sp.ext[d]));
       part.ext[d] = 1;
@@ -432,14 +425,9 @@ void run_mma(const Stmt& s, LeafEnv& env) {
                                 std::to_string(N) + " += A " + std::to_string(am) + "x" +
                                 std::to_string(K) + " · B " + std::to_string(bk) + "x" +
                                 std::to_string(bn));
-  // Dense row-major copies of A (M x K) and B (K x N) so the inner loop runs along contiguous rows.
-  std::vector<double> a(static_cast<size_t>(M * K)), b(static_cast<size_t>(K * N));
-  for (int64_t i = 0; i < M; ++i)
-    for (int64_t k = 0; k < K; ++k)
-      a[static_cast<size_t>(i * K + k)] = A->data[static_cast<size_t>(ta ? k * M + i : i * K + k)];
-  for (int64_t k = 0; k < K; ++k)
-    for (int64_t j = 0; j < N; ++j)
-      b[static_cast<size_t>(k * N + j)] = B->data[static_cast<size_t>(tb ? j * K + k : k * N + j)];
+  // Dense row-major A (M x K) and B (K x N) for matmul_add.
+  std::vector<double> a = ta ? transposed(A->data, K, M) : A->data;
+  std::vector<double> b = tb ? transposed(B->data, N, K) : B->data;
   std::vector<double> acc(C->data.begin(), C->data.end());
   matmul_add(a.data(), b.data(), acc.data(), M, N, K);
   for (size_t i = 0; i < acc.size(); ++i)
