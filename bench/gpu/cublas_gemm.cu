@@ -4,7 +4,7 @@
 // through until they hold twice the L2 (so operands come from memory, not a warm cache), a
 // warm-up, then the median of cudaEvent-timed runs.
 //
-//   cublas_gemm f16|bf16 M N K [iters] [batch L | dual | bias_gelu | linear]
+//   cublas_gemm f16|bf16|e4m3 M N K [iters] [batch L | dual | bias_gelu | linear]
 //   -> BENCH cublas f16 L=1 M=4096 N=4096 K=4096 median_ms 0.1850 TFLOP/s 742.9 copies 2
 //
 // `batch L`: C[l] = A[l]·B[l] for l < L (examples/batched_gemm.grove), one strided-batched call.
@@ -12,6 +12,9 @@
 // accumulating into C (beta = 1). `bias_gelu`: C = gelu(A·B + bias[N]) (examples/gemm_bias_gelu
 // .grove) with cuBLASLt's fused GELU_BIAS epilogue and the algorithm its heuristic ranks first.
 // `linear`: C = A·W^T with W stored [N, K] (examples/linear.grove), cuBLAS's "TN" GEMM.
+// e4m3: C (bf16) = A·W^T with A and W e4m3 and W stored [N, K] (examples/gemm_fp8.grove; FP8
+// GEMMs are "TN" only), through cuBLASLt (fast accumulation) and the algorithm its heuristic ranks
+// first.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -23,6 +26,7 @@
 #include <cublas_v2.h>
 #include <cuda_bf16.h>
 #include <cuda_fp16.h>
+#include <cuda_fp8.h>
 #include <cuda_runtime.h>
 
 #define CHECK(x)                                                                                   \
@@ -47,11 +51,11 @@ int main(int argc, char** argv) {
   if (argc < 5) {
     std::fprintf(
         stderr,
-        "usage: cublas_gemm f16|bf16 M N K [iters] [batch L | dual | bias_gelu | linear]\n");
+        "usage: cublas_gemm f16|bf16|e4m3 M N K [iters] [batch L | dual | bias_gelu | linear]\n");
     return 2;
   }
   const std::string type = argv[1];
-  const bool bf16 = type == "bf16";
+  const bool fp8 = type == "e4m3", bf16 = type == "bf16" || fp8; // e4m3 in, bf16 out
   CHECK(bf16 || type == "f16");
   const long long M = std::atoll(argv[2]), N = std::atoll(argv[3]), K = std::atoll(argv[4]);
   const int iters = argc > 5 ? std::atoi(argv[5]) : 50, warmup = 10;
@@ -59,7 +63,7 @@ int main(int argc, char** argv) {
   const bool dual = mode == "dual", bias_gelu = mode == "bias_gelu", linear = mode == "linear";
   const long long L = mode == "batch" && argc > 7 ? std::atoll(argv[7]) : 1;
   CHECK(M > 0 && N > 0 && K > 0 && iters > 0 && L > 0 &&
-        (mode.empty() || dual || bias_gelu || linear || argc > 7));
+        (mode.empty() || dual || bias_gelu || linear || argc > 7) && (!fp8 || mode.empty()));
   const cudaDataType dt = bf16 ? CUDA_R_16BF : CUDA_R_16F;
 
   int dev = 0, l2 = 0;
@@ -69,15 +73,18 @@ int main(int argc, char** argv) {
   const int T = dual || bias_gelu ? 4 : 3;
   const size_t elems[4] = {size_t(L * M * K), size_t(L * K * N), size_t(L * M * N),
                            size_t(dual ? K * N : N)};
+  const size_t bytes[4] = {fp8 ? 1u : 2u, fp8 ? 1u : 2u, 2, 2}; // per element
   size_t set_bytes = 0;
-  for (int t = 0; t < T; ++t) set_bytes += 2 * elems[t];
+  for (int t = 0; t < T; ++t) set_bytes += bytes[t] * elems[t];
   const int copies = static_cast<int>(std::clamp(std::ceil(2.0 * l2 / set_bytes), 1.0, 16.0));
   std::vector<void*> ptr(size_t(T) * copies);
   for (int c = 0; c < copies; ++c)
     for (int t = 0; t < T; ++t) {
       void*& p = ptr[size_t(T) * c + t];
-      CHECK(cudaMalloc(&p, elems[t] * 2) == cudaSuccess);
-      if (bf16)
+      CHECK(cudaMalloc(&p, elems[t] * bytes[t]) == cudaSuccess);
+      if (bytes[t] == 1)
+        fill_random<<<1024, 256>>>(static_cast<__nv_fp8_e4m3*>(p), elems[t], T * c + t + 1);
+      else if (bf16)
         fill_random<<<1024, 256>>>(static_cast<__nv_bfloat16*>(p), elems[t], T * c + t + 1);
       else
         fill_random<<<1024, 256>>>(static_cast<__half*>(p), elems[t], T * c + t + 1);
@@ -86,21 +93,35 @@ int main(int argc, char** argv) {
 
   cublasHandle_t h;
   CHECK(cublasCreate(&h) == CUBLAS_STATUS_SUCCESS);
-  // cuBLASLt for the fused epilogue: D^T[N, M] = B^T A^T column-major, bias along D^T's rows.
+  // cuBLASLt for the fused epilogue: D^T[N, M] = B^T A^T column-major, bias along D^T's rows;
+  // for e4m3, D^T[N, M] = (W^T)^T A^T with W^T [K, N] column-major (op T, as cuBLASLt's FP8 wants).
   cublasLtHandle_t lt = nullptr;
   cublasLtMatmulDesc_t op = nullptr;
   cublasLtMatrixLayout_t la = nullptr, lb = nullptr, lc = nullptr;
   cublasLtMatmulHeuristicResult_t best{};
   const size_t ws_bytes = 32u << 20;
   void* ws = nullptr;
-  if (bias_gelu) {
+  if (bias_gelu || fp8) {
     CHECK(cublasLtCreate(&lt) == CUBLAS_STATUS_SUCCESS);
     CHECK(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F) == CUBLAS_STATUS_SUCCESS);
-    const cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_GELU_BIAS;
-    CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi) ==
-          CUBLAS_STATUS_SUCCESS);
-    CHECK(cublasLtMatrixLayoutCreate(&la, dt, N, K, N) == CUBLAS_STATUS_SUCCESS); // B^T
-    CHECK(cublasLtMatrixLayoutCreate(&lb, dt, K, M, K) == CUBLAS_STATUS_SUCCESS); // A^T
+    if (fp8) {
+      const cublasOperation_t t = CUBLAS_OP_T;
+      CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &t, sizeof t) ==
+            CUBLAS_STATUS_SUCCESS);
+      // Sums kept in the tensor cores' accumulator, as Grove's kernel keeps them (cuBLASLt's
+      // default adds them into fp32 registers every few k-steps, more exact and slower).
+      const int8_t fast = 1;
+      CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fast,
+                                           sizeof fast) == CUBLAS_STATUS_SUCCESS);
+      CHECK(cublasLtMatrixLayoutCreate(&la, CUDA_R_8F_E4M3, K, N, K) == CUBLAS_STATUS_SUCCESS);
+      CHECK(cublasLtMatrixLayoutCreate(&lb, CUDA_R_8F_E4M3, K, M, K) == CUBLAS_STATUS_SUCCESS);
+    } else {
+      const cublasLtEpilogue_t epi = CUBLASLT_EPILOGUE_GELU_BIAS;
+      CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi) ==
+            CUBLAS_STATUS_SUCCESS);
+      CHECK(cublasLtMatrixLayoutCreate(&la, dt, N, K, N) == CUBLAS_STATUS_SUCCESS); // B^T
+      CHECK(cublasLtMatrixLayoutCreate(&lb, dt, K, M, K) == CUBLAS_STATUS_SUCCESS); // A^T
+    }
     CHECK(cublasLtMatrixLayoutCreate(&lc, dt, N, M, N) == CUBLAS_STATUS_SUCCESS); // C^T
     CHECK(cudaMalloc(&ws, ws_bytes) == cudaSuccess);
     cublasLtMatmulPreference_t pref;
@@ -108,9 +129,11 @@ int main(int argc, char** argv) {
     CHECK(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES,
                                                &ws_bytes,
                                                sizeof ws_bytes) == CUBLAS_STATUS_SUCCESS);
-    const void* bias = ptr[3];
-    CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
-                                         sizeof bias) == CUBLAS_STATUS_SUCCESS);
+    if (bias_gelu) {
+      const void* bias = ptr[3];
+      CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
+                                           sizeof bias) == CUBLAS_STATUS_SUCCESS);
+    }
     int found = 0;
     CHECK(cublasLtMatmulAlgoGetHeuristic(lt, op, la, lb, lc, lc, pref, 1, &best, &found) ==
               CUBLAS_STATUS_SUCCESS &&
@@ -121,9 +144,11 @@ int main(int argc, char** argv) {
   // Row-major C[M, N] = A[M, K] B[K, N] is column-major C^T = B^T A^T.
   auto run = [&](int i) {
     void** p = &ptr[size_t(T) * (i % copies)];
-    if (bias_gelu) {
-      const void* bias = p[3];
-      cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias);
+    if (bias_gelu || fp8) {
+      if (bias_gelu) {
+        const void* bias = p[3];
+        cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias);
+      }
       return cublasLtMatmul(lt, op, &one, p[1], la, p[0], lb, &zero, p[2], lc, p[2], lc, &best.algo,
                             ws, ws_bytes, nullptr);
     }
@@ -164,12 +189,12 @@ int main(int argc, char** argv) {
   std::printf(
       "BENCH cublas %s%s L=%lld M=%lld N=%lld K=%lld median_ms %.4f TFLOP/s %.1f copies %d\n",
       type.c_str(),
-      dual        ? " dual"
-      : bias_gelu ? " bias_gelu"
-      : linear    ? " linear"
-                  : "",
+      dual            ? " dual"
+      : bias_gelu     ? " bias_gelu"
+      : linear || fp8 ? " linear"
+                      : "",
       L, M, N, K, med, flop / (med * 1e-3) / 1e12, copies);
-  if (bias_gelu) {
+  if (lt) {
     cublasLtMatrixLayoutDestroy(la);
     cublasLtMatrixLayoutDestroy(lb);
     cublasLtMatrixLayoutDestroy(lc);

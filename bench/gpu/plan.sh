@@ -2,7 +2,7 @@
 # ahead of time) and bench/gpu/run.sh (which runs them on the GPU). Sourced, not run.
 
 # Self-tests of the device header (bench/gpu/selftest/NAME.cu), one wrapper each.
-SELFTESTS=(tma_swizzle tma_multicast wgmma stmatrix mbarrier_ring)
+SELFTESTS=(tma_swizzle tma_multicast wgmma fp8 stmatrix mbarrier_ring)
 
 # Kernels printed from the test fixtures (tests/cuda), driven by check_generated.cu:
 # name | generated file | driver flags.
@@ -31,6 +31,9 @@ GPU_RUNS=(
   "linear|linear.grove|h100|M=512,N=512,K=256|"
   "linear_ragged|linear.grove|h100|M=300,N=264,K=200|"
   "linear_pingpong_ragged|linear.grove|h100_pingpong|M=130,N=328,K=72|"
+  "gemm_fp8|gemm_fp8.grove|h100|M=512,N=512,K=512|scale=0.5"
+  "gemm_fp8_ragged|gemm_fp8.grove|h100|M=300,N=264,K=200|scale=1.5"
+  "gemm_fp8_f16_pingpong_ragged|gemm_fp8.grove|h100_pingpong|M=130,N=328,K=136|scale=0.25|T=f16"
   "batched_gemm|batched_gemm.grove|h100|L=2,M=256,N=256,K=128|"
   "batched_gemm_ragged|batched_gemm.grove|h100|L=3,M=100,N=264,K=136|"
   "dual_gemm|dual_gemm.grove|h100|M=256,N=512,K=128|"
@@ -89,13 +92,16 @@ GEMM_SQUARES=4
 # The other GEMM examples against what cuBLAS does for them (split-K beside the plain GEMM at a
 # shape with few output tiles): name | example | mapping | sizes |
 # cublas_gemm M N K | cublas_gemm mode (none: C = A·B) | flops per run (batched: 2 L M N K, dual: 4 M N K; the
-# fused epilogue's work is not counted) | element type (the example's).
+# fused epilogue's work is not counted) | element type (the example's inputs; e4m3: cublas_gemm's
+# FP8 "TN" GEMM with a bf16 result).
 OTHER_GEMMS=(
   "batched L=8|batched_gemm.grove|h100|L=8,M=4096,N=4096,K=4096|4096 4096 4096|batch 8|1099511627776|f16"
   "dual|dual_gemm.grove|h100|M=8192,N=8192,K=4096|8192 8192 4096|dual|1099511627776|f16"
   "bias_gelu|gemm_bias_gelu.grove|h100|M=8192,N=8192,K=8192|8192 8192 8192|bias_gelu|1099511627776|f16"
   "linear 8192^3|linear.grove|h100|M=8192,N=8192,K=8192|8192 8192 8192|linear|1099511627776|bf16"
   "linear 4096x14336x4096|linear.grove|h100|M=4096,N=14336,K=4096|4096 14336 4096|linear|481036337152|bf16"
+  "fp8 8192^3|gemm_fp8.grove|h100|M=8192,N=8192,K=8192|8192 8192 8192||1099511627776|e4m3"
+  "fp8 4096x14336x4096|gemm_fp8.grove|h100|M=4096,N=14336,K=4096|4096 14336 4096||481036337152|e4m3"
   "gemm 1024x1024x16384|gemm.grove|h100|M=1024,N=1024,K=16384|1024 1024 16384||34359738368|f16"
   "splitk 1024x1024x16384|gemm_splitk.grove|h100_splitk|M=1024,N=1024,K=16384|1024 1024 16384||34359738368|f16"
   "splitk 2048x2048x16384|gemm_splitk.grove|h100_splitk|M=2048,N=2048,K=16384|2048 2048 16384||137438953472|f16"
@@ -152,6 +158,7 @@ VARIANTS=(
   "gemm_tile_band_16|gemm.grove|s/persistent = true;/persistent = true;\n    tile_band = 16;/|h100|M=8192,N=8192,K=8192|"
   "gemm_pipeline4|gemm.grove|s/pipeline = 3;/pipeline = 4;/;/cluster = (2, 1);/d|h100|M=8192,N=8192,K=8192|"
   "linear_pingpong|linear.grove|s/^//|h100_pingpong|M=8192,N=8192,K=8192|"
+  "gemm_fp8_pingpong|gemm_fp8.grove|s/^//|h100_pingpong|M=8192,N=8192,K=8192|"
   "decode_chunks_1024|attention_decode.grove|s/KC = 512;/KC = 1024;/|decode_d128|BH=32,SQ=1,SK=8192,D=128|sm_scale=0.088"
   "decode_chunks_256|attention_decode.grove|s/KC = 512;/KC = 256;/|decode_d128|BH=32,SQ=1,SK=8192,D=128|sm_scale=0.088"
   "splitk_chunks_2048|gemm_splitk.grove|s/KS = 4096;/KS = 2048;/|h100_splitk|M=1024,N=1024,K=8192|"

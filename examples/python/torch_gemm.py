@@ -1,6 +1,7 @@
 """Grove kernels on PyTorch CUDA tensors, with no copies: Program.launch runs examples/gemm.grove
-in f16 and in bf16 (its type parameter T set) and examples/linear.grove (bf16, C = A · W^T on an
-nn.Linear's own weight) on the tensors where they are, on torch's current stream. Each result is checked against
+in f16 and in bf16 (its type parameter T set), examples/linear.grove (bf16, C = A · W^T on an
+nn.Linear's own weight) and examples/gemm_fp8.grove (float8_e4m3fn operands quantized with
+per-tensor scales) on the tensors where they are, on torch's current stream. Each result is checked against
 torch's float64 product on fresh random inputs, at sizes that are and are not tile multiples (rows
 that are not a multiple of 16 bytes live in padded allocations, as TMA needs), and with M dynamic
 (one compile for every M); then the square GEMM is timed next to torch.matmul (cuBLAS), and the
@@ -21,8 +22,9 @@ from cuda_timing import timed  # noqa: E402  (beside this file)
 
 def matrix(rows, cols, dtype):
     """A rows x cols CUDA tensor whose rows start a multiple of 16 bytes apart (a view of the first
-    `cols` columns of a padded allocation where cols * 2 bytes is not such a multiple)."""
-    pitch = -(-cols // 8) * 8
+    `cols` columns of a padded allocation where a row of `cols` elements is not such a multiple)."""
+    per16 = 16 // torch.empty(0, dtype=dtype).element_size()
+    pitch = -(-cols // per16) * per16
     return torch.empty(rows, pitch, dtype=dtype, device="cuda")[:, :cols]
 
 
@@ -43,6 +45,27 @@ def check(program, mapping, dtype, m, n, k, dynamic=(), linear=False):
     print(f"{mapping:14} {str(dtype):15} {'A·W^T' if linear else 'A·B':5} {m:5} x {n:5} x {k:5}  "
           f"||C - ref|| / ||ref|| = "
           f"{err:.2e} {'ok' if ok else 'FAILED'}  ({report['summary']})")
+    return ok
+
+
+def check_fp8(program, mapping, m, n, k):
+    """C = (sx · sw) · Aq · Wq^T with Aq = A / sx and Wq = W / sw in e4m3, each scale taking its
+    tensor's largest magnitude to 448, the largest e4m3; checked against the float64 product of
+    the quantized operands (the product Grove computes; quantization's own error is the caller's
+    choice of format)."""
+    x, w = torch.randn(m, k, device="cuda"), torch.randn(n, k, device="cuda")
+    sx, sw = x.abs().max().item() / 448, w.abs().max().item() / 448
+    a, wq = matrix(m, k, torch.float8_e4m3fn), matrix(n, k, torch.float8_e4m3fn)
+    a.copy_(x / sx)
+    wq.copy_(w / sw)
+    c = matrix(m, n, torch.bfloat16).fill_(float("nan"))
+    report = program.launch(C=c, A=a, W=wq, scale=sx * sw, mapping=mapping,
+                            stream=torch.cuda.current_stream())
+    want = (a.double() @ wq.double().T) * (sx * sw)
+    err = ((c.double() - want).norm() / want.norm()).item()
+    ok = bool(torch.isfinite(c).all()) and err < 1e-2
+    print(f"{mapping:14} {'float8_e4m3fn':15} {'A·W^T':5} {m:5} x {n:5} x {k:5}  "
+          f"||C - ref|| / ||ref|| = {err:.2e} {'ok' if ok else 'FAILED'}  ({report['summary']})")
     return ok
 
 
@@ -78,6 +101,11 @@ def main():
             ok = check(linear, mapping, torch.bfloat16, m, n, k, linear=True) and ok
     for m in (77, 1):
         ok = check(linear, "h100", torch.bfloat16, m, 264, 200, {"M"}, linear=True) and ok
+    # FP8: e4m3 operands, the dequantization scale applied in the epilogue.
+    fp8 = grove.load(os.path.join(ROOT, "examples", "gemm_fp8.grove"))
+    for mapping in fp8.mappings:
+        for m, n, k in ((512, 512, 512), (300, 264, 200)):
+            ok = check_fp8(fp8, mapping, m, n, k) and ok
 
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 4096
     print(f"\nf16 GEMM {size}^3 on {torch.cuda.get_device_name()}, median of 50 (same inputs "

@@ -25,6 +25,8 @@ const char* dtype_name(DType t) {
     return "f32";
   case DType::F64:
     return "f64";
+  case DType::E4M3:
+    return "e4m3";
   }
   return "?";
 }
@@ -96,6 +98,8 @@ double load_element(const Array& a, size_t i) {
     return static_cast<const float*>(a.data)[i];
   case DType::F64:
     return static_cast<const double*>(a.data)[i];
+  case DType::E4M3:
+    return e4m3_bits_to_f32(static_cast<const uint8_t*>(a.data)[i]);
   }
   return 0;
 }
@@ -113,6 +117,9 @@ void store_element(const Array& a, size_t i, double v) {
     break;
   case DType::F64:
     static_cast<double*>(a.data)[i] = v;
+    break;
+  case DType::E4M3:
+    static_cast<uint8_t*>(a.data)[i] = f32_to_e4m3_bits(static_cast<float>(v));
     break;
   }
 }

@@ -34,7 +34,7 @@ std::optional<DType> dtype_for(ElemType e) {
   case ElemType::F32:
     return DType::F32;
   case ElemType::E4M3:
-    return std::nullopt;
+    return DType::E4M3;
   }
   return std::nullopt;
 }

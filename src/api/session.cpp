@@ -132,8 +132,8 @@ std::string parse_assignments(const std::string& text, std::map<std::string, dou
 
 std::string add_type_arg(const std::string& name, const std::string& type, TypeArgs& out) {
   std::optional<ElemType> t = elem_from_name(type);
-  if (!t || *t == ElemType::E4M3)
-    return "'" + type + "' is not an element type a parameter can take (f16, bf16 or f32)";
+  if (!t)
+    return "'" + type + "' is not an element type a parameter can take (f16, bf16, f32 or e4m3)";
   out[name] = *t;
   return {};
 }

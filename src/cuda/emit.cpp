@@ -101,9 +101,9 @@ std::string to_float(ElemType t, const std::string& x) {
   case ElemType::F32:
     return x;
   case ElemType::E4M3:
-    break;
+    return "grove::e4m3_to_f32(" + x + ")";
   }
-  unsupported({}, "e4m3 elements are not supported yet");
+  return x;
 }
 
 std::string from_float(ElemType t, const std::string& x) {
@@ -115,9 +115,9 @@ std::string from_float(ElemType t, const std::string& x) {
   case ElemType::F32:
     return x;
   case ElemType::E4M3:
-    break;
+    return "grove::f32_to_e4m3(" + x + ")";
   }
-  unsupported({}, "e4m3 elements are not supported yet");
+  return x;
 }
 
 std::string pack_pair(ElemType t, const std::string& lo, const std::string& hi) {

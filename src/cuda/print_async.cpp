@@ -127,22 +127,28 @@ void Printer::wgmma(const Op& o) {
   if (bb.swizzle != Swizzle::B128)
     unsupported(o.loc, "wgmma operand '" + bb.name + "' must use the 128B swizzle");
   ElemType ab = bb.elem;
-  if (!is_16bit(ab)) unsupported(o.loc, "wgmma operands must be f16 or bf16");
+  const bool fp8 = ab == ElemType::E4M3;
+  if (!is_16bit(ab) && !fp8) unsupported(o.loc, "wgmma operands must be f16, bf16 or e4m3");
+  // The k of one instruction: 32 bytes of K either way (k16 for 16-bit types, k32 for 8-bit).
+  const int64_t eb = elem_bytes(ab), kstep = 32 / eb;
   int64_t M = o.dst.shape.at(0), N = o.dst.shape.at(1);
   bool a_reg = o.src.kind == Ref::Reg;
   int64_t K = o.trans_a && !a_reg ? o.src.shape.at(0) : o.src.shape.at(1);
   int64_t am = o.trans_a && !a_reg ? o.src.shape.at(1) : o.src.shape.at(0);
   int64_t bk = o.trans_b ? o.src2.shape.at(1) : o.src2.shape.at(0);
   int64_t bn = o.trans_b ? o.src2.shape.at(0) : o.src2.shape.at(1);
-  if (am != M || bk != K || bn != N || M % 64 != 0 || K % 16 != 0 || N % 8 != 0)
+  if (am != M || bk != K || bn != N || M % 64 != 0 || K % kstep != 0 || N % 8 != 0)
     unsupported(o.loc, "wgmma shapes do not agree: [" + std::to_string(M) + ", " +
                            std::to_string(N) + "] += [" + std::to_string(am) + ", " +
                            std::to_string(K) + "] * [" + std::to_string(bk) + ", " +
-                           std::to_string(bn) + "] (M a multiple of 64, K of 16, N of 8)");
-  const char* ty = ab == ElemType::BF16 ? "bf16" : "f16";
-  const int64_t eb = 2;
+                           std::to_string(bn) + "] (M a multiple of 64, K of " +
+                           std::to_string(kstep) + ", N of 8)");
+  if (fp8 && (a_reg || o.trans_a || !o.trans_b))
+    unsupported(o.loc, "wgmma reads e4m3 operands from shared memory, both K-major (A [M, K], "
+                       "B stored [N, K])");
+  const char* ty = elem_name(ab);
   // Byte offset inside a 128B-swizzled tile from its first element to (row, col) for constant
-  // row/col deltas: panels of 64 columns, 128 bytes per row.
+  // row/col deltas: panels of 128 bytes of columns, 128 bytes per row.
   auto delta = [&](const SmemBuffer& buf, int64_t row, int64_t col) {
     int64_t cb = col * eb;
     return (cb / 128) * smem_rows(buf) * 128 + cb % 128 + row * 128;
@@ -189,22 +195,23 @@ void Printer::wgmma(const Op& o) {
     unsupported(o.loc, "the wgmma accumulator box must start at constant multiples of (64, 8)");
   const int64_t b_panel = smem_rows(bb) * 128; // LBO of an N-major B
   for (int64_t mi = 0; mi < M / 64; ++mi) {
-    for (int64_t ks = 0; ks < K / 16; ++ks) {
+    for (int64_t ks = 0; ks < K / kstep; ++ks) {
       for (auto [n0, n] : chunks) {
         // The first k-step overwrites the accumulator where a zero fill was folded in.
         const std::string scale_d = ks == 0 && zero_init_.count(&o) ? ", 0" : "";
         int64_t d_off = (oi / 64 + mi) * (acc_C / 2) + (oj + n0) / 2;
         std::string bdesc;
         if (o.trans_b) { // B stored [N, K]: K-major, rows are N
-          bdesc = "grove::wgmma_desc_sw128(b_tile + " + std::to_string(delta(bb, n0, 16 * ks)) +
+          bdesc = "grove::wgmma_desc_sw128(b_tile + " + std::to_string(delta(bb, n0, kstep * ks)) +
                   ", 16, 1024)";
         } else { // B stored [K, N]: N-major, rows are K, LBO = the panel stride along N
           if ((n0 * eb) % 128 != 0)
             unsupported(o.loc, "an N-major wgmma B must be split at 64-column panels");
-          bdesc = "grove::wgmma_desc_sw128(b_tile + " + std::to_string(delta(bb, 16 * ks, n0)) +
+          bdesc = "grove::wgmma_desc_sw128(b_tile + " + std::to_string(delta(bb, kstep * ks, n0)) +
                   ", " + std::to_string(b_panel) + ", 1024)";
         }
-        std::string fn = "grove::wgmma_m64n" + std::to_string(n) + "k16_" + ty;
+        std::string fn =
+            "grove::wgmma_m64n" + std::to_string(n) + "k" + std::to_string(kstep) + "_" + ty;
         std::string d = sanitize(acc.name) + " + " + std::to_string(d_off);
         if (a_reg) {
           const RegTensor& ar = k_.regs.at(static_cast<size_t>(o.src.index));
@@ -220,11 +227,11 @@ void Printer::wgmma(const Op& o) {
           std::string adesc;
           if (o.trans_a) // A stored [K, M]: M-major
             adesc = "grove::wgmma_desc_sw128(a_tile + " +
-                    std::to_string(delta(*ab_buf, 16 * ks, 64 * mi)) + ", " +
+                    std::to_string(delta(*ab_buf, kstep * ks, 64 * mi)) + ", " +
                     std::to_string(smem_rows(*ab_buf) * 128) + ", 1024)";
           else
             adesc = "grove::wgmma_desc_sw128(a_tile + " +
-                    std::to_string(delta(*ab_buf, 64 * mi, 16 * ks)) + ", 16, 1024)";
+                    std::to_string(delta(*ab_buf, 64 * mi, kstep * ks)) + ", 16, 1024)";
           w_->line(fn + "_ss<" + (o.trans_a ? "1" : "0") + ", " + (o.trans_b ? "0" : "1") +
                    scale_d + ">(" + d + ", " + adesc + ", " + bdesc + ");");
         }

@@ -15,7 +15,6 @@ void VariantChecker::stmt(const Stmt& s) {
       declare(s.names[i], Sym{Sym::Tunable, s.name_locs[i]});
     break;
   case Stmt::Local: {
-    if (s.type.elem == ElemType::E4M3) reserved_fp8(s.type.loc);
     for (const ExprPtr& d : s.type.dims) expect_int(*d, "a tensor dimension");
     Sym t{Sym::Tensor, s.name_locs[0]};
     t.elem = s.type.elem;
@@ -118,10 +117,6 @@ void VariantChecker::leaf_op_in_inner(SourceLoc loc, const char* what) {
   diags_.error(loc, std::string(what) + " in inner variant '" + where() + "'",
                "inner variants only partition and launch; put the computation in a leaf variant "
                "and launch it");
-}
-
-void VariantChecker::reserved_fp8(SourceLoc loc) {
-  diags_.error(loc, "element type e4m3 is reserved and not supported yet", "use f16 or bf16");
 }
 
 void VariantChecker::expect_int(const Expr& e, const char* what) {

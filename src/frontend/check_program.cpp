@@ -170,9 +170,6 @@ void check_program(const Program& prog, Diagnostics& diags) {
     for (const Param& p : t.params) {
       if (!params.insert(p.name).second)
         diags.error(p.loc, "parameter '" + p.name + "' appears twice in task '" + t.name + "'");
-      if (p.type.is_tensor && p.type.elem == ElemType::E4M3)
-        diags.error(p.type.loc, "element type e4m3 is reserved and not supported yet",
-                    "use f16 or bf16");
       for (const ExprPtr& d : p.type.dims) {
         if (d->kind == Expr::Int && d->ival <= 0)
           diags.error(d->loc, "tensor dimensions must be positive");

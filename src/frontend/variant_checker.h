@@ -68,7 +68,6 @@ private:
   void stmt(const Stmt& s);
 
   void leaf_op_in_inner(SourceLoc loc, const char* what);
-  void reserved_fp8(SourceLoc loc);
 
   void expect_int(const Expr& e, const char* what);
 

@@ -138,9 +138,11 @@ DeviceArray device_array_of(const std::string& name, const py::handle& value, bo
       a.dtype = DType::BF16;
     else if (dtype == "torch.float32")
       a.dtype = DType::F32;
+    else if (dtype == "torch.float8_e4m3fn")
+      a.dtype = DType::E4M3;
     else
       throw py::type_error("tensor '" + name + "' is a torch tensor of " + dtype +
-                           "; launch() takes float16, bfloat16 or float32");
+                           "; launch() takes float16, bfloat16, float32 or float8_e4m3fn");
     a.data = value.attr("data_ptr")().cast<uint64_t>();
     for (const py::handle d : value.attr("shape")) a.shape.push_back(d.cast<int64_t>());
     for (const py::handle d : value.attr("stride")()) a.strides.push_back(d.cast<int64_t>());
@@ -180,9 +182,9 @@ DeviceArray device_array_of(const std::string& name, const py::handle& value, bo
 }
 
 DType parse_dtype(const std::string& t) {
-  for (DType x : {DType::F16, DType::BF16, DType::F32})
+  for (DType x : {DType::F16, DType::BF16, DType::F32, DType::E4M3})
     if (t == dtype_name(x)) return x;
-  throw py::value_error("dtype '" + t + "' is not one of f16, bf16, f32");
+  throw py::value_error("dtype '" + t + "' is not one of f16, bf16, f32, e4m3");
 }
 
 py::dict launch(const Program& p, const std::string& mapping, const py::object& stream,

@@ -16,8 +16,9 @@ double GpuRunReport::median_ms() const {
 
 namespace {
 
-// One value into storage of type `elem` at `dst` (f32: 4 bytes, f16/bf16: 2, rounded to nearest).
-void store_value(ElemType elem, float f, unsigned char* dst, const std::string& tensor) {
+// One value into storage of type `elem` at `dst` (f32: 4 bytes, f16/bf16: 2, e4m3: 1, rounded to
+// nearest).
+void store_value(ElemType elem, float f, unsigned char* dst) {
   uint16_t h = 0;
   switch (elem) {
   case ElemType::F32:
@@ -30,7 +31,8 @@ void store_value(ElemType elem, float f, unsigned char* dst, const std::string& 
     h = f32_to_bf16_bits(f);
     break;
   case ElemType::E4M3:
-    throw Error("tensor '" + tensor + "' is e4m3, which the GPU runtime does not move yet");
+    *dst = f32_to_e4m3_bits(f);
+    return;
   }
   std::memcpy(dst, &h, 2);
 }
@@ -63,7 +65,7 @@ std::vector<unsigned char> to_storage(const Buffer& b) {
   const size_t eb = static_cast<size_t>(elem_bytes(b.elem));
   std::vector<unsigned char> out(b.data.size() * eb);
   for (size_t i = 0; i < b.data.size(); ++i)
-    store_value(b.elem, static_cast<float>(b.data[i]), &out[i * eb], b.name);
+    store_value(b.elem, static_cast<float>(b.data[i]), &out[i * eb]);
   return out;
 }
 
@@ -73,6 +75,10 @@ void from_storage(const std::vector<unsigned char>& bytes, Buffer& b) {
       float f;
       std::memcpy(&f, &bytes[i * 4], 4);
       b.data[i] = f;
+      continue;
+    }
+    if (b.elem == ElemType::E4M3) {
+      b.data[i] = e4m3_bits_to_f32(bytes[i]);
       continue;
     }
     uint16_t h;
@@ -91,14 +97,13 @@ std::string describe(const Device& dev) {
 
 // n values uniform in [-1, 1), stored as `elem`, straight into bytes: a 16384 x 16384 operand is
 // 268M values, too many to go through a Buffer of doubles.
-std::vector<unsigned char> random_storage(ElemType elem, size_t n, uint64_t& state,
-                                          const std::string& name) {
+std::vector<unsigned char> random_storage(ElemType elem, size_t n, uint64_t& state) {
   const size_t eb = static_cast<size_t>(elem_bytes(elem));
   std::vector<unsigned char> out(n * eb);
   for (size_t i = 0; i < n; ++i) {
     state ^= state << 13, state ^= state >> 7, state ^= state << 17; // xorshift64
     const float f = static_cast<float>(static_cast<int64_t>(state >> 40) - (1 << 23)) / (1 << 23);
-    store_value(elem, f, &out[i * eb], name);
+    store_value(elem, f, &out[i * eb]);
   }
   return out;
 }
@@ -199,7 +204,7 @@ GpuRunReport bench_on_gpu(const std::vector<kir::Kernel>& kernels,
   for (const kir::GlobalTensor* t : tensors) {
     // Padded rows (the padding is never read); temporaries too, like any buffer of the set.
     const size_t n = device_bytes(*t, sizes) / static_cast<size_t>(elem_bytes(t->elem));
-    images.push_back(random_storage(t->elem, n, state, t->name));
+    images.push_back(random_storage(t->elem, n, state));
     set_bytes += images.back().size();
   }
   const double want = opts.rotate_bytes > 0 ? opts.rotate_bytes : 2.0 * dev.l2_bytes();

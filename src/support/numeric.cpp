@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <bit>
 #include <cmath>
+#include <limits>
 
 namespace grove {
 
@@ -87,6 +88,34 @@ float bf16_bits_to_f32(uint16_t h) {
   return std::bit_cast<float>(static_cast<uint32_t>(h) << 16);
 }
 
+uint8_t f32_to_e4m3_bits(float f) {
+  const uint8_t sign = std::signbit(f) ? 0x80u : 0u;
+  if (std::isnan(f)) return static_cast<uint8_t>(sign | 0x7fu);
+  const double a = std::fabs(static_cast<double>(f));
+  if (a >= 448.0) return static_cast<uint8_t>(sign | 0x7eu); // satfinite: the largest, 448
+  // Steps of 2^(e-3) in [2^e, 2^(e+1)); the subnormals [0, 2^-6) in steps of 2^-9. Both the
+  // division and the product are exact in double; nearbyint rounds half to even.
+  const int e = a < 0x1p-6 ? -6 : std::ilogb(a);
+  const double q = std::nearbyint(std::ldexp(a, 3 - e)); // 8..16 (normal) or 0..8 (subnormal)
+  const double r = std::ldexp(q, e - 3);                 // at most 448: 448 = 14 * 2^5
+  if (r < 0x1p-6) return static_cast<uint8_t>(sign | static_cast<uint8_t>(q));
+  const int re = std::ilogb(r);
+  const int mant = static_cast<int>(std::ldexp(r, 3 - re)) - 8;
+  return static_cast<uint8_t>(sign | ((re + 7) << 3) | mant);
+}
+
+float e4m3_bits_to_f32(uint8_t b) {
+  const int exp = (b >> 3) & 0xf, mant = b & 7;
+  float v;
+  if (exp == 15 && mant == 7)
+    v = std::numeric_limits<float>::quiet_NaN();
+  else if (exp == 0)
+    v = std::ldexp(static_cast<float>(mant), -9);
+  else
+    v = std::ldexp(static_cast<float>(8 + mant), exp - 10);
+  return (b & 0x80u) ? -v : v;
+}
+
 double round_to(ElemType t, double v) {
   switch (t) {
   case ElemType::F16:
@@ -96,7 +125,7 @@ double round_to(ElemType t, double v) {
   case ElemType::F32:
     return static_cast<float>(v);
   case ElemType::E4M3:
-    return v; // reserved: rejected by the checker before anything runs
+    return e4m3_bits_to_f32(f32_to_e4m3_bits(static_cast<float>(v)));
   }
   return v;
 }

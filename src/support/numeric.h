@@ -22,6 +22,10 @@ uint16_t f32_to_f16_bits(float f);
 float f16_bits_to_f32(uint16_t h);
 uint16_t f32_to_bf16_bits(float f);
 float bf16_bits_to_f32(uint16_t h);
+// e4m3 as Hopper's cvt.rn.satfinite.e4m3x2.f32 converts: round to nearest even, magnitudes past
+// the largest finite value (448) saturate to it, NaN stays NaN (0x7f/0xff); no infinities.
+uint8_t f32_to_e4m3_bits(float f);
+float e4m3_bits_to_f32(uint8_t b);
 
 // The relative error ||out - ref|| / ||ref|| a result stored in `t` is allowed against a float64
 // reference (a few units of the type's rounding error, leaving room for fp32 accumulation).

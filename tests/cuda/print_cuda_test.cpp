@@ -430,6 +430,8 @@ INSTANTIATE_TEST_SUITE_P(
         ExampleCase{"gemm.grove", "h100", {}, "", "", "bf16", {{"T", ElemType::BF16}}},
         ExampleCase{"gemm.grove", "h100_pingpong", {}, "", "", "bf16", {{"T", ElemType::BF16}}},
         ExampleCase{"linear.grove", "h100", {}}, ExampleCase{"linear.grove", "h100_pingpong", {}},
+        ExampleCase{"gemm_fp8.grove", "h100", {}},
+        ExampleCase{"gemm_fp8.grove", "h100_pingpong", {}},
         ExampleCase{"batched_gemm.grove", "h100", {}}, ExampleCase{"dual_gemm.grove", "h100", {}},
         ExampleCase{"gemm_bias_gelu.grove", "h100", {}},
         ExampleCase{"gemm_rowsum.grove", "h100", {}},

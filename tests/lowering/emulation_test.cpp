@@ -212,6 +212,9 @@ std::vector<Case> cases() {
       // W K-major ([N, K]): each block of the cluster multicasts half of W's rows.
       {"linear.grove", "h100", {{"M", 200}, {"N", 300}, {"K", 72}}, {}},
       {"linear.grove", "h100_pingpong", {{"M", 136}, {"N", 264}, {"K", 72}}, {}},
+      // e4m3 operands: m64nNk32 instructions over 128-byte rows of 128 elements.
+      {"gemm_fp8.grove", "h100", {{"M", 200}, {"N", 300}, {"K", 136}}, {}},
+      {"gemm_fp8.grove", "h100_pingpong", {{"M", 136}, {"N", 264}, {"K", 136}}, {}},
       {"batched_gemm.grove", "h100", {{"L", 2}, {"M", 100}, {"N", 256}, {"K", 128}}, {}},
       {"dual_gemm.grove", "h100", {{"M", 128}, {"N", 200}, {"K", 128}}, {}},
       {"gemm_bias_gelu.grove", "h100", {{"M", 128}, {"N", 300}, {"K", 64}}, {}},

@@ -249,7 +249,7 @@ TEST(Overlap, PeelsInsideAnIfWhereTheLoopMayRunNoIteration) {
 
 TEST(Lowering, EveryExampleLowers) {
   for (const char* f :
-       {"gemm.grove", "linear.grove", "batched_gemm.grove", "dual_gemm.grove",
+       {"gemm.grove", "linear.grove", "gemm_fp8.grove", "batched_gemm.grove", "dual_gemm.grove",
         "gemm_bias_gelu.grove", "gemm_rowsum.grove", "attention.grove", "attention_causal.grove"}) {
     SCOPED_TRACE(f);
     try {

@@ -94,6 +94,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"gemm.grove", "h100_pingpong", {{"M", 4096}, {"N", 4096}, {"K", 1024}}},
         Case{"gemm.grove", "h100", {{"M", 1024}, {"N", 1024}, {"K", 512}}, {{"T", ElemType::BF16}}},
         Case{"linear.grove", "h100", {{"M", 1024}, {"N", 1024}, {"K", 512}}},
+        Case{"gemm_fp8.grove", "h100", {{"M", 1024}, {"N", 1024}, {"K", 512}}},
         Case{"batched_gemm.grove", "h100", {{"L", 4}, {"M", 512}, {"N", 512}, {"K", 256}}},
         Case{"dual_gemm.grove", "h100", {{"M", 1024}, {"N", 1024}, {"K", 512}}},
         Case{"gemm_bias_gelu.grove", "h100", {{"M", 1024}, {"N", 1024}, {"K", 512}}},

@@ -320,9 +320,13 @@ TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
       EXPECT_EQ(M, sizes["M"]) << line;
       EXPECT_EQ(N, sizes["N"]) << line;
       EXPECT_EQ(K, sizes["K"]) << line;
-      EXPECT_TRUE(f[7] == "f16" || f[7] == "bf16") << line;
+      // (e4m3: cublas_gemm's FP8 GEMM, e4m3 operands and a bf16 result.)
+      EXPECT_TRUE(f[7] == "f16" || f[7] == "bf16" || f[7] == "e4m3") << line;
       auto prog = test::compile_file(test::example(f[1]));
-      EXPECT_EQ(elem_name(prog->prog.tasks.front().params.front().type.elem), f[7]) << line;
+      std::map<std::string, std::string> elem;
+      for (const Param& p : prog->prog.tasks.front().params) elem[p.name] = elem_name(p.type.elem);
+      EXPECT_EQ(elem["A"], f[7]) << line;
+      EXPECT_EQ(elem["C"], f[7] == "e4m3" ? "bf16" : f[7]) << line;
     }
     if (list == "ATTENTION_BENCHES=(") {
       // The baseline's shape (B H S D CAUSAL [bf16] [kv=N] [sk=N]) is the same problem, with the

@@ -59,8 +59,10 @@ TEST(Cli, TypeArgumentsSetTheProgramsTypeParameters) {
   EXPECT_EQ(parse_type_args("T=bf16,U=f32", t), "");
   EXPECT_EQ(t, (TypeArgs{{"T", ElemType::BF16}, {"U", ElemType::F32}}));
   EXPECT_EQ(parse_type_args("T", t), "expected NAME=TYPE, got 'T'");
-  EXPECT_EQ(parse_type_args("T=e4m3", t),
-            "'e4m3' is not an element type a parameter can take (f16, bf16 or f32)");
+  EXPECT_EQ(parse_type_args("T=f64", t),
+            "'f64' is not an element type a parameter can take (f16, bf16, f32 or e4m3)");
+  EXPECT_EQ(parse_type_args("T=e4m3", t), "");
+  EXPECT_EQ(t.at("T"), ElemType::E4M3);
 }
 
 // `check --size` elaborates the mappings that enter the default mapping's task; the imported

@@ -45,6 +45,19 @@ RefFn linear_ref = [](const Tensors& t, const EntryArgs&) {
   return std::map<std::string, std::vector<double>>{{"C", matmul(A.data, wt, M, N, K)}};
 };
 
+// C = scale · A · W^T on e4m3 inputs (examples/gemm_fp8.grove), which hold e4m3 values only.
+RefFn fp8_ref = [](const Tensors& t, const EntryArgs& args) {
+  for (const char* name : {"A", "W"})
+    for (double v : t.at(name)->data)
+      if (round_to(ElemType::E4M3, v) != v) {
+        ADD_FAILURE() << name << " holds " << v << ", which e4m3 cannot";
+        return std::map<std::string, std::vector<double>>{};
+      }
+  auto c = linear_ref(t, args);
+  for (double& v : c.at("C")) v *= args.scalars.at("scale");
+  return c;
+};
+
 RefFn bgemm_ref = [](const Tensors& t, const EntryArgs&) {
   const Buffer &A = *t.at("A"), &B = *t.at("B");
   int64_t L = A.shape[0], M = A.shape[1], K = A.shape[2], N = B.shape[2];
@@ -229,6 +242,14 @@ std::vector<Case> cases() {
        {{"M", 200}, {"N", 264}, {"K", 136}},
        {},
        linear_ref,
+       {{"T", ElemType::F16}}},
+      // FP8: e4m3 inputs, a dequantization scale in the epilogue; bf16 and f16 results.
+      {"gemm_fp8.grove", "h100", {{"M", 256}, {"N", 512}, {"K", 256}}, {{"scale", 0.37}}, fp8_ref},
+      {"gemm_fp8.grove",
+       "h100_pingpong",
+       {{"M", 130}, {"N", 300}, {"K", 200}},
+       {{"scale", 2.5}},
+       fp8_ref,
        {{"T", ElemType::F16}}},
       {"batched_gemm.grove", "h100", {{"L", 3}, {"M", 128}, {"N", 256}, {"K", 128}}, {}, bgemm_ref},
       {"batched_gemm.grove", "h100", {{"L", 2}, {"M", 100}, {"N", 200}, {"K", 80}}, {}, bgemm_ref},

@@ -49,6 +49,45 @@ TEST(Numeric, Bf16) {
     ASSERT_EQ(f32_to_bf16_bits(bf16_bits_to_f32(static_cast<uint16_t>(h))), h);
 }
 
+// e4m3 (OCP FP8, finite): the documented values, then every code against the definition.
+TEST(Numeric, E4m3KnownValues) {
+  EXPECT_EQ(f32_to_e4m3_bits(1.0f), 0x38);
+  EXPECT_EQ(f32_to_e4m3_bits(-2.0f), 0xc0);
+  EXPECT_EQ(f32_to_e4m3_bits(448.0f), 0x7e);                // largest finite
+  EXPECT_EQ(f32_to_e4m3_bits(1e6f), 0x7e);                  // saturates (satfinite)
+  EXPECT_EQ(f32_to_e4m3_bits(-INFINITY), 0xfe);             // saturates
+  EXPECT_EQ(f32_to_e4m3_bits(std::ldexp(1.0f, -9)), 0x01);  // smallest subnormal
+  EXPECT_EQ(f32_to_e4m3_bits(std::ldexp(1.0f, -10)), 0x00); // half of it: tie to even zero
+  EXPECT_EQ(f32_to_e4m3_bits(std::ldexp(3.0f, -10)), 0x02); // 1.5 steps: tie to even (up)
+  EXPECT_EQ(f32_to_e4m3_bits(1.0f + 1.0f / 16), 0x38);      // tie between 1 and 1.125: down
+  EXPECT_EQ(f32_to_e4m3_bits(1.0f + 3.0f / 16), 0x3a);      // tie between 1.125 and 1.25: up
+  EXPECT_EQ(e4m3_bits_to_f32(0x7e), 448.0f);
+  EXPECT_EQ(e4m3_bits_to_f32(0x08), std::ldexp(1.0f, -6)); // smallest normal
+  EXPECT_TRUE(std::isnan(e4m3_bits_to_f32(0x7f)));
+  EXPECT_TRUE(std::isnan(e4m3_bits_to_f32(0xff)));
+  EXPECT_TRUE(std::isnan(e4m3_bits_to_f32(f32_to_e4m3_bits(NAN))));
+}
+
+TEST(Numeric, E4m3RoundTripsEveryValue) {
+  std::vector<float> values; // the positive finite values in code order: each exceeds the last
+  for (uint32_t b = 0; b < 0x7f; ++b) {
+    float f = e4m3_bits_to_f32(static_cast<uint8_t>(b));
+    ASSERT_EQ(f32_to_e4m3_bits(f), b) << std::hex << b;
+    ASSERT_EQ(f32_to_e4m3_bits(-f), b | 0x80u) << std::hex << b;
+    if (!values.empty()) {
+      ASSERT_GT(f, values.back()) << std::hex << b;
+    }
+    values.push_back(f);
+  }
+  for (uint32_t b = 0; b + 1 < values.size(); ++b) { // midpoints go to the even code
+    float lo = values[b], hi = values[b + 1], mid = (lo + hi) / 2;
+    ASSERT_EQ(f32_to_e4m3_bits(mid), (b % 2 == 0) ? b : b + 1) << std::hex << b;
+    ASSERT_EQ(f32_to_e4m3_bits(std::nextafter(mid, lo)), b);
+    ASSERT_EQ(f32_to_e4m3_bits(std::nextafter(mid, hi)), b + 1);
+  }
+  EXPECT_EQ(round_to(ElemType::E4M3, 0.3), 0.3125); // 1.25 * 2^-2, the nearest
+}
+
 TEST(Numeric, RoundToType) {
   EXPECT_EQ(round_to(ElemType::F16, 0.1), static_cast<double>(f16_bits_to_f32(0x2e66)));
   EXPECT_EQ(round_to(ElemType::F32, 0.1), static_cast<double>(0.1f));

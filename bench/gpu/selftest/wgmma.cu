@@ -88,55 +88,26 @@ __global__ void __launch_bounds__(128)
   }
   grove::wgmma_commit();
   grove::wgmma_wait<0>();
-#pragma unroll
-  for (int i = 0; i < N / 2; ++i) grove::fence_reg(acc[i]);
-#pragma unroll
-  for (int j = 0; j < N / 8; ++j)
-#pragma unroll
-    for (int h = 0; h < 2; ++h)
-#pragma unroll
-      for (int e = 0; e < 2; ++e)
-        D[(frag_row + 8 * h) * N + 8 * j + frag_col + e] = acc[j * 4 + h * 2 + e];
+  store_accumulator<N>(acc, D);
 }
 
 template <int N, int K, bool BKMajor, bool ARegs, bool ZeroInit = false>
 int run(const char* label, std::mt19937& rng) {
   std::uniform_int_distribution<int> dist(-3, 3);
-  std::vector<unsigned short> A(64 * K), B(K * N);
+  std::vector<grove::u16> A(64 * K), B(K * N);
   std::vector<float> a(64 * K), b(K * N);
   for (size_t i = 0; i < A.size(); ++i)
     A[i] = host_f32_to_f16(a[i] = static_cast<float>(dist(rng)));
   for (size_t i = 0; i < B.size(); ++i)
     B[i] = host_f32_to_f16(b[i] = static_cast<float>(dist(rng)));
-  grove::u16 *dA, *dB;
-  float* dD;
-  CHECK_CUDA(cudaMalloc(&dA, A.size() * 2));
-  CHECK_CUDA(cudaMalloc(&dB, B.size() * 2));
-  CHECK_CUDA(cudaMalloc(&dD, 64 * N * 4));
-  CHECK_CUDA(cudaMemcpy(dA, A.data(), A.size() * 2, cudaMemcpyHostToDevice));
-  CHECK_CUDA(cudaMemcpy(dB, B.data(), B.size() * 2, cudaMemcpyHostToDevice));
-  CHECK_CUDA(cudaMemset(dD, 0xff, 64 * N * 4)); // NaN poison
   const int smem = (64 * K + K * N) * 2 + 1024;
-  auto kernel = mma_kernel<N, K, BKMajor, ARegs, ZeroInit>;
-  CHECK_CUDA(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
-  kernel<<<1, 128, smem>>>(dA, dB, dD);
-  CHECK_CUDA(cudaGetLastError());
-  CHECK_CUDA(cudaDeviceSynchronize());
-  std::vector<float> D(64 * N);
-  CHECK_CUDA(cudaMemcpy(D.data(), dD, D.size() * 4, cudaMemcpyDeviceToHost));
-  int bad = 0;
-  for (int m = 0; m < 64; ++m)
-    for (int n = 0; n < N; ++n) {
-      float want = 0;
-      for (int k = 0; k < K; ++k) want += a[m * K + k] * b[k * N + n];
-      if (D[m * N + n] != want && bad++ < 5)
-        std::printf("  %s: D[%d, %d] = %g, want %g\n", label, m, n, D[m * N + n], want);
-    }
-  std::printf("  %-44s %s\n", label, bad ? "FAIL" : "ok");
-  CHECK_CUDA(cudaFree(dA));
-  CHECK_CUDA(cudaFree(dB));
-  CHECK_CUDA(cudaFree(dD));
-  return bad;
+  std::vector<float> D =
+      run_mma_kernel(kTestName, mma_kernel<N, K, BKMajor, ARegs, ZeroInit>, A, B, N, smem);
+  return count_wrong(label, D, N, [&](int m, int n) {
+    float want = 0;
+    for (int k = 0; k < K; ++k) want += a[m * K + k] * b[k * N + n];
+    return want;
+  });
 }
 
 int main() {
