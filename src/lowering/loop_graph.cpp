@@ -128,13 +128,20 @@ struct Builder {
         std::vector<int64_t> a = shape_of(e, name_of(*s->args[1]));
         bool ta = s->args[1]->kind == Expr::Call;
         int64_t K = a.size() == 2 ? a[ta ? 0 : 1] : 0;
+        // 8-bit operands go through the tensor cores at twice the rate.
+        bool fp8 = false;
+        for (const auto& [n, v] : e.args)
+          if (n == name_of(*s->args[1]))
+            fp8 = b.tensors[static_cast<size_t>(v.tensor)].elem == ElemType::E4M3;
         std::string name = base + "_mma" + std::to_string(seg++);
         bool acc = false; // accumulated across iterations: carried in place
         for (const auto& [n, v] : e.args)
           if (n == name_of(*s->args[0])) acc = true;
         ops.push_back({{"name", name},
                        {"kind", "wgmma"},
-                       {"work", {{"tensor_fma", static_cast<double>(elements(c) * K)}}},
+                       {"work",
+                        {{fp8 ? "tensor_fma_8bit" : "tensor_fma",
+                          static_cast<double>(elements(c) * K)}}},
                        {"regs", static_cast<int>((elements(c) * 4 + 511) / 512)},
                        {"accumulator", acc},
                        {"note", "mma of " + e.note}});
