@@ -284,7 +284,7 @@ class Launch(unittest.TestCase):
         self.assertEqual((a.data, a.dtype, a.shape, a.strides), (0x7f0000000000, "bf16", [8, 8], []))
         with self.assertRaises(ValueError) as e:
             grove.DeviceArray(0, "f64", [4])
-        self.assertIn("dtype 'f64' is not one of f16, bf16, f32", str(e.exception))
+        self.assertIn("dtype 'f64' is not one of f16, bf16, f32, e4m3", str(e.exception))
         with self.assertRaises(grove.GroveError) as e:
             self.p.launch(C=a, A=a, B=a)
         self.assertIn("tensor 'C' is f16, but its array holds bf16 elements", str(e.exception))
@@ -300,6 +300,20 @@ class Launch(unittest.TestCase):
             self.p.launch(C=c, A=FakeCudaArray((m, k)), B=FakeTorch((k, n)))
         self.assertIn("array for tensor 'A' has rows of 100 f16, not a multiple of 16 bytes",
                       str(e.exception))
+
+    def test_fp8_arrays(self):
+        # float8_e4m3fn torch tensors and "e4m3" arrays reach the GPU for e4m3 tensors; an f16
+        # tensor is refused for one, as for any other type.
+        fp8 = grove.load(os.path.join(EXAMPLES, "gemm_fp8.grove"))
+        c = grove.DeviceArray(0x7f0000400000, "bf16", [128, 128])
+        a = FakeTorch((128, 128), dtype="torch.float8_e4m3fn")
+        w = grove.DeviceArray(0x7f0000200000, "e4m3", [128, 128])
+        with self.assertRaises(grove.GroveError) as e:
+            fp8.launch(C=c, A=a, W=w, scale=0.5, mapping="h100")
+        self.assertTrue(any(s in str(e.exception) for s in NO_GPU), str(e.exception))
+        with self.assertRaises(grove.GroveError) as e:
+            fp8.launch(C=c, A=FakeTorch((128, 128)), W=w)
+        self.assertIn("tensor 'A' is e4m3, but its array holds f16 elements", str(e.exception))
 
     def test_dynamic_sizes(self):
         c, a, b = (grove.DeviceArray(0x7f0000000000 + i * 0x100000, "f16", [128, 128])
