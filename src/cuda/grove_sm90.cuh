@@ -122,6 +122,12 @@ __device__ __forceinline__ unsigned char f32_to_e4m3(float f) {
   asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(pair) : "f"(0.0f), "f"(f));
   return static_cast<unsigned char>(pair & 0xffu);
 }
+// Two floats to two adjacent e4m3 bytes, `lo` at the lower address.
+__device__ __forceinline__ u16 pack_e4m3x2(float lo, float hi) {
+  u16 pair;
+  asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(pair) : "f"(hi), "f"(lo));
+  return pair;
+}
 // Two floats to a packed pair, `lo` in the low half (the element with the smaller column).
 __device__ __forceinline__ u32 pack_f16x2(float lo, float hi) {
   u32 r;

@@ -251,6 +251,13 @@ std::vector<Case> cases() {
        {{"scale", 2.5}},
        fp8_ref,
        {{"T", ElemType::F16}}},
+      // An e4m3 result (quantized for the next layer): rounded, saturating at 448.
+      {"gemm_fp8.grove",
+       "h100",
+       {{"M", 200}, {"N", 264}, {"K", 136}},
+       {{"scale", 0.125}},
+       fp8_ref,
+       {{"T", ElemType::E4M3}}},
       {"batched_gemm.grove", "h100", {{"L", 3}, {"M", 128}, {"N", 256}, {"K", 128}}, {}, bgemm_ref},
       {"batched_gemm.grove", "h100", {{"L", 2}, {"M", 100}, {"N", 200}, {"K", 80}}, {}, bgemm_ref},
       {"dual_gemm.grove", "h100", {{"M", 256}, {"N", 256}, {"K", 128}}, {}, dual_ref},
