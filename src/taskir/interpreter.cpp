@@ -540,7 +540,7 @@ private:
   }
 
   // The shapes a warpgroup can issue: M a multiple of 64 (one m64 instruction per 64 rows),
-  // N a multiple of 8 up to 256, K a multiple of 16.
+  // N a multiple of 8 up to 256, K a multiple of 16 (32 for 8-bit operands).
   void check_wgmma(const Stmt& s, LeafEnv& env, const Instance* inst) {
     auto shape = [&](const Expr& e, bool& tr) -> const std::vector<int64_t>& {
       tr = e.kind == Expr::Call;
@@ -553,19 +553,22 @@ private:
     const auto& c = shape(*s.args[0], t0);
     const auto& a = shape(*s.args[1], ta);
     (void)shape(*s.args[2], tb);
+    const Expr& an = ta ? *s.args[1]->args[0] : *s.args[1];
+    const int64_t kstep = env.tensors.at(an.name)->elem == ElemType::E4M3 ? 32 : 16;
     int64_t M = c[0], N = c[1], K = a[ta ? 0 : 1];
     std::string problem;
     if (M % 64 != 0)
       problem = "M = " + std::to_string(M) + " is not a multiple of 64";
     else if (N % 8 != 0 || N > 256)
       problem = "N = " + std::to_string(N) + " is not a multiple of 8 up to 256";
-    else if (K % 16 != 0)
-      problem = "K = " + std::to_string(K) + " is not a multiple of 16";
+    else if (K % kstep != 0)
+      problem = "K = " + std::to_string(K) + " is not a multiple of " + std::to_string(kstep);
     if (!problem.empty())
       fail(inst->loc,
            "instance '" + inst->name + "' issues mma " + std::to_string(M) + "x" +
                std::to_string(N) + "x" + std::to_string(K) + " as WGMMA, but " + problem,
-           "WGMMA shapes are m64nNk16; choose tile sizes so each warpgroup's piece fits them");
+           std::string("WGMMA shapes are m64nNk") + (kstep == 32 ? "32 for e4m3" : "16") +
+               "; choose tile sizes so each warpgroup's piece fits them");
   }
 
   // A warpgroup's register tensors are spread over its 128 threads; each thread has 255 registers.

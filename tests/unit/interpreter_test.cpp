@@ -226,6 +226,27 @@ mapping m { entry h; instance h = t.v @ HOST { } instance g = w.v @ WARPGROUP { 
   }
 }
 
+// e4m3 operands: m64nNk32, so K = 48 passes for f16 but not for e4m3.
+TEST(Interpreter, WgmmaOnE4m3TakesKInSteps32) {
+  const std::string text = R"(
+task t(C: readwrite f32[M, N], A: read E[M, K], B: read E[N, K]);
+task w(C: readwrite f32[M, N], A: read E[M, K], B: read E[N, K]);
+variant t.v inner { launch w(C, A, B); }
+variant w.v leaf { mma(C, A, trans(B)); }
+mapping m { entry h; instance h = t.v @ HOST { } instance g = w.v @ WARPGROUP { memory C = REGISTER, A = SHARED, B = SHARED; } }
+)";
+  auto with = [&](const char* e) { return "type E = " + std::string(e) + ";\n" + text; };
+  EXPECT_NO_THROW(run_text(with("f16"), {{"M", 64}, {"N", 64}, {"K", 48}}));
+  EXPECT_NO_THROW(run_text(with("e4m3"), {{"M", 64}, {"N", 64}, {"K", 64}}));
+  try {
+    run_text(with("e4m3"), {{"M", 64}, {"N", 64}, {"K", 48}});
+    FAIL();
+  } catch (const GroveError& e) {
+    EXPECT_NE(std::string(e.what()).find("K = 48 is not a multiple of 32"), std::string::npos)
+        << e.what();
+  }
+}
+
 // The thread pieces of an MMA C partition follow the PTX ISA's wgmma m64nNk16 accumulator layout:
 // thread t holds rows 16*(t/32) + (t%32)/4 (+8) and, in each 8-column block, columns 2*(t%4) (+1),
 // with registers ordered [block, row half, column pair]. Together they cover the tile once.
