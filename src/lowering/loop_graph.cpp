@@ -137,14 +137,14 @@ struct Builder {
         bool acc = false; // accumulated across iterations: carried in place
         for (const auto& [n, v] : e.args)
           if (n == name_of(*s->args[0])) acc = true;
-        ops.push_back({{"name", name},
-                       {"kind", "wgmma"},
-                       {"work",
-                        {{fp8 ? "tensor_fma_8bit" : "tensor_fma",
-                          static_cast<double>(elements(c) * K)}}},
-                       {"regs", static_cast<int>((elements(c) * 4 + 511) / 512)},
-                       {"accumulator", acc},
-                       {"note", "mma of " + e.note}});
+        ops.push_back(
+            {{"name", name},
+             {"kind", "wgmma"},
+             {"work",
+              {{fp8 ? "tensor_fma_8bit" : "tensor_fma", static_cast<double>(elements(c) * K)}}},
+             {"regs", static_cast<int>((elements(c) * 4 + 511) / 512)},
+             {"accumulator", acc},
+             {"note", "mma of " + e.note}});
         if (acc) edges.push_back({{"from", name}, {"to", name}, {"distance", 1}});
         if (!prev.empty()) edges.push_back({{"from", prev}, {"to", name}});
         if (first.empty()) first = name;
