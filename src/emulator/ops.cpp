@@ -322,6 +322,10 @@ void Block::issue(Agent& a, const Op& op) {
                   " -> " + elem_name(tc));
     if (op.src.kind == kir::Ref::Reg && op.trans_a)
       throw Fatal("wgmma takes A from registers only untransposed");
+    // (8-bit A in registers has its own fragment layout, which neither the printer nor this
+    // model has.)
+    if (ta == ElemType::E4M3 && (op.trans_a || !op.trans_b || op.src.kind == kir::Ref::Reg))
+      throw Fatal("wgmma reads e4m3 operands from shared memory, both K-major");
     Box d = box(a, op.dst, a.env);
     Box sa = box(a, op.src, a.env), sb = box(a, op.src2, a.env);
     (void)d;

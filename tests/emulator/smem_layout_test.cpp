@@ -34,6 +34,28 @@ TEST(EmulatorSmem, Swizzle128RowsOf128Bytes) {
       ASSERT_EQ(p[r * 64 + ((c / 8) ^ (r % 8)) * 8 + c % 8], r * 64 + c) << r << ", " << c;
 }
 
+TEST(EmulatorSmem, Swizzle128RowsOf128E4m3) {
+  // e4m3 [16, 128]: chunk c (16 one-byte elements) of row r is stored at chunk c ^ (r % 8). The
+  // slot holds e4m3 values, exact only for small integers: each element is written as its
+  // chunk's number, then as its place in the chunk.
+  const kir::Kernel k = one_buffer(ElemType::E4M3, 16, 128);
+  for (bool chunk : {true, false}) {
+    SmemModel m(k);
+    Box box;
+    box.index = 0;
+    box.lo = {0, 0};
+    box.hi = {16, 128};
+    std::vector<double> v(16 * 128);
+    for (size_t i = 0; i < v.size(); ++i) v[i] = static_cast<double>(chunk ? i % 128 / 16 : i % 16);
+    m.write(box, kir::Swizzle::B128, v);
+    std::vector<double> p = m.read(box, kir::Swizzle::None);
+    for (int64_t r = 0; r < 16; ++r)
+      for (int64_t c = 0; c < 128; ++c)
+        ASSERT_EQ(p[r * 128 + ((c / 16) ^ (r % 8)) * 16 + c % 16], chunk ? c / 16 : c % 16)
+            << r << ", " << c;
+  }
+}
+
 TEST(EmulatorSmem, Swizzle128WideRowsSplitIntoSegments) {
   // f32 [8, 64]: 256-byte rows become two [8, 32] column segments, each swizzled.
   std::vector<double> p = physical(one_buffer(ElemType::F32, 8, 64), kir::Swizzle::B128);
