@@ -124,8 +124,18 @@ void Printer::wgmma(const Op& o) {
   if (acc.elem != ElemType::F32 || acc.shape.size() != 2)
     unsupported(o.loc, "the wgmma accumulator '" + acc.name + "' must be a rank-2 f32 tensor");
   const SmemBuffer& bb = k_.smem.at(static_cast<size_t>(o.src2.index));
-  if (bb.swizzle != Swizzle::B128)
-    unsupported(o.loc, "wgmma operand '" + bb.name + "' must use the 128B swizzle");
+  // WGMMA reads shared-memory operands in the 128-byte swizzle, which the buffer gets when its
+  // rows are whole 128-byte lines (kernel_ir.cpp).
+  auto unswizzled = [&](const SmemBuffer& b, const char* what) {
+    const int64_t row = (b.shape.empty() ? 0 : b.shape.back()) * elem_bytes(b.elem);
+    unsupported(o.loc,
+                std::string("wgmma ") + what + " '" + b.name + "' (" + elem_name(b.elem) +
+                    ", rows of " + std::to_string(row) +
+                    " bytes) is not in the 128-byte swizzle WGMMA reads",
+                "make its tile's rows a multiple of 128 bytes (64 f16/bf16 or 128 e4m3 elements: "
+                "the K step of a GEMM, the head dimension of attention)");
+  };
+  if (bb.swizzle != Swizzle::B128) unswizzled(bb, "operand B");
   ElemType ab = bb.elem;
   const bool fp8 = ab == ElemType::E4M3;
   if (!is_16bit(ab) && !fp8) unsupported(o.loc, "wgmma operands must be f16, bf16 or e4m3");
@@ -159,8 +169,9 @@ void Printer::wgmma(const Op& o) {
   if (!a_reg) {
     if (o.src.kind != Ref::Smem) unsupported(o.loc, "wgmma A must be in registers or smem");
     ab_buf = &k_.smem.at(static_cast<size_t>(o.src.index));
-    if (ab_buf->swizzle != Swizzle::B128 || ab_buf->elem != ab)
-      unsupported(o.loc, "wgmma A '" + ab_buf->name + "' must be " + ty + " with 128B swizzle");
+    if (ab_buf->elem != ab)
+      unsupported(o.loc, "wgmma A '" + ab_buf->name + "' must be " + ty + ", as B is");
+    if (ab_buf->swizzle != Swizzle::B128) unswizzled(*ab_buf, "operand A");
     IExprP a0 =
         smem_start_offset(*ab_buf, full_index(o.src, ab_buf->shape.size(), {cst(0), cst(0)}));
     w_->line("const grove::u32 a_tile = " + slot_base(o.src) +

@@ -262,6 +262,48 @@ TEST(CudaBackend, GemmExampleStagesItsTileWithStmatrix) {
   EXPECT_EQ(cu.find("reinterpret_cast<grove::u32*>(C_s6"), std::string::npos) << cu;
 }
 
+// FP8: per K step of 128 e4m3 (one 128-byte row), four m64n256k32 WGMMAs whose descriptors step
+// 32 bytes; an e4m3 result is packed in pairs. A K step of 64 e4m3 (64-byte rows, no swizzle) is
+// refused, naming the buffer and the fix.
+TEST(CudaBackend, Fp8GemmIssuesK32WgmmasOver128ByteRows) {
+  auto print = [](const std::string& text, const TypeArgs& types) {
+    auto prog = test::compile_text(text, test::example("gemm_fp8.grove"), types);
+    EXPECT_EQ(prog->errors, "");
+    lower::LowerOptions o;
+    o.sizes = {{"M", 512}, {"N", 512}, {"K", 512}};
+    lower::Lowered l = lower::lower_mapping(prog->prog, *prog->prog.find_mapping("h100"), o);
+    return cuda::print_cuda(l.kernels.at(0));
+  };
+  const std::string text = test::read_text(test::example("gemm_fp8.grove"));
+  std::string cu = print(text, {});
+  for (int ks = 0; ks < 4; ++ks) {
+    const std::string at = std::to_string(32 * ks);
+    EXPECT_NE(
+        cu.find("grove::wgmma_m64n256k32_e4m3_ss<0, 0>(acc + 0, grove::wgmma_desc_sw128(a_tile "
+                "+ " +
+                at + ", 16, 1024), grove::wgmma_desc_sw128(b_tile + " + at +
+                ", 16, "
+                "1024));"),
+        std::string::npos)
+        << ks << "\n"
+        << cu;
+  }
+  EXPECT_EQ(cu.find("k32_e4m3_ss<0, 0>(acc + 0, grove::wgmma_desc_sw128(a_tile + 128"),
+            std::string::npos);
+  cu = print(text, {{"T", ElemType::E4M3}});
+  EXPECT_NE(cu.find("= grove::pack_e4m3x2(v[0], v[1]);"), std::string::npos) << cu;
+  std::string bk64 = text;
+  bk64.replace(bk64.find("BK = 128"), 8, "BK = 64");
+  try {
+    print(bk64, {});
+    ADD_FAILURE() << "BK = 64 e4m3 printed";
+  } catch (const GroveError& e) {
+    EXPECT_NE(std::string(e.what()).find("(e4m3, rows of 64 bytes) is not in the 128-byte swizzle"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 // The row-sum panel's warpgroups rewrite their A tile at every K step with ordinary stores that
 // other warps of the warpgroup read in the step before: a warpgroup barrier goes before the
 // write (the emulator runs a warpgroup as one agent and cannot see this), and after it.
