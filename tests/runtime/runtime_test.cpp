@@ -133,15 +133,18 @@ TEST(RuntimeCache, StoresAndRejectsNonElf) {
 }
 
 TEST(RuntimeStorage, RoundTripsEachType) {
-  for (ElemType t : {ElemType::F16, ElemType::BF16, ElemType::F32}) {
+  for (ElemType t : {ElemType::F16, ElemType::BF16, ElemType::F32, ElemType::E4M3}) {
     Buffer b("x", t, {3}, 0);
     b.data = {round_to(t, 0.1), -2.5, std::nan("")};
     Buffer c = b;
-    from_storage(to_storage(b), c);
+    const std::vector<unsigned char> bytes = to_storage(b);
+    EXPECT_EQ(bytes.size(), 3u * static_cast<size_t>(elem_bytes(t)));
+    from_storage(bytes, c);
     EXPECT_EQ(c.data[0], b.data[0]) << elem_name(t);
     EXPECT_EQ(c.data[1], -2.5);
     EXPECT_TRUE(std::isnan(c.data[2]));
   }
+  EXPECT_EQ(to_storage(Buffer("x", ElemType::E4M3, {1}, 1.0))[0], 0x38); // the e4m3 pattern
 }
 
 TEST(RuntimeLaunch, GemmPlan) {
