@@ -58,6 +58,15 @@ RefFn fp8_ref = [](const Tensors& t, const EntryArgs& args) {
   return c;
 };
 
+// C[i, j] = sa[i] · sw[j] · (A · W^T)[i, j] (examples/gemm_fp8_rowwise.grove).
+RefFn fp8_rowwise_ref = [](const Tensors& t, const EntryArgs& args) {
+  auto c = linear_ref(t, args);
+  const Buffer &sa = *t.at("sa"), &sw = *t.at("sw");
+  const size_t N = sw.data.size();
+  for (size_t e = 0; e < c.at("C").size(); ++e) c.at("C")[e] *= sa.data[e / N] * sw.data[e % N];
+  return c;
+};
+
 RefFn bgemm_ref = [](const Tensors& t, const EntryArgs&) {
   const Buffer &A = *t.at("A"), &B = *t.at("B");
   int64_t L = A.shape[0], M = A.shape[1], K = A.shape[2], N = B.shape[2];
@@ -251,6 +260,11 @@ std::vector<Case> cases() {
        {{"scale", 2.5}},
        fp8_ref,
        {{"T", ElemType::F16}}},
+      {"gemm_fp8_rowwise.grove",
+       "rowwise_h100",
+       {{"M", 200}, {"N", 300}, {"K", 136}},
+       {},
+       fp8_rowwise_ref},
       // An e4m3 result (quantized for the next layer): rounded, saturating at 448.
       {"gemm_fp8.grove",
        "h100",
