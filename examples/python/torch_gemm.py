@@ -1,7 +1,8 @@
 """Grove kernels on PyTorch CUDA tensors, with no copies: Program.launch runs examples/gemm.grove
 in f16 and in bf16 (its type parameter T set), examples/linear.grove (bf16, C = A · W^T on an
-nn.Linear's own weight) and examples/gemm_fp8.grove (float8_e4m3fn operands quantized with
-per-tensor scales) on the tensors where they are, on torch's current stream. Each result is checked against
+nn.Linear's own weight) and examples/gemm_fp8.grove and gemm_fp8_rowwise.grove (float8_e4m3fn
+operands quantized with per-tensor and per-row scales) on the tensors where they are, on torch's
+current stream. Each result is checked against
 torch's float64 product on fresh random inputs, at sizes that are and are not tile multiples (rows
 that are not a multiple of 16 bytes live in padded allocations, as TMA needs), and with M dynamic
 (one compile for every M); then the square GEMM is timed next to torch.matmul (cuBLAS), and the
@@ -48,20 +49,25 @@ def check(program, mapping, dtype, m, n, k, dynamic=(), linear=False):
     return ok
 
 
-def check_fp8(program, mapping, m, n, k):
+def check_fp8(program, mapping, m, n, k, rowwise=False):
     """C = (sx · sw) · Aq · Wq^T with Aq = A / sx and Wq = W / sw in e4m3, each scale taking its
-    tensor's largest magnitude to 448, the largest e4m3; checked against the float64 product of
-    the quantized operands (the product Grove computes; quantization's own error is the caller's
-    choice of format)."""
+    tensor's (rowwise: its row's) largest magnitude to 448, the largest e4m3; checked against the
+    float64 product of the quantized operands (the product Grove computes; quantization's own
+    error is the caller's choice of format)."""
     x, w = torch.randn(m, k, device="cuda"), torch.randn(n, k, device="cuda")
-    sx, sw = x.abs().max().item() / 448, w.abs().max().item() / 448
+    if rowwise:
+        sx, sw = x.abs().amax(dim=1, keepdim=True) / 448, w.abs().amax(dim=1, keepdim=True) / 448
+    else:
+        sx, sw = x.abs().max().item() / 448, w.abs().max().item() / 448
     a, wq = matrix(m, k, torch.float8_e4m3fn), matrix(n, k, torch.float8_e4m3fn)
     a.copy_(x / sx)
     wq.copy_(w / sw)
     c = matrix(m, n, torch.bfloat16).fill_(float("nan"))
-    report = program.launch(C=c, A=a, W=wq, scale=sx * sw, mapping=mapping,
+    scales = {"sa": sx.flatten().contiguous(), "sw": sw.flatten().contiguous()} if rowwise else \
+        {"scale": sx * sw}
+    report = program.launch(C=c, A=a, W=wq, **scales, mapping=mapping,
                             stream=torch.cuda.current_stream())
-    want = (a.double() @ wq.double().T) * (sx * sw)
+    want = (a.double() @ wq.double().T) * (sx.double() * sw.double().T if rowwise else sx * sw)
     err = ((c.double() - want).norm() / want.norm()).item()
     ok = bool(torch.isfinite(c).all()) and err < 1e-2
     print(f"{mapping:14} {'float8_e4m3fn':15} {'A·W^T':5} {m:5} x {n:5} x {k:5}  "
@@ -106,6 +112,9 @@ def main():
     for mapping in fp8.mappings:
         for m, n, k in ((512, 512, 512), (300, 264, 200)):
             ok = check_fp8(fp8, mapping, m, n, k) and ok
+    rowwise = grove.load(os.path.join(ROOT, "examples", "gemm_fp8_rowwise.grove"))
+    for m, n, k in ((512, 512, 512), (300, 264, 200)):
+        ok = check_fp8(rowwise, "rowwise_h100", m, n, k, rowwise=True) and ok
 
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 4096
     print(f"\nf16 GEMM {size}^3 on {torch.cuda.get_device_name()}, median of 50 (same inputs "
