@@ -36,6 +36,7 @@ GPU_RUNS=(
   "gemm_fp8_f16_pingpong_ragged|gemm_fp8.grove|h100_pingpong|M=130,N=328,K=136|scale=0.25|T=f16"
   "gemm_fp8_e4m3_out_ragged|gemm_fp8.grove|h100|M=200,N=264,K=136|scale=0.125|T=e4m3"
   "gemm_fp8_rowwise_ragged|gemm_fp8_rowwise.grove|rowwise_h100|M=300,N=264,K=200|"
+  "gemm_fp8_e5m2_e4m3_ragged|gemm_fp8.grove|h100|M=300,N=264,K=200|scale=0.5|TA=e5m2"
   "batched_gemm|batched_gemm.grove|h100|L=2,M=256,N=256,K=128|"
   "batched_gemm_ragged|batched_gemm.grove|h100|L=3,M=100,N=264,K=136|"
   "dual_gemm|dual_gemm.grove|h100|M=256,N=512,K=128|"

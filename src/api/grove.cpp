@@ -27,6 +27,8 @@ const char* dtype_name(DType t) {
     return "f64";
   case DType::E4M3:
     return "e4m3";
+  case DType::E5M2:
+    return "e5m2";
   }
   return "?";
 }
@@ -100,6 +102,8 @@ double load_element(const Array& a, size_t i) {
     return static_cast<const double*>(a.data)[i];
   case DType::E4M3:
     return e4m3_bits_to_f32(static_cast<const uint8_t*>(a.data)[i]);
+  case DType::E5M2:
+    return e5m2_bits_to_f32(static_cast<const uint8_t*>(a.data)[i]);
   }
   return 0;
 }
@@ -120,6 +124,9 @@ void store_element(const Array& a, size_t i, double v) {
     break;
   case DType::E4M3:
     static_cast<uint8_t*>(a.data)[i] = f32_to_e4m3_bits(static_cast<float>(v));
+    break;
+  case DType::E5M2:
+    static_cast<uint8_t*>(a.data)[i] = f32_to_e5m2_bits(static_cast<float>(v));
     break;
   }
 }

@@ -35,9 +35,9 @@ public:
 
 // How a caller's array stores its elements. Any of them serves a tensor of any element type:
 // values are rounded to the tensor's type on the way in (as the GPU stores them) and converted to
-// the array's type on the way out. F16 and BF16 arrays hold the 16-bit patterns, E4M3 arrays the
-// 8-bit ones (OCP FP8 e4m3: PyTorch's float8_e4m3fn).
-enum class DType { F16, BF16, F32, F64, E4M3 };
+// the array's type on the way out. F16 and BF16 arrays hold the 16-bit patterns, E4M3 and E5M2
+// arrays the 8-bit ones (OCP FP8: PyTorch's float8_e4m3fn and float8_e5m2).
+enum class DType { F16, BF16, F32, F64, E4M3, E5M2 };
 const char* dtype_name(DType t);
 
 // A row-major, dense array the caller owns. Tensors the task writes are written back into it.

@@ -66,7 +66,7 @@ void check_counts(const char* fn, const void* arrays, int n_arrays, const void* 
 void check_array(const char* fn, int i, const char* name, int dtype, int rank,
                  const int64_t* shape) {
   if (!name) bad_argument(std::string(fn) + ": array " + std::to_string(i) + " has no name");
-  if (dtype < GROVE_F16 || dtype > GROVE_E4M3)
+  if (dtype < GROVE_F16 || dtype > GROVE_E5M2)
     bad_argument(std::string(fn) + ": array '" + name + "' has dtype " + std::to_string(dtype) +
                  ", not a grove_dtype");
   if (rank < 0 || (rank > 0 && !shape))

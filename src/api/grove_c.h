@@ -32,11 +32,11 @@ typedef struct grove_program grove_program;
 /* (clang-format would read GROVE_ENUM as a call, not as the enum it stands for.) */
 /* clang-format off */
 
-/* How an array stores its elements (F16 and BF16: the 16-bit patterns; E4M3: the 8-bit ones).
+/* How an array stores its elements (F16, BF16: the 16-bit patterns; E4M3, E5M2: the 8-bit ones).
  * Any of them serves a tensor of any element type; values are rounded to the tensor's type on the
  * way in. */
 typedef GROVE_ENUM {
-  GROVE_F16 = 0, GROVE_BF16 = 1, GROVE_F32 = 2, GROVE_F64 = 3, GROVE_E4M3 = 4
+  GROVE_F16 = 0, GROVE_BF16 = 1, GROVE_F32 = 2, GROVE_F64 = 3, GROVE_E4M3 = 4, GROVE_E5M2 = 5
 } grove_dtype;
 
 /* Where a run happens: the reference interpreter under the mapping, the task's float64 reference

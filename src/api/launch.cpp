@@ -35,6 +35,8 @@ std::optional<DType> dtype_for(ElemType e) {
     return DType::F32;
   case ElemType::E4M3:
     return DType::E4M3;
+  case ElemType::E5M2:
+    return DType::E5M2;
   }
   return std::nullopt;
 }

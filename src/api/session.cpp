@@ -133,7 +133,9 @@ std::string parse_assignments(const std::string& text, std::map<std::string, dou
 std::string add_type_arg(const std::string& name, const std::string& type, TypeArgs& out) {
   std::optional<ElemType> t = elem_from_name(type);
   if (!t)
-    return "'" + type + "' is not an element type a parameter can take (f16, bf16, f32 or e4m3)";
+    return "'" + type +
+           "' is not an element type a parameter can take (f16, bf16, f32, e4m3 or "
+           "e5m2)";
   out[name] = *t;
   return {};
 }

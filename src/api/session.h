@@ -49,8 +49,8 @@ std::string fmt(const char* f, double v);
 
 // Parses "M=512,N=256" into `out`; returns an error message or empty.
 std::string parse_assignments(const std::string& text, std::map<std::string, double>& out);
-// Sets out[name] to the element type `type` names (f16, bf16, f32 or e4m3); returns an error or
-// empty.
+// Sets out[name] to the element type `type` names (f16, bf16, f32, e4m3 or e5m2); returns an
+// error or empty.
 std::string add_type_arg(const std::string& name, const std::string& type, TypeArgs& out);
 // Parses "T=bf16,U=f32" (type arguments) into `out`; returns an error message or empty.
 std::string parse_type_args(const std::string& text, TypeArgs& out);

@@ -83,6 +83,7 @@ const char* storage_type(ElemType t) {
   case ElemType::F32:
     return "float";
   case ElemType::E4M3:
+  case ElemType::E5M2:
     return "unsigned char";
   }
   return "?";
@@ -102,6 +103,8 @@ std::string to_float(ElemType t, const std::string& x) {
     return x;
   case ElemType::E4M3:
     return "grove::e4m3_to_f32(" + x + ")";
+  case ElemType::E5M2:
+    return "grove::e5m2_to_f32(" + x + ")";
   }
   return x;
 }
@@ -116,6 +119,8 @@ std::string from_float(ElemType t, const std::string& x) {
     return x;
   case ElemType::E4M3:
     return "grove::f32_to_e4m3(" + x + ")";
+  case ElemType::E5M2:
+    return "grove::f32_to_e5m2(" + x + ")";
   }
   return x;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes grove_sm90_wgmma.inc: one wrapper per wgmma.mma_async shape Grove emits (m64nNk16 for
-f16/bf16, m64nNk32 for e4m3).
+f16/bf16, m64nNk32 for the 8-bit types e4m3 and e5m2, which mix).
 
 Inline PTX needs a literal operand list per shape (N/2 accumulator registers), which C++ cannot
 build from a template parameter, so the list is written out here once. Run it after changing
@@ -30,8 +30,9 @@ def main():
     print("// A registers. TransA/TransB are the PTX imm-trans flags: 0 = K-major, 1 = M/N-major.")
     print("// ScaleD is PTX scale-d: 1 (the default) accumulates, 0 writes d = A * B (what d held is")
     print("// ignored: a zero fill folded into the first k-step).")
-    print("// wgmma_m64n<N>k32_e4m3_ss<0, 0[, ScaleD]>(d, desc_a, desc_b): the same for e4m3 A and B, which")
-    print("// PTX reads K-major only (no imm-trans operands; the flags are kept so one call form serves).")
+    print("// wgmma_m64n<N>k32_<TA>_<TB>_ss<0, 0[, ScaleD]>(d, desc_a, desc_b): the same for 8-bit A and B")
+    print("// (TA, TB: e4m3 or e5m2), which PTX reads K-major only (no imm-trans operands; the flags are")
+    print("// kept so one call form serves).")
     for n in SHAPES:
         nd = n // 2
         dl = reg_list(0, nd)
@@ -64,15 +65,17 @@ def main():
             print(f'               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "l"(desc_b), "n"(ScaleD),')
             print(f'                 "n"(TransB));')
             print("}")
-        print()
-        print(f"template <int TransA, int TransB, int ScaleD = 1>")
-        print(f"__device__ __forceinline__ void wgmma_m64n{n}k32_e4m3_ss(float* d, u64 desc_a, u64 desc_b) {{")
-        print(f'  static_assert(TransA == 0 && TransB == 0, "wgmma reads 8-bit operands K-major only");')
-        print(f'  asm volatile("wgmma.mma_async.sync.aligned.m64n{n}k32.f32.e4m3.e4m3 " GROVE_WGMMA_D{n}_REGS')
-        print(f'               ", %{nd}, %{nd + 1}, %{nd + 2}, 1, 1;"')
-        print(f"               : GROVE_WGMMA_D{n}_OUTS(d)")
-        print(f'               : "l"(desc_a), "l"(desc_b), "n"(ScaleD));')
-        print("}")
+        for ta in ("e4m3", "e5m2"):
+            for tb in ("e4m3", "e5m2"):
+                print()
+                print(f"template <int TransA, int TransB, int ScaleD = 1>")
+                print(f"__device__ __forceinline__ void wgmma_m64n{n}k32_{ta}_{tb}_ss(float* d, u64 desc_a, u64 desc_b) {{")
+                print(f'  static_assert(TransA == 0 && TransB == 0, "wgmma reads 8-bit operands K-major only");')
+                print(f'  asm volatile("wgmma.mma_async.sync.aligned.m64n{n}k32.f32.{ta}.{tb} " GROVE_WGMMA_D{n}_REGS')
+                print(f'               ", %{nd}, %{nd + 1}, %{nd + 2}, 1, 1;"')
+                print(f"               : GROVE_WGMMA_D{n}_OUTS(d)")
+                print(f'               : "l"(desc_a), "l"(desc_b), "n"(ScaleD));')
+                print("}")
         print(f"#undef GROVE_WGMMA_D{n}_REGS")
         print(f"#undef GROVE_WGMMA_D{n}_OUTS")
 

@@ -109,9 +109,9 @@ __device__ __forceinline__ u16 f32_to_bf16(float f) {
   asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(f));
   return h;
 }
-// e4m3 (one byte) through the e4m3x2 forms of cvt (sm_89 and later), the byte in the low half:
-// to f32 exactly; from f32 rounded to nearest even and saturated at +-448 (satfinite), as the
-// CPU's round_to(e4m3) does.
+// e4m3 and e5m2 (one byte) through the x2 forms of cvt (sm_89 and later), the byte in the low
+// half: to f32 exactly; from f32 rounded to nearest even and saturated at the largest finite
+// value (satfinite: 448, 57344), as the CPU's round_to does.
 __device__ __forceinline__ float e4m3_to_f32(unsigned char b) {
   u32 pair;
   asm("cvt.rn.f16x2.e4m3x2 %0, %1;" : "=r"(pair) : "h"(u16(b)));
@@ -122,10 +122,25 @@ __device__ __forceinline__ unsigned char f32_to_e4m3(float f) {
   asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(pair) : "f"(0.0f), "f"(f));
   return static_cast<unsigned char>(pair & 0xffu);
 }
-// Two floats to two adjacent e4m3 bytes, `lo` at the lower address.
+__device__ __forceinline__ float e5m2_to_f32(unsigned char b) {
+  u32 pair;
+  asm("cvt.rn.f16x2.e5m2x2 %0, %1;" : "=r"(pair) : "h"(u16(b)));
+  return f16_to_f32(u16(pair & 0xffffu));
+}
+__device__ __forceinline__ unsigned char f32_to_e5m2(float f) {
+  u16 pair;
+  asm("cvt.rn.satfinite.e5m2x2.f32 %0, %1, %2;" : "=h"(pair) : "f"(0.0f), "f"(f));
+  return static_cast<unsigned char>(pair & 0xffu);
+}
+// Two floats to two adjacent 8-bit bytes, `lo` at the lower address.
 __device__ __forceinline__ u16 pack_e4m3x2(float lo, float hi) {
   u16 pair;
   asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(pair) : "f"(hi), "f"(lo));
+  return pair;
+}
+__device__ __forceinline__ u16 pack_e5m2x2(float lo, float hi) {
+  u16 pair;
+  asm("cvt.rn.satfinite.e5m2x2.f32 %0, %1, %2;" : "=h"(pair) : "f"(hi), "f"(lo));
   return pair;
 }
 // Two floats to a packed pair, `lo` in the low half (the element with the smaller column).

@@ -137,8 +137,8 @@ void Printer::wgmma(const Op& o) {
   };
   if (bb.swizzle != Swizzle::B128) unswizzled(bb, "operand B");
   ElemType ab = bb.elem;
-  const bool fp8 = ab == ElemType::E4M3;
-  if (!is_16bit(ab) && !fp8) unsupported(o.loc, "wgmma operands must be f16, bf16 or e4m3");
+  const bool fp8 = is_fp8(ab);
+  if (!is_16bit(ab) && !fp8) unsupported(o.loc, "wgmma operands must be f16, bf16, e4m3 or e5m2");
   // The k of one instruction: 32 bytes of K either way (k16 for 16-bit types, k32 for 8-bit).
   const int64_t eb = elem_bytes(ab), kstep = 32 / eb;
   int64_t M = o.dst.shape.at(0), N = o.dst.shape.at(1);
@@ -154,9 +154,10 @@ void Printer::wgmma(const Op& o) {
                            std::to_string(bn) + "] (M a multiple of 64, K of " +
                            std::to_string(kstep) + ", N of 8)");
   if (fp8 && (a_reg || o.trans_a || !o.trans_b))
-    unsupported(o.loc, "wgmma reads e4m3 operands from shared memory, both K-major (A [M, K], "
+    unsupported(o.loc, "wgmma reads 8-bit operands from shared memory, both K-major (A [M, K], "
                        "B stored [N, K])");
-  const char* ty = elem_name(ab);
+  // The instruction's type suffix: f16 or bf16 for both; for 8-bit types A's and B's (they mix).
+  std::string ty = elem_name(ab);
   // Byte offset inside a 128B-swizzled tile from its first element to (row, col) for constant
   // row/col deltas: panels of 128 bytes of columns, 128 bytes per row.
   auto delta = [&](const SmemBuffer& buf, int64_t row, int64_t col) {
@@ -169,8 +170,10 @@ void Printer::wgmma(const Op& o) {
   if (!a_reg) {
     if (o.src.kind != Ref::Smem) unsupported(o.loc, "wgmma A must be in registers or smem");
     ab_buf = &k_.smem.at(static_cast<size_t>(o.src.index));
-    if (ab_buf->elem != ab)
-      unsupported(o.loc, "wgmma A '" + ab_buf->name + "' must be " + ty + ", as B is");
+    if (fp8 ? !is_fp8(ab_buf->elem) : ab_buf->elem != ab)
+      unsupported(o.loc,
+                  "wgmma A '" + ab_buf->name + "' must be " + (fp8 ? "8-bit" : ty) + ", as B is");
+    if (fp8) ty = std::string(elem_name(ab_buf->elem)) + "_" + ty;
     if (ab_buf->swizzle != Swizzle::B128) unswizzled(*ab_buf, "operand A");
     IExprP a0 =
         smem_start_offset(*ab_buf, full_index(o.src, ab_buf->shape.size(), {cst(0), cst(0)}));

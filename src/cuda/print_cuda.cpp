@@ -20,6 +20,7 @@ const char* tma_dtype(ElemType t) {
   case ElemType::F32:
     return "CU_TENSOR_MAP_DATA_TYPE_FLOAT32";
   case ElemType::E4M3:
+  case ElemType::E5M2:
     return "CU_TENSOR_MAP_DATA_TYPE_UINT8";
   }
   return "?";

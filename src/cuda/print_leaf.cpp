@@ -303,8 +303,9 @@ void store_pair(CodeWriter& w, const Kernel& k, const Statement& s, Elem& el) {
     if (is_16bit(b.elem)) {
       w.line("*reinterpret_cast<grove::u32*>(" + p + ") = " + pack_pair(b.elem, "v[0]", "v[1]") +
              ";");
-    } else if (b.elem == ElemType::E4M3) { // two bytes, never split by the swizzle (col0 even)
-      w.line("*reinterpret_cast<grove::u16*>(" + p + ") = grove::pack_e4m3x2(v[0], v[1]);");
+    } else if (is_fp8(b.elem)) { // two bytes, never split by the swizzle (col0 even)
+      w.line("*reinterpret_cast<grove::u16*>(" + p + ") = grove::pack_" + elem_name(b.elem) +
+             "x2(v[0], v[1]);");
     } else if (b.elem == ElemType::F32) {
       w.line("float* dst = reinterpret_cast<float*>(" + p + ");");
       w.line("dst[0] = v[0];");

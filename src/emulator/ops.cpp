@@ -309,7 +309,7 @@ void Block::issue(Agent& a, const Op& op) {
     int64_t am = op.src.shape[op.trans_a ? 1 : 0], K = op.src.shape[op.trans_a ? 0 : 1];
     int64_t bk = op.src2.shape[op.trans_b ? 1 : 0], bn = op.src2.shape[op.trans_b ? 0 : 1];
     ElemType ta = elem(op.src), tb = elem(op.src2), tc = elem(op.dst);
-    int64_t kstep = ta == ElemType::E4M3 ? 32 : 16;
+    int64_t kstep = is_fp8(ta) ? 32 : 16;
     // (M = 128: two row blocks of 64, one after the other, as the CUDA printer issues them.)
     if (am != M || bk != K || bn != N || M % 64 || M < 64 || N % 8 || N < 8 || N > 256 || K % kstep)
       throw Fatal(
@@ -317,15 +317,16 @@ void Block::issue(Agent& a, const Op& op) {
           " (A " + std::to_string(am) + "x" + std::to_string(K) + ", B " + std::to_string(bk) +
           "x" + std::to_string(bn) + ") is not a sequence of m64nNk" + std::to_string(kstep) +
           " instructions (a warpgroup's M is a multiple of 64, N a multiple of 8 up to 256)");
-    if (ta != tb || ta == ElemType::F32 || tc == ElemType::E4M3 || tc == ElemType::BF16)
+    if ((ta != tb && !(is_fp8(ta) && is_fp8(tb))) || ta == ElemType::F32 || is_fp8(tc) ||
+        tc == ElemType::BF16)
       throw Fatal(std::string("wgmma does not take ") + elem_name(ta) + " x " + elem_name(tb) +
                   " -> " + elem_name(tc));
     if (op.src.kind == kir::Ref::Reg && op.trans_a)
       throw Fatal("wgmma takes A from registers only untransposed");
     // (8-bit A in registers has its own fragment layout, which neither the printer nor this
     // model has.)
-    if (ta == ElemType::E4M3 && (op.trans_a || !op.trans_b || op.src.kind == kir::Ref::Reg))
-      throw Fatal("wgmma reads e4m3 operands from shared memory, both K-major");
+    if (is_fp8(ta) && (op.trans_a || !op.trans_b || op.src.kind == kir::Ref::Reg))
+      throw Fatal("wgmma reads 8-bit operands from shared memory, both K-major");
     Box d = box(a, op.dst, a.env);
     Box sa = box(a, op.src, a.env), sb = box(a, op.src2, a.env);
     (void)d;

@@ -288,22 +288,24 @@ void VariantChecker::mma(const Stmt& s) {
     const Sym& o = *ops[i];
     if (o.elem == ElemType::F32)
       diags_.error(s.args[i]->loc,
-                   std::string("mma operands are f16, bf16 or e4m3, but '") + names[i] + "' is " +
-                       elem_name(o.elem),
+                   std::string("mma operands are f16, bf16, e4m3 or e5m2, but '") + names[i] +
+                       "' is " + elem_name(o.elem),
                    "convert it to f16 or bf16 first");
     if (!can_read(o.priv) && !assigned_.count(names[i]))
       diags_.error(s.args[i]->loc, "privilege violation: mma reads '" + names[i] +
                                        "', which is write-only in " + where());
   }
-  if (A.elem != B.elem && A.elem != ElemType::F32 && B.elem != ElemType::F32)
+  // (The two 8-bit types mix: e4m3 x e5m2 is a WGMMA of its own.)
+  if (A.elem != B.elem && A.elem != ElemType::F32 && B.elem != ElemType::F32 &&
+      !(is_fp8(A.elem) && is_fp8(B.elem)))
     diags_.error(s.loc, std::string("mma operands differ in type: ") + elem_name(A.elem) + " and " +
                             elem_name(B.elem));
   // The tensor cores read 8-bit operands K-major only (wgmma has no transpose for them).
-  if (A.elem == ElemType::E4M3 && B.elem == ElemType::E4M3 && (trans[1] || !trans[2]))
+  if (is_fp8(A.elem) && is_fp8(B.elem) && (trans[1] || !trans[2]))
     diags_.error(s.loc,
-                 "mma on e4m3 operands reads both K-major: A as [M, K] and B as trans(W) of a "
+                 "mma on 8-bit operands reads both K-major: A as [M, K] and B as trans(W) of a "
                  "[N, K] tensor",
-                 "store the e4m3 operands K-major (as nn.Linear keeps W) and write mma(" +
+                 "store the 8-bit operands K-major (as nn.Linear keeps W) and write mma(" +
                      names[0] + ", " + names[1] + ", trans(" + names[2] + "))");
   auto dim = [](const Sym& t, int i) -> const Expr* {
     return t.dims ? (*t.dims)[i].get() : nullptr;

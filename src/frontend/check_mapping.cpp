@@ -271,11 +271,11 @@ void check_mapping(const Program& prog, const MappingDecl& mp, Diagnostics& diag
         const std::string& a = name_of(*s->args[1]);
         bool a_fp8 = false;
         for (const Param& p : task->params)
-          if (p.name == a && p.type.is_tensor) a_fp8 = p.type.elem == ElemType::E4M3;
+          if (p.name == a && p.type.is_tensor) a_fp8 = is_fp8(p.type.elem);
         if (auto m = mem_of(a); m && m->value == Memory::Register && a_fp8)
           diags.error(m->loc,
-                      "WGMMA reads an e4m3 operand A ('" + a + "') from SHARED memory (instance '" +
-                          in.name + "')",
+                      "WGMMA reads an 8-bit operand A ('" + a +
+                          "') from SHARED memory (instance '" + in.name + "')",
                       "memory " + a +
                           " = SHARED; only f16 and bf16 A operands may come from "
                           "registers");

@@ -173,12 +173,12 @@ private:
       fail(name.loc, "type parameter '" + name.text + "' is declared twice in this file",
            "remove one");
     expect("=", "a type parameter names its default element type: type T = f16;");
-    const Token& value = expect_ident("an element type (f16, bf16, f32 or e4m3)");
+    const Token& value = expect_ident("an element type (f16, bf16, f32, e4m3 or e5m2)");
     auto t = elem_type(value.text);
     if (!t) {
       types_[name.text] = ElemType::F32; // known from here on: no second error at each use
       fail(value.loc, "unknown element type '" + value.text + "'",
-           "a type parameter stands for f16, bf16, f32 or e4m3");
+           "a type parameter stands for f16, bf16, f32, e4m3 or e5m2");
     }
     expect(";");
     if (auto it = type_args_.find(name.text); it != type_args_.end()) t = it->second;
@@ -197,7 +197,7 @@ private:
     }
     auto e = elem_type(name.text);
     if (!e) {
-      std::string hint = "tensor element types are f16, bf16, f32, e4m3 or a type "
+      std::string hint = "tensor element types are f16, bf16, f32, e4m3, e5m2 or a type "
                          "parameter declared above it (type T = f16;)";
       fail(name.loc, "unknown type '" + name.text + "'",
            allow_scalar ? hint + "; scalars are int or float" : hint);

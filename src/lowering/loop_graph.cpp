@@ -132,7 +132,7 @@ struct Builder {
         bool fp8 = false;
         for (const auto& [n, v] : e.args)
           if (n == name_of(*s->args[1]))
-            fp8 = b.tensors[static_cast<size_t>(v.tensor)].elem == ElemType::E4M3;
+            fp8 = is_fp8(b.tensors[static_cast<size_t>(v.tensor)].elem);
         std::string name = base + "_mma" + std::to_string(seg++);
         bool acc = false; // accumulated across iterations: carried in place
         for (const auto& [n, v] : e.args)

@@ -140,9 +140,12 @@ DeviceArray device_array_of(const std::string& name, const py::handle& value, bo
       a.dtype = DType::F32;
     else if (dtype == "torch.float8_e4m3fn")
       a.dtype = DType::E4M3;
+    else if (dtype == "torch.float8_e5m2")
+      a.dtype = DType::E5M2;
     else
       throw py::type_error("tensor '" + name + "' is a torch tensor of " + dtype +
-                           "; launch() takes float16, bfloat16, float32 or float8_e4m3fn");
+                           "; launch() takes float16, bfloat16, float32, float8_e4m3fn or "
+                           "float8_e5m2");
     a.data = value.attr("data_ptr")().cast<uint64_t>();
     for (const py::handle d : value.attr("shape")) a.shape.push_back(d.cast<int64_t>());
     for (const py::handle d : value.attr("stride")()) a.strides.push_back(d.cast<int64_t>());
@@ -182,9 +185,9 @@ DeviceArray device_array_of(const std::string& name, const py::handle& value, bo
 }
 
 DType parse_dtype(const std::string& t) {
-  for (DType x : {DType::F16, DType::BF16, DType::F32, DType::E4M3})
+  for (DType x : {DType::F16, DType::BF16, DType::F32, DType::E4M3, DType::E5M2})
     if (t == dtype_name(x)) return x;
-  throw py::value_error("dtype '" + t + "' is not one of f16, bf16, f32, e4m3");
+  throw py::value_error("dtype '" + t + "' is not one of f16, bf16, f32, e4m3, e5m2");
 }
 
 py::dict launch(const Program& p, const std::string& mapping, const py::object& stream,

@@ -16,8 +16,8 @@ double GpuRunReport::median_ms() const {
 
 namespace {
 
-// One value into storage of type `elem` at `dst` (f32: 4 bytes, f16/bf16: 2, e4m3: 1, rounded to
-// nearest).
+// One value into storage of type `elem` at `dst` (f32: 4 bytes, f16/bf16: 2, e4m3/e5m2: 1, rounded
+// to nearest).
 void store_value(ElemType elem, float f, unsigned char* dst) {
   uint16_t h = 0;
   switch (elem) {
@@ -32,6 +32,9 @@ void store_value(ElemType elem, float f, unsigned char* dst) {
     break;
   case ElemType::E4M3:
     *dst = f32_to_e4m3_bits(f);
+    return;
+  case ElemType::E5M2:
+    *dst = f32_to_e5m2_bits(f);
     return;
   }
   std::memcpy(dst, &h, 2);
@@ -77,8 +80,9 @@ void from_storage(const std::vector<unsigned char>& bytes, Buffer& b) {
       b.data[i] = f;
       continue;
     }
-    if (b.elem == ElemType::E4M3) {
-      b.data[i] = e4m3_bits_to_f32(bytes[i]);
+    if (is_fp8(b.elem)) {
+      b.data[i] =
+          b.elem == ElemType::E4M3 ? e4m3_bits_to_f32(bytes[i]) : e5m2_bits_to_f32(bytes[i]);
       continue;
     }
     uint16_t h;

@@ -36,8 +36,9 @@ struct GpuRunReport {
 };
 
 // Compiles (through the cache) and launches the kernels in order on GPU 0: uploads every tensor
-// the kernels use (stored as its element type: f16, bf16, f32 or e4m3; poisoned NaN outputs stay
-// NaN), then downloads the ones they write back into `tensors`, converted to double. Throws Error.
+// the kernels use (stored as its element type: f16, bf16, f32, e4m3 or e5m2; poisoned NaN outputs
+// stay NaN), then downloads the ones they write back into `tensors`, converted to double. Throws
+// Error.
 GpuRunReport run_on_gpu(const std::vector<kir::Kernel>& kernels,
                         std::map<std::string, std::shared_ptr<Buffer>>& tensors,
                         const std::map<std::string, int64_t>& sizes,

@@ -13,6 +13,7 @@ cu::TensorMapDataType tma_dtype(ElemType t) {
   case ElemType::F32:
     return cu::kTmaFloat32;
   case ElemType::E4M3:
+  case ElemType::E5M2:
     return cu::kTmaUint8;
   }
   return cu::kTmaUint8;

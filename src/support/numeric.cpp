@@ -17,12 +17,14 @@ const char* elem_name(ElemType t) {
     return "f32";
   case ElemType::E4M3:
     return "e4m3";
+  case ElemType::E5M2:
+    return "e5m2";
   }
   return "?";
 }
 
 std::optional<ElemType> elem_from_name(const std::string& name) {
-  for (ElemType t : {ElemType::F16, ElemType::BF16, ElemType::F32, ElemType::E4M3})
+  for (ElemType t : {ElemType::F16, ElemType::BF16, ElemType::F32, ElemType::E4M3, ElemType::E5M2})
     if (name == elem_name(t)) return t;
   return std::nullopt;
 }
@@ -35,6 +37,7 @@ int elem_bytes(ElemType t) {
   case ElemType::F32:
     return 4;
   case ElemType::E4M3:
+  case ElemType::E5M2:
     return 1;
   }
   return 0;
@@ -88,32 +91,67 @@ float bf16_bits_to_f32(uint16_t h) {
   return std::bit_cast<float>(static_cast<uint32_t>(h) << 16);
 }
 
-uint8_t f32_to_e4m3_bits(float f) {
+namespace {
+
+// The 8-bit formats: `mant` mantissa bits, exponent bias `bias`, largest finite value `max`.
+struct Fp8Format {
+  int mant, bias;
+  double max;
+};
+constexpr Fp8Format kE4m3{3, 7, 448.0}, kE5m2{2, 15, 57344.0};
+
+// Round to nearest even, saturating past the largest finite value (as cvt's .satfinite), NaN to
+// the format's NaN (`nan`): the two formats differ only in their fields' widths.
+uint8_t to_fp8(float f, const Fp8Format& fmt, uint8_t nan) {
   const uint8_t sign = std::signbit(f) ? 0x80u : 0u;
-  if (std::isnan(f)) return static_cast<uint8_t>(sign | 0x7fu);
-  const double a = std::fabs(static_cast<double>(f));
-  if (a >= 448.0) return static_cast<uint8_t>(sign | 0x7eu); // satfinite: the largest, 448
-  // Steps of 2^(e-3) in [2^e, 2^(e+1)); the subnormals [0, 2^-6) in steps of 2^-9. Both the
-  // division and the product are exact in double; nearbyint rounds half to even.
-  const int e = a < 0x1p-6 ? -6 : std::ilogb(a);
-  const double q = std::nearbyint(std::ldexp(a, 3 - e)); // 8..16 (normal) or 0..8 (subnormal)
-  const double r = std::ldexp(q, e - 3);                 // at most 448: 448 = 14 * 2^5
-  if (r < 0x1p-6) return static_cast<uint8_t>(sign | static_cast<uint8_t>(q));
+  if (std::isnan(f)) return static_cast<uint8_t>(sign | nan);
+  double a = std::fabs(static_cast<double>(f));
+  if (a > fmt.max) a = fmt.max;
+  // Steps of 2^(e - mant) in [2^e, 2^(e+1)); the subnormals below 2^(1 - bias) in steps of
+  // 2^(1 - bias - mant). Both the scaling and the product are exact in double; nearbyint rounds
+  // half to even. A rounding up to the next power of two carries into the exponent.
+  const int emin = 1 - fmt.bias;
+  const int e = a < std::ldexp(1.0, emin) ? emin : std::ilogb(a);
+  const double r = std::ldexp(std::nearbyint(std::ldexp(a, fmt.mant - e)), e - fmt.mant);
+  if (r < std::ldexp(1.0, emin)) // subnormal (or zero): the mantissa field alone
+    return static_cast<uint8_t>(sign | static_cast<int>(std::ldexp(r, fmt.mant - emin)));
   const int re = std::ilogb(r);
-  const int mant = static_cast<int>(std::ldexp(r, 3 - re)) - 8;
-  return static_cast<uint8_t>(sign | ((re + 7) << 3) | mant);
+  const int m = static_cast<int>(std::ldexp(r, fmt.mant - re)) - (1 << fmt.mant);
+  return static_cast<uint8_t>(sign | ((re + fmt.bias) << fmt.mant) | m);
+}
+
+// Finite codes only (the callers handle NaN and infinity).
+float from_fp8(uint8_t b, const Fp8Format& fmt) {
+  const int exp = (b & 0x7f) >> fmt.mant, m = b & ((1 << fmt.mant) - 1);
+  const float v =
+      exp == 0 ? std::ldexp(static_cast<float>(m), 1 - fmt.bias - fmt.mant)
+               : std::ldexp(static_cast<float>((1 << fmt.mant) + m), exp - fmt.bias - fmt.mant);
+  return (b & 0x80u) ? -v : v;
+}
+
+} // namespace
+
+uint8_t f32_to_e4m3_bits(float f) {
+  return to_fp8(f, kE4m3, 0x7f);
 }
 
 float e4m3_bits_to_f32(uint8_t b) {
-  const int exp = (b >> 3) & 0xf, mant = b & 7;
-  float v;
-  if (exp == 15 && mant == 7)
-    v = std::numeric_limits<float>::quiet_NaN();
-  else if (exp == 0)
-    v = std::ldexp(static_cast<float>(mant), -9);
-  else
-    v = std::ldexp(static_cast<float>(8 + mant), exp - 10);
-  return (b & 0x80u) ? -v : v;
+  if ((b & 0x7f) == 0x7f) return std::numeric_limits<float>::quiet_NaN();
+  return from_fp8(b, kE4m3);
+}
+
+uint8_t f32_to_e5m2_bits(float f) {
+  return to_fp8(f, kE5m2, 0x7f);
+}
+
+float e5m2_bits_to_f32(uint8_t b) {
+  if ((b & 0x7f) > 0x7c) return std::numeric_limits<float>::quiet_NaN();
+  if ((b & 0x7f) == 0x7c) return (b & 0x80u) ? -INFINITY : INFINITY;
+  return from_fp8(b, kE5m2);
+}
+
+bool is_fp8(ElemType t) {
+  return t == ElemType::E4M3 || t == ElemType::E5M2;
 }
 
 double round_to(ElemType t, double v) {
@@ -126,6 +164,8 @@ double round_to(ElemType t, double v) {
     return static_cast<float>(v);
   case ElemType::E4M3:
     return e4m3_bits_to_f32(f32_to_e4m3_bits(static_cast<float>(v)));
+  case ElemType::E5M2:
+    return e5m2_bits_to_f32(f32_to_e5m2_bits(static_cast<float>(v)));
   }
   return v;
 }
@@ -140,6 +180,8 @@ double tolerance_for(ElemType t) {
     return 1e-5;
   case ElemType::E4M3:
     return 1e-1;
+  case ElemType::E5M2:
+    return 2e-1;
   }
   return 0;
 }

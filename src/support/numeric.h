@@ -7,12 +7,14 @@
 
 namespace grove {
 
-enum class ElemType { F16, BF16, F32, E4M3 };
+enum class ElemType { F16, BF16, F32, E4M3, E5M2 };
 
 const char* elem_name(ElemType t);
-// The element type spelled `name` ("f16", "bf16", "f32", "e4m3"), or nullopt.
+// The element type spelled `name` ("f16", "bf16", "f32", "e4m3", "e5m2"), or nullopt.
 std::optional<ElemType> elem_from_name(const std::string& name);
 int elem_bytes(ElemType t);
+// e4m3 or e5m2: the 8-bit types, which the tensor cores read K-major, 32 of K per instruction.
+bool is_fp8(ElemType t);
 
 // Round a value to the nearest representable value of `t` (round to nearest even), returned as
 // double. Written by hand because g++ 12 has no portable bf16 arithmetic type; the bit-level
@@ -22,10 +24,13 @@ uint16_t f32_to_f16_bits(float f);
 float f16_bits_to_f32(uint16_t h);
 uint16_t f32_to_bf16_bits(float f);
 float bf16_bits_to_f32(uint16_t h);
-// e4m3 as Hopper's cvt.rn.satfinite.e4m3x2.f32 converts: round to nearest even, magnitudes past
-// the largest finite value (448) saturate to it, NaN stays NaN (0x7f/0xff); no infinities.
+// The OCP FP8 formats as Hopper's cvt.rn.satfinite.{e4m3,e5m2}x2.f32 converts: round to nearest
+// even, magnitudes past the largest finite value (e4m3 448, e5m2 57344; infinities too) saturate
+// to it, NaN stays NaN. e4m3 has no infinities (0x7f/0xff are NaN); e5m2 has (0x7c/0xfc).
 uint8_t f32_to_e4m3_bits(float f);
 float e4m3_bits_to_f32(uint8_t b);
+uint8_t f32_to_e5m2_bits(float f);
+float e5m2_bits_to_f32(uint8_t b);
 
 // The relative error ||out - ref|| / ||ref|| a result stored in `t` is allowed against a float64
 // reference (a few units of the type's rounding error, leaving room for fp32 accumulation).

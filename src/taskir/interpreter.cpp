@@ -554,7 +554,7 @@ private:
     const auto& a = shape(*s.args[1], ta);
     (void)shape(*s.args[2], tb);
     const Expr& an = ta ? *s.args[1]->args[0] : *s.args[1];
-    const int64_t kstep = env.tensors.at(an.name)->elem == ElemType::E4M3 ? 32 : 16;
+    const int64_t kstep = is_fp8(env.tensors.at(an.name)->elem) ? 32 : 16;
     int64_t M = c[0], N = c[1], K = a[ta ? 0 : 1];
     std::string problem;
     if (M % 64 != 0)

@@ -37,35 +37,40 @@ TEST(Api, GemmOnEveryCpuTargetMatchesFloat64) {
   }
 }
 
-// FP8: e4m3 arrays (the 8-bit patterns) for e4m3 tensors, the scale as a scalar, the bf16 result
-// taken into an f32 array.
-TEST(Api, Fp8GemmTakesE4m3Arrays) {
-  Program p = Program::load(example("gemm_fp8.grove"));
+// FP8: 8-bit arrays (the byte patterns) for 8-bit tensors: e4m3 A and W, then an e5m2 A (the
+// program loaded with TA=e5m2); the scale as a scalar, the bf16 result taken into an f32 array.
+TEST(Api, Fp8GemmTakesE4m3AndE5m2Arrays) {
   const int64_t M = 72, N = 136, K = 100;
   const double scale = 0.75;
   std::mt19937_64 rng(std::random_device{}());
   std::uniform_real_distribution<float> dist(-4, 4);
-  std::vector<uint8_t> a(static_cast<size_t>(M * K)), w(static_cast<size_t>(N * K));
-  std::vector<double> av(a.size()), wt(w.size()); // A, and W transposed to [K, N]
-  for (size_t i = 0; i < a.size(); ++i)
-    av[i] = e4m3_bits_to_f32(a[i] = f32_to_e4m3_bits(dist(rng)));
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t k = 0; k < K; ++k) {
-      uint8_t& x = w[static_cast<size_t>(n * K + k)];
-      x = f32_to_e4m3_bits(dist(rng));
-      wt[static_cast<size_t>(k * N + n)] = e4m3_bits_to_f32(x);
+  for (bool e5m2 : {false, true}) {
+    Program p = Program::load(example("gemm_fp8.grove"), {{"TA", e5m2 ? "e5m2" : "e4m3"}});
+    std::vector<uint8_t> a(static_cast<size_t>(M * K)), w(static_cast<size_t>(N * K));
+    std::vector<double> av(a.size()), wt(w.size()); // A, and W transposed to [K, N]
+    for (size_t i = 0; i < a.size(); ++i) {
+      a[i] = e5m2 ? f32_to_e5m2_bits(dist(rng)) : f32_to_e4m3_bits(dist(rng));
+      av[i] = e5m2 ? e5m2_bits_to_f32(a[i]) : e4m3_bits_to_f32(a[i]);
     }
-  std::vector<double> want = matmul(av, wt, M, N, K);
-  for (double& v : want) v *= scale;
-  std::vector<float> c(static_cast<size_t>(M * N), std::nanf(""));
-  RunConfig cfg;
-  cfg.scalars["scale"] = scale;
-  p.run({{"C", {c.data(), DType::F32, {M, N}}},
-         {"A", {a.data(), DType::E4M3, {M, K}}},
-         {"W", {w.data(), DType::E4M3, {N, K}}}},
-        cfg);
-  EXPECT_LT(test::rel_error(std::vector<double>(c.begin(), c.end()), want), 8e-3);
+    for (int64_t n = 0; n < N; ++n)
+      for (int64_t k = 0; k < K; ++k) {
+        uint8_t& x = w[static_cast<size_t>(n * K + k)];
+        x = f32_to_e4m3_bits(dist(rng));
+        wt[static_cast<size_t>(k * N + n)] = e4m3_bits_to_f32(x);
+      }
+    std::vector<double> want = matmul(av, wt, M, N, K);
+    for (double& v : want) v *= scale;
+    std::vector<float> c(static_cast<size_t>(M * N), std::nanf(""));
+    RunConfig cfg;
+    cfg.scalars["scale"] = scale;
+    p.run({{"C", {c.data(), DType::F32, {M, N}}},
+           {"A", {a.data(), e5m2 ? DType::E5M2 : DType::E4M3, {M, K}}},
+           {"W", {w.data(), DType::E4M3, {N, K}}}},
+          cfg);
+    EXPECT_LT(test::rel_error(std::vector<double>(c.begin(), c.end()), want), 8e-3) << e5m2;
+  }
   EXPECT_STREQ(dtype_name(DType::E4M3), "e4m3");
+  EXPECT_STREQ(dtype_name(DType::E5M2), "e5m2");
 }
 
 // Scalars by name (attention's sm_scale), an f32 array for f16 tensors, another mapping.

@@ -284,7 +284,7 @@ class Launch(unittest.TestCase):
         self.assertEqual((a.data, a.dtype, a.shape, a.strides), (0x7f0000000000, "bf16", [8, 8], []))
         with self.assertRaises(ValueError) as e:
             grove.DeviceArray(0, "f64", [4])
-        self.assertIn("dtype 'f64' is not one of f16, bf16, f32, e4m3", str(e.exception))
+        self.assertIn("dtype 'f64' is not one of f16, bf16, f32, e4m3, e5m2", str(e.exception))
         with self.assertRaises(grove.GroveError) as e:
             self.p.launch(C=a, A=a, B=a)
         self.assertIn("tensor 'C' is f16, but its array holds bf16 elements", str(e.exception))

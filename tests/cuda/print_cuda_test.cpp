@@ -279,16 +279,17 @@ TEST(CudaBackend, Fp8GemmIssuesK32WgmmasOver128ByteRows) {
   for (int ks = 0; ks < 4; ++ks) {
     const std::string at = std::to_string(32 * ks);
     EXPECT_NE(
-        cu.find("grove::wgmma_m64n256k32_e4m3_ss<0, 0>(acc + 0, grove::wgmma_desc_sw128(a_tile "
-                "+ " +
-                at + ", 16, 1024), grove::wgmma_desc_sw128(b_tile + " + at +
-                ", 16, "
-                "1024));"),
+        cu.find(
+            "grove::wgmma_m64n256k32_e4m3_e4m3_ss<0, 0>(acc + 0, grove::wgmma_desc_sw128(a_tile "
+            "+ " +
+            at + ", 16, 1024), grove::wgmma_desc_sw128(b_tile + " + at +
+            ", 16, "
+            "1024));"),
         std::string::npos)
         << ks << "\n"
         << cu;
   }
-  EXPECT_EQ(cu.find("k32_e4m3_ss<0, 0>(acc + 0, grove::wgmma_desc_sw128(a_tile + 128"),
+  EXPECT_EQ(cu.find("k32_e4m3_e4m3_ss<0, 0>(acc + 0, grove::wgmma_desc_sw128(a_tile + 128"),
             std::string::npos);
   cu = print(text, {{"T", ElemType::E4M3}});
   EXPECT_NE(cu.find("= grove::pack_e4m3x2(v[0], v[1]);"), std::string::npos) << cu;
@@ -476,6 +477,7 @@ INSTANTIATE_TEST_SUITE_P(
         ExampleCase{"gemm_fp8.grove", "h100_pingpong", {}},
         ExampleCase{"gemm_fp8.grove", "h100", {}, "", "", "e4m3_out", {{"T", ElemType::E4M3}}},
         ExampleCase{"gemm_fp8_rowwise.grove", "rowwise_h100", {}},
+        ExampleCase{"gemm_fp8.grove", "h100", {}, "", "", "e5m2_e4m3", {{"TA", ElemType::E5M2}}},
         ExampleCase{"batched_gemm.grove", "h100", {}}, ExampleCase{"dual_gemm.grove", "h100", {}},
         ExampleCase{"gemm_bias_gelu.grove", "h100", {}},
         ExampleCase{"gemm_rowsum.grove", "h100", {}},

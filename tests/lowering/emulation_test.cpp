@@ -214,7 +214,14 @@ std::vector<Case> cases() {
       {"linear.grove", "h100_pingpong", {{"M", 136}, {"N", 264}, {"K", 72}}, {}},
       // e4m3 operands: m64nNk32 instructions over 128-byte rows of 128 elements.
       {"gemm_fp8.grove", "h100", {{"M", 200}, {"N", 300}, {"K", 136}}, {}},
-      {"gemm_fp8.grove", "h100_pingpong", {{"M", 136}, {"N", 264}, {"K", 136}}, {}},
+      {"gemm_fp8.grove",
+       "h100_pingpong",
+       {{"M", 136}, {"N", 264}, {"K", 136}},
+       {},
+       "",
+       "",
+       "e5m2",
+       {{"TA", ElemType::E5M2}, {"TW", ElemType::E5M2}}},
       // Row and column scales staged in shared memory for the epilogue.
       {"gemm_fp8_rowwise.grove", "rowwise_h100", {{"M", 136}, {"N", 264}, {"K", 136}}, {}},
       {"batched_gemm.grove", "h100", {{"L", 2}, {"M", 100}, {"N", 256}, {"K", 128}}, {}},

@@ -133,7 +133,8 @@ TEST(RuntimeCache, StoresAndRejectsNonElf) {
 }
 
 TEST(RuntimeStorage, RoundTripsEachType) {
-  for (ElemType t : {ElemType::F16, ElemType::BF16, ElemType::F32, ElemType::E4M3}) {
+  for (ElemType t :
+       {ElemType::F16, ElemType::BF16, ElemType::F32, ElemType::E4M3, ElemType::E5M2}) {
     Buffer b("x", t, {3}, 0);
     b.data = {round_to(t, 0.1), -2.5, std::nan("")};
     Buffer c = b;

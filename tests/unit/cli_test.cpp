@@ -60,7 +60,7 @@ TEST(Cli, TypeArgumentsSetTheProgramsTypeParameters) {
   EXPECT_EQ(t, (TypeArgs{{"T", ElemType::BF16}, {"U", ElemType::F32}}));
   EXPECT_EQ(parse_type_args("T", t), "expected NAME=TYPE, got 'T'");
   EXPECT_EQ(parse_type_args("T=f64", t),
-            "'f64' is not an element type a parameter can take (f16, bf16, f32 or e4m3)");
+            "'f64' is not an element type a parameter can take (f16, bf16, f32, e4m3 or e5m2)");
   EXPECT_EQ(parse_type_args("T=e4m3", t), "");
   EXPECT_EQ(t.at("T"), ElemType::E4M3);
 }

@@ -45,11 +45,12 @@ RefFn linear_ref = [](const Tensors& t, const EntryArgs&) {
   return std::map<std::string, std::vector<double>>{{"C", matmul(A.data, wt, M, N, K)}};
 };
 
-// C = scale · A · W^T on e4m3 inputs (examples/gemm_fp8.grove), which hold e4m3 values only.
+// C = scale · A · W^T on 8-bit inputs (examples/gemm_fp8.grove), which hold values of their type
+// only.
 RefFn fp8_ref = [](const Tensors& t, const EntryArgs& args) {
   for (const char* name : {"A", "W"})
     for (double v : t.at(name)->data)
-      if (round_to(ElemType::E4M3, v) != v) {
+      if (round_to(t.at(name)->elem, v) != v) {
         ADD_FAILURE() << name << " holds " << v << ", which e4m3 cannot";
         return std::map<std::string, std::vector<double>>{};
       }
@@ -265,6 +266,13 @@ std::vector<Case> cases() {
        {{"M", 200}, {"N", 300}, {"K", 136}},
        {},
        fp8_rowwise_ref},
+      // e5m2 A (a gradient) times e4m3 W: the 8-bit types mix.
+      {"gemm_fp8.grove",
+       "h100",
+       {{"M", 130}, {"N", 264}, {"K", 200}},
+       {{"scale", 0.5}},
+       fp8_ref,
+       {{"TA", ElemType::E5M2}}},
       // An e4m3 result (quantized for the next layer): rounded, saturating at 448.
       {"gemm_fp8.grove",
        "h100",

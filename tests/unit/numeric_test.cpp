@@ -68,24 +68,49 @@ TEST(Numeric, E4m3KnownValues) {
   EXPECT_TRUE(std::isnan(e4m3_bits_to_f32(f32_to_e4m3_bits(NAN))));
 }
 
-TEST(Numeric, E4m3RoundTripsEveryValue) {
-  std::vector<float> values; // the positive finite values in code order: each exceeds the last
-  for (uint32_t b = 0; b < 0x7f; ++b) {
-    float f = e4m3_bits_to_f32(static_cast<uint8_t>(b));
-    ASSERT_EQ(f32_to_e4m3_bits(f), b) << std::hex << b;
-    ASSERT_EQ(f32_to_e4m3_bits(-f), b | 0x80u) << std::hex << b;
+// Every finite code of an 8-bit format (codes 0 .. finite - 1, increasing) converts to f32 and
+// back unchanged, either sign, and f32 rounding picks the nearest code, midpoints the even one.
+void expect_every_fp8_code_round_trips(uint8_t (*encode)(float), float (*decode)(uint8_t),
+                                       uint32_t finite) {
+  std::vector<float> values;
+  for (uint32_t b = 0; b < finite; ++b) {
+    float f = decode(static_cast<uint8_t>(b));
+    ASSERT_EQ(encode(f), b) << std::hex << b;
+    ASSERT_EQ(encode(-f), b | 0x80u) << std::hex << b;
     if (!values.empty()) {
       ASSERT_GT(f, values.back()) << std::hex << b;
     }
     values.push_back(f);
   }
-  for (uint32_t b = 0; b + 1 < values.size(); ++b) { // midpoints go to the even code
+  for (uint32_t b = 0; b + 1 < values.size(); ++b) {
     float lo = values[b], hi = values[b + 1], mid = (lo + hi) / 2;
-    ASSERT_EQ(f32_to_e4m3_bits(mid), (b % 2 == 0) ? b : b + 1) << std::hex << b;
-    ASSERT_EQ(f32_to_e4m3_bits(std::nextafter(mid, lo)), b);
-    ASSERT_EQ(f32_to_e4m3_bits(std::nextafter(mid, hi)), b + 1);
+    ASSERT_EQ(encode(mid), (b % 2 == 0) ? b : b + 1) << std::hex << b;
+    ASSERT_EQ(encode(std::nextafter(mid, lo)), b);
+    ASSERT_EQ(encode(std::nextafter(mid, hi)), b + 1);
   }
+}
+
+TEST(Numeric, E4m3RoundTripsEveryValue) {
+  expect_every_fp8_code_round_trips(f32_to_e4m3_bits, e4m3_bits_to_f32, 0x7f);
   EXPECT_EQ(round_to(ElemType::E4M3, 0.3), 0.3125); // 1.25 * 2^-2, the nearest
+}
+
+// e5m2 (OCP FP8 with infinities): the documented values, then every finite code.
+TEST(Numeric, E5m2) {
+  EXPECT_EQ(f32_to_e5m2_bits(1.0f), 0x3c);
+  EXPECT_EQ(f32_to_e5m2_bits(57344.0f), 0x7b);              // largest finite
+  EXPECT_EQ(f32_to_e5m2_bits(1e9f), 0x7b);                  // saturates (satfinite)
+  EXPECT_EQ(f32_to_e5m2_bits(-INFINITY), 0xfb);             // saturates
+  EXPECT_EQ(f32_to_e5m2_bits(std::ldexp(1.0f, -16)), 0x01); // smallest subnormal
+  EXPECT_EQ(f32_to_e5m2_bits(1.0f + 1.0f / 8), 0x3c);       // tie between 1 and 1.25: down
+  EXPECT_EQ(f32_to_e5m2_bits(1.0f + 3.0f / 8), 0x3e);       // tie between 1.25 and 1.5: up
+  EXPECT_EQ(e5m2_bits_to_f32(0x7c), INFINITY);
+  EXPECT_EQ(e5m2_bits_to_f32(0xfc), -INFINITY);
+  EXPECT_TRUE(std::isnan(e5m2_bits_to_f32(0x7d)));
+  EXPECT_TRUE(std::isnan(e5m2_bits_to_f32(f32_to_e5m2_bits(NAN))));
+  expect_every_fp8_code_round_trips(f32_to_e5m2_bits, e5m2_bits_to_f32, 0x7c);
+  EXPECT_EQ(round_to(ElemType::E5M2, 0.3), 0.3125); // 1.25 * 2^-2
+  EXPECT_TRUE(is_fp8(ElemType::E5M2) && is_fp8(ElemType::E4M3) && !is_fp8(ElemType::F16));
 }
 
 TEST(Numeric, RoundToType) {
