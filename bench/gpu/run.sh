@@ -50,13 +50,18 @@ declare -a ROWS
 
 log() { echo "$@" | tee -a "$LOG"; }
 
-# step KIND NAME LIMIT_S COMMAND...: runs COMMAND with its output in $WORK/steps/NAME.out (and
+# The file a step's output goes to: its name with each / made a - (names such as "gqa 32/8" are
+# shapes, not folders).
+step_out() { echo "$WORK/steps/${1//\//-}.out"; }
+
+# step KIND NAME LIMIT_S COMMAND...: runs COMMAND with its output in $(step_out NAME) (and
 # run.log), within LIMIT_S and the budget. KIND check: a failure fails the run; KIND measure: a
 # failure is only shown.
 step() {
   local kind=$1 name=$2 limit=$3
   shift 3
-  local left=$((DEADLINE - SECONDS)) out="$WORK/steps/$name.out"
+  local left=$((DEADLINE - SECONDS)) out
+  out=$(step_out "$name")
   if ((left < 10)); then
     ROWS+=("| $name | skipped (time budget) | |")
     return 1
@@ -214,9 +219,9 @@ versus() {
   local cmd=("$GROVE" bench "$ROOT/examples/$example" --mapping "$mapping" --size "$size"
     --iters 50 --warmup 10 --flops "$flops")
   [[ -n "$types" ]] && cmd+=(--type "$types")
-  step measure "bench grove $tag" 120 "${cmd[@]}" && g=$(tflops "$WORK/steps/bench grove $tag.out")
+  step measure "bench grove $tag" 120 "${cmd[@]}" && g=$(tflops "$(step_out "bench grove $tag")")
   step measure "bench cublas $tag" 60 "$BIN/cublas_gemm" "$@" &&
-    c=$(tflops "$WORK/steps/bench cublas $tag.out")
+    c=$(tflops "$(step_out "bench cublas $tag")")
   printf '%s\t%s\t%s\t%s\t%s\n' "${label%% *}" "$shown" "${g:-0}" "${c:-0}" "$order" >>"$GEMM_TSV"
   publish
 }
@@ -238,7 +243,7 @@ if [[ $BENCH == 1 ]]; then
   done
   # Attention: the PyTorch baselines for every shape in one process (one import), then Grove.
   # sdpa BACKEND: the TFLOP/s sdpa.py printed for BACKEND at shape $label, if it ran.
-  sdpa() { grep -F "SDPA $1 $label:" "$WORK/steps/bench sdpa (cuDNN, FlashAttention-2).out" \
+  sdpa() { grep -F "SDPA $1 $label:" "$(step_out "bench sdpa (cuDNN, FlashAttention-2)")" \
     2>/dev/null | grep -oE '[0-9.]+ TFLOP/s' | cut -d' ' -f1; }
   shapes=()
   for entry in "${ATTENTION_BENCHES[@]}"; do
@@ -261,7 +266,7 @@ if [[ $BENCH == 1 ]]; then
       --warmup 10 --flops "$flops")
     [[ -n "$args" ]] && cmd+=(--arg "$args")
     [[ -n "$types" ]] && cmd+=(--type "$types")
-    step measure "bench grove $tag" 120 "${cmd[@]}" && g=$(tflops "$WORK/steps/bench grove $tag.out")
+    step measure "bench grove $tag" 120 "${cmd[@]}" && g=$(tflops "$(step_out "bench grove $tag")")
     label="B=$B H=$H S=$S D=$D causal=$CAUSAL${KV:+ kv_heads=$KV}${SK:+ SK=$SK}${DTYPE:+ dtype=$DTYPE}"
     printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$label" "${g:-0}" "$(sdpa cudnn)" "$(sdpa flash)" \
       >>"$ATTENTION_TSV"
@@ -326,9 +331,9 @@ if [[ $BENCH == 1 ]]; then
       --section WarpStateStats --section MemoryWorkloadAnalysis --launch-skip 5 --launch-count 1)
     step measure "ncu grove gemm f16 8192" 150 "${NCU[@]}" "$GROVE" bench \
       "$ROOT/examples/gemm.grove" --mapping h100 --size M=8192,N=8192,K=8192 --iters 1 --warmup 5 &&
-      cat "$WORK/steps/ncu grove gemm f16 8192.out" >>"$WORK/ncu.txt"
+      cat "$(step_out "ncu grove gemm f16 8192")" >>"$WORK/ncu.txt"
     step measure "ncu cublas gemm f16 8192" 150 "${NCU[@]}" "$BIN/cublas_gemm" f16 8192 8192 8192 1 &&
-      cat "$WORK/steps/ncu cublas gemm f16 8192.out" >>"$WORK/ncu.txt"
+      cat "$(step_out "ncu cublas gemm f16 8192")" >>"$WORK/ncu.txt"
     publish
   fi
 fi
@@ -338,7 +343,7 @@ fi
 for src in "$ROOT"/bench/gpu/microbench/*.cu; do
   mb=$(basename "$src" .cu)
   step measure "microbench $mb" 120 "$BIN/microbench_$mb" &&
-    grep -h '^{"figure"' "$WORK/steps/microbench $mb.out" >>"$WORK/microbench.json"
+    grep -h '^{"figure"' "$(step_out "microbench $mb")" >>"$WORK/microbench.json"
 done
 publish
 
