@@ -117,20 +117,10 @@ __device__ __forceinline__ float e4m3_to_f32(unsigned char b) {
   asm("cvt.rn.f16x2.e4m3x2 %0, %1;" : "=r"(pair) : "h"(u16(b)));
   return f16_to_f32(u16(pair & 0xffffu));
 }
-__device__ __forceinline__ unsigned char f32_to_e4m3(float f) {
-  u16 pair;
-  asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(pair) : "f"(0.0f), "f"(f));
-  return static_cast<unsigned char>(pair & 0xffu);
-}
 __device__ __forceinline__ float e5m2_to_f32(unsigned char b) {
   u32 pair;
   asm("cvt.rn.f16x2.e5m2x2 %0, %1;" : "=r"(pair) : "h"(u16(b)));
   return f16_to_f32(u16(pair & 0xffffu));
-}
-__device__ __forceinline__ unsigned char f32_to_e5m2(float f) {
-  u16 pair;
-  asm("cvt.rn.satfinite.e5m2x2.f32 %0, %1, %2;" : "=h"(pair) : "f"(0.0f), "f"(f));
-  return static_cast<unsigned char>(pair & 0xffu);
 }
 // Two floats to two adjacent 8-bit bytes, `lo` at the lower address.
 __device__ __forceinline__ u16 pack_e4m3x2(float lo, float hi) {
@@ -142,6 +132,12 @@ __device__ __forceinline__ u16 pack_e5m2x2(float lo, float hi) {
   u16 pair;
   asm("cvt.rn.satfinite.e5m2x2.f32 %0, %1, %2;" : "=h"(pair) : "f"(hi), "f"(lo));
   return pair;
+}
+__device__ __forceinline__ unsigned char f32_to_e4m3(float f) {
+  return static_cast<unsigned char>(pack_e4m3x2(f, 0.0f) & 0xffu);
+}
+__device__ __forceinline__ unsigned char f32_to_e5m2(float f) {
+  return static_cast<unsigned char>(pack_e5m2x2(f, 0.0f) & 0xffu);
 }
 // Two floats to a packed pair, `lo` in the low half (the element with the smaller column).
 __device__ __forceinline__ u32 pack_f16x2(float lo, float hi) {

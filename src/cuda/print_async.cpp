@@ -132,15 +132,14 @@ void Printer::wgmma(const Op& o) {
                 std::string("wgmma ") + what + " '" + b.name + "' (" + elem_name(b.elem) +
                     ", rows of " + std::to_string(row) +
                     " bytes) is not in the 128-byte swizzle WGMMA reads",
-                "make its tile's rows a multiple of 128 bytes (64 f16/bf16 or 128 e4m3 elements: "
+                "make its tile's rows a multiple of 128 bytes (64 f16/bf16 or 128 8-bit elements: "
                 "the K step of a GEMM, the head dimension of attention)");
   };
   if (bb.swizzle != Swizzle::B128) unswizzled(bb, "operand B");
   ElemType ab = bb.elem;
   const bool fp8 = is_fp8(ab);
   if (!is_16bit(ab) && !fp8) unsupported(o.loc, "wgmma operands must be f16, bf16, e4m3 or e5m2");
-  // The k of one instruction: 32 bytes of K either way (k16 for 16-bit types, k32 for 8-bit).
-  const int64_t eb = elem_bytes(ab), kstep = 32 / eb;
+  const int64_t eb = elem_bytes(ab), kstep = wgmma_k(ab);
   int64_t M = o.dst.shape.at(0), N = o.dst.shape.at(1);
   bool a_reg = o.src.kind == Ref::Reg;
   int64_t K = o.trans_a && !a_reg ? o.src.shape.at(0) : o.src.shape.at(1);

@@ -309,7 +309,7 @@ void Block::issue(Agent& a, const Op& op) {
     int64_t am = op.src.shape[op.trans_a ? 1 : 0], K = op.src.shape[op.trans_a ? 0 : 1];
     int64_t bk = op.src2.shape[op.trans_b ? 1 : 0], bn = op.src2.shape[op.trans_b ? 0 : 1];
     ElemType ta = elem(op.src), tb = elem(op.src2), tc = elem(op.dst);
-    int64_t kstep = is_fp8(ta) ? 32 : 16;
+    int64_t kstep = wgmma_k(ta);
     // (M = 128: two row blocks of 64, one after the other, as the CUDA printer issues them.)
     if (am != M || bk != K || bn != N || M % 64 || M < 64 || N % 8 || N < 8 || N > 256 || K % kstep)
       throw Fatal(

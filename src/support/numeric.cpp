@@ -101,10 +101,10 @@ struct Fp8Format {
 constexpr Fp8Format kE4m3{3, 7, 448.0}, kE5m2{2, 15, 57344.0};
 
 // Round to nearest even, saturating past the largest finite value (as cvt's .satfinite), NaN to
-// the format's NaN (`nan`): the two formats differ only in their fields' widths.
-uint8_t to_fp8(float f, const Fp8Format& fmt, uint8_t nan) {
+// 0x7f (a NaN in both formats): the two formats differ only in their fields' widths.
+uint8_t to_fp8(float f, const Fp8Format& fmt) {
   const uint8_t sign = std::signbit(f) ? 0x80u : 0u;
-  if (std::isnan(f)) return static_cast<uint8_t>(sign | nan);
+  if (std::isnan(f)) return static_cast<uint8_t>(sign | 0x7fu);
   double a = std::fabs(static_cast<double>(f));
   if (a > fmt.max) a = fmt.max;
   // Steps of 2^(e - mant) in [2^e, 2^(e+1)); the subnormals below 2^(1 - bias) in steps of
@@ -132,7 +132,7 @@ float from_fp8(uint8_t b, const Fp8Format& fmt) {
 } // namespace
 
 uint8_t f32_to_e4m3_bits(float f) {
-  return to_fp8(f, kE4m3, 0x7f);
+  return to_fp8(f, kE4m3);
 }
 
 float e4m3_bits_to_f32(uint8_t b) {
@@ -141,7 +141,7 @@ float e4m3_bits_to_f32(uint8_t b) {
 }
 
 uint8_t f32_to_e5m2_bits(float f) {
-  return to_fp8(f, kE5m2, 0x7f);
+  return to_fp8(f, kE5m2);
 }
 
 float e5m2_bits_to_f32(uint8_t b) {
@@ -152,6 +152,10 @@ float e5m2_bits_to_f32(uint8_t b) {
 
 bool is_fp8(ElemType t) {
   return t == ElemType::E4M3 || t == ElemType::E5M2;
+}
+
+int wgmma_k(ElemType t) {
+  return 32 / elem_bytes(t);
 }
 
 double round_to(ElemType t, double v) {

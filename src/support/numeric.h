@@ -13,8 +13,11 @@ const char* elem_name(ElemType t);
 // The element type spelled `name` ("f16", "bf16", "f32", "e4m3", "e5m2"), or nullopt.
 std::optional<ElemType> elem_from_name(const std::string& name);
 int elem_bytes(ElemType t);
-// e4m3 or e5m2: the 8-bit types, which the tensor cores read K-major, 32 of K per instruction.
+// e4m3 or e5m2: the 8-bit types, which the tensor cores read K-major only.
 bool is_fp8(ElemType t);
+// The K of one WGMMA instruction on operands of type `t`: 32 bytes of K (k16 for f16 and bf16,
+// k32 for the 8-bit types).
+int wgmma_k(ElemType t);
 
 // Round a value to the nearest representable value of `t` (round to nearest even), returned as
 // double. Written by hand because g++ 12 has no portable bf16 arithmetic type; the bit-level

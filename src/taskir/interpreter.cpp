@@ -554,7 +554,7 @@ private:
     const auto& a = shape(*s.args[1], ta);
     (void)shape(*s.args[2], tb);
     const Expr& an = ta ? *s.args[1]->args[0] : *s.args[1];
-    const int64_t kstep = is_fp8(env.tensors.at(an.name)->elem) ? 32 : 16;
+    const int64_t kstep = wgmma_k(env.tensors.at(an.name)->elem);
     int64_t M = c[0], N = c[1], K = a[ta ? 0 : 1];
     std::string problem;
     if (M % 64 != 0)
@@ -567,7 +567,7 @@ private:
       fail(inst->loc,
            "instance '" + inst->name + "' issues mma " + std::to_string(M) + "x" +
                std::to_string(N) + "x" + std::to_string(K) + " as WGMMA, but " + problem,
-           std::string("WGMMA shapes are m64nNk") + (kstep == 32 ? "32 for e4m3" : "16") +
+           std::string("WGMMA shapes are m64nNk") + (kstep == 32 ? "32 for 8-bit types" : "16") +
                "; choose tile sizes so each warpgroup's piece fits them");
   }
 
