@@ -4,7 +4,7 @@
 // through until they hold twice the L2 (so operands come from memory, not a warm cache), a
 // warm-up, then the median of cudaEvent-timed runs.
 //
-//   cublas_gemm f16|bf16|e4m3 M N K [iters] [batch L | dual | bias_gelu | linear]
+//   cublas_gemm f16|bf16|e4m3 M N K [iters] [batch L | dual | bias_gelu | linear | blockwise]
 //   -> BENCH cublas f16 L=1 M=4096 N=4096 K=4096 median_ms 0.1850 TFLOP/s 742.9 copies 2
 //
 // `batch L`: C[l] = A[l]·B[l] for l < L (examples/batched_gemm.grove), one strided-batched call.
@@ -14,7 +14,10 @@
 // `linear`: C = A·W^T with W stored [N, K] (examples/linear.grove), cuBLAS's "TN" GEMM.
 // e4m3: C (bf16) = A·W^T with A and W e4m3 and W stored [N, K] (examples/gemm_fp8.grove; FP8
 // GEMMs are "TN" only), through cuBLASLt (fast accumulation) and the algorithm its heuristic ranks
-// first.
+// first. `e4m3 ... blockwise`: the same with DeepSeek-V3's block scales
+// (examples/gemm_fp8_blockwise.grove: f32 scales per 128x128 block of W and per 1x128 of A,
+// cuBLASLt's BLK128x128_32F and VEC128_32F modes, CUDA 12.9 and later), which cuBLASLt runs
+// without fast accumulation (partial sums promoted into fp32, as Grove's kernel does).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -47,11 +50,18 @@ template <typename T> __global__ void fill_random(T* p, size_t n, unsigned seed)
   }
 }
 
+__global__ void fill_ones(float* p, size_t n) {
+  for (size_t i = blockIdx.x * size_t(blockDim.x) + threadIdx.x; i < n;
+       i += size_t(gridDim.x) * blockDim.x)
+    p[i] = 1.0f;
+}
+
 int main(int argc, char** argv) {
   if (argc < 5) {
     std::fprintf(
         stderr,
-        "usage: cublas_gemm f16|bf16|e4m3 M N K [iters] [batch L | dual | bias_gelu | linear]\n");
+        "usage: cublas_gemm f16|bf16|e4m3 M N K [iters] [batch L | dual | bias_gelu | linear | "
+        "blockwise]\n");
     return 2;
   }
   const std::string type = argv[1];
@@ -60,10 +70,12 @@ int main(int argc, char** argv) {
   const long long M = std::atoll(argv[2]), N = std::atoll(argv[3]), K = std::atoll(argv[4]);
   const int iters = argc > 5 ? std::atoi(argv[5]) : 50, warmup = 10;
   const std::string mode = argc > 6 ? argv[6] : "";
-  const bool dual = mode == "dual", bias_gelu = mode == "bias_gelu", linear = mode == "linear";
+  const bool dual = mode == "dual", bias_gelu = mode == "bias_gelu", linear = mode == "linear",
+             blockwise = mode == "blockwise";
   const long long L = mode == "batch" && argc > 7 ? std::atoll(argv[7]) : 1;
   CHECK(M > 0 && N > 0 && K > 0 && iters > 0 && L > 0 &&
-        (mode.empty() || dual || bias_gelu || linear || argc > 7) && (!fp8 || mode.empty()));
+        (mode.empty() || dual || bias_gelu || linear || blockwise || argc > 7) &&
+        (fp8 ? mode.empty() || blockwise : !blockwise));
   const cudaDataType dt = bf16 ? CUDA_R_16BF : CUDA_R_16F;
 
   int dev = 0, l2 = 0;
@@ -101,6 +113,7 @@ int main(int argc, char** argv) {
   cublasLtMatmulHeuristicResult_t best{};
   const size_t ws_bytes = 32u << 20;
   void* ws = nullptr;
+  void* scales[2] = {nullptr, nullptr}; // blockwise: W's and A's
   if (bias_gelu || fp8) {
     CHECK(cublasLtCreate(&lt) == CUBLAS_STATUS_SUCCESS);
     CHECK(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F) == CUBLAS_STATUS_SUCCESS);
@@ -108,11 +121,33 @@ int main(int argc, char** argv) {
       const cublasOperation_t t = CUBLAS_OP_T;
       CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &t, sizeof t) ==
             CUBLAS_STATUS_SUCCESS);
-      // Sums kept in the tensor cores' accumulator, as Grove's kernel keeps them (cuBLASLt's
-      // default adds them into fp32 registers every few k-steps, more exact and slower).
-      const int8_t fast = 1;
-      CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fast,
-                                           sizeof fast) == CUBLAS_STATUS_SUCCESS);
+      if (blockwise) {
+        // Scales of 1.0 (their values do not change the time): W's per 128x128 block (cuBLASLt's
+        // A), A's per row and 128 of K (its B).
+        const size_t wscales = size_t((N + 127) / 128) * ((K + 127) / 128),
+                     ascales = size_t((K + 127) / 128) * M;
+        CHECK(cudaMalloc(&scales[0], wscales * 4) == cudaSuccess);
+        CHECK(cudaMalloc(&scales[1], ascales * 4) == cudaSuccess);
+        fill_ones<<<256, 256>>>(static_cast<float*>(scales[0]), wscales);
+        fill_ones<<<256, 256>>>(static_cast<float*>(scales[1]), ascales);
+        const cublasLtMatmulMatrixScale_t wmode = CUBLASLT_MATMUL_MATRIX_SCALE_BLK128x128_32F,
+                                          amode = CUBLASLT_MATMUL_MATRIX_SCALE_VEC128_32F;
+        CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &wmode,
+                                             sizeof wmode) == CUBLAS_STATUS_SUCCESS);
+        CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &amode,
+                                             sizeof amode) == CUBLAS_STATUS_SUCCESS);
+        CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &scales[0],
+                                             sizeof scales[0]) == CUBLAS_STATUS_SUCCESS);
+        CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &scales[1],
+                                             sizeof scales[1]) == CUBLAS_STATUS_SUCCESS);
+      } else {
+        // Sums kept in the tensor cores' accumulator, as Grove's per-tensor kernel keeps them
+        // (cuBLASLt's default adds them into fp32 registers every few k-steps, more exact and
+        // slower).
+        const int8_t fast = 1;
+        CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fast,
+                                             sizeof fast) == CUBLAS_STATUS_SUCCESS);
+      }
       CHECK(cublasLtMatrixLayoutCreate(&la, CUDA_R_8F_E4M3, K, N, K) == CUBLAS_STATUS_SUCCESS);
       CHECK(cublasLtMatrixLayoutCreate(&lb, CUDA_R_8F_E4M3, K, M, K) == CUBLAS_STATUS_SUCCESS);
     } else {
@@ -191,6 +226,7 @@ int main(int argc, char** argv) {
       type.c_str(),
       dual            ? " dual"
       : bias_gelu     ? " bias_gelu"
+      : blockwise     ? " blockwise"
       : linear || fp8 ? " linear"
                       : "",
       L, M, N, K, med, flop / (med * 1e-3) / 1e12, copies);
@@ -204,5 +240,6 @@ int main(int argc, char** argv) {
   }
   cublasDestroy(h);
   for (void* p : ptr) cudaFree(p);
+  for (void* p : scales) cudaFree(p);
   return 0;
 }

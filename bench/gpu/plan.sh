@@ -36,6 +36,8 @@ GPU_RUNS=(
   "gemm_fp8_f16_pingpong_ragged|gemm_fp8.grove|h100_pingpong|M=130,N=328,K=136|scale=0.25|T=f16"
   "gemm_fp8_e4m3_out_ragged|gemm_fp8.grove|h100|M=200,N=264,K=136|scale=0.125|T=e4m3"
   "gemm_fp8_rowwise_ragged|gemm_fp8_rowwise.grove|rowwise_h100|M=300,N=264,K=200|"
+  "gemm_fp8_blockwise|gemm_fp8_blockwise.grove|blockwise_h100|M=512,N=512,K=1024,KB=8,NB=4|"
+  "gemm_fp8_blockwise_ragged|gemm_fp8_blockwise.grove|blockwise_h100|M=300,N=264,K=300,KB=3,NB=3|"
   "gemm_fp8_e5m2_e4m3_ragged|gemm_fp8.grove|h100|M=300,N=264,K=200|scale=0.5|TA=e5m2"
   "batched_gemm|batched_gemm.grove|h100|L=2,M=256,N=256,K=128|"
   "batched_gemm_ragged|batched_gemm.grove|h100|L=3,M=100,N=264,K=136|"
@@ -96,7 +98,7 @@ GEMM_SQUARES=4
 # shape with few output tiles): name | example | mapping | sizes |
 # cublas_gemm M N K | cublas_gemm mode (none: C = A·B) | flops per run (batched: 2 L M N K, dual: 4 M N K; the
 # fused epilogue's work is not counted) | element type (the example's inputs; e4m3: cublas_gemm's
-# FP8 "TN" GEMM with a bf16 result).
+# FP8 "TN" GEMM with a bf16 result; with mode blockwise, its block scales).
 OTHER_GEMMS=(
   "batched L=8|batched_gemm.grove|h100|L=8,M=4096,N=4096,K=4096|4096 4096 4096|batch 8|1099511627776|f16"
   "dual|dual_gemm.grove|h100|M=8192,N=8192,K=4096|8192 8192 4096|dual|1099511627776|f16"
@@ -106,6 +108,8 @@ OTHER_GEMMS=(
   "fp8 8192^3|gemm_fp8.grove|h100|M=8192,N=8192,K=8192|8192 8192 8192||1099511627776|e4m3"
   "fp8 4096x14336x4096|gemm_fp8.grove|h100|M=4096,N=14336,K=4096|4096 14336 4096||481036337152|e4m3"
   "fp8 rowwise 8192^3 (cuBLAS per-tensor)|gemm_fp8_rowwise.grove|rowwise_h100|M=8192,N=8192,K=8192|8192 8192 8192||1099511627776|e4m3"
+  "fp8 blockwise 8192^3|gemm_fp8_blockwise.grove|blockwise_h100|M=8192,N=8192,K=8192,KB=64,NB=64|8192 8192 8192|blockwise|1099511627776|e4m3"
+  "fp8 blockwise 4096x7168x7168|gemm_fp8_blockwise.grove|blockwise_h100|M=4096,N=7168,K=7168,KB=56,NB=56|4096 7168 7168|blockwise|420906795008|e4m3"
   "gemm 1024x1024x16384|gemm.grove|h100|M=1024,N=1024,K=16384|1024 1024 16384||34359738368|f16"
   "splitk 1024x1024x16384|gemm_splitk.grove|h100_splitk|M=1024,N=1024,K=16384|1024 1024 16384||34359738368|f16"
   "splitk 2048x2048x16384|gemm_splitk.grove|h100_splitk|M=2048,N=2048,K=16384|2048 2048 16384||137438953472|f16"
@@ -163,6 +167,7 @@ VARIANTS=(
   "gemm_pipeline4|gemm.grove|s/pipeline = 3;/pipeline = 4;/;/cluster = (2, 1);/d|h100|M=8192,N=8192,K=8192|"
   "linear_pingpong|linear.grove|s/^//|h100_pingpong|M=8192,N=8192,K=8192|"
   "gemm_fp8_pingpong|gemm_fp8.grove|s/^//|h100_pingpong|M=8192,N=8192,K=8192|"
+  "fp8_blockwise_no_cluster|gemm_fp8_blockwise.grove|/cluster = (2, 1);/d|blockwise_h100|M=8192,N=8192,K=8192,KB=64,NB=64|"
   "decode_chunks_1024|attention_decode.grove|s/KC = 512;/KC = 1024;/|decode_d128|BH=32,SQ=1,SK=8192,D=128|sm_scale=0.088"
   "decode_chunks_256|attention_decode.grove|s/KC = 512;/KC = 256;/|decode_d128|BH=32,SQ=1,SK=8192,D=128|sm_scale=0.088"
   "splitk_chunks_2048|gemm_splitk.grove|s/KS = 4096;/KS = 2048;/|h100_splitk|M=1024,N=1024,K=8192|"

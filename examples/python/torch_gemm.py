@@ -1,8 +1,8 @@
 """Grove kernels on PyTorch CUDA tensors, with no copies: Program.launch runs examples/gemm.grove
 in f16 and in bf16 (its type parameter T set), examples/linear.grove (bf16, C = A · W^T on an
-nn.Linear's own weight) and examples/gemm_fp8.grove and gemm_fp8_rowwise.grove (float8_e4m3fn
-operands quantized with per-tensor and per-row scales) on the tensors where they are, on torch's
-current stream. Each result is checked against
+nn.Linear's own weight) and examples/gemm_fp8.grove, gemm_fp8_rowwise.grove and
+gemm_fp8_blockwise.grove (float8_e4m3fn operands quantized with per-tensor, per-row and
+DeepSeek-V3's block scales) on the tensors where they are, on torch's current stream. Each result is checked against
 torch's float64 product on fresh random inputs, at sizes that are and are not tile multiples (rows
 that are not a multiple of 16 bytes live in padded allocations, as TMA needs), and with M dynamic
 (one compile for every M); then the square GEMM is timed next to torch.matmul (cuBLAS), and the
@@ -75,6 +75,37 @@ def check_fp8(program, mapping, m, n, k, rowwise=False):
     return ok
 
 
+def check_fp8_blockwise(program, m, n, k):
+    """DeepSeek-V3's block scales (examples/gemm_fp8_blockwise.grove): A quantized per row and 128
+    of K, W per 128x128 block, each block's largest magnitude taken to 448; checked against the
+    float64 product of the dequantized operands."""
+    kb, nb = -(-k // 128), -(-n // 128)
+    x, w = torch.randn(m, k, device="cuda"), torch.randn(n, k, device="cuda")
+    xb = torch.nn.functional.pad(x, (0, kb * 128 - k)).view(m, kb, 128)
+    wb = torch.nn.functional.pad(w, (0, kb * 128 - k, 0, nb * 128 - n)).view(nb, 128, kb, 128)
+    sx = xb.abs().amax(dim=2).clamp(min=1e-12) / 448                  # [M, KB]
+    sw = wb.abs().amax(dim=(1, 3)).clamp(min=1e-12) / 448             # [NB, KB]
+    sx_full = sx.repeat_interleave(128, dim=1)[:, :k]                 # per element of A
+    sw_full = sw.repeat_interleave(128, dim=0).repeat_interleave(128, dim=1)[:n, :k]
+    a, wq = matrix(m, k, torch.float8_e4m3fn), matrix(n, k, torch.float8_e4m3fn)
+    a.copy_(x / sx_full)
+    wq.copy_(w / sw_full)
+    # sa as [KB, M] (the kernel's TMA reads a K block's scales of a tile's rows in one box); rows
+    # of both a multiple of 16 bytes apart (sw is read with ordinary loads at that pitch).
+    sa, swp = matrix(kb, m, torch.float32), matrix(nb, kb, torch.float32)
+    sa.copy_(sx.T)
+    swp.copy_(sw)
+    c = matrix(m, n, torch.bfloat16).fill_(float("nan"))
+    report = program.launch(C=c, A=a, W=wq, sa=sa, sw=swp, mapping="blockwise_h100",
+                            stream=torch.cuda.current_stream())
+    want = (a.double() * sx_full.double()) @ (wq.double() * sw_full.double()).T
+    err = ((c.double() - want).norm() / want.norm()).item()
+    ok = bool(torch.isfinite(c).all()) and err < 1e-2
+    print(f"{'blockwise_h100':14} {'float8_e4m3fn':15} {'A·W^T':5} {m:5} x {n:5} x {k:5}  "
+          f"||C - ref|| / ||ref|| = {err:.2e} {'ok' if ok else 'FAILED'}  ({report['summary']})")
+    return ok
+
+
 def main():
     if not torch.cuda.is_available():
         print("no CUDA device: nothing to run")
@@ -115,6 +146,9 @@ def main():
     rowwise = grove.load(os.path.join(ROOT, "examples", "gemm_fp8_rowwise.grove"))
     for m, n, k in ((512, 512, 512), (300, 264, 200)):
         ok = check_fp8(rowwise, "rowwise_h100", m, n, k, rowwise=True) and ok
+    blockwise = grove.load(os.path.join(ROOT, "examples", "gemm_fp8_blockwise.grove"))
+    for m, n, k in ((512, 512, 1024), (300, 264, 300)):
+        ok = check_fp8_blockwise(blockwise, m, n, k) and ok
 
     size = int(sys.argv[1]) if len(sys.argv) > 1 else 4096
     print(f"\nf16 GEMM {size}^3 on {torch.cuda.get_device_name()}, median of 50 (same inputs "

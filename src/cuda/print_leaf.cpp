@@ -81,25 +81,43 @@ GlobalElem global_elem(const Kernel& k, const Ref& r, const std::vector<IExprP>&
   return g;
 }
 
-// Box-local index expressions from a leaf index list.
-std::vector<IExprP> local_index(const std::vector<std::string>& names, Elem& el,
+// Box-local index expressions from a leaf's subscripts: index variables (the element's row or
+// column), literal positions and blocks of an index (`k / 128`).
+std::vector<IExprP> local_index(const std::vector<const Expr*>& subs, Elem& el,
                                 const std::string& tensor, SourceLoc loc) {
   std::vector<IExprP> out;
-  for (const std::string& n : names) {
-    if (n != el.row && n != el.col)
-      unsupported(loc, "'" + tensor + "' is indexed by '" + n +
+  for (const Expr* x : subs) {
+    if (x->kind == Expr::Int) {
+      out.push_back(cst(x->ival));
+      continue;
+    }
+    bool block = x->kind == Expr::Binary && x->op == "/" && x->args[1]->kind == Expr::Int;
+    const Expr& v = block ? *x->args[0] : *x;
+    const std::string& n = v.name;
+    if (v.kind != Expr::Name || (n != el.row && n != el.col))
+      unsupported(loc, "'" + tensor + "' is indexed by '" + expr_str(*x) +
                            "', which is neither the element's row nor its column here");
     if (el.used) el.used->insert(leaf_name(n));
-    out.push_back(var(leaf_name(n)));
+    out.push_back(block ? bin(IExpr::Div, var(leaf_name(n)), cst(x->args[1]->ival))
+                        : var(leaf_name(n)));
   }
   return out;
 }
 
-// A float read of one element of `r` (bound to leaf tensor `name`) at leaf indices `names`.
+// The subscripts as index variable names, for register tensors (a thread holds only its own
+// fragment, so nothing else reaches them); "" for any other subscript.
+std::vector<std::string> subscript_names(const std::vector<const Expr*>& subs) {
+  std::vector<std::string> names;
+  for (const Expr* x : subs) names.push_back(x->kind == Expr::Name ? x->name : "");
+  return names;
+}
+
+// A float read of one element of `r` (bound to leaf tensor `name`) at leaf subscripts `subs`.
 std::string read_elem(const Kernel& k, const Ref& r, const std::string& name,
-                      const std::vector<std::string>& names, Elem& el, SourceLoc loc) {
+                      const std::vector<const Expr*>& subs, Elem& el, SourceLoc loc) {
   switch (r.kind) {
   case Ref::Reg: {
+    std::vector<std::string> names = subscript_names(subs);
     const RegTensor& t = k.regs.at(static_cast<size_t>(r.index));
     if (t.shape.size() == 2) {
       if (names.size() != 2 || names[0] != el.row || names[1] != el.col || el.col.empty())
@@ -121,13 +139,13 @@ std::string read_elem(const Kernel& k, const Ref& r, const std::string& name,
   }
   case Ref::Smem: {
     const SmemBuffer& b = k.smem.at(static_cast<size_t>(r.index));
-    std::vector<IExprP> idx = full_index(r, b.shape.size(), local_index(names, el, name, loc));
+    std::vector<IExprP> idx = full_index(r, b.shape.size(), local_index(subs, el, name, loc));
     return to_float(b.elem, "*reinterpret_cast<const " + std::string(storage_type(b.elem)) + "*>(" +
                                 smem_slot_base(k, r) + " + " + smem_elem_offset(b, idx) + ")");
   }
   case Ref::Global: {
     const GlobalTensor& t = k.tensors.at(static_cast<size_t>(r.index));
-    GlobalElem g = global_elem(k, r, local_index(names, el, name, loc));
+    GlobalElem g = global_elem(k, r, local_index(subs, el, name, loc));
     return "(" + g.in_bounds + " ? " + to_float(t.elem, g.ptr + "[" + g.offset + "]") + " : 0.0f)";
   }
   }
@@ -174,9 +192,9 @@ struct LeafPrinter {
       const std::string& n = e.args[0]->name;
       auto it = op.tensors.find(n);
       if (it == op.tensors.end()) unsupported(e.loc, "'" + n + "' is not bound in this compute op");
-      std::vector<std::string> names;
-      for (size_t i = 1; i < e.args.size(); ++i) names.push_back(e.args[i]->name);
-      return {read_elem(k, it->second, n, names, el, e.loc), false};
+      std::vector<const Expr*> subs;
+      for (size_t i = 1; i < e.args.size(); ++i) subs.push_back(e.args[i].get());
+      return {read_elem(k, it->second, n, subs, el, e.loc), false};
     }
     case Expr::Reduce: {
       if (!el.reductions || !el.reductions->count(&e))
@@ -592,6 +610,14 @@ void emit_copy(CodeWriter& w, const Kernel& k, const Op& op, const RoleCtx& ctx)
     unsupported(op.loc, "a copy between two register tensors");
   std::vector<std::string> names =
       op.dst.shape.size() == 2 ? std::vector<std::string>{"r", "c"} : std::vector<std::string>{"r"};
+  // The same as subscripts, for read_elem.
+  std::vector<Expr> name_exprs(names.size());
+  std::vector<const Expr*> subs;
+  for (size_t i = 0; i < names.size(); ++i) {
+    name_exprs[i].kind = Expr::Name;
+    name_exprs[i].name = names[i];
+    subs.push_back(&name_exprs[i]);
+  }
   Op fake; // leaf printer context with no scalars
   LeafPrinter lp{k, fake};
   if (reg) {
@@ -602,8 +628,8 @@ void emit_copy(CodeWriter& w, const Kernel& k, const Op& op, const RoleCtx& ctx)
     st.indices = names;
     st.loc = op.loc;
     const Ref* src = &op.src;
-    st.value = [&k, src, names, &op](Elem& el) {
-      return read_elem(k, *src, "copy source", names, el, op.loc);
+    st.value = [&k, src, &subs, &op](Elem& el) {
+      return read_elem(k, *src, "copy source", subs, el, op.loc);
     };
     emit_statement(w, k, fake, st, &lp);
     return;
@@ -620,7 +646,7 @@ void emit_copy(CodeWriter& w, const Kernel& k, const Op& op, const RoleCtx& ctx)
   Elem el;
   el.row = "r";
   el.col = names.size() == 2 ? "c" : "";
-  std::string v = read_elem(k, op.src, "copy source", names, el, op.loc);
+  std::string v = read_elem(k, op.src, "copy source", subs, el, op.loc);
   std::vector<IExprP> local;
   for (const std::string& n : names) local.push_back(var(leaf_name(n)));
   if (op.dst.kind == Ref::Smem) {

@@ -81,6 +81,33 @@ void VariantChecker::assign(const Stmt& s) {
   assigned_.insert(s.target);
 }
 
+// The two subscripts besides an index variable: a literal position (`sw[0]`: one element, read
+// by every point) and an index variable divided by a positive literal (`s[k / 128, i]`: the block
+// of 128 that k falls in, a scale per block). Neither gives the variable its extent.
+void VariantChecker::fixed_or_block_subscript(const Expr& ix, const Expr* dim,
+                                              const std::string& tensor, LeafCtx& cx) {
+  if (ix.kind == Expr::Int) {
+    if (dim && dim->kind == Expr::Int && ix.ival >= dim->ival)
+      diags_.error(ix.loc,
+                   "position " + std::to_string(ix.ival) + " is outside '" + tensor +
+                       "', whose dimension has " + std::to_string(dim->ival) + " element(s)",
+                   "a literal subscript picks one element: 0 to " + std::to_string(dim->ival - 1) +
+                       " here");
+    return;
+  }
+  const Expr& v = *ix.args[0];
+  const Expr& c = *ix.args[1];
+  if (v.kind != Expr::Name || !cx.extents.count(v.name) || c.kind != Expr::Int || c.ival <= 0) {
+    if (v.kind == Expr::Name && !cx.extents.count(v.name) && !lookup(v.name))
+      unknown(v.name, v.loc, "index variable");
+    else
+      diags_.error(start_loc(ix),
+                   "a subscript divides an index variable by a positive integer literal only",
+                   "write the block of an index as k / 128; other arithmetic in subscripts is not "
+                   "allowed (shift positions with select conditions)");
+  }
+}
+
 Type VariantChecker::leaf_expr(const Expr& e, LeafCtx& cx) {
   Type out;
   switch (e.kind) {
@@ -139,19 +166,25 @@ Type VariantChecker::leaf_expr(const Expr& e, LeafCtx& cx) {
     }
     for (size_t i = 1; i < e.args.size(); ++i) {
       const Expr& ix = *e.args[i];
+      const Expr* dim = (t->dims && i - 1 < t->dims->size()) ? (*t->dims)[i - 1].get() : nullptr;
+      if (ix.kind == Expr::Int || (ix.kind == Expr::Binary && ix.op == "/")) {
+        fixed_or_block_subscript(ix, dim, base.name, cx);
+        continue;
+      }
       if (ix.kind != Expr::Name || !cx.extents.count(ix.name)) {
         if (ix.kind == Expr::Name && !lookup(ix.name)) {
           unknown(ix.name, ix.loc, "index variable");
         } else {
           diags_.error(
               start_loc(ix),
-              "element access must use index variables of the statement or of a reduction",
-              "index with the left side's variables, e.g. S[r, c] = A[r, c]; shift positions "
-              "with select conditions instead");
+              "a subscript must be an index variable of the statement or of a reduction, a "
+              "literal position or an index's block",
+              "index with the left side's variables, e.g. S[r, c] = A[r, c], a literal "
+              "position (w[0]) or a block (s[k / 128]); shift positions with select conditions "
+              "instead");
         }
         continue;
       }
-      const Expr* dim = (t->dims && i - 1 < t->dims->size()) ? (*t->dims)[i - 1].get() : nullptr;
       bind_index(cx, ix.name, dim, base.name, ix.loc);
     }
     out.k = Type::Float;

@@ -96,6 +96,8 @@ private:
 
   void bind_index(LeafCtx& cx, const std::string& var, const Expr* dim, const std::string& tensor,
                   SourceLoc loc);
+  void fixed_or_block_subscript(const Expr& ix, const Expr* dim, const std::string& tensor,
+                                LeafCtx& cx);
 
   void assign(const Stmt& s);
 

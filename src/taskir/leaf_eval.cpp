@@ -259,6 +259,49 @@ bool contract(const Expr& e, const Space& sp, LeafEnv& env, Vec& out) {
   return true;
 }
 
+// A subscript `k / by` over dimension `dim` of the space: `stride` elements a block.
+struct BlockSubscript {
+  size_t dim;
+  int64_t by, stride;
+};
+
+// A subscript other than an index variable (the checker allows these two): a literal position,
+// added to `base`, or an index variable divided by a literal (the block it falls in), added to
+// `base` when the variable is held at one value by a reduction, else to `blocks`.
+void fixed_or_block(const Expr& x, const Space& sp, const Dense& t, size_t dim, int64_t& base,
+                    std::vector<BlockSubscript>& blocks) {
+  int64_t stride = strides_of(t.shape)[dim], extent = t.shape[dim];
+  auto outside = [&](const std::string& what, int64_t at) {
+    return GroveError(x.loc,
+                      "shape mismatch: " + what + " reaches position " + std::to_string(at) +
+                          " of dimension " + std::to_string(dim) + " of '" + t.name +
+                          "', which has " + std::to_string(extent),
+                      "size the tensor for every block its index reaches");
+  };
+  if (x.kind == Expr::Int) {
+    if (x.ival < 0 || x.ival >= extent) throw outside("the literal subscript", x.ival);
+    base += x.ival * stride;
+    return;
+  }
+  if (x.kind != Expr::Binary || x.op != "/" || x.args[0]->kind != Expr::Name ||
+      x.args[1]->kind != Expr::Int || x.args[1]->ival <= 0)
+    throw GroveError(x.loc, "a subscript is an index variable, a literal or an index divided by a "
+                            "positive literal");
+  const std::string& v = x.args[0]->name;
+  int64_t by = x.args[1]->ival;
+  std::string what = "'" + v + " / " + std::to_string(by) + "'";
+  if (const int64_t* f = sp.fixed_value(v)) {
+    if (*f / by >= extent) throw outside(what, *f / by);
+    base += *f / by * stride;
+    return;
+  }
+  int d = sp.find(v);
+  if (d < 0) throw GroveError(x.args[0]->loc, "'" + v + "' is not an index variable here");
+  int64_t last = (sp.whole(static_cast<size_t>(d)) - 1) / by;
+  if (last >= extent) throw outside(what, last);
+  blocks.push_back({static_cast<size_t>(d), by, stride});
+}
+
 Vec eval(const Expr& e, const Space& sp, LeafEnv& env) {
   size_t n = static_cast<size_t>(sp.size());
   bool computes = e.kind == Expr::Unary || e.kind == Expr::Binary || e.kind == Expr::Call ||
@@ -294,8 +337,14 @@ Vec eval(const Expr& e, const Space& sp, LeafEnv& env) {
     std::vector<int64_t> st = strides_of(t->shape);
     std::vector<int64_t> coef(sp.ext.size(), 0);
     int64_t base = 0;
+    std::vector<BlockSubscript> blocks;
     for (size_t i = 1; i < e.args.size(); ++i) {
-      const std::string& v = e.args[i]->name;
+      const Expr& x = *e.args[i];
+      if (x.kind != Expr::Name) {
+        fixed_or_block(x, sp, *t, i - 1, base, blocks);
+        continue;
+      }
+      const std::string& v = x.name;
       if (const int64_t* f = sp.fixed_value(v)) {
         // A reduction index takes its extent from the first tensor it indexes; the others must
         // agree.
@@ -321,7 +370,22 @@ Vec eval(const Expr& e, const Space& sp, LeafEnv& env) {
     }
     Vec out(n);
     const double* data = t->data.data();
-    for_each_offset(sp, coef, base, [&](size_t i, int64_t o) { out[i] = data[o]; });
+    if (blocks.empty()) {
+      for_each_offset(sp, coef, base, [&](size_t i, int64_t o) { out[i] = data[o]; });
+      return out;
+    }
+    // Block subscripts are not linear in the point: the offset is summed point by point.
+    std::vector<int64_t> at(sp.lo);
+    for (size_t i = 0; i < n; ++i) {
+      int64_t o = base;
+      for (size_t d = 0; d < at.size(); ++d) o += coef[d] * at[d];
+      for (const BlockSubscript& b : blocks) o += b.stride * (at[b.dim] / b.by);
+      out[i] = data[o];
+      for (size_t d = at.size(); d-- > 0;) {
+        if (++at[d] < sp.lo[d] + sp.ext[d]) break;
+        at[d] = sp.lo[d];
+      }
+    }
     return out;
   }
   case Expr::Reduce: {

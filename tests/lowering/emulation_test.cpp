@@ -224,6 +224,12 @@ std::vector<Case> cases() {
        {{"TA", ElemType::E5M2}, {"TW", ElemType::E5M2}}},
       // Row and column scales staged in shared memory for the epilogue.
       {"gemm_fp8_rowwise.grove", "rowwise_h100", {{"M", 136}, {"N", 264}, {"K", 136}}, {}},
+      // Block scales: a partial sum a K step, scaled into the accumulator; W's scale from global
+      // memory, A's staged with the operands.
+      {"gemm_fp8_blockwise.grove",
+       "blockwise_h100",
+       {{"M", 136}, {"N", 264}, {"K", 300}, {"KB", 3}, {"NB", 3}},
+       {}},
       {"batched_gemm.grove", "h100", {{"L", 2}, {"M", 100}, {"N", 256}, {"K", 128}}, {}},
       {"dual_gemm.grove", "h100", {{"M", 128}, {"N", 200}, {"K", 128}}, {}},
       {"gemm_bias_gelu.grove", "h100", {{"M", 128}, {"N", 300}, {"K", 64}}, {}},

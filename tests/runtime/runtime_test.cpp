@@ -316,6 +316,10 @@ TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
       ASSERT_EQ(parse_type_args(f[types_at], types), "") << line;
     }
     check(f[0], f[1], f[2], sizes, types);
+    if (sizes.count("KB")) { // block scales (gemm_fp8_blockwise.grove): one per 128 of K and N
+      EXPECT_EQ(sizes["KB"], (sizes["K"] + 127) / 128) << line;
+      EXPECT_EQ(sizes["NB"], (sizes["N"] + 127) / 128) << line;
+    }
     if (list == "OTHER_GEMMS=(") {
       // cuBLAS times the same problem in the example's element type.
       ASSERT_EQ(f.size(), 8u) << line;

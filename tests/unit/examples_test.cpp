@@ -68,6 +68,22 @@ RefFn fp8_rowwise_ref = [](const Tensors& t, const EntryArgs& args) {
   return c;
 };
 
+// C[i, j] = sum_k sa[k / 128, i] · sw[j / 128, k / 128] · A[i, k] · W[j, k]: block scales of
+// 1x128 on A and 128x128 on W (examples/gemm_fp8_blockwise.grove).
+RefFn fp8_blockwise_ref = [](const Tensors& t, const EntryArgs&) {
+  const Buffer &A = *t.at("A"), &W = *t.at("W"), &sa = *t.at("sa"), &sw = *t.at("sw");
+  const int64_t M = A.shape[0], K = A.shape[1], N = W.shape[0], KB = sw.shape[1];
+  std::vector<double> a(A.data), wt(static_cast<size_t>(K * N));
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t k = 0; k < K; ++k)
+      a[static_cast<size_t>(i * K + k)] *= sa.data[static_cast<size_t>(k / 128 * M + i)];
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t k = 0; k < K; ++k)
+      wt[static_cast<size_t>(k * N + n)] = W.data[static_cast<size_t>(n * K + k)] *
+                                           sw.data[static_cast<size_t>(n / 128 * KB + k / 128)];
+  return std::map<std::string, std::vector<double>>{{"C", matmul(a, wt, M, N, K)}};
+};
+
 RefFn bgemm_ref = [](const Tensors& t, const EntryArgs&) {
   const Buffer &A = *t.at("A"), &B = *t.at("B");
   int64_t L = A.shape[0], M = A.shape[1], K = A.shape[2], N = B.shape[2];
@@ -266,6 +282,18 @@ std::vector<Case> cases() {
        {{"M", 200}, {"N", 300}, {"K", 136}},
        {},
        fp8_rowwise_ref},
+      // Block scales (DeepSeek-V3): K blocks of 128, the last ragged, three W scale rows.
+      {"gemm_fp8_blockwise.grove",
+       "blockwise_h100",
+       {{"M", 200}, {"N", 300}, {"K", 300}, {"KB", 3}, {"NB", 3}},
+       {},
+       fp8_blockwise_ref},
+      {"gemm_fp8_blockwise.grove",
+       "blockwise_h100",
+       {{"M", 256}, {"N", 256}, {"K", 512}, {"KB", 4}, {"NB", 2}},
+       {},
+       fp8_blockwise_ref,
+       {{"TA", ElemType::E5M2}}},
       // e5m2 A (a gradient) times e4m3 W: the 8-bit types mix.
       {"gemm_fp8.grove",
        "h100",

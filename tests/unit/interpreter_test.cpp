@@ -156,6 +156,55 @@ mapping m { entry h; instance h = t.v @ HOST { } }
   }
 }
 
+// Subscripts besides index variables: a literal position and the block of an index (k / 4), in
+// element-wise statements, broadcasts and a reduction (held at one value while it walks).
+TEST(Interpreter, LiteralAndBlockSubscriptsMatchThePlainLoop) {
+  const char* text = R"(
+task t(O: write f32[M, K], R: write f32[M], X: read f32[M, K], S: read f32[KB, M],
+       W: read f32[2, KB]);
+variant t.v leaf {
+  O[i, k] = X[i, k] * S[k / 4, i] + W[1, k / 4] - W[0, 0];
+  R[i] = sum[k](X[i, k] * S[k / 4, i]);
+}
+mapping m { entry h; instance h = t.v @ HOST { } }
+)";
+  const int64_t M = 5, K = 10, KB = 3; // the last block of K ragged
+  EntryArgs r = run_text(text, {{"M", M}, {"K", K}, {"KB", KB}});
+  const auto &X = r.tensors["X"]->data, &S = r.tensors["S"]->data, &W = r.tensors["W"]->data;
+  auto at = [](const std::vector<double>& v, int64_t i) { return v[static_cast<size_t>(i)]; };
+  for (int64_t i = 0; i < M; ++i) {
+    double sum = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      double xs = at(X, i * K + k) * at(S, k / 4 * M + i);
+      sum += xs;
+      ASSERT_EQ(at(r.tensors["O"]->data, i * K + k),
+                round_to(ElemType::F32, xs + at(W, KB + k / 4) - at(W, 0)))
+          << i << ", " << k;
+    }
+    ASSERT_EQ(at(r.tensors["R"]->data, i), round_to(ElemType::F32, sum)) << i;
+  }
+}
+
+TEST(Interpreter, BlockSubscriptPastTheTensorIsLocated) {
+  const char* text = R"(
+task t(O: write f32[K], S: read f32[KB]);
+variant t.v leaf {
+  O[k] = S[k / 4];
+}
+mapping m { entry h; instance h = t.v @ HOST { } }
+)";
+  try {
+    run_text(text, {{"K", 13}, {"KB", 3}}); // k = 12 is in block 3
+    FAIL() << "expected a shape mismatch";
+  } catch (const GroveError& e) {
+    EXPECT_EQ(e.loc.line, 4);
+    EXPECT_NE(std::string(e.what()).find("'k / 4' reaches position 3 of dimension 0 of 'S', "
+                                         "which has 3"),
+              std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(Interpreter, ReadingAnUnwrittenLocalPoisonsTheResult) {
   const char* text = R"(
 task t(O: write f32[N]);
