@@ -164,6 +164,28 @@ class Attention(unittest.TestCase):
         self.assertIn("tensor 'K' needs an array", str(e.exception))
 
 
+class Fp8BlockScales(unittest.TestCase):
+    def test_block_scales_on_every_cpu_target(self):
+        # DeepSeek-V3's scales: sa per row and 128 of K (stored [KB, M]), sw per 128x128 block of
+        # W; K and N each span a second, ragged block. Operands hold values e4m3 represents.
+        p = grove.load(os.path.join(EXAMPLES, "gemm_fp8_blockwise.grove"))
+        m, n, k = 72, 136, 200
+        kb, nb = 2, 2
+        exact = [-2.0, -1.5, -1.0, -0.5, 0.5, 1.0, 1.5, 2.0]
+        a = buffer((m, k), values=[random.choice(exact) for _ in range(m * k)])
+        w = buffer((n, k), values=[random.choice(exact) for _ in range(n * k)])
+        sa = buffer((kb, m), "f", [random.uniform(0.5, 2) for _ in range(kb * m)])
+        sw = buffer((nb, kb), "f", [random.uniform(0.5, 2) for _ in range(nb * kb)])
+        want = [sum(a[i, q] * w[j, q] * sa[q // 128, i] * sw[j // 128, q // 128]
+                    for q in range(k)) for i in range(m) for j in range(n)]
+        for target in ("cpu", "emulator"):
+            c = buffer((m, n), values=[float("nan")] * (m * n))
+            report = p.run(C=c, A=a, W=w, sa=sa, sw=sw, target=target, schedules=1)
+            self.assertEqual(report["sizes"], {"M": m, "N": n, "K": k, "KB": kb, "NB": nb})
+            got = [c[i, j] for i in range(m) for j in range(n)]
+            self.assertLess(rel_error(got, want), 8e-3, f"{target}: {report['summary']}")
+
+
 class GroupedQueryAttention(unittest.TestCase):
     def test_query_heads_share_key_value_heads(self):
         p = grove.load(os.path.join(EXAMPLES, "attention_gqa.grove"))
