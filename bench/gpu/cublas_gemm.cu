@@ -4,7 +4,8 @@
 // through until they hold twice the L2 (so operands come from memory, not a warm cache), a
 // warm-up, then the median of cudaEvent-timed runs.
 //
-//   cublas_gemm f16|bf16|e4m3 M N K [iters] [batch L | dual | bias_gelu | linear | blockwise]
+//   cublas_gemm f16|bf16|e4m3 M N K [iters] [batch L | dual | bias_gelu | linear | rowwise |
+//               blockwise]
 //   -> BENCH cublas f16 L=1 M=4096 N=4096 K=4096 median_ms 0.1850 TFLOP/s 742.9 copies 2
 //
 // `batch L`: C[l] = A[l]·B[l] for l < L (examples/batched_gemm.grove), one strided-batched call.
@@ -14,7 +15,9 @@
 // `linear`: C = A·W^T with W stored [N, K] (examples/linear.grove), cuBLAS's "TN" GEMM.
 // e4m3: C (bf16) = A·W^T with A and W e4m3 and W stored [N, K] (examples/gemm_fp8.grove; FP8
 // GEMMs are "TN" only), through cuBLASLt (fast accumulation) and the algorithm its heuristic ranks
-// first. `e4m3 ... blockwise`: the same with DeepSeek-V3's block scales
+// first. `e4m3 ... rowwise`: the same with a scale per row of A and of W (cuBLASLt's OUTER_VEC_32F
+// mode, CUDA 12.9 and later; examples/gemm_fp8_rowwise.grove). `e4m3 ... blockwise`: the same
+// with DeepSeek-V3's block scales
 // (examples/gemm_fp8_blockwise.grove: f32 scales per 128x128 block of W and per 1x128 of A,
 // cuBLASLt's BLK128x128_32F and VEC128_32F modes, CUDA 12.9 and later), which cuBLASLt runs
 // without fast accumulation (partial sums promoted into fp32, as Grove's kernel does).
@@ -61,7 +64,7 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "usage: cublas_gemm f16|bf16|e4m3 M N K [iters] [batch L | dual | bias_gelu | linear | "
-        "blockwise]\n");
+        "rowwise | blockwise]\n");
     return 2;
   }
   const std::string type = argv[1];
@@ -71,11 +74,11 @@ int main(int argc, char** argv) {
   const int iters = argc > 5 ? std::atoi(argv[5]) : 50, warmup = 10;
   const std::string mode = argc > 6 ? argv[6] : "";
   const bool dual = mode == "dual", bias_gelu = mode == "bias_gelu", linear = mode == "linear",
-             blockwise = mode == "blockwise";
+             rowwise = mode == "rowwise", blockwise = mode == "blockwise";
   const long long L = mode == "batch" && argc > 7 ? std::atoll(argv[7]) : 1;
   CHECK(M > 0 && N > 0 && K > 0 && iters > 0 && L > 0 &&
-        (mode.empty() || dual || bias_gelu || linear || blockwise || argc > 7) &&
-        (fp8 ? mode.empty() || blockwise : !blockwise));
+        (mode.empty() || dual || bias_gelu || linear || rowwise || blockwise || argc > 7) &&
+        (fp8 ? mode.empty() || rowwise || blockwise : !rowwise && !blockwise));
   const cudaDataType dt = bf16 ? CUDA_R_16BF : CUDA_R_16F;
 
   int dev = 0, l2 = 0;
@@ -113,7 +116,7 @@ int main(int argc, char** argv) {
   cublasLtMatmulHeuristicResult_t best{};
   const size_t ws_bytes = 32u << 20;
   void* ws = nullptr;
-  void* scales[2] = {nullptr, nullptr}; // blockwise: W's and A's
+  void* scales[2] = {nullptr, nullptr}; // rowwise and blockwise: W's and A's
   if (bias_gelu || fp8) {
     CHECK(cublasLtCreate(&lt) == CUBLAS_STATUS_SUCCESS);
     CHECK(cublasLtMatmulDescCreate(&op, CUBLAS_COMPUTE_32F, CUDA_R_32F) == CUBLAS_STATUS_SUCCESS);
@@ -121,17 +124,21 @@ int main(int argc, char** argv) {
       const cublasOperation_t t = CUBLAS_OP_T;
       CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_TRANSA, &t, sizeof t) ==
             CUBLAS_STATUS_SUCCESS);
-      if (blockwise) {
-        // Scales of 1.0 (their values do not change the time): W's per 128x128 block (cuBLASLt's
-        // A), A's per row and 128 of K (its B).
-        const size_t wscales = size_t((N + 127) / 128) * ((K + 127) / 128),
-                     ascales = size_t((K + 127) / 128) * M;
+      if (rowwise || blockwise) {
+        // Scales of 1.0 (their values do not change the time): W's (cuBLASLt's A) per row or per
+        // 128x128 block, A's (its B) per row or per row and 128 of K.
+        const size_t wscales = rowwise ? size_t(N) : size_t((N + 127) / 128) * ((K + 127) / 128),
+                     ascales = rowwise ? size_t(M) : size_t((K + 127) / 128) * M;
         CHECK(cudaMalloc(&scales[0], wscales * 4) == cudaSuccess);
         CHECK(cudaMalloc(&scales[1], ascales * 4) == cudaSuccess);
         fill_ones<<<256, 256>>>(static_cast<float*>(scales[0]), wscales);
         fill_ones<<<256, 256>>>(static_cast<float*>(scales[1]), ascales);
-        const cublasLtMatmulMatrixScale_t wmode = CUBLASLT_MATMUL_MATRIX_SCALE_BLK128x128_32F,
-                                          amode = CUBLASLT_MATMUL_MATRIX_SCALE_VEC128_32F;
+        const cublasLtMatmulMatrixScale_t wmode = rowwise
+                                                      ? CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F
+                                                      : CUBLASLT_MATMUL_MATRIX_SCALE_BLK128x128_32F,
+                                          amode = rowwise
+                                                      ? CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F
+                                                      : CUBLASLT_MATMUL_MATRIX_SCALE_VEC128_32F;
         CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &wmode,
                                              sizeof wmode) == CUBLAS_STATUS_SUCCESS);
         CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &amode,
@@ -140,10 +147,11 @@ int main(int argc, char** argv) {
                                              sizeof scales[0]) == CUBLAS_STATUS_SUCCESS);
         CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &scales[1],
                                              sizeof scales[1]) == CUBLAS_STATUS_SUCCESS);
-      } else {
-        // Sums kept in the tensor cores' accumulator, as Grove's per-tensor kernel keeps them
-        // (cuBLASLt's default adds them into fp32 registers every few k-steps, more exact and
-        // slower).
+      }
+      if (!blockwise) {
+        // Sums kept in the tensor cores' accumulator, as Grove's per-tensor and rowwise kernels
+        // keep them (cuBLASLt's default adds them into fp32 registers every few k-steps, more
+        // exact and slower).
         const int8_t fast = 1;
         CHECK(cublasLtMatmulDescSetAttribute(op, CUBLASLT_MATMUL_DESC_FAST_ACCUM, &fast,
                                              sizeof fast) == CUBLAS_STATUS_SUCCESS);
@@ -226,6 +234,7 @@ int main(int argc, char** argv) {
       type.c_str(),
       dual            ? " dual"
       : bias_gelu     ? " bias_gelu"
+      : rowwise       ? " rowwise"
       : blockwise     ? " blockwise"
       : linear || fp8 ? " linear"
                       : "",

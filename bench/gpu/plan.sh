@@ -98,7 +98,7 @@ GEMM_SQUARES=4
 # shape with few output tiles): name | example | mapping | sizes |
 # cublas_gemm M N K | cublas_gemm mode (none: C = A·B) | flops per run (batched: 2 L M N K, dual: 4 M N K; the
 # fused epilogue's work is not counted) | element type (the example's inputs; e4m3: cublas_gemm's
-# FP8 "TN" GEMM with a bf16 result; with mode blockwise, its block scales).
+# FP8 "TN" GEMM with a bf16 result; with mode rowwise or blockwise, its row or block scales).
 OTHER_GEMMS=(
   "batched L=8|batched_gemm.grove|h100|L=8,M=4096,N=4096,K=4096|4096 4096 4096|batch 8|1099511627776|f16"
   "dual|dual_gemm.grove|h100|M=8192,N=8192,K=4096|8192 8192 4096|dual|1099511627776|f16"
@@ -107,7 +107,7 @@ OTHER_GEMMS=(
   "linear 4096x14336x4096|linear.grove|h100|M=4096,N=14336,K=4096|4096 14336 4096|linear|481036337152|bf16"
   "fp8 8192^3|gemm_fp8.grove|h100|M=8192,N=8192,K=8192|8192 8192 8192||1099511627776|e4m3"
   "fp8 4096x14336x4096|gemm_fp8.grove|h100|M=4096,N=14336,K=4096|4096 14336 4096||481036337152|e4m3"
-  "fp8 rowwise 8192^3 (cuBLAS per-tensor)|gemm_fp8_rowwise.grove|rowwise_h100|M=8192,N=8192,K=8192|8192 8192 8192||1099511627776|e4m3"
+  "fp8 rowwise 8192^3|gemm_fp8_rowwise.grove|rowwise_h100|M=8192,N=8192,K=8192|8192 8192 8192|rowwise|1099511627776|e4m3"
   "fp8 blockwise 8192^3|gemm_fp8_blockwise.grove|blockwise_h100|M=8192,N=8192,K=8192,KB=64,NB=64|8192 8192 8192|blockwise|1099511627776|e4m3"
   "fp8 blockwise 4096x7168x7168|gemm_fp8_blockwise.grove|blockwise_h100|M=4096,N=7168,K=7168,KB=56,NB=56|4096 7168 7168|blockwise|420906795008|e4m3"
   "gemm 1024x1024x16384|gemm.grove|h100|M=1024,N=1024,K=16384|1024 1024 16384||34359738368|f16"
