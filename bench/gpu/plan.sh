@@ -38,6 +38,8 @@ GPU_RUNS=(
   "gemm_fp8_rowwise_ragged|gemm_fp8_rowwise.grove|rowwise_h100|M=300,N=264,K=200|"
   "gemm_fp8_blockwise|gemm_fp8_blockwise.grove|blockwise_h100|M=512,N=512,K=1024,KB=8,NB=4|"
   "gemm_fp8_blockwise_ragged|gemm_fp8_blockwise.grove|blockwise_h100|M=300,N=264,K=300,KB=3,NB=3|"
+  "quantize_fp8_blockwise|quantize_fp8_blockwise.grove|h100|M=512,K=2048,KB=16|"
+  "quantize_fp8_blockwise_ragged|quantize_fp8_blockwise.grove|h100|M=200,K=700,KB=6|"
   "gemm_fp8_e5m2_e4m3_ragged|gemm_fp8.grove|h100|M=300,N=264,K=200|scale=0.5|TA=e5m2"
   "batched_gemm|batched_gemm.grove|h100|L=2,M=256,N=256,K=128|"
   "batched_gemm_ragged|batched_gemm.grove|h100|L=3,M=100,N=264,K=136|"

@@ -34,9 +34,15 @@ void Printer::plan_tma(const Op& o) {
                                b.name + "' gets " + std::to_string(g.shape[i] * eb) + " bytes");
     }
     if (inner && b.swizzle == Swizzle::None) {
-      if (g.shape[i] != b.shape.back() || (g.shape[i] * eb) % 16 != 0 || g.shape[i] > 256)
+      // Part of a vector (a warpgroup's rows of a block's row scales) is contiguous too, where it
+      // starts on the 128 bytes TMA needs in shared memory.
+      bool part_of_vector = b.shape.size() == 1 && g.shape[i] < b.shape.back() &&
+                            multiple_of(s.origin.empty() ? cst(0) : s.origin[0], 128 / eb);
+      if ((g.shape[i] != b.shape.back() && !part_of_vector) || (g.shape[i] * eb) % 16 != 0 ||
+          g.shape[i] > 256)
         unsupported(o.loc, "an unswizzled TMA box must cover whole rows of '" + b.name +
-                               "' (at most 256 elements, a multiple of 16 bytes)");
+                               "' (at most 256 elements, a multiple of 16 bytes), or start a "
+                               "vector's part on 128 bytes");
     }
     int64_t c = std::min(g.shape[i], limit);
     if (g.shape[i] % c != 0)

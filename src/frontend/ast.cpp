@@ -1,5 +1,7 @@
 #include "frontend/ast.h"
 
+#include <charconv>
+
 namespace grove {
 
 const char* privilege_name(Privilege p) {
@@ -88,9 +90,11 @@ std::string expr_str(const Expr& e) {
   switch (e.kind) {
   case Expr::Int:
     return std::to_string(e.ival);
-  case Expr::Float: {
-    std::string s = std::to_string(e.fval);
-    while (s.size() > 1 && s.back() == '0' && s[s.size() - 2] != '.') s.pop_back();
+  case Expr::Float: { // the shortest text that reads back as the same double (1e-10, 0.125)
+    char buf[32];
+    auto [end, ec] = std::to_chars(buf, buf + sizeof buf, e.fval);
+    std::string s(buf, ec == std::errc() ? end : buf);
+    if (s.find_first_of(".einf") == std::string::npos) s += ".0"; // still a float: 2.0
     return s;
   }
   case Expr::Inf:

@@ -19,6 +19,23 @@ IExprP var(const std::string& name) {
   return e;
 }
 
+bool multiple_of(const IExprP& e, int64_t m) {
+  if (!e || m == 0) return false;
+  switch (e->op) {
+  case IExpr::Const:
+    return e->value % m == 0;
+  case IExpr::Add:
+  case IExpr::Sub:
+  case IExpr::Min:
+  case IExpr::Max:
+    return multiple_of(e->a, m) && multiple_of(e->b, m);
+  case IExpr::Mul:
+    return multiple_of(e->a, m) || multiple_of(e->b, m);
+  default:
+    return false;
+  }
+}
+
 bool is_const(const IExprP& e, int64_t* v) {
   if (!e || e->op != IExpr::Const) return false;
   if (v) *v = e->value;

@@ -33,6 +33,9 @@ inline IExprP mul(IExprP a, IExprP b) {
 }
 
 bool is_const(const IExprP& e, int64_t* v = nullptr);
+// Whether `e` is a multiple of `m` for every value of its variables (by its form: constants,
+// sums and products of such; false where it cannot tell).
+bool multiple_of(const IExprP& e, int64_t m);
 // Whether variable `name` occurs in `e`.
 bool mentions(const IExprP& e, const std::string& name);
 // `e` with variable `name` replaced by `value` (folded again).

@@ -307,6 +307,17 @@ Op KernelIrEmitter::store_wait(const Event* e, const std::string& note) {
 
 void KernelIrEmitter::copy(const Event& e, Body& out, const std::string& it) {
   Ref dst = ref(e.dst, it), src = ref(e.src, it);
+  if (src.kind == Ref::Smem && dst.kind == Ref::Global && e.wg_count == 0 &&
+      b_.consumer_warpgroups > 1 && !b_.alternate_tiles)
+    // Every consumer warpgroup runs the block's ops: each would store the whole tile, none
+    // waiting for the others' writes. Stores from shared memory belong to the warpgroups.
+    throw GroveError(e.loc,
+                     "each of the " + std::to_string(b_.consumer_warpgroups) +
+                         " consumer warpgroups would store all of a block-level shared buffer to "
+                         "global memory, none waiting for the others' writes (the " +
+                         e.note + ")",
+                     "give it SHARED memory in the warpgroup-level instance that writes it, not "
+                     "in the block-level one: each warpgroup then stores the part it wrote");
   if (src.kind == Ref::Smem && dst.kind == Ref::Global) {
     if (written_generic_.count(src.index)) {
       out.push_back(op(Op::FenceProxyAsync, &e));

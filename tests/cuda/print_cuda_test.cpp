@@ -478,6 +478,7 @@ INSTANTIATE_TEST_SUITE_P(
         ExampleCase{"gemm_fp8.grove", "h100", {}, "", "", "e4m3_out", {{"T", ElemType::E4M3}}},
         ExampleCase{"gemm_fp8_rowwise.grove", "rowwise_h100", {}},
         ExampleCase{"gemm_fp8_blockwise.grove", "blockwise_h100", {}},
+        ExampleCase{"quantize_fp8_blockwise.grove", "h100", {}},
         ExampleCase{"gemm_fp8.grove", "h100", {}, "", "", "e5m2_e4m3", {{"TA", ElemType::E5M2}}},
         ExampleCase{"batched_gemm.grove", "h100", {}}, ExampleCase{"dual_gemm.grove", "h100", {}},
         ExampleCase{"gemm_bias_gelu.grove", "h100", {}},

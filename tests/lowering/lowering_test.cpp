@@ -261,6 +261,27 @@ TEST(Lowering, EveryExampleLowers) {
   }
 }
 
+// C in shared memory at the block level, written by both consumer warpgroups: each would store
+// the whole tile without waiting for the other's half, so the lowering refuses it and says where
+// the memory line belongs.
+TEST(Lowering, BlockLevelSharedOutputOfSeveralWarpgroupsIsRefused) {
+  std::string text =
+      replace(read_example("gemm.grove"), "memory acc = NONE;\n    warp_specialize = true;",
+              "memory acc = NONE, C = SHARED;\n    warp_specialize = true;");
+  try {
+    lower_text(text);
+    FAIL() << "expected an error";
+  } catch (const GroveError& e) {
+    std::string msg = e.what();
+    EXPECT_NE(msg.find("each of the 2 consumer warpgroups would store all of a block-level "
+                       "shared buffer"),
+              std::string::npos)
+        << msg;
+    EXPECT_NE(msg.find("copy for 'C' of instance block (gemm_tile)"), std::string::npos) << msg;
+    EXPECT_NE(e.hint.find("warpgroup-level instance"), std::string::npos) << e.hint;
+  }
+}
+
 TEST(Lowering, SharedMemoryOverTheBoundNamesTheTensors) {
   std::string text = replace(read_example("gemm.grove"), "pipeline = 3;", "pipeline = 6;");
   try {

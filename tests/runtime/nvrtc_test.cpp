@@ -98,6 +98,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"gemm_fp8_blockwise.grove",
              "blockwise_h100",
              {{"M", 1024}, {"N", 1024}, {"K", 512}, {"KB", 4}, {"NB", 8}}},
+        Case{"quantize_fp8_blockwise.grove", "h100", {{"M", 1024}, {"K", 2048}, {"KB", 16}}},
         Case{"batched_gemm.grove", "h100", {{"L", 4}, {"M", 512}, {"N", 512}, {"K", 256}}},
         Case{"dual_gemm.grove", "h100", {{"M", 1024}, {"N", 1024}, {"K", 512}}},
         Case{"gemm_bias_gelu.grove", "h100", {{"M", 1024}, {"N", 1024}, {"K", 512}}},

@@ -316,8 +316,12 @@ TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
       ASSERT_EQ(parse_type_args(f[types_at], types), "") << line;
     }
     check(f[0], f[1], f[2], sizes, types);
-    if (sizes.count("KB")) { // block scales (gemm_fp8_blockwise.grove): one per 128 of K and N
+    // Block scales (gemm_fp8_blockwise.grove, quantize_fp8_blockwise.grove): one per 128 of K and
+    // of N.
+    if (sizes.count("KB")) {
       EXPECT_EQ(sizes["KB"], (sizes["K"] + 127) / 128) << line;
+    }
+    if (sizes.count("NB")) {
       EXPECT_EQ(sizes["NB"], (sizes["N"] + 127) / 128) << line;
     }
     if (list == "OTHER_GEMMS=(") {

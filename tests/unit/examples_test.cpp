@@ -84,6 +84,25 @@ RefFn fp8_blockwise_ref = [](const Tensors& t, const EntryArgs&) {
   return std::map<std::string, std::vector<double>>{{"C", matmul(a, wt, M, N, K)}};
 };
 
+// Q = X / sa with sa[b, i] the largest |X[i, k]| of group b (128 columns) over 448
+// (examples/quantize_fp8_blockwise.grove).
+RefFn quantize_ref = [](const Tensors& t, const EntryArgs&) {
+  const Buffer& X = *t.at("X");
+  const int64_t M = X.shape[0], K = X.shape[1], KB = t.at("sa")->shape[0];
+  std::vector<double> sa(static_cast<size_t>(KB * M)), q(X.data.size());
+  auto x = [&](int64_t i, int64_t k) { return X.data[static_cast<size_t>(i * K + k)]; };
+  for (int64_t i = 0; i < M; ++i)
+    for (int64_t b = 0; b < KB; ++b) {
+      double amax = 1e-10;
+      for (int64_t k = 128 * b; k < std::min(K, 128 * b + 128); ++k)
+        amax = std::max(amax, std::abs(x(i, k)));
+      sa[static_cast<size_t>(b * M + i)] = amax / 448;
+      for (int64_t k = 128 * b; k < std::min(K, 128 * b + 128); ++k)
+        q[static_cast<size_t>(i * K + k)] = x(i, k) / (amax / 448);
+    }
+  return std::map<std::string, std::vector<double>>{{"Q", q}, {"sa", sa}};
+};
+
 RefFn bgemm_ref = [](const Tensors& t, const EntryArgs&) {
   const Buffer &A = *t.at("A"), &B = *t.at("B");
   int64_t L = A.shape[0], M = A.shape[1], K = A.shape[2], N = B.shape[2];
@@ -294,6 +313,18 @@ std::vector<Case> cases() {
        {},
        fp8_blockwise_ref,
        {{"TA", ElemType::E5M2}}},
+      // Activation quantization for it: a ragged last tile and group, and f16 input.
+      {"quantize_fp8_blockwise.grove",
+       "h100",
+       {{"M", 200}, {"K", 700}, {"KB", 6}},
+       {},
+       quantize_ref},
+      {"quantize_fp8_blockwise.grove",
+       "h100",
+       {{"M", 256}, {"K", 1024}, {"KB", 8}},
+       {},
+       quantize_ref,
+       {{"T", ElemType::F16}}},
       // e5m2 A (a gradient) times e4m3 W: the 8-bit types mix.
       {"gemm_fp8.grove",
        "h100",
