@@ -115,12 +115,13 @@ int cmd_run(const CliOptions& o, std::ostream& out, std::ostream& err) {
           den += want[i] * want[i];
         }
         double rel = den > 0 ? std::sqrt(num / den) : std::sqrt(num);
-        double bound = tolerance_for(p.type.elem);
+        double bound = check_tolerance(l->prog, *m, p.type.elem);
         bool pass = finite && rel <= bound;
         ok = ok && pass;
         if (quiet && pass) continue;
         out << "  check " << p.name << ": ||out - ref|| / ||ref|| = " << fmt("%.3e", rel)
-            << " (bound " << fmt("%.1e", bound) << " for " << elem_name(p.type.elem) << ") "
+            << " (bound " << fmt("%.1e", bound) << " for " << elem_name(p.type.elem)
+            << (bound > tolerance_for(p.type.elem) ? " through narrower intermediates" : "") << ") "
             << (pass     ? "ok"
                 : finite ? "FAILED"
                          : "FAILED (non-finite values in the output)")

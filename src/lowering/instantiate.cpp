@@ -630,6 +630,48 @@ private:
     }
   }
 
+  // A leaf's locals live in the warpgroup's registers, except those its instance gives SHARED
+  // memory (an 8-bit operand a wgmma must read from shared memory, such as FP8 attention's P):
+  // those become buffers of the block, one region per warpgroup, passed to the leaf as arguments
+  // it reads and writes (so dependence analysis orders the iterations that reuse them).
+  void shared_locals(const VariantDecl& v, const Instance* child, Env& inner, int wg_count,
+                     Event& e) {
+    for (const StmtPtr& st : v.body) {
+      if (st->kind != Stmt::Local) continue;
+      std::optional<Memory> want;
+      for (const auto& [n, m] : child->memories)
+        if (n.value == st->names[0]) want = m.value;
+      if (!want || *want == Memory::Register) continue;
+      if (*want != Memory::Shared)
+        fail(st->loc,
+             "leaf local '" + st->names[0] + "' of instance '" + child->name + "' is given " +
+                 memory_name(*want) + "; the lowering keeps leaf locals in REGISTER or SHARED",
+             "give it REGISTER or SHARED memory");
+      Tensor t;
+      t.kind = Tensor::Buffer;
+      t.name = child->name + "." + st->names[0];
+      t.elem = st->type.elem;
+      t.memory = Memory::Shared;
+      t.per_warpgroup = wg_count > 0;
+      t.loc = st->loc;
+      View whole;
+      whole.tensor = static_cast<int>(bp_->tensors.size());
+      for (const ExprPtr& d : st->type.dims) {
+        Value dv = eval(*d, inner);
+        if (!is_const(dv.i))
+          fail(d->loc, "shared leaf local '" + st->names[0] + "' needs a fixed shape, but " +
+                           kir::to_string(*dv.i) + " depends on the problem size");
+        t.shape.push_back(dv.i);
+        whole.origin.push_back(cst(0));
+        whole.axes.push_back(static_cast<int>(whole.axes.size()));
+        whole.extent.push_back(dv.i);
+      }
+      bp_->tensors.push_back(t);
+      e.args.push_back({st->names[0], whole});
+      e.privs.push_back({st->names[0], Privilege::ReadWrite});
+    }
+  }
+
   void leaf_launch(const Stmt& s, const Instance* parent, Env& env, Events& out,
                    const std::string& wg_var, int wg_count) {
     const Instance* child = resolve(parent, s.callee, s.callee_loc);
@@ -660,6 +702,7 @@ private:
     // Every scalar name the leaf can see: parameters, sizes bound from its arguments, tunables.
     for (const StmtPtr& st : v->body)
       if (st->kind == Stmt::Tunable) tunables(*st, child, inner);
+    shared_locals(*v, child, inner, wg_count, e);
     for (const auto& [n, val] : inner.scopes.back()) {
       if (val.kind == Value::Int)
         e.scalars.push_back({n, Scalar{val.i, "", 0}});

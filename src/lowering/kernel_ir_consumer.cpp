@@ -206,9 +206,9 @@ void KernelIrEmitter::leaf(const Event& e, Body& out, const std::string& it, int
   std::map<std::string, Ref> tensors;
   for (const auto& [n, v] : e.args) tensors[n] = ref(v, it);
   std::map<std::string, Scalar> scalars(e.scalars.begin(), e.scalars.end());
-  // Leaf locals live in registers of the warpgroup.
+  // Leaf locals live in registers of the warpgroup (those given SHARED memory came as arguments).
   for (const StmtPtr& s : e.variant->body) {
-    if (s->kind != Stmt::Local) continue;
+    if (s->kind != Stmt::Local || tensors.count(s->names[0])) continue;
     std::vector<int64_t> shape;
     for (const ExprPtr& d : s->type.dims) shape.push_back(eval_dim(*d, scalars, s->loc));
     Ref r;

@@ -695,4 +695,15 @@ RunStats run_reference(const Program& prog, const TaskDecl& task, const VariantD
   return in.stats;
 }
 
+double check_tolerance(const Program& prog, const MappingDecl& m, ElemType out) {
+  double bound = tolerance_for(out);
+  for (const Instance& inst : m.instances) {
+    const VariantDecl* v = prog.find_variant(inst.task, inst.variant);
+    if (!v || !v->leaf) continue;
+    for (const StmtPtr& s : v->body)
+      if (s->kind == Stmt::Local) bound = std::max(bound, tolerance_for(s->type.elem));
+  }
+  return bound;
+}
+
 } // namespace grove

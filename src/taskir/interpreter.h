@@ -41,6 +41,11 @@ RunStats run_mapping(const Program& prog, const MappingDecl& mapping, EntryArgs&
 RunStats run_reference(const Program& prog, const TaskDecl& task, const VariantDecl& ref,
                        EntryArgs& args, const RunOptions& opts);
 
+// The bound `--check` holds an output of type `out` to (||out - ref|| / ||ref||): its type's, or
+// looser where a leaf the mapping runs rounds an intermediate (a local) to a narrower type, as FP8
+// attention rounds its probabilities P to e4m3 before they multiply V.
+double check_tolerance(const Program& prog, const MappingDecl& m, ElemType out);
+
 // The entry task of a mapping (null if the mapping has no valid entry).
 const TaskDecl* entry_task(const Program& prog, const MappingDecl& mapping);
 

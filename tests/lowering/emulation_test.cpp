@@ -258,6 +258,11 @@ std::vector<Case> cases() {
        "KS = 128;",
        "chunks_of_128"},
       {"attention.grove", "h100_d128", {{"BH", 1}, {"S", 256}, {"D", 128}}, {{"sm_scale", 0.088}}},
+      // FP8: P written to shared memory by the softmax, read by the P·V wgmma (a proxy fence).
+      {"attention_fp8.grove",
+       "fp8_d128",
+       {{"BH", 2}, {"S", 200}, {"D", 128}},
+       {{"sm_scale", 0.088}, {"v_scale", 0.5}}},
       {"attention.grove", "h100_d64", {{"BH", 1}, {"S", 200}, {"D", 64}}, {{"sm_scale", 0.125}}},
       {"attention_causal.grove",
        "h100_d128_causal",

@@ -261,6 +261,39 @@ TEST(Lowering, EveryExampleLowers) {
   }
 }
 
+// A leaf local its instance gives SHARED memory (FP8 attention's P, an 8-bit A operand) becomes
+// a 128-byte-swizzled buffer with a region per warpgroup: the softmax writes it, a proxy fence
+// follows, and the P·V wgmma reads it from there, not from registers. Another memory is refused.
+TEST(Lowering, SharedLeafLocalIsABufferTheWgmmaReads) {
+  lower::Lowered l = lower_text(read_example("attention_fp8.grove"), {{"D", 128}});
+  const kir::Kernel& k = l.kernels.at(0);
+  int p = -1;
+  for (size_t i = 0; i < k.smem.size(); ++i)
+    if (k.smem[i].name == "wg_step.P") p = static_cast<int>(i);
+  ASSERT_GE(p, 0);
+  EXPECT_EQ(k.smem[static_cast<size_t>(p)].shape, (std::vector<int64_t>{128, 128}));
+  EXPECT_EQ(k.smem[static_cast<size_t>(p)].swizzle, kir::Swizzle::B128);
+  for (const kir::RegTensor& r : k.regs) EXPECT_NE(r.name, "wg_step.P");
+  int reads = 0;
+  std::function<void(const kir::Body&)> walk = [&](const kir::Body& b) {
+    for (const kir::Op& o : b) {
+      if (o.kind == kir::Op::Wgmma && o.src.kind == kir::Ref::Smem && o.src.index == p) ++reads;
+      walk(o.body);
+    }
+  };
+  walk(k.roles.at(1).body);
+  EXPECT_EQ(reads, 1);
+  EXPECT_GE(count_ops(k.roles.at(1).body, kir::Op::FenceProxyAsync), 2); // P, and O's store
+
+  std::string text =
+      replace(read_example("attention_fp8.grove"), "Vt = SHARED,\n           P = SHARED",
+              "Vt = SHARED,\n           P = GLOBAL");
+  EXPECT_NE(lowering_error(text, {{"D", 128}})
+                .find("leaf local 'P' of instance 'wg_step' is given "
+                      "GLOBAL"),
+            std::string::npos);
+}
+
 // C in shared memory at the block level, written by both consumer warpgroups: each would store
 // the whole tile without waiting for the other's half, so the lowering refuses it and says where
 // the memory line belongs.

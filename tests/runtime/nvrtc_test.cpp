@@ -106,6 +106,7 @@ INSTANTIATE_TEST_SUITE_P(
         Case{"gemm_splitk.grove", "h100_splitk", {{"M", 1024}, {"N", 1024}, {"K", 16384}}},
         Case{"attention.grove", "h100_d64", {{"BH", 8}, {"S", 1024}, {"D", 64}}},
         Case{"attention.grove", "h100_d128", {{"BH", 8}, {"S", 1024}, {"D", 128}}},
+        Case{"attention_fp8.grove", "fp8_d128", {{"BH", 8}, {"S", 1024}, {"D", 128}}},
         Case{"attention_causal.grove", "h100_d64_causal", {{"BH", 8}, {"S", 1024}, {"D", 64}}},
         Case{"attention_causal.grove", "h100_d128_causal", {{"BH", 8}, {"S", 1024}, {"D", 128}}},
         Case{"attention.grove", "h100_d256", {{"BH", 8}, {"S", 1024}, {"D", 256}}},
