@@ -232,6 +232,10 @@ struct LeafPrinter {
       if (f == "round_f16") return {"grove::f16_to_f32(grove::f32_to_f16(" + as_float(a[0]) + "))"};
       if (f == "round_bf16")
         return {"grove::bf16_to_f32(grove::f32_to_bf16(" + as_float(a[0]) + "))"};
+      if (f == "round_e4m3")
+        return {"grove::e4m3_to_f32(grove::f32_to_e4m3(" + as_float(a[0]) + "))"};
+      if (f == "round_e5m2")
+        return {"grove::e5m2_to_f32(grove::f32_to_e5m2(" + as_float(a[0]) + "))"};
       if ((f == "max" || f == "min") && a.size() == 2) {
         if (a[0].is_int && a[1].is_int)
           return {std::string(f == "max" ? "grove::imax(" : "grove::imin(") + a[0].code + ", " +

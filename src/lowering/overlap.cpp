@@ -9,7 +9,9 @@
 //   statements on O;  the rest
 //
 // so the exponentials of X(j) run while the tensor cores do P·B2(j-1), and B1 (attention's K) is
-// released half an iteration early, as FlashAttention-3 does. Iteration 0's first half is peeled
+// released half an iteration early, as FlashAttention-3 does. P may also be a shared-memory
+// operand the CUDA cores write (FP8 attention's e4m3 P): the packing into P is then followed by
+// the proxy fence the wgmma reading it needs. Iteration 0's first half is peeled
 // before the loop, the last P·B2 after it (all three inside a loop of at most one iteration where
 // the loop may have none). Everything moved keeps its order against everything it touches; where
 // the iteration does not have this shape, or the statements of X cannot be split so, the loop is
@@ -132,22 +134,50 @@ std::shared_ptr<Stmt> assignment(const Stmt& st, const std::string& target, Expr
   return c;
 }
 
+// The function that rounds a value as a P of type `t` holds it ("" where there is none).
+const char* rounding(ElemType t) {
+  switch (t) {
+  case ElemType::F16:
+    return "round_f16";
+  case ElemType::BF16:
+    return "round_bf16";
+  case ElemType::E4M3:
+    return "round_e4m3";
+  case ElemType::E5M2:
+    return "round_e5m2";
+  default:
+    return "";
+  }
+}
+
+ElemType elem_of(const Kernel& k, const Ref& r) {
+  return r.kind == Ref::Reg ? k.regs.at(static_cast<size_t>(r.index)).elem
+                            : k.smem.at(static_cast<size_t>(r.index)).elem;
+}
+
 // Rewrites the statements x1 of compute `x` so that P's values stay in S (f32, the same shape),
 // rounded to P's type as P would hold them: `P = v` becomes `S = round_f16(v)` and later reads of
 // P read S. Refused where a statement reads P before that, or reads or writes S after it (S then
 // holds P). The new statements are added to `made`, for the kernel to own.
 bool softmax_in_s(const Kernel& k, const Op& x, int S, int P, std::vector<const Stmt*>& x1,
                   std::vector<std::shared_ptr<const Stmt>>& made) {
-  const RegTensor &s = k.regs.at(static_cast<size_t>(S)), &p = k.regs.at(static_cast<size_t>(P));
-  if (s.elem != ElemType::F32 || s.shape != p.shape ||
-      (p.elem != ElemType::F16 && p.elem != ElemType::BF16))
-    return false;
+  const RegTensor& s = k.regs.at(static_cast<size_t>(S));
   std::string sn, pn;
+  const Ref* pref = nullptr;
   for (const auto& [name, ref] : x.tensors) {
     if (ref.kind == Ref::Reg && ref.index == S) sn = name;
-    if (ref.kind == Ref::Reg && ref.index == P) pn = name;
+    if (key(ref) == P) {
+      pn = name;
+      pref = &ref;
+    }
   }
   if (sn.empty() || pn.empty()) return false;
+  const ElemType pe = elem_of(k, *pref);
+  // A register P is 16-bit (the A fragment layout is the accumulator's); a shared one may be
+  // 8-bit too.
+  if (s.elem != ElemType::F32 || s.shape != pref->shape || !*rounding(pe) ||
+      (pref->kind == Ref::Reg && pe != ElemType::F16 && pe != ElemType::BF16))
+    return false;
   bool p_written = false;
   for (const Stmt*& st : x1) {
     if (st->kind != Stmt::Assign || !st->value) return false;
@@ -157,7 +187,7 @@ bool softmax_in_s(const Kernel& k, const Op& x, int S, int P, std::vector<const 
       auto round = std::make_unique<Expr>();
       round->kind = Expr::Call;
       round->loc = st->value->loc;
-      round->name = p.elem == ElemType::F16 ? "round_f16" : "round_bf16";
+      round->name = rounding(pe);
       round->args.push_back(renamed(*st->value, pn, sn));
       made.push_back(assignment(*st, sn, std::move(round)));
       st = made.back().get();
@@ -181,6 +211,7 @@ struct Iteration {
   std::vector<Op> gemm1, gemm2; // the wgmmas of each group
   const Op *commit1, *commit2;  // their commits
   const Op* x = nullptr;        // the CUDA-core work between the groups
+  const Op* x_fence = nullptr;  // a proxy fence after it (it wrote a shared P)
   const Op* rest = nullptr;     // a compute after the second group
   std::vector<Op> releases;     // empty-barrier arrivals after the last reader
 };
@@ -203,6 +234,7 @@ bool parse(const Body& b, Iteration& it) {
   if (at(Op::Compute)) it.zero = &b[i++];
   if (!group(it.fence1, it.gemm1, it.commit1) || !at(Op::Compute)) return false;
   it.x = &b[i++];
+  if (at(Op::FenceProxyAsync)) it.x_fence = &b[i++];
   if (!group(it.fence2, it.gemm2, it.commit2)) return false;
   if (at(Op::Compute)) it.rest = &b[i++];
   while (at(Op::MbarArrive)) it.releases.push_back(b[i++]);
@@ -222,13 +254,16 @@ bool overlap_loop(Kernel& k, Body& body, size_t pos, int max_regs) {
   const Op& loop = body[pos];
   Iteration it;
   if (!loop.lets.empty() || loop.guard || !parse(loop.body, it)) return false;
-  // The second group takes its A operand from registers (P) into an accumulator O; the first
-  // writes S. All distinct.
-  const int P = it.gemm2[0].src.kind == Ref::Reg ? it.gemm2[0].src.index : -1;
+  // The second group takes its A operand P (registers, or shared memory the CUDA cores write)
+  // into an accumulator O; the first writes S. All distinct.
+  const Ref& pref = it.gemm2[0].src;
+  const bool p_shared = pref.kind == Ref::Smem;
+  const int P = key(pref);
   const int O = it.gemm2[0].dst.index, S = it.gemm1[0].dst.index;
-  if (P < 0 || P == O || S == P || S == O) return false;
+  if ((pref.kind != Ref::Reg && !p_shared) || P == O || S == P || S == O) return false;
+  if (it.x_fence && !p_shared) return false;
   for (const Op& w : it.gemm2)
-    if (w.src.kind != Ref::Reg || w.src.index != P || w.dst.index != O) return false;
+    if (key(w.src) != P || w.dst.index != O) return false;
   for (const Op& w : it.gemm1)
     if (w.dst.index != S || key(w.src) == P || key(w.src) == O) return false;
   if (it.zero) {
@@ -247,7 +282,7 @@ bool overlap_loop(Kernel& k, Body& body, size_t pos, int max_regs) {
   bool writes_p = false;
   for (const Stmt* s : it.x->stmts) {
     Access a = access(*it.x, *s);
-    if (a.writes_smem()) return false;
+    if (a.writes_smem() && !(p_shared && a.writes == std::set<int>{P})) return false;
     if (a.touches(O)) {
       if (a.touches(P)) return false;
       x2.push_back(s);
@@ -268,7 +303,6 @@ bool overlap_loop(Kernel& k, Body& body, size_t pos, int max_regs) {
   // would do too, but ptxas then gives it P's registers, which the running wgmma reads, and
   // serializes every wgmma: C7513). Only where the register tensors leave the compiler room
   // (kSpareRegs a thread for addresses, counters and temporaries).
-  const RegTensor& p = k.regs.at(static_cast<size_t>(P));
   int64_t regs = 0;
   for (const RegTensor& t : k.regs) regs += regs_per_thread(t);
   if (regs > max_regs - kSpareRegs) return false;
@@ -326,11 +360,11 @@ bool overlap_loop(Kernel& k, Body& body, size_t pos, int max_regs) {
   Op take;
   take.kind = Op::Copy;
   take.loc = it.x->loc;
-  take.dst.kind = take.src.kind = Ref::Reg;
-  take.dst.index = P;
+  take.dst = pref;
+  take.src.kind = Ref::Reg;
   take.src.index = S;
-  take.dst.shape = take.src.shape = p.shape;
-  take.dst.origin = take.src.origin = std::vector<IExprP>(p.shape.size(), cst(0));
+  take.src.shape = pref.shape;
+  take.src.origin = std::vector<IExprP>(pref.shape.size(), cst(0));
   take.note = "P of this iteration, now that the previous one's GEMM is done with it";
 
   const std::string j = loop.var;
@@ -350,6 +384,7 @@ bool overlap_loop(Kernel& k, Body& body, size_t pos, int max_regs) {
   append(second_group, it.gemm2);
   second_group.push_back(*it.commit2);
   after_second.push_back(take);
+  if (it.x_fence) after_second.push_back(*it.x_fence); // the next wgmma reads the shared P
   if (!x2.empty()) after_second.push_back(x2_op);
   if (it.rest) after_second.push_back(*it.rest);
 

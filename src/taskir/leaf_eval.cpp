@@ -160,11 +160,16 @@ Vec call(const Expr& e, std::vector<Vec> a) {
   if (f == "tanh") return each(std::move(a[0]), [](double x) { return std::tanh(x); });
   if (f == "sqrt") return each(std::move(a[0]), [](double x) { return std::sqrt(x); });
   if (f == "abs") return each(std::move(a[0]), [](double x) { return std::fabs(x); });
-  // (round_f16 and round_bf16 are not in the language: the overlap pass writes them.)
+  // (round_f16, round_bf16, round_e4m3 and round_e5m2 are not in the language: the overlap pass
+  // writes them.)
   if (f == "round_f16")
     return each(std::move(a[0]), [](double x) { return round_to(ElemType::F16, x); });
   if (f == "round_bf16")
     return each(std::move(a[0]), [](double x) { return round_to(ElemType::BF16, x); });
+  if (f == "round_e4m3")
+    return each(std::move(a[0]), [](double x) { return round_to(ElemType::E4M3, x); });
+  if (f == "round_e5m2")
+    return each(std::move(a[0]), [](double x) { return round_to(ElemType::E5M2, x); });
   throw GroveError(e.loc, "unknown element-wise function '" + f + "'");
 }
 
