@@ -30,13 +30,6 @@ const std::vector<int64_t>& shape_of(const kir::Kernel& k,
                            ", which does not exist");
 }
 
-ElemType elem_of(const kir::Kernel& k, const Ref& r) {
-  size_t i = static_cast<size_t>(r.index);
-  return r.kind == Ref::Reg    ? k.regs[i].elem
-         : r.kind == Ref::Smem ? k.smem[i].elem
-                               : k.tensors[i].elem;
-}
-
 void names_read(const Expr& e, std::set<std::string>& out) {
   if (e.kind == Expr::Index && e.args[0]->kind == Expr::Name) out.insert(e.args[0]->name);
   if (e.kind == Expr::Call && e.name == "trans" && e.args.size() == 1 &&

@@ -318,4 +318,11 @@ std::string to_text(const Kernel& k) {
   return os.str();
 }
 
+ElemType elem_of(const Kernel& k, const Ref& r) {
+  size_t i = static_cast<size_t>(r.index);
+  return r.kind == Ref::Reg    ? k.regs.at(i).elem
+         : r.kind == Ref::Smem ? k.smem.at(i).elem
+                               : k.tensors.at(i).elem;
+}
+
 } // namespace grove::kir

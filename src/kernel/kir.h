@@ -58,6 +58,10 @@ struct Kernel;
 // element-wise reads and writes in the kernel's code step by row_pitch.
 bool tma_only(const Kernel& k, int tensor);
 
+struct Ref;
+// The element type of what `r` names (a register tensor, a shared buffer or a global tensor).
+ElemType elem_of(const Kernel& k, const Ref& r);
+
 // A ring of `slots` tiles in shared memory. A slot is `shape` elements laid out with `swizzle`.
 // None: row-major. B128 (as TMA writes it and a WGMMA descriptor with 128-byte swizzle reads it):
 // a tile whose rows are wider than 128 bytes is stored as 128-byte-wide column panels one after

@@ -150,11 +150,6 @@ const char* rounding(ElemType t) {
   }
 }
 
-ElemType elem_of(const Kernel& k, const Ref& r) {
-  return r.kind == Ref::Reg ? k.regs.at(static_cast<size_t>(r.index)).elem
-                            : k.smem.at(static_cast<size_t>(r.index)).elem;
-}
-
 // Rewrites the statements x1 of compute `x` so that P's values stay in S (f32, the same shape),
 // rounded to P's type as P would hold them: `P = v` becomes `S = round_f16(v)` and later reads of
 // P read S. Refused where a statement reads P before that, or reads or writes S after it (S then
