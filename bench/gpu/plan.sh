@@ -67,6 +67,7 @@ GPU_RUNS=(
   "attention_d128_bf16|attention.grove|h100_d128|BH=2,S=512,D=128|sm_scale=0.088|T=bf16"
   "attention_fp8_d128|attention_fp8.grove|fp8_d128|BH=2,S=512,D=128|sm_scale=0.088"
   "attention_fp8_d256_ragged|attention_fp8.grove|fp8_d256|BH=1,S=200,D=256|sm_scale=0.0625"
+  "attention_fp8_causal_d128_ragged|attention_fp8_causal.grove|fp8_d128_causal|BH=2,S=300,D=128|sm_scale=0.088"
   "attention_d128_bf16_ragged|attention.grove|h100_d128|BH=1,S=328,D=128|sm_scale=0.088|T=bf16"
   "attention_causal_d64_bf16_ragged|attention_causal.grove|h100_d64_causal|BH=1,S=190,D=64|sm_scale=0.125|T=bf16"
   "attention_d256_bf16_ragged|attention.grove|h100_d256|BH=1,S=200,D=256|sm_scale=0.0625|T=bf16"
@@ -126,7 +127,7 @@ OTHER_GEMMS=(
 # key/value heads: grouped-query attention, Grove's BKV = B·N and G = H / N, sk=N for N keys
 # after which the S queries come: prefill with a KV cache, Grove's SQ = S, SK = N; decoding,
 # attention_decode.grove, takes the G = H / N query heads of a K/V head as rows: BH = B·N and
-# SQ = G·S) | type args. FP8 attention (attention_fp8.grove) has no PyTorch counterpart: its lines
+# SQ = G·S) | type args. FP8 attention (attention_fp8*.grove) has no PyTorch counterpart: its lines
 # are timed next to cuDNN's bf16 at the same shape ("fp8 vs bf16"; FA3's FP8 figures are in
 # ../shared/ref/targets.md).
 ATTENTION_BENCHES=(
@@ -142,6 +143,7 @@ ATTENTION_BENCHES=(
   "d128 causal bf16|attention_causal.grove|h100_d128_causal|BH=64,S=4096,D=128|sm_scale=0.088|4 16 4096 128 1 bf16|T=bf16"
   "d128 fp8 vs bf16|attention_fp8.grove|fp8_d128|BH=64,S=4096,D=128|sm_scale=0.088|4 16 4096 128 0 bf16|T=bf16"
   "d256 fp8 vs bf16|attention_fp8.grove|fp8_d256|BH=32,S=4096,D=256|sm_scale=0.0625|4 8 4096 256 0 bf16|T=bf16"
+  "d128 causal fp8 vs bf16|attention_fp8_causal.grove|fp8_d128_causal|BH=64,S=4096,D=128|sm_scale=0.088|4 16 4096 128 1 bf16|T=bf16"
   "d128 gqa 32/8|attention_gqa.grove|gqa_d128|BKV=16,G=4,S=4096,D=128|sm_scale=0.088|2 32 4096 128 0 kv=8"
   "d128 gqa 32/8 bf16|attention_gqa.grove|gqa_d128|BKV=16,G=4,S=4096,D=128|sm_scale=0.088|2 32 4096 128 0 bf16 kv=8|T=bf16"
   "d128 causal gqa 32/8|attention_gqa_causal.grove|gqa_d128_causal|BKV=16,G=4,S=4096,D=128|sm_scale=0.088|2 32 4096 128 1 kv=8"

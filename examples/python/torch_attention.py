@@ -8,7 +8,8 @@ that are and are not tile multiples; then one shape per head dimension is timed 
 scaled_dot_product_attention (cuDNN or FlashAttention, whichever PyTorch picks). Grouped-query
 attention (examples/attention_gqa.grove and attention_gqa_causal.grove) runs on (batch, query
 heads, S, D) Q and O viewed as (batch x key/value heads, group, S, D), also without copies, and
-FP8 attention (examples/attention_fp8.grove) on float8_e4m3fn tensors, and
+FP8 attention (examples/attention_fp8.grove, attention_fp8_causal.grove) on float8_e4m3fn
+tensors, and
 prefill with a KV cache (examples/attention_prefill.grove, attention_gqa_prefill.grove) on SQ
 queries after SK keys, and decoding (examples/attention_decode.grove: the keys split across
 blocks, merged by a second kernel through temporaries the runtime allocates at each launch).
@@ -86,7 +87,7 @@ def check_heads(program, mapping, dynamic, causal, b, h, hkv, sq, sk, d, group_r
     return ok
 
 
-def check_fp8(program, bh, s, d):
+def check_fp8(program, bh, s, d, causal=False):
     """examples/attention_fp8.grove on float8_e4m3fn Q, K and V quantized with a scale each (the
     largest magnitude to 448), V passed transposed ([BH, D, S], as the tensor cores read it);
     against float64 attention of the dequantized inputs. P is rounded to e4m3 on the GPU, so the
@@ -94,17 +95,21 @@ def check_fp8(program, bh, s, d):
     x = [torch.randn(bh, s, d, device="cuda") for _ in range(3)]
     scales = [t.abs().max().item() / 448 for t in x]
     q, k, v = ((t / sc).to(torch.float8_e4m3fn) for t, sc in zip(x, scales))
-    vt = v.transpose(1, 2).contiguous()
+    # Vt's rows (s keys of 1 byte) start a multiple of 16 bytes apart, as TMA needs: a view of a
+    # padded allocation where s is not a multiple of 16.
+    vt = torch.empty(bh, d, -(-s // 16) * 16, dtype=torch.float8_e4m3fn, device="cuda")[..., :s]
+    vt.copy_(v.transpose(1, 2))
     o = torch.full((bh, s, d), float("nan"), dtype=torch.bfloat16, device="cuda")
     scale = 1 / math.sqrt(d)
     report = program.launch(O=o, Q=q, K=k, Vt=vt, sm_scale=scale * scales[0] * scales[1],
-                            v_scale=scales[2], mapping=f"fp8_d{d}", dynamic={"BH", "S"},
-                            stream=torch.cuda.current_stream())
+                            v_scale=scales[2], mapping=f"fp8_d{d}" + ("_causal" if causal else ""),
+                            dynamic={"BH", "S"}, stream=torch.cuda.current_stream())
     want = reference(q.double() * scales[0], k.double() * scales[1], v.double() * scales[2], scale,
-                     False)
+                     causal)
     err = ((o.double() - want).norm() / want.norm()).item()
     ok = bool(torch.isfinite(o).all()) and err < 1e-1
-    print(f"{'full':6} {'e4m3':8} BH={bh:3} S={s:5} D={d:3}  ||O - ref|| / ||ref|| = {err:.2e} "
+    print(f"{'causal' if causal else 'full':6} {'e4m3':8} BH={bh:3} S={s:5} D={d:3}  "
+          f"||O - ref|| / ||ref|| = {err:.2e} "
           f"{'ok' if ok else 'FAILED'}  ({report['summary']})")
     return ok
 
@@ -126,11 +131,12 @@ def main():
         for bh, s in ((2, 512), (3, 200)):
             ok = check(program, causal, bh, s, 128, torch.bfloat16) and ok
 
-    # FP8: e4m3 inputs, bf16 output.
-    fp8 = grove.load(os.path.join(ROOT, "examples", "attention_fp8.grove"))
-    for d in (128, 256):
-        for bh, s in ((2, 512), (3, 200)):
-            ok = check_fp8(fp8, bh, s, d) and ok
+    # FP8: e4m3 inputs, bf16 output; full and causal.
+    for causal, f in ((False, "attention_fp8.grove"), (True, "attention_fp8_causal.grove")):
+        fp8 = grove.load(os.path.join(ROOT, "examples", f))
+        for d in (128, 256):
+            for bh, s in ((2, 512), (3, 200)):
+                ok = check_fp8(fp8, bh, s, d, causal) and ok
 
     for causal, f in ((False, "attention_gqa.grove"), (True, "attention_gqa_causal.grove")):
         gqa = grove.load(os.path.join(ROOT, "examples", f))

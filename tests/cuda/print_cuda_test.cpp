@@ -491,6 +491,8 @@ INSTANTIATE_TEST_SUITE_P(
         ExampleCase{"attention.grove", "h100_d256", {{"D", 256}}},
         ExampleCase{"attention_fp8.grove", "fp8_d128", {{"D", 128}}},
         ExampleCase{"attention_fp8.grove", "fp8_d256", {{"D", 256}}},
+        ExampleCase{"attention_fp8_causal.grove", "fp8_d128_causal", {{"D", 128}}},
+        ExampleCase{"attention_fp8_causal.grove", "fp8_d256_causal", {{"D", 256}}},
         ExampleCase{"attention_causal.grove", "h100_d256_causal", {{"D", 256}}},
         ExampleCase{
             "attention.grove", "h100_d128", {{"D", 128}}, "", "", "bf16", {{"T", ElemType::BF16}}},

@@ -255,24 +255,26 @@ TEST_P(Examples, MatchFloat64References) {
   }
 }
 
-// FP8 attention (examples/attention_fp8.grove): V comes transposed, Vt [BH, D, S], and the output
-// is scaled by v_scale.
-RefFn attention_fp8_ref = [](const Tensors& t, const EntryArgs& args) {
-  const Buffer& Vt = *t.at("Vt");
-  const int64_t BH = Vt.shape[0], D = Vt.shape[1], S = Vt.shape[2];
-  auto V = std::make_shared<Buffer>(Vt);
-  V->shape = {BH, S, D};
-  for (int64_t b = 0; b < BH; ++b)
-    for (int64_t d = 0; d < D; ++d)
-      for (int64_t k = 0; k < S; ++k)
-        V->data[static_cast<size_t>((b * S + k) * D + d)] =
-            Vt.data[static_cast<size_t>((b * D + d) * S + k)];
-  Tensors with_v = t;
-  with_v["V"] = V;
-  auto o = attention_ref(false)(with_v, args);
-  for (double& x : o.at("O")) x *= args.scalars.at("v_scale");
-  return o;
-};
+// FP8 attention (examples/attention_fp8.grove, attention_fp8_causal.grove): V comes transposed,
+// Vt [BH, D, S], and the output is scaled by v_scale.
+RefFn attention_fp8_ref(bool causal) {
+  return [causal](const Tensors& t, const EntryArgs& args) {
+    const Buffer& Vt = *t.at("Vt");
+    const int64_t BH = Vt.shape[0], D = Vt.shape[1], S = Vt.shape[2];
+    auto V = std::make_shared<Buffer>(Vt);
+    V->shape = {BH, S, D};
+    for (int64_t b = 0; b < BH; ++b)
+      for (int64_t d = 0; d < D; ++d)
+        for (int64_t k = 0; k < S; ++k)
+          V->data[static_cast<size_t>((b * S + k) * D + d)] =
+              Vt.data[static_cast<size_t>((b * D + d) * S + k)];
+    Tensors with_v = t;
+    with_v["V"] = V;
+    auto o = attention_ref(causal)(with_v, args);
+    for (double& x : o.at("O")) x *= args.scalars.at("v_scale");
+    return o;
+  };
+}
 
 std::vector<Case> cases() {
   double s256 = 0.0625, s128 = 1 / std::sqrt(128.0), s64 = 0.125;
@@ -423,13 +425,23 @@ std::vector<Case> cases() {
        "fp8_d128",
        {{"BH", 2}, {"S", 256}, {"D", 128}},
        {{"sm_scale", s128}, {"v_scale", 0.5}},
-       attention_fp8_ref},
+       attention_fp8_ref(false)},
       {"attention_fp8.grove",
        "fp8_d256",
        {{"BH", 1}, {"S", 200}, {"D", 256}},
        {{"sm_scale", s256}, {"v_scale", 2.0}},
-       attention_fp8_ref,
+       attention_fp8_ref(false),
        {{"T", ElemType::F16}}},
+      {"attention_fp8_causal.grove",
+       "fp8_d128_causal",
+       {{"BH", 2}, {"S", 300}, {"D", 128}},
+       {{"sm_scale", s128}, {"v_scale", 0.75}},
+       attention_fp8_ref(true)},
+      {"attention_fp8_causal.grove",
+       "fp8_d256_causal",
+       {{"BH", 1}, {"S", 256}, {"D", 256}},
+       {{"sm_scale", s256}, {"v_scale", 1.0}},
+       attention_fp8_ref(true)},
       // Grouped-query attention: attention.grove's mappings entered at the grouped top level.
       {"attention_gqa.grove",
        "gqa_d128",
