@@ -141,9 +141,6 @@ ATTENTION_BENCHES=(
   "d256 causal|attention_causal.grove|h100_d256_causal|BH=32,S=4096,D=256|sm_scale=0.0625|4 8 4096 256 1"
   "d128 bf16|attention.grove|h100_d128|BH=64,S=4096,D=128|sm_scale=0.088|4 16 4096 128 0 bf16|T=bf16"
   "d128 causal bf16|attention_causal.grove|h100_d128_causal|BH=64,S=4096,D=128|sm_scale=0.088|4 16 4096 128 1 bf16|T=bf16"
-  "d128 fp8 vs bf16|attention_fp8.grove|fp8_d128|BH=64,S=4096,D=128|sm_scale=0.088|4 16 4096 128 0 bf16|T=bf16"
-  "d256 fp8 vs bf16|attention_fp8.grove|fp8_d256|BH=32,S=4096,D=256|sm_scale=0.0625|4 8 4096 256 0 bf16|T=bf16"
-  "d128 causal fp8 vs bf16|attention_fp8_causal.grove|fp8_d128_causal|BH=64,S=4096,D=128|sm_scale=0.088|4 16 4096 128 1 bf16|T=bf16"
   "d128 gqa 32/8|attention_gqa.grove|gqa_d128|BKV=16,G=4,S=4096,D=128|sm_scale=0.088|2 32 4096 128 0 kv=8"
   "d128 gqa 32/8 bf16|attention_gqa.grove|gqa_d128|BKV=16,G=4,S=4096,D=128|sm_scale=0.088|2 32 4096 128 0 bf16 kv=8|T=bf16"
   "d128 causal gqa 32/8|attention_gqa_causal.grove|gqa_d128_causal|BKV=16,G=4,S=4096,D=128|sm_scale=0.088|2 32 4096 128 1 kv=8"
@@ -153,6 +150,16 @@ ATTENTION_BENCHES=(
   "d128 decode B=8 8k|attention_decode.grove|decode_d128|BH=256,SQ=1,SK=8192,D=128|sm_scale=0.088|8 32 1 128 0 sk=8192"
   "d128 decode 64k|attention_decode.grove|decode_d128|BH=32,SQ=1,SK=65536,D=128|sm_scale=0.088|1 32 1 128 0 sk=65536"
   "d128 gqa decode 32/8 B=8 8k|attention_decode.grove|decode_d128|BH=64,SQ=4,SK=8192,D=128|sm_scale=0.088|8 32 1 128 0 kv=8 sk=8192"
+  "d128 fp8 vs bf16|attention_fp8.grove|fp8_d128|BH=64,S=4096,D=128|sm_scale=0.088|4 16 4096 128 0 bf16|T=bf16"
+  "d256 fp8 vs bf16|attention_fp8.grove|fp8_d256|BH=32,S=4096,D=256|sm_scale=0.0625|4 8 4096 256 0 bf16|T=bf16"
+  "d128 causal fp8 vs bf16|attention_fp8_causal.grove|fp8_d128_causal|BH=64,S=4096,D=128|sm_scale=0.088|4 16 4096 128 1 bf16|T=bf16"
+)
+
+# Memory-bound kernels, timed by `grove bench` in GB/s (every entry tensor read or written once;
+# H100 SXM's HBM3 peaks at 3.35 TB/s, H200's HBM3e at 4.8 TB/s): name | example | mapping | sizes.
+MEMORY_BENCHES=(
+  "quantize 4096x7168|quantize_fp8_blockwise.grove|h100|M=4096,K=7168,KB=56"
+  "quantize 16384x7168|quantize_fp8_blockwise.grove|h100|M=16384,K=7168,KB=56"
 )
 
 # A/B: one mapping option turned off in a copy of the example (sed edit; s/^// for none, to time

@@ -93,6 +93,10 @@ for entry in "${OTHER_GEMMS[@]}"; do
   IFS='|' read -r name file mapping sizes rest <<<"$entry"
   compile "$file" "$mapping" "$sizes"
 done
+for entry in "${MEMORY_BENCHES[@]}"; do
+  IFS='|' read -r name file mapping sizes <<<"$entry"
+  compile "$file" "$mapping" "$sizes"
+done
 for dtype in f16 bf16; do
   for shape in "${GEMM_SHAPES[@]}"; do
     read -r M N K <<<"$shape"

@@ -272,6 +272,12 @@ if [[ $BENCH == 1 ]]; then
       >>"$ATTENTION_TSV"
     publish
   done
+  # Memory-bound kernels: GB/s in the "  median" lines of the timings section.
+  for entry in "${MEMORY_BENCHES[@]}"; do
+    IFS='|' read -r name file mapping sizes <<<"$entry"
+    step measure "bench grove ${name// /_}" 60 "$GROVE" bench "$ROOT/examples/$file" \
+      --mapping "$mapping" --size "$sizes" --iters 50 --warmup 10
+  done
 fi
 
 # (5) compute-sanitizer. Some machines (gVisor) have the tool but cannot attach it: a probe on

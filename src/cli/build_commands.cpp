@@ -105,6 +105,9 @@ int cmd_bench(const CliOptions& o, std::ostream& out, std::ostream& err) {
     if (flops > 0 && ms > 0)
       out << ": " << fmt("%.1f", flops / (ms * 1e-3) / 1e12) << " TFLOP/s ("
           << (o.flops > 0 ? "--flops" : "tensor-core work as issued") << ")";
+    else if (ms > 0) // no tensor-core work: a memory-bound kernel, measured by what it moves
+      out << ": " << fmt("%.1f", static_cast<double>(rep.set_bytes) / (ms * 1e-3) / 1e9)
+          << " GB/s (every entry tensor read or written once)";
     out << "\n  inputs: " << rep.copies << " set(s) of " << fmt("%.1f", rep.set_bytes / 1048576.0)
         << " MiB cycled through, so operands come from memory rather than a warm L2\n";
     return 0;

@@ -274,8 +274,9 @@ TEST(RuntimeTensorMap, PadRowsRoundTrips) {
 }
 
 // Every case bench/gpu/plan.sh lists for the GPU run (checked runs, GEMM shapes in both types,
-// the other GEMMs, attention benches) lowers, launches blocks, and TMA can describe its tensors, so
-// a GPU session spends its minutes on the GPU and not on sizes the runtime refuses.
+// the other GEMMs, attention and memory-bound benches) lowers, launches blocks, and TMA can
+// describe its tensors, so a GPU session spends its minutes on the GPU and not on sizes the runtime
+// refuses.
 TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
   std::ifstream in(std::string(GROVE_SOURCE_DIR) + "/bench/gpu/plan.sh");
   std::string line, list;
@@ -302,7 +303,9 @@ TEST(RuntimeTensorMap, GpuScriptCasesAreDescribable) {
         check(line, "gemm.grove", "h100", {{"M", M}, {"N", N}, {"K", K}}, {{"T", t}});
       continue;
     }
-    if (list != "GPU_RUNS=(" && list != "ATTENTION_BENCHES=(" && list != "OTHER_GEMMS=(") continue;
+    if (list != "GPU_RUNS=(" && list != "ATTENTION_BENCHES=(" && list != "OTHER_GEMMS=(" &&
+        list != "MEMORY_BENCHES=(")
+      continue;
     for (std::string x; std::getline(ss, x, '|');) f.push_back(x);
     ASSERT_GE(f.size(), 4u) << line;
     std::map<std::string, double> parsed;
