@@ -14,6 +14,19 @@ TEST(KernelIR, IExprFoldsAndEvaluates) {
   EXPECT_TRUE(is_const(mul(cst(3), cst(4))));
 }
 
+// multiple_of decides by form, for every value of the variables (a warpgroup's part of a shared
+// vector starts on 128 bytes: wg * 64 f32 elements, a multiple of 32).
+TEST(KernelIR, MultipleOfHoldsForEveryValueOrIsFalse) {
+  using namespace kir;
+  EXPECT_TRUE(multiple_of(mul(var("wg"), cst(64)), 32));
+  EXPECT_TRUE(multiple_of(add(mul(var("wg"), cst(64)), cst(128)), 32));
+  EXPECT_TRUE(multiple_of(cst(0), 32));
+  EXPECT_FALSE(multiple_of(mul(var("wg"), cst(16)), 32));
+  EXPECT_FALSE(multiple_of(add(mul(var("wg"), cst(64)), cst(8)), 32));
+  EXPECT_FALSE(multiple_of(var("wg"), 32));
+  EXPECT_FALSE(multiple_of(bin(IExpr::Div, mul(var("wg"), cst(64)), cst(2)), 32));
+}
+
 TEST(KernelIR, GemmFixturePrints) {
   auto f = test::make_gemm_fixture();
   std::string text = kir::to_text(f->kernel);
