@@ -100,6 +100,10 @@ void turns_around_main_loops(Role& cons) {
 void take_turns(kir::Kernel& k, const BlockProgram& b) {
   if (!b.pingpong) return;
   const SourceLoc at = b.block->pingpong ? b.block->pingpong->loc : b.block->loc;
+  // Under pipeline = auto the schedule proposes ping-pong wherever one warpgroup's CUDA-core work
+  // overlaps the other's wgmmas; where turns cannot be placed (one GEMM per iteration, as a
+  // block-scaled GEMM's), the warpgroups are left to interleave on their own, not refused.
+  const bool mapped = b.block->pingpong.has_value();
   Role* cons = nullptr;
   for (Role& r : k.roles)
     if (r.kind == Role::Consumer) cons = &r;
@@ -107,11 +111,13 @@ void take_turns(kir::Kernel& k, const BlockProgram& b) {
     turns_around_main_loops(*cons);
     return;
   }
-  if (!cons || cons->warpgroups != 2)
+  if (!cons || cons->warpgroups != 2) {
+    if (!mapped) return;
     throw GroveError(at,
                      "instance '" + b.block->name + "' asks for ping-pong consumers, but has " +
                          std::to_string(cons ? cons->warpgroups : 0) + " consumer warpgroup(s)",
                      "ping-pong needs exactly two consumer warpgroups; set pingpong = false");
+  }
   // The pipelined loop: the consumers' top-level loop that issues wgmmas, or the one such loop
   // inside it where the overlap pass wrapped the loop and its peeled parts (`scope`).
   Body* scope = &cons->body;
@@ -130,7 +136,8 @@ void take_turns(kir::Kernel& k, const BlockProgram& b) {
   bool back_to_back = !fences.empty() && commits.size() == 2;
   for (size_t i = fences.empty() ? 0 : fences[0]; back_to_back && i < commits.back(); ++i)
     back_to_back = loop->body[i].kind != Op::WgmmaWait;
-  if (!back_to_back && (fences.size() < 2 || fences.size() != commits.size()))
+  if (!back_to_back && (fences.size() < 2 || fences.size() != commits.size())) {
+    if (!mapped) return;
     throw GroveError(at,
                      "instance '" + b.block->name +
                          "' asks for ping-pong consumers, but an iteration of loop '" +
@@ -138,6 +145,7 @@ void take_turns(kir::Kernel& k, const BlockProgram& b) {
                          std::to_string(fences.size()) + " wgmma group(s)",
                      "ping-pong needs two GEMMs per iteration with CUDA-core work between (as "
                      "attention); set pingpong = false");
+  }
   if (back_to_back) {
     turns_around_groups(loop->body);
     turns_around_groups(*scope);

@@ -447,6 +447,36 @@ TEST(PipelineAuto, PingPongOverTilesCountsAStagingTilePerWarpgroup) {
   EXPECT_LE(l.kernels.at(0).smem_bytes, 232448 - 1024);
 }
 
+// The block-scaled FP8 GEMM: one warpgroup's promotion (CUDA cores) runs under the other's
+// wgmmas, so the schedule proposes ping-pong; with one GEMM an iteration no turns can be placed,
+// and the lowering leaves the warpgroups to interleave rather than refusing what the mapping did
+// not ask for.
+TEST(PipelineAuto, PingPongTheLoopCannotTakeIsLeftOut) {
+  if (!lower::have_scheduler()) GTEST_SKIP() << "built without the scheduler";
+  std::string text =
+      replace(read_example("gemm_fp8_blockwise.grove"), "pipeline = 5;", "pipeline = auto;");
+  std::vector<lower::LoopSchedule> scheds;
+  auto c = compile_text(text, example("gemm_fp8_blockwise.grove"));
+  ASSERT_EQ(c->errors, "");
+  lower::LowerOptions o;
+  o.schedules = &scheds;
+  const MappingDecl& m = *c->prog.find_mapping("blockwise_h100");
+  lower::Lowered l = lower::lower_mapping(c->prog, m, o);
+  ASSERT_EQ(scheds.size(), 1u);
+  EXPECT_TRUE(scheds[0].pingpong);
+  EXPECT_EQ(count_ops(l.kernels.at(0).roles[1].body, kir::Op::NamedBarrierArrive), 0);
+  // Asked for in the mapping, the same is an error that says why.
+  text = replace(text, "pipeline = auto;", "pipeline = 5;\n    pingpong = true;");
+  auto c2 = compile_text(text, example("gemm_fp8_blockwise.grove"));
+  ASSERT_EQ(c2->errors, "");
+  try {
+    lower::lower_mapping(c2->prog, *c2->prog.find_mapping("blockwise_h100"), {});
+    ADD_FAILURE() << "expected an error";
+  } catch (const GroveError& e) {
+    EXPECT_NE(std::string(e.what()).find("issues 1 wgmma group(s)"), std::string::npos) << e.what();
+  }
+}
+
 TEST(PipelineAuto, AttentionGetsTheFa3Structure) {
   if (!lower::have_scheduler()) GTEST_SKIP() << "built without the scheduler";
   std::string text = replace(read_example("attention.grove"), "pipeline = 2;", "pipeline = auto;");
