@@ -1,6 +1,7 @@
 #include "cuda/print_leaf.h"
 
 #include <functional>
+#include <optional>
 #include <set>
 
 namespace grove::cuda {
@@ -229,13 +230,12 @@ struct LeafPrinter {
       if (f == "tanh") return one("tanhf");
       if (f == "sqrt") return one("sqrtf");
       if (f == "abs") return one("fabsf");
-      if (f == "round_f16") return {"grove::f16_to_f32(grove::f32_to_f16(" + as_float(a[0]) + "))"};
-      if (f == "round_bf16")
-        return {"grove::bf16_to_f32(grove::f32_to_bf16(" + as_float(a[0]) + "))"};
-      if (f == "round_e4m3")
-        return {"grove::e4m3_to_f32(grove::f32_to_e4m3(" + as_float(a[0]) + "))"};
-      if (f == "round_e5m2")
-        return {"grove::e5m2_to_f32(grove::f32_to_e5m2(" + as_float(a[0]) + "))"};
+      // round_T (the overlap pass's): through the device header's T conversions and back.
+      if (f.rfind("round_", 0) == 0)
+        if (std::optional<ElemType> t = elem_from_name(f.substr(6)); t && *t != ElemType::F32) {
+          const std::string n = elem_name(*t);
+          return {"grove::" + n + "_to_f32(grove::f32_to_" + n + "(" + as_float(a[0]) + "))"};
+        }
       if ((f == "max" || f == "min") && a.size() == 2) {
         if (a[0].is_int && a[1].is_int)
           return {std::string(f == "max" ? "grove::imax(" : "grove::imin(") + a[0].code + ", " +

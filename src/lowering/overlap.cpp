@@ -134,22 +134,6 @@ std::shared_ptr<Stmt> assignment(const Stmt& st, const std::string& target, Expr
   return c;
 }
 
-// The function that rounds a value as a P of type `t` holds it ("" where there is none).
-const char* rounding(ElemType t) {
-  switch (t) {
-  case ElemType::F16:
-    return "round_f16";
-  case ElemType::BF16:
-    return "round_bf16";
-  case ElemType::E4M3:
-    return "round_e4m3";
-  case ElemType::E5M2:
-    return "round_e5m2";
-  default:
-    return "";
-  }
-}
-
 // Rewrites the statements x1 of compute `x` so that P's values stay in S (f32, the same shape),
 // rounded to P's type as P would hold them: `P = v` becomes `S = round_f16(v)` and later reads of
 // P read S. Refused where a statement reads P before that, or reads or writes S after it (S then
@@ -170,8 +154,9 @@ bool softmax_in_s(const Kernel& k, const Op& x, int S, int P, std::vector<const 
   const ElemType pe = elem_of(k, *pref);
   // A register P is 16-bit (the A fragment layout is the accumulator's); a shared one may be
   // 8-bit too.
-  if (s.elem != ElemType::F32 || s.shape != pref->shape || !*rounding(pe) ||
-      (pref->kind == Ref::Reg && pe != ElemType::F16 && pe != ElemType::BF16))
+  const bool is16 = pe == ElemType::F16 || pe == ElemType::BF16;
+  if (s.elem != ElemType::F32 || s.shape != pref->shape ||
+      !(is16 || (pref->kind == Ref::Smem && is_fp8(pe))))
     return false;
   bool p_written = false;
   for (const Stmt*& st : x1) {
@@ -182,7 +167,7 @@ bool softmax_in_s(const Kernel& k, const Op& x, int S, int P, std::vector<const 
       auto round = std::make_unique<Expr>();
       round->kind = Expr::Call;
       round->loc = st->value->loc;
-      round->name = rounding(pe);
+      round->name = std::string("round_") + elem_name(pe); // round_f16, round_e4m3, ...
       round->args.push_back(renamed(*st->value, pn, sn));
       made.push_back(assignment(*st, sn, std::move(round)));
       st = made.back().get();

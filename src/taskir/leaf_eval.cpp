@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <optional>
 
 namespace grove {
 namespace {
@@ -162,14 +163,9 @@ Vec call(const Expr& e, std::vector<Vec> a) {
   if (f == "abs") return each(std::move(a[0]), [](double x) { return std::fabs(x); });
   // (round_f16, round_bf16, round_e4m3 and round_e5m2 are not in the language: the overlap pass
   // writes them.)
-  if (f == "round_f16")
-    return each(std::move(a[0]), [](double x) { return round_to(ElemType::F16, x); });
-  if (f == "round_bf16")
-    return each(std::move(a[0]), [](double x) { return round_to(ElemType::BF16, x); });
-  if (f == "round_e4m3")
-    return each(std::move(a[0]), [](double x) { return round_to(ElemType::E4M3, x); });
-  if (f == "round_e5m2")
-    return each(std::move(a[0]), [](double x) { return round_to(ElemType::E5M2, x); });
+  if (f.rfind("round_", 0) == 0)
+    if (std::optional<ElemType> t = elem_from_name(f.substr(6)); t && *t != ElemType::F32)
+      return each(std::move(a[0]), [t](double x) { return round_to(*t, x); });
   throw GroveError(e.loc, "unknown element-wise function '" + f + "'");
 }
 
@@ -272,10 +268,11 @@ struct BlockSubscript {
 
 // A subscript other than an index variable (the checker allows these two): a literal position,
 // added to `base`, or an index variable divided by a literal (the block it falls in), added to
-// `base` when the variable is held at one value by a reduction, else to `blocks`.
-void fixed_or_block(const Expr& x, const Space& sp, const Dense& t, size_t dim, int64_t& base,
-                    std::vector<BlockSubscript>& blocks) {
-  int64_t stride = strides_of(t.shape)[dim], extent = t.shape[dim];
+// `base` when the variable is held at one value by a reduction, else to `blocks`. `stride`:
+// elements from one position of dimension `dim` to the next.
+void fixed_or_block(const Expr& x, const Space& sp, const Dense& t, size_t dim, int64_t stride,
+                    int64_t& base, std::vector<BlockSubscript>& blocks) {
+  const int64_t extent = t.shape[dim];
   auto outside = [&](const std::string& what, int64_t at) {
     return GroveError(x.loc,
                       "shape mismatch: " + what + " reaches position " + std::to_string(at) +
@@ -346,7 +343,7 @@ Vec eval(const Expr& e, const Space& sp, LeafEnv& env) {
     for (size_t i = 1; i < e.args.size(); ++i) {
       const Expr& x = *e.args[i];
       if (x.kind != Expr::Name) {
-        fixed_or_block(x, sp, *t, i - 1, base, blocks);
+        fixed_or_block(x, sp, *t, i - 1, st[i - 1], base, blocks);
         continue;
       }
       const std::string& v = x.name;

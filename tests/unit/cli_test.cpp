@@ -39,6 +39,21 @@ TEST(Cli, RunEmulateChecksTheLoweredKernel) {
   EXPECT_NE(r.out.find("check C:"), std::string::npos) << r.out;
 }
 
+// FP8 attention rounds P to e4m3 before P·V: --check holds its bf16 output to e4m3's bound and
+// says why.
+TEST(Cli, CheckBoundFollowsNarrowerIntermediates) {
+  CliOptions o;
+  o.file = test::example("attention_fp8.grove");
+  o.mapping = "fp8_d128";
+  o.sizes = {{"BH", 1}, {"S", 130}, {"D", 128}};
+  o.check = true;
+  Result r = run(cmd_run, o);
+  EXPECT_EQ(r.rc, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("(bound 1.0e-01 for bf16 through narrower intermediates) ok"),
+            std::string::npos)
+      << r.out;
+}
+
 // --type: attention's `type T = f16;` set to bf16, run and checked on the CPU and in the emulator;
 // the text of --type parsed as NAME=TYPE pairs.
 TEST(Cli, TypeArgumentsSetTheProgramsTypeParameters) {
