@@ -83,6 +83,12 @@ __device__ __forceinline__ unsigned char* align_1024(unsigned char* p) {
   u32 a = smem_u32(p);
   return p + ((1024u - (a & 1023u)) & 1023u);
 }
+// The block's dynamic shared memory, from a 1024-byte boundary: every buffer and mbarrier of a
+// Grove kernel is carved out of it at a fixed offset.
+__device__ __forceinline__ unsigned char* dynamic_smem() {
+  extern __shared__ __align__(1024) unsigned char grove_smem_raw[];
+  return align_1024(grove_smem_raw);
+}
 
 // ---------------------------------------------------------------------------------------------
 // Element conversions (16-bit values travel as raw bits in u16 / packed pairs in u32).

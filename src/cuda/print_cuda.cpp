@@ -75,8 +75,10 @@ bool is_issue_op(Op::Kind k) {
 void Printer::check() {
   if (k_.roles.empty()) unsupported({}, "kernel '" + k_.name + "' has no roles");
   if (launch_smem_bytes(k_) > kMaxDynamicSmem)
-    unsupported({}, "kernel '" + k_.name + "' needs " + std::to_string(k_.smem_bytes) +
-                        " bytes of shared memory (+1024 for alignment); a block may have " +
+    unsupported({}, "kernel '" + k_.name + "' needs " +
+                        std::to_string(launch_smem_bytes(k_) - 1024) +
+                        " bytes of shared memory with its mbarriers (+1024 for alignment); a "
+                        "block may have " +
                         std::to_string(kMaxDynamicSmem - 1024));
   for (const SmemBuffer& b : k_.smem)
     if (b.offset % 1024 != 0)
@@ -598,8 +600,7 @@ std::string Printer::run() {
   prologue();
   kernel();
   // Body of the kernel.
-  w_->line("  extern __shared__ __align__(1024) unsigned char smem_raw[];");
-  w_->line("  unsigned char* const smem = grove::align_1024(smem_raw);");
+  w_->line("  unsigned char* const smem = grove::dynamic_smem();");
   std::set<int> smem_used_ptr, smem_used_addr;
   for (const Role& r : k_.roles)
     walk(r.body, [&](const Op& o) {
@@ -634,9 +635,15 @@ std::string Printer::run() {
       w_->line("  const grove::u32 " + smem_addr_name(b) + " = grove::smem_u32(" +
                smem_ptr_name(b) + ");");
   }
-  for (const Barrier& b : k_.barriers)
-    w_->line("  __shared__ grove::u64 " + mbar_name(b) + "[" + std::to_string(b.slots) + "];  // " +
+  // The mbarriers follow the buffers in the same dynamic shared memory (no static __shared__
+  // variables: every byte a block uses is in the carve-up the launcher sizes).
+  int64_t bar_offset = barriers_offset(k_);
+  for (const Barrier& b : k_.barriers) {
+    w_->line("  grove::u64* const " + mbar_name(b) + " = reinterpret_cast<grove::u64*>(smem + " +
+             std::to_string(bar_offset) + ");  // " + std::to_string(b.slots) + " slot(s), " +
              std::to_string(b.arrivals) + " arrival(s) per phase");
+    bar_offset += 8 * b.slots;
+  }
   // Block coordinates: the last grid variable varies fastest.
   if (!k_.grid_vars.empty()) {
     w_->line("  // block coordinates (" + [&] {

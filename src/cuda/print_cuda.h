@@ -42,7 +42,10 @@ struct TensorMapSpec {
 };
 std::vector<TensorMapSpec> tensor_maps(const kir::Kernel& k);
 
-// Dynamic shared memory the launch asks for: the carve-up plus 1024 bytes for alignment.
+// Where the mbarriers start in the carve-up: after the buffers, 8-byte aligned.
+int64_t barriers_offset(const kir::Kernel& k);
+// Dynamic shared memory the launch asks for: the carve-up (buffers, then mbarriers) plus 1024
+// bytes for alignment.
 int64_t launch_smem_bytes(const kir::Kernel& k);
 
 } // namespace grove::cuda

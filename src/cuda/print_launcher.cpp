@@ -97,16 +97,17 @@ void Printer::launcher() {
   w_->line("  if (blocks <= 0) return cudaSuccess;");
   w_->line("  if (blocks > 0x7fffffffLL) return cudaErrorInvalidConfiguration;");
   w_->line("  const int smem_bytes = " + std::to_string(launch_smem_bytes(k_)) +
-           ";  // the carve-up + 1024 for alignment");
+           ";  // the carve-up (buffers, mbarriers) + 1024 for alignment");
   w_->line("  err = cudaFuncSetAttribute(" + kernel_symbol(k_) +
            ", cudaFuncAttributeMaxDynamicSharedMemorySize, smem_bytes);");
   w_->line("  if (err != cudaSuccess) return err;");
+  // cudaLaunchKernelEx for every kernel (not <<<>>>): plain C++ then compiles the launcher too.
+  w_->line("  cudaLaunchConfig_t config = {};");
+  w_->line("  config.gridDim = dim3(static_cast<unsigned>(blocks));");
+  w_->line("  config.blockDim = dim3(" + std::to_string(k_.threads()) + ");");
+  w_->line("  config.dynamicSmemBytes = smem_bytes;");
+  w_->line("  config.stream = stream;");
   if (k_.cluster > 1) {
-    w_->line("  cudaLaunchConfig_t config = {};");
-    w_->line("  config.gridDim = dim3(static_cast<unsigned>(blocks));");
-    w_->line("  config.blockDim = dim3(" + std::to_string(k_.threads()) + ");");
-    w_->line("  config.dynamicSmemBytes = smem_bytes;");
-    w_->line("  config.stream = stream;");
     w_->line("  cudaLaunchAttribute cluster[1];");
     w_->line("  cluster[0].id = cudaLaunchAttributeClusterDimension;");
     w_->line("  cluster[0].val.clusterDim.x = " + std::to_string(k_.cluster) + ";");
@@ -114,16 +115,11 @@ void Printer::launcher() {
     w_->line("  cluster[0].val.clusterDim.z = 1;");
     w_->line("  config.attrs = cluster;");
     w_->line("  config.numAttrs = 1;");
-    w_->line("  err = cudaLaunchKernelEx(&config, " + kernel_symbol(k_) + ",");
-    for (size_t i = 0; i < args.size(); ++i)
-      w_->line("      " + args[i] + (i + 1 < args.size() ? "," : ");"));
-    w_->line("  if (err != cudaSuccess) return err;");
-  } else {
-    w_->line("  " + kernel_symbol(k_) + "<<<static_cast<unsigned>(blocks), " +
-             std::to_string(k_.threads()) + ", smem_bytes, stream>>>(");
-    for (size_t i = 0; i < args.size(); ++i)
-      w_->line("      " + args[i] + (i + 1 < args.size() ? "," : ");"));
   }
+  w_->line("  err = cudaLaunchKernelEx(&config, " + kernel_symbol(k_) + ",");
+  for (size_t i = 0; i < args.size(); ++i)
+    w_->line("      " + args[i] + (i + 1 < args.size() ? "," : ");"));
+  w_->line("  if (err != cudaSuccess) return err;");
   w_->line("  return cudaGetLastError();");
   w_->line("}");
   w_->line("#endif  // __CUDACC_RTC__");
@@ -158,8 +154,14 @@ std::string launch_symbol(const Kernel& k) {
   return sanitize(k.name) + "_launch";
 }
 
+int64_t barriers_offset(const Kernel& k) {
+  return (k.smem_bytes + 7) / 8 * 8;
+}
+
 int64_t launch_smem_bytes(const Kernel& k) {
-  return k.smem_bytes + 1024;
+  int64_t barriers = 0;
+  for (const Barrier& b : k.barriers) barriers += 8 * b.slots;
+  return barriers_offset(k) + barriers + 1024;
 }
 
 std::vector<TensorMapSpec> tensor_maps(const Kernel& k) {

@@ -1,0 +1,545 @@
+#include "cpu_device.h"
+
+#include <ucontext.h>
+
+#include <cstring>
+#include <map>
+#include <memory>
+#include <vector>
+
+#include "support/numeric.h"
+
+namespace grove::cpu {
+namespace {
+
+struct Mbar {
+  u32 expected = 0, pending = 0;
+  long long tx = 0;
+  u64 phases = 0; // completed phases
+};
+
+struct Counter { // a barrier that releases when `arrived` reaches its count
+  u32 arrived = 0;
+  u64 gen = 0;
+};
+
+struct Block {
+  unsigned index = 0;
+  int rank = 0;
+  std::unique_ptr<unsigned char[]> store;
+  unsigned char* smem = nullptr; // 1024-byte aligned
+  size_t bytes = 0;
+  std::map<u32, Mbar> mbars;
+  Counter named[16];
+  u32 live = 0; // threads not exited
+};
+
+struct Warp {
+  u32 arrived = 0;
+  u64 gen = 0;
+  unsigned char buf[2][32][64];
+};
+
+struct Fiber {
+  ucontext_t ctx;
+  std::unique_ptr<char[]> stack;
+  Block* block = nullptr;
+  Warp* warp = nullptr;
+  unsigned tid = 0;
+  bool done = false;
+  std::string waiting; // what it waits for, for a deadlock report
+};
+
+constexpr size_t kStack = 256 * 1024;
+
+// The launch in progress (one at a time; single-threaded).
+struct Launch {
+  unsigned blocks = 0, threads = 0, cluster = 1;
+  std::vector<std::unique_ptr<Block>> cl; // the cluster's blocks
+  std::vector<std::unique_ptr<Warp>> warps;
+  std::vector<std::unique_ptr<Fiber>> fibers;
+  Counter cluster_bar;
+  u32 cluster_live = 0;
+  const std::function<void()>* kernel = nullptr;
+  ucontext_t sched;
+  Fiber* cur = nullptr;
+  u64 progress = 0;
+  std::string error;
+};
+Launch* g = nullptr;
+std::string g_last_error;
+
+Fiber& self() {
+  return *g->cur;
+}
+Block& block_of(int cta) {
+  if (cta < 0) return *self().block;
+  if (cta >= static_cast<int>(g->cl.size()))
+    fail("cluster rank " + std::to_string(cta) + " outside a cluster of " +
+         std::to_string(g->cl.size()));
+  return *g->cl[static_cast<size_t>(cta)];
+}
+
+void yield() {
+  swapcontext(&self().ctx, &g->sched);
+}
+
+template <class P> void wait_until(P ready, const std::string& what) {
+  while (!ready()) {
+    self().waiting = what;
+    yield();
+  }
+  self().waiting.clear();
+  ++g->progress;
+}
+
+// A counter barrier: arrive, then (if `wait`) wait until `count` arrivals released it.
+void arrive_counter(Counter& c, u32 count, bool wait, const std::string& what) {
+  u64 gen = c.gen;
+  ++g->progress;
+  if (++c.arrived >= count) {
+    c.arrived = 0;
+    ++c.gen;
+    return;
+  }
+  if (wait) wait_until([&] { return c.gen != gen; }, what);
+}
+
+// Exited threads no longer count for __syncthreads or the cluster barrier.
+void release_after_exit(Block& b) {
+  Counter& s = b.named[0];
+  if (s.arrived > 0 && s.arrived >= b.live) {
+    s.arrived = 0;
+    ++s.gen;
+  }
+  if (g->cluster_bar.arrived > 0 && g->cluster_bar.arrived >= g->cluster_live) {
+    g->cluster_bar.arrived = 0;
+    ++g->cluster_bar.gen;
+  }
+}
+
+void fiber_main() {
+  Fiber& f = self();
+  (*g->kernel)();
+  f.done = true;
+  --f.block->live;
+  --g->cluster_live;
+  ++g->progress;
+  release_after_exit(*f.block);
+  swapcontext(&f.ctx, &g->sched);
+}
+
+// (Its own function: getcontext in the launch loop would make g++ warn that the loop's variables
+// might be clobbered, as after setjmp.)
+[[gnu::noinline]] std::unique_ptr<Fiber> make_fiber(Block* b, Warp* w, unsigned tid) {
+  auto f = std::make_unique<Fiber>();
+  f->block = b;
+  f->warp = w;
+  f->tid = tid;
+  f->stack = std::make_unique<char[]>(kStack);
+  getcontext(&f->ctx);
+  f->ctx.uc_stack.ss_sp = f->stack.get();
+  f->ctx.uc_stack.ss_size = kStack;
+  f->ctx.uc_link = nullptr;
+  makecontext(&f->ctx, fiber_main, 0);
+  return f;
+}
+
+Mbar& mbar(u32 bar, int cta) {
+  Block& b = block_of(cta);
+  auto it = b.mbars.find(bar);
+  if (it == b.mbars.end())
+    fail("mbarrier at shared address " + std::to_string(bar) + " used before mbar_init");
+  return it->second;
+}
+
+void maybe_complete(Mbar& m) {
+  if (m.pending == 0 && m.tx == 0) {
+    ++m.phases;
+    m.pending = m.expected;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Tensor maps: what cuTensorMapEncodeTiled was given, in the 128 bytes of a CUtensorMap.
+
+struct Map {
+  const unsigned char* base;
+  int dtype;
+  u32 rank;
+  int swizzle_bytes; // 0 or 128
+  int elem;
+  u64 dims[5];
+  u64 strides[5]; // bytes; strides[0] = elem
+  u32 box[5];
+};
+static_assert(sizeof(Map) <= 128, "a CUtensorMap is 128 bytes");
+
+int dtype_bytes(int dtype) {
+  switch (dtype) {
+  case 0: // UINT8
+    return 1;
+  case 6: // FLOAT16
+  case 9: // BFLOAT16
+    return 2;
+  case 7: // FLOAT32
+    return 4;
+  }
+  return 0;
+}
+
+Map decode(const void* p) {
+  Map m;
+  std::memcpy(&m, p, sizeof m);
+  return m;
+}
+
+// The byte a 128B-swizzled access at `addr` reaches: chunk bits 4-6 xor row bits 7-9.
+u32 swizzle128(u32 addr) {
+  return addr ^ (((addr >> 7) & 7u) << 4);
+}
+
+// Visits every element of the map's box at `coords`: f(smem byte offset in the box, global
+// address or null when outside the tensor).
+template <class F> void for_box(const Map& m, const int* coords, F&& f) {
+  u64 n = 1;
+  for (u32 d = 0; d < m.rank; ++d) n *= m.box[d];
+  const u64 inner_bytes = static_cast<u64>(m.box[0]) * static_cast<u64>(m.elem);
+  for (u64 i = 0; i < n; ++i) {
+    u64 rest = i;
+    bool inside = true;
+    const unsigned char* gaddr = m.base;
+    for (u32 d = 0; d < m.rank; ++d) {
+      long long c = coords[d] + static_cast<long long>(rest % m.box[d]);
+      rest /= m.box[d];
+      if (c < 0 || static_cast<u64>(c) >= m.dims[d]) inside = false;
+      else gaddr += static_cast<u64>(c) * m.strides[d];
+    }
+    u64 off = i * static_cast<u64>(m.elem);
+    if (m.swizzle_bytes) off = (off / inner_bytes) * 128 + off % inner_bytes;
+    f(off, inside ? gaddr : nullptr);
+  }
+}
+
+float to_f32(int type, u32 bits) {
+  switch (type) {
+  case 0:
+    return f16_bits_to_f32(static_cast<uint16_t>(bits));
+  case 1:
+    return bf16_bits_to_f32(static_cast<uint16_t>(bits));
+  case 2:
+    return e4m3_bits_to_f32(static_cast<uint8_t>(bits));
+  default:
+    return e5m2_bits_to_f32(static_cast<uint8_t>(bits));
+  }
+}
+
+// Element (mn, k) of a wgmma operand in shared memory, through its descriptor. K-major: rows of
+// the M (N) dimension, 8-row groups SBO apart, a row 128 bytes; M/N-major: rows of K, 8-row
+// groups SBO apart, 64-element panels of M (N) LBO apart.
+float operand(u64 desc, int mn, int k, int type, bool mn_major) {
+  const u32 start = static_cast<u32>(desc & 0x3fffu) << 4;
+  const u32 lbo = static_cast<u32>((desc >> 16) & 0x3fffu) << 4;
+  const u32 sbo = static_cast<u32>((desc >> 32) & 0x3fffu) << 4;
+  if ((desc >> 62) != 1) fail("a wgmma descriptor without 128-byte swizzle (layout type 1)");
+  const u32 eb = type < 2 ? 2u : 1u;
+  const u32 umn = static_cast<u32>(mn), uk = static_cast<u32>(k);
+  u32 addr = mn_major ? start + (umn / (128 / eb)) * lbo + (uk / 8) * sbo + (uk % 8) * 128 +
+                            (umn % (128 / eb)) * eb
+                      : start + (umn / 8) * sbo + (umn % 8) * 128 + uk * eb;
+  const unsigned char* p = smem_at(swizzle128(addr), eb);
+  u32 bits = eb == 2 ? static_cast<u32>(p[0] | (p[1] << 8)) : p[0];
+  return to_f32(type, bits);
+}
+
+} // namespace
+
+// ---------------------------------------------------------------------------------------------
+
+std::string launch(unsigned blocks, unsigned threads, unsigned cluster, size_t smem_bytes,
+                   const std::function<void()>& kernel) {
+  if (cluster == 0 || blocks % cluster != 0)
+    return g_last_error = "a grid of " + std::to_string(blocks) +
+                          " blocks is not a whole number of clusters of " +
+                          std::to_string(cluster);
+  if (threads % 32 != 0 || threads == 0 || threads > 1024)
+    return g_last_error = "blocks of " + std::to_string(threads) + " threads";
+  if (smem_bytes > 232448)
+    return g_last_error = std::to_string(smem_bytes) + " bytes of dynamic shared memory";
+  Launch l;
+  l.blocks = blocks;
+  l.threads = threads;
+  l.cluster = cluster;
+  l.kernel = &kernel;
+  g = &l;
+  for (unsigned first = 0; first < blocks && l.error.empty(); first += cluster) {
+    l.cl.clear();
+    l.warps.clear();
+    l.fibers.clear();
+    l.cluster_bar = {};
+    l.cluster_live = cluster * threads;
+    for (unsigned r = 0; r < cluster; ++r) {
+      auto b = std::make_unique<Block>();
+      b->index = first + r;
+      b->rank = static_cast<int>(r);
+      b->bytes = smem_bytes + 1024;
+      b->store = std::make_unique<unsigned char[]>(b->bytes + 1024);
+      std::memset(b->store.get(), 0xa5, b->bytes + 1024); // not zero: unwritten reads show
+      auto raw = reinterpret_cast<uintptr_t>(b->store.get());
+      b->smem = b->store.get() + ((1024 - raw % 1024) % 1024);
+      b->live = threads;
+      for (unsigned w = 0; w < threads / 32; ++w) l.warps.push_back(std::make_unique<Warp>());
+      for (unsigned t = 0; t < threads; ++t) {
+        l.fibers.push_back(make_fiber(b.get(), l.warps[r * (threads / 32) + t / 32].get(), t));
+      }
+      l.cl.push_back(std::move(b));
+    }
+    // Round robin until every thread exits; a round in which no thread got anywhere is a
+    // deadlock.
+    for (bool live = true; live && l.error.empty();) {
+      live = false;
+      u64 before = l.progress;
+      for (auto& f : l.fibers) {
+        if (f->done) continue;
+        live = true;
+        l.cur = f.get();
+        swapcontext(&l.sched, &f->ctx);
+        if (!l.error.empty()) break;
+      }
+      if (live && l.error.empty() && l.progress == before) {
+        std::string where;
+        int shown = 0;
+        for (auto& f : l.fibers)
+          if (!f->done && shown++ < 12)
+            where += "\n  block " + std::to_string(f->block->index) + " thread " +
+                     std::to_string(f->tid) + ": " + f->waiting;
+        l.error = "deadlock: no thread can go on" + where;
+      }
+    }
+  }
+  g = nullptr;
+  return g_last_error = l.error;
+}
+
+const std::string& last_error() {
+  return g_last_error;
+}
+
+Coord3 thread_idx() {
+  return {self().tid, 0, 0};
+}
+Coord3 block_idx() {
+  return {self().block->index, 0, 0};
+}
+Coord3 grid_dim() {
+  return {g->blocks, 1, 1};
+}
+Coord3 block_dim() {
+  return {g->threads, 1, 1};
+}
+
+unsigned char* dynamic_smem() {
+  return self().block->smem;
+}
+
+u32 smem_addr(const void* p) {
+  const Block& b = *self().block;
+  auto d = static_cast<const unsigned char*>(p) - b.smem;
+  if (d < 0 || static_cast<size_t>(d) >= b.bytes) fail("a generic pointer outside shared memory");
+  return static_cast<u32>(d);
+}
+
+unsigned char* smem_at(u32 addr, size_t bytes, int cta) {
+  Block& b = block_of(cta);
+  if (addr + bytes > b.bytes - 1024)
+    fail("shared-memory access at " + std::to_string(addr) + " (+" + std::to_string(bytes) +
+         ") outside the " + std::to_string(b.bytes - 1024) + " bytes launched with");
+  return b.smem + addr;
+}
+
+int cluster_rank() {
+  return self().block->rank;
+}
+
+void fail(const std::string& what) {
+  Fiber& f = self();
+  g->error = "block " + std::to_string(f.block->index) + " thread " + std::to_string(f.tid) +
+             ": " + what;
+  swapcontext(&f.ctx, &g->sched); // never resumed
+  __builtin_unreachable();
+}
+
+void sync_threads() {
+  Block& b = *self().block;
+  arrive_counter(b.named[0], b.live, true, "__syncthreads");
+}
+
+void named_barrier(u32 id, u32 threads, bool wait) {
+  if (id == 0 || id > 15) fail("named barrier id " + std::to_string(id));
+  arrive_counter(self().block->named[id], threads, wait,
+                 "named barrier " + std::to_string(id) + " (" + std::to_string(threads) +
+                     " threads)");
+}
+
+void cluster_barrier() {
+  arrive_counter(g->cluster_bar, g->cluster_live, true, "cluster barrier");
+}
+
+void mbar_init(u32 bar, u32 arrivals) {
+  if (bar % 8) fail("mbarrier at an address that is not 8-byte aligned");
+  smem_at(bar, 8);
+  Mbar& m = self().block->mbars[bar];
+  m = Mbar{arrivals, arrivals, 0, 0};
+  ++g->progress;
+}
+
+void mbar_arrive(u32 bar, int cta, u32 expect_tx) {
+  Mbar& m = mbar(bar, cta);
+  m.tx += expect_tx;
+  if (m.pending == 0) fail("an arrival on a completed mbarrier phase");
+  --m.pending;
+  ++g->progress;
+  maybe_complete(m);
+}
+
+void mbar_complete_tx(u32 bar, int cta, u32 bytes) {
+  Mbar& m = mbar(bar, cta);
+  m.tx -= bytes;
+  ++g->progress;
+  maybe_complete(m);
+}
+
+void mbar_wait(u32 bar, u32 parity) {
+  Mbar& m = mbar(bar, -1);
+  wait_until([&] { return m.phases % 2 != parity; },
+             "mbarrier at " + std::to_string(bar) + ", parity " + std::to_string(parity));
+}
+
+void warp_exchange(const void* in, size_t bytes, void* out) {
+  Warp& w = *self().warp;
+  const u64 gen = w.gen;
+  const unsigned lane = self().tid % 32;
+  std::memcpy(w.buf[gen % 2][lane], in, bytes);
+  ++g->progress;
+  if (++w.arrived == 32) {
+    w.arrived = 0;
+    ++w.gen;
+  } else {
+    wait_until([&] { return w.gen != gen; }, "a warp collective (shfl, stmatrix, wgmma)");
+  }
+  for (unsigned l = 0; l < 32; ++l)
+    std::memcpy(static_cast<unsigned char*>(out) + l * bytes, w.buf[gen % 2][l], bytes);
+}
+
+void tma_load(u32 dst, const void* map, u32 bar, const int* coords, int rank, u32 mask) {
+  const Map m = decode(map);
+  if (static_cast<u32>(rank) != m.rank) fail("a TMA load with coordinates of another rank");
+  if (dst % 128) fail("a TMA load into shared memory not 128-byte aligned");
+  u32 total = m.elem;
+  for (u32 d = 0; d < m.rank; ++d) total *= m.box[d];
+  std::vector<int> targets;
+  if (mask == 0)
+    targets.push_back(cluster_rank());
+  else
+    for (int r = 0; r < 16; ++r)
+      if (mask & (1u << r)) targets.push_back(r);
+  for (int t : targets) {
+    for_box(m, coords, [&](u64 off, const unsigned char* src) {
+      u32 a = dst + static_cast<u32>(off);
+      if (m.swizzle_bytes) a = swizzle128(a);
+      unsigned char* p = smem_at(a, static_cast<size_t>(m.elem), t);
+      if (src)
+        std::memcpy(p, src, static_cast<size_t>(m.elem));
+      else
+        std::memset(p, 0, static_cast<size_t>(m.elem));
+    });
+    mbar_complete_tx(bar, t, total);
+  }
+}
+
+void tma_store(const void* map, u32 src, const int* coords, int rank) {
+  const Map m = decode(map);
+  if (static_cast<u32>(rank) != m.rank) fail("a TMA store with coordinates of another rank");
+  if (src % 128) fail("a TMA store from shared memory not 128-byte aligned");
+  for_box(m, coords, [&](u64 off, const unsigned char* dst) {
+    u32 a = src + static_cast<u32>(off);
+    if (m.swizzle_bytes) a = swizzle128(a);
+    const unsigned char* p = smem_at(a, static_cast<size_t>(m.elem));
+    if (dst) std::memcpy(const_cast<unsigned char*>(dst), p, static_cast<size_t>(m.elem));
+  });
+  ++g->progress;
+}
+
+int encode_tiled(void* out, int dtype, u32 rank, void* base, const uint64_t* dims,
+                 const uint64_t* strides,
+                 const uint32_t* box, const uint32_t* elem_strides, int interleave, int swizzle) {
+  Map m{};
+  m.base = static_cast<const unsigned char*>(base);
+  m.dtype = dtype;
+  m.rank = rank;
+  m.elem = dtype_bytes(dtype);
+  if (m.elem == 0 || rank < 1 || rank > 5 || interleave != 0) return 1;
+  if (reinterpret_cast<uintptr_t>(base) % 16) return 1; // globalAddress: 16-byte aligned
+  if (swizzle != 0 && swizzle != 3) return 1;            // NONE or 128B
+  m.swizzle_bytes = swizzle == 3 ? 128 : 0;
+  m.strides[0] = static_cast<u64>(m.elem);
+  for (u32 d = 0; d < rank; ++d) {
+    m.dims[d] = dims[d];
+    m.box[d] = box[d];
+    if (dims[d] == 0 || box[d] == 0 || box[d] > 256 || elem_strides[d] != 1) return 1;
+    if (d > 0) {
+      m.strides[d] = strides[d - 1];
+      if (strides[d - 1] % 16 || strides[d - 1] >= (1ull << 40)) return 1;
+    }
+  }
+  const u64 inner = static_cast<u64>(box[0]) * static_cast<u64>(m.elem);
+  if (inner % 16) return 1;
+  if (m.swizzle_bytes && inner > 128) return 1;
+  std::memcpy(out, &m, sizeof m);
+  return 0;
+}
+
+void wgmma(float* d, int n, int a_type, int b_type, u64 desc_a, const u32* a_regs, u64 desc_b,
+           int trans_a, int trans_b, int scale_d) {
+  const unsigned lane = self().tid % 32, warp = (self().tid / 32) % 4;
+  const int k_elems = a_type < 2 ? 16 : 32;
+  // A from registers: the quad's four threads hold this thread's rows (m16k16 A fragment).
+  u32 quad[32][4];
+  if (a_regs) warp_exchange(a_regs, 16, quad);
+  auto a_at = [&](int row, int k) -> float {
+    if (!a_regs) return operand(desc_a, static_cast<int>(warp) * 16 + row, k, a_type, trans_a);
+    // row 0..15 of this warp's slice; thread q of the quad holds columns 2q, 2q+1 (+8)
+    const unsigned src = (static_cast<unsigned>(row) % 8) * 4 + (static_cast<unsigned>(k) % 8) / 2;
+    const int reg = (row >= 8 ? 1 : 0) + (k >= 8 ? 2 : 0);
+    u32 pair = quad[src][reg];
+    return to_f32(a_type, (k % 2) ? pair >> 16 : pair & 0xffffu);
+  };
+  for (int j = 0; j < n / 8; ++j)
+    for (int rh = 0; rh < 2; ++rh)
+      for (int e = 0; e < 2; ++e) {
+        const int row = static_cast<int>(lane / 4) + 8 * rh;
+        const int col = 8 * j + 2 * static_cast<int>(lane % 4) + e;
+        double acc = 0;
+        for (int k = 0; k < k_elems; ++k)
+          acc += static_cast<double>(a_at(row, k)) *
+                 static_cast<double>(operand(desc_b, col, k, b_type, trans_b));
+        float& out = d[j * 4 + rh * 2 + e];
+        out = static_cast<float>(acc) + (scale_d ? out : 0.0f);
+      }
+  ++g->progress;
+}
+
+void stmatrix_x4(u32 row_addr, const u32* regs) {
+  struct Lane {
+    u32 addr, r[4];
+  } mine{row_addr, {regs[0], regs[1], regs[2], regs[3]}}, all[32];
+  warp_exchange(&mine, sizeof mine, all);
+  // This lane gave the address of row (lane % 8) of matrix (lane / 8), whose 8 elements lanes
+  // 4 * row .. 4 * row + 3 hold, two each, in register (lane / 8).
+  const unsigned lane = self().tid % 32, mat = lane / 8, row = lane % 8;
+  if (row_addr % 16) fail("stmatrix row address not 16-byte aligned");
+  unsigned char* p = smem_at(row_addr, 16);
+  for (unsigned q = 0; q < 4; ++q) std::memcpy(p + 4 * q, &all[4 * row + q].r[mat], 4);
+}
+
+} // namespace grove::cpu
