@@ -14,9 +14,10 @@
 #include <random>
 #include <sstream>
 
-#include "api/session.h"
 #include "cuda/print_cuda.h"
+#include "example_cases.h"
 #include "lowering/pipeline.h"
+#include "lowering_util.h"
 #include "runtime/launch.h"
 #include "runtime/run.h"
 #include "taskir/interpreter.h"
@@ -25,12 +26,6 @@ using namespace grove;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct Case {
-  std::string file, mapping;
-  std::map<std::string, int64_t> sizes;
-  std::string types; // "T=bf16"
-};
 
 std::string shell(const std::string& cmd, int& rc) {
   std::string log;
@@ -47,7 +42,8 @@ std::string shell(const std::string& cmd, int& rc) {
 
 void write_file(const fs::path& p, const std::vector<unsigned char>& bytes) {
   std::ofstream(p, std::ios::binary)
-      .write(reinterpret_cast<const char*>(bytes.data()), static_cast<std::streamsize>(bytes.size()));
+      .write(reinterpret_cast<const char*>(bytes.data()),
+             static_cast<std::streamsize>(bytes.size()));
 }
 
 std::vector<unsigned char> read_file(const fs::path& p) {
@@ -60,6 +56,7 @@ std::string driver(const std::vector<kir::Kernel>& kernels,
                    const std::map<std::string, int64_t>& sizes,
                    const std::map<std::string, double>& floats) {
   std::ostringstream o;
+  o.precision(17);
   o << "#include <cstdio>\n#include <cstdlib>\n#include <string>\n#include <cuda_runtime.h>\n\n";
   for (const kir::Kernel& k : kernels) o << cuda::launch_declaration(k) << "\n";
   o << R"(
@@ -94,7 +91,7 @@ int main(int, char** argv) {
     o << "  if (" << cuda::launch_symbol(k) << "(";
     for (const kir::GlobalTensor& t : k.tensors) o << "t_" << t.name << ", ";
     for (const std::string& v : k.size_vars) o << sizes.at(v) << ", ";
-    for (const std::string& v : k.float_params) o << floats.at(v) << "f, ";
+    for (const std::string& v : k.float_params) o << "float(" << floats.at(v) << "), ";
     o << "nullptr) != cudaSuccess) {\n    std::fprintf(stderr, \"" << k.name
       << ": %s\\n\", grove::cpu::last_error().c_str());\n    return 2;\n  }\n";
   }
@@ -104,32 +101,35 @@ int main(int, char** argv) {
   return o.str();
 }
 
-void run_case(const Case& c) {
-  std::ostringstream err;
-  TypeArgs types;
-  if (!c.types.empty()) {
-    ASSERT_EQ(parse_type_args(c.types, types), "");
-  }
-  auto l = load(std::string(GROVE_SOURCE_DIR) + "/examples/" + c.file, err, types);
-  ASSERT_TRUE(l) << err.str();
-  const MappingDecl* m = pick_mapping(*l, c.mapping, err);
-  ASSERT_TRUE(m) << err.str();
-  const TaskDecl* task = entry_task(l->prog, *m);
+// Where each case's sources, inputs and outputs go (kept for a look after a failure).
+fs::path case_dir(const test::Case& c) {
+  return fs::path(GROVE_TEST_OUT_DIR) / "cpu_device" / test::case_name(c);
+}
+
+void run_case(const test::Case& c) {
+  auto prog = c.from.empty()
+                  ? test::compile_file(test::example(c.file), c.types)
+                  : test::compile_text(test::replace(test::read_example(c.file), c.from, c.to),
+                                       test::example(c.file), c.types);
+  ASSERT_EQ(prog->errors, "");
+  const MappingDecl* m = prog->prog.find_mapping(c.mapping);
+  ASSERT_TRUE(m);
+  const TaskDecl* task = entry_task(prog->prog, *m);
   ASSERT_TRUE(task);
 
   EntryArgs args = allocate_entry(*task, c.sizes, m->loc);
-  fill_inputs(*task, args, /*seed=*/std::random_device{}(), /*poison_outputs=*/true);
-  EntryArgs ref = args;
-  for (auto& [k, b] : ref.tensors) b = std::make_shared<Buffer>(*b);
-  run_mapping(l->prog, *m, ref, {});
+  for (auto& [k, v] : c.scalars) args.scalars[k] = v;
+  test::randomize(*task, args, std::random_device{}());
+  EntryArgs ref = test::deep_copy(args);
+  run_mapping(prog->prog, *m, ref, {});
 
+  // As `grove build` prints them: only the head dimension (it shapes on-chip tiles) fixed, every
+  // other size a parameter of the launch functions.
   lower::LowerOptions lo;
-  lo.sizes = c.sizes;
-  lower::Lowered lowered = lower::lower_mapping(l->prog, *m, lo);
+  if (c.sizes.count("D")) lo.sizes = {{"D", c.sizes.at("D")}};
+  lower::Lowered lowered = lower::lower_mapping(prog->prog, *m, lo);
 
-  std::string name = c.file.substr(0, c.file.find('.')) + "_" + m->name;
-  for (const auto& [k, v] : c.sizes) name += "_" + k + std::to_string(v);
-  fs::path dir = fs::path(GROVE_TEST_OUT_DIR) / "cpu_device" / name;
+  fs::path dir = case_dir(c);
   fs::remove_all(dir);
   fs::create_directories(dir);
   std::string sources;
@@ -141,7 +141,8 @@ void run_case(const Case& c) {
                 dir / "grove_sm90_host.cuh");
   std::ofstream(dir / "main.cpp") << driver(lowered.kernels, c.sizes, args.scalars);
 
-  // Every tensor the kernels name, laid out as on the device (rows padded to 16 bytes).
+  // Every tensor the kernels name, laid out as on the device (rows padded to 16 bytes);
+  // temporaries start as NaN.
   std::map<std::string, const kir::GlobalTensor*> globals;
   for (const kir::Kernel& k : lowered.kernels)
     for (const kir::GlobalTensor& t : k.tensors) globals.emplace(t.name, &t);
@@ -163,11 +164,12 @@ void run_case(const Case& c) {
   }
 
   int rc = 0;
-  std::string cmd = std::string(GROVE_CXX) + " -std=c++20 -O1 -w -Wno-psabi -DGROVE_REAL_DEVICE_HEADER='\"" +
-                    GROVE_SOURCE_DIR + "/src/cuda/grove_sm90.cuh\"' -I" + GROVE_CPU_DEVICE_DIR +
-                    "/include -I" + GROVE_CPU_DEVICE_DIR + " -I" + GROVE_SOURCE_DIR + "/src -x c++" +
-                    sources + " " + (dir / "main.cpp").string() + " -x none " +
-                    GROVE_CPU_DEVICE_LIBS + " -o " + (dir / "run").string();
+  std::string cmd = std::string(GROVE_CXX) + " -std=c++20 -O0 -w -Wno-psabi " +
+                    "-DGROVE_REAL_DEVICE_HEADER='\"" + GROVE_SOURCE_DIR +
+                    "/src/cuda/grove_sm90.cuh\"' -I" + GROVE_CPU_DEVICE_DIR + "/include -I" +
+                    GROVE_CPU_DEVICE_DIR + " -I" + GROVE_SOURCE_DIR + "/src -x c++" + sources +
+                    " " + (dir / "main.cpp").string() + " -x none " + GROVE_CPU_DEVICE_LIBS +
+                    " -o " + (dir / "run").string();
   std::string log = shell(cmd, rc);
   ASSERT_EQ(rc, 0) << cmd << "\n" << log;
   log = shell((dir / "run").string() + " " + dir.string(), rc);
@@ -189,13 +191,20 @@ void run_case(const Case& c) {
     }
     ASSERT_GT(den, 0.0) << p.name << " is zero in the interpreter's run";
     EXPECT_EQ(bad, 0u) << p.name << ": elements never written (still NaN) or not finite";
-    double rel = std::sqrt(num / den), bound = check_tolerance(l->prog, *m, p.type.elem);
+    double rel = std::sqrt(num / den), bound = check_tolerance(prog->prog, *m, p.type.elem);
     EXPECT_LE(rel, bound) << p.name << ": ||out - ref|| / ||ref|| against the interpreter";
   }
 }
 
 } // namespace
 
-TEST(CpuDevice, Gemm) {
-  run_case({"gemm.grove", "h100", {{"M", 256}, {"N", 512}, {"K", 192}}});
+class CpuDevice : public ::testing::TestWithParam<test::Case> {};
+
+TEST_P(CpuDevice, PrintedKernelsMatchTheInterpreter) {
+  run_case(GetParam());
 }
+
+INSTANTIATE_TEST_SUITE_P(Examples, CpuDevice, ::testing::ValuesIn(test::example_cases()),
+                         [](const ::testing::TestParamInfo<test::Case>& p) {
+                           return test::case_name(p.param);
+                         });

@@ -204,7 +204,6 @@ u32 swizzle128(u32 addr) {
 template <class F> void for_box(const Map& m, const int* coords, F&& f) {
   u64 n = 1;
   for (u32 d = 0; d < m.rank; ++d) n *= m.box[d];
-  const u64 inner_bytes = static_cast<u64>(m.box[0]) * static_cast<u64>(m.elem);
   for (u64 i = 0; i < n; ++i) {
     u64 rest = i;
     bool inside = true;
@@ -212,11 +211,12 @@ template <class F> void for_box(const Map& m, const int* coords, F&& f) {
     for (u32 d = 0; d < m.rank; ++d) {
       long long c = coords[d] + static_cast<long long>(rest % m.box[d]);
       rest /= m.box[d];
-      if (c < 0 || static_cast<u64>(c) >= m.dims[d]) inside = false;
-      else gaddr += static_cast<u64>(c) * m.strides[d];
+      if (c < 0 || static_cast<u64>(c) >= m.dims[d])
+        inside = false;
+      else
+        gaddr += static_cast<u64>(c) * m.strides[d];
     }
     u64 off = i * static_cast<u64>(m.elem);
-    if (m.swizzle_bytes) off = (off / inner_bytes) * 128 + off % inner_bytes;
     f(off, inside ? gaddr : nullptr);
   }
 }
@@ -260,8 +260,7 @@ std::string launch(unsigned blocks, unsigned threads, unsigned cluster, size_t s
                    const std::function<void()>& kernel) {
   if (cluster == 0 || blocks % cluster != 0)
     return g_last_error = "a grid of " + std::to_string(blocks) +
-                          " blocks is not a whole number of clusters of " +
-                          std::to_string(cluster);
+                          " blocks is not a whole number of clusters of " + std::to_string(cluster);
   if (threads % 32 != 0 || threads == 0 || threads > 1024)
     return g_last_error = "blocks of " + std::to_string(threads) + " threads";
   if (smem_bytes > 232448)
@@ -363,8 +362,8 @@ int cluster_rank() {
 
 void fail(const std::string& what) {
   Fiber& f = self();
-  g->error = "block " + std::to_string(f.block->index) + " thread " + std::to_string(f.tid) +
-             ": " + what;
+  g->error =
+      "block " + std::to_string(f.block->index) + " thread " + std::to_string(f.tid) + ": " + what;
   swapcontext(&f.ctx, &g->sched); // never resumed
   __builtin_unreachable();
 }
@@ -471,8 +470,8 @@ void tma_store(const void* map, u32 src, const int* coords, int rank) {
 }
 
 int encode_tiled(void* out, int dtype, u32 rank, void* base, const uint64_t* dims,
-                 const uint64_t* strides,
-                 const uint32_t* box, const uint32_t* elem_strides, int interleave, int swizzle) {
+                 const uint64_t* strides, const uint32_t* box, const uint32_t* elem_strides,
+                 int interleave, int swizzle) {
   Map m{};
   m.base = static_cast<const unsigned char*>(base);
   m.dtype = dtype;
@@ -480,7 +479,7 @@ int encode_tiled(void* out, int dtype, u32 rank, void* base, const uint64_t* dim
   m.elem = dtype_bytes(dtype);
   if (m.elem == 0 || rank < 1 || rank > 5 || interleave != 0) return 1;
   if (reinterpret_cast<uintptr_t>(base) % 16) return 1; // globalAddress: 16-byte aligned
-  if (swizzle != 0 && swizzle != 3) return 1;            // NONE or 128B
+  if (swizzle != 0 && swizzle != 3) return 1;           // NONE or 128B
   m.swizzle_bytes = swizzle == 3 ? 128 : 0;
   m.strides[0] = static_cast<u64>(m.elem);
   for (u32 d = 0; d < rank; ++d) {
@@ -495,6 +494,9 @@ int encode_tiled(void* out, int dtype, u32 rank, void* base, const uint64_t* dim
   const u64 inner = static_cast<u64>(box[0]) * static_cast<u64>(m.elem);
   if (inner % 16) return 1;
   if (m.swizzle_bytes && inner > 128) return 1;
+  // (A swizzled box narrower than the 128-byte span is legal, but its shared-memory layout is not
+  // modelled here; Grove's printer never asks for one.)
+  if (m.swizzle_bytes && inner != 128) return 1;
   std::memcpy(out, &m, sizeof m);
   return 0;
 }

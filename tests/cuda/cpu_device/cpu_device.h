@@ -60,9 +60,9 @@ int cluster_rank();
 [[noreturn]] void fail(const std::string& what);
 
 // Barriers.
-void sync_threads();                                  // __syncthreads
-void named_barrier(u32 id, u32 threads, bool wait);   // bar.sync / bar.arrive
-void cluster_barrier();                               // barrier.cluster arrive + wait
+void sync_threads();                                // __syncthreads
+void named_barrier(u32 id, u32 threads, bool wait); // bar.sync / bar.arrive
+void cluster_barrier();                             // barrier.cluster arrive + wait
 
 // mbarriers (state kept beside the shared memory, keyed by address).
 void mbar_init(u32 bar, u32 arrivals);
@@ -80,8 +80,8 @@ void tma_load(u32 dst, const void* map, u32 bar, const int* coords, int rank, u3
 void tma_store(const void* map, u32 src, const int* coords, int rank);
 // cuTensorMapEncodeTiled's checks and encoding (the fake driver entry point).
 int encode_tiled(void* map, int dtype, u32 rank, void* base, const uint64_t* dims,
-                 const uint64_t* strides,
-                 const uint32_t* box, const uint32_t* elem_strides, int interleave, int swizzle);
+                 const uint64_t* strides, const uint32_t* box, const uint32_t* elem_strides,
+                 int interleave, int swizzle);
 
 // wgmma.mma_async m64nNk(32 bytes): d (this thread's accumulator fragment, N/2 floats) = A · B
 // (+ d when scale_d). `a_type`, `b_type`: 0 f16, 1 bf16, 2 e4m3, 3 e5m2. A comes from shared

@@ -66,10 +66,9 @@ cudaError_t cudaOccupancyMaxActiveClusters(int* n, void (*)(P...), const cudaLau
 template <class... P, class... A>
 cudaError_t cudaLaunchKernelEx(const cudaLaunchConfig_t* c, void (*kernel)(P...), A&&... args) {
   std::tuple<P...> params(std::forward<A>(args)...); // converted as the launch would
-  std::string err = grove::cpu::launch(c->gridDim.x * c->gridDim.y * c->gridDim.z,
-                                       c->blockDim.x * c->blockDim.y * c->blockDim.z,
-                                       grove_cpu_cluster(c), c->dynamicSmemBytes,
-                                       [&] { std::apply(kernel, params); });
+  std::string err = grove::cpu::launch(
+      c->gridDim.x * c->gridDim.y * c->gridDim.z, c->blockDim.x * c->blockDim.y * c->blockDim.z,
+      grove_cpu_cluster(c), c->dynamicSmemBytes, [&] { std::apply(kernel, params); });
   return err.empty() ? cudaSuccess : cudaErrorLaunchFailure;
 }
 inline cudaError_t cudaGetLastError() {

@@ -27,9 +27,7 @@ template <int Which> struct GroveCpuX {
                         : ::grove::cpu::block_dim().x;
   }
 };
-template <int Which> struct GroveCpuCoord {
-  GroveCpuX<Which> x;
-};
+template <int Which> struct GroveCpuCoord { GroveCpuX<Which> x; };
 inline constexpr GroveCpuCoord<0> threadIdx{};
 inline constexpr GroveCpuCoord<1> blockIdx{};
 inline constexpr GroveCpuCoord<2> gridDim{};
@@ -224,7 +222,7 @@ template <int Pending> inline void wgmma_wait() {}
   }
 #define GROVE_CPU_WGMMA_8(N, TA, TB, ca, cb)                                                       \
   template <int TransA, int TransB, int ScaleD = 1>                                                \
-  inline void wgmma_m64n##N##k32_##TA##_##TB##_ss(float* d, u64 desc_a, u64 desc_b) {             \
+  inline void wgmma_m64n##N##k32_##TA##_##TB##_ss(float* d, u64 desc_a, u64 desc_b) {              \
     static_assert(TransA == 0 && TransB == 0, "wgmma reads 8-bit operands K-major only");          \
     cpu::wgmma(d, N, ca, cb, desc_a, nullptr, desc_b, 0, 0, ScaleD);                               \
   }
