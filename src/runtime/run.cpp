@@ -146,7 +146,8 @@ GpuRunReport run_on_gpu(const std::vector<kir::Kernel>& kernels,
   std::map<std::string, std::unique_ptr<DeviceBuffer>> bufs;
   std::map<std::string, cu::DevicePtr> ptrs;
   std::map<std::string, bool> written;
-  for (const kir::GlobalTensor* t : tensors_of(kernels, written)) {
+  const std::vector<const kir::GlobalTensor*> used = tensors_of(kernels, written);
+  for (const kir::GlobalTensor* t : used) {
     auto it = tensors.find(t->name);
     std::vector<unsigned char> host;
     if (it != tensors.end()) {
@@ -180,7 +181,7 @@ GpuRunReport run_on_gpu(const std::vector<kir::Kernel>& kernels,
                                   : e.hint);
     }
   }
-  for (const kir::GlobalTensor* t : tensors_of(kernels, written)) {
+  for (const kir::GlobalTensor* t : used) { // (tensors_of lists only names not yet in `written`)
     if (!written[t->name] || !tensors.count(t->name)) continue; // temporaries stay on the GPU
     const DeviceBuffer& buf = *bufs.at(t->name);
     std::vector<unsigned char> host(buf.bytes());
