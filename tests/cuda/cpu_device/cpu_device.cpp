@@ -242,6 +242,12 @@ float operand(u64 desc, int mn, int k, int type, bool mn_major) {
   const u32 lbo = static_cast<u32>((desc >> 16) & 0x3fffu) << 4;
   const u32 sbo = static_cast<u32>((desc >> 32) & 0x3fffu) << 4;
   if ((desc >> 62) != 1) fail("a wgmma descriptor without 128-byte swizzle (layout type 1)");
+  // With base offset 0 (bits 49-51), the hardware takes the start to lie in the first row of a
+  // 1024-byte swizzle atom (a k step moves it along that row, 32 bytes at a time).
+  if ((desc >> 49) & 7u) fail("a wgmma descriptor with a base offset");
+  if ((start >> 7) & 7u)
+    fail("a wgmma descriptor starting at " + std::to_string(start) +
+         ", not in the first 128-byte row of a 1024-byte swizzle atom");
   const u32 eb = type < 2 ? 2u : 1u;
   const u32 umn = static_cast<u32>(mn), uk = static_cast<u32>(k);
   u32 addr = mn_major ? start + (umn / (128 / eb)) * lbo + (uk / 8) * sbo + (uk % 8) * 128 +
@@ -375,6 +381,8 @@ void sync_threads() {
 
 void named_barrier(u32 id, u32 threads, bool wait) {
   if (id == 0 || id > 15) fail("named barrier id " + std::to_string(id));
+  if (threads == 0 || threads % 32)
+    fail("a named barrier for " + std::to_string(threads) + " threads (a multiple of 32)");
   arrive_counter(self().block->named[id], threads, wait,
                  "named barrier " + std::to_string(id) + " (" + std::to_string(threads) +
                      " threads)");
