@@ -13,8 +13,9 @@
 #   .gpu/kernel-cache/          every kernel run.sh launches, compiled by NVRTC (keyed by source and
 #                               toolkit: a GPU machine with another NVRTC just recompiles)
 #
-# Before it finishes it runs every checked case of the GPU run in the emulator, so a lowering bug
-# fails here rather than on the GPU's clock. Then call the device tool with carry: [".gpu"] and
+# Before it finishes it runs every checked case of the GPU run in the emulator, and again through
+# the runtime's GPU path on a CPU stand-in for the GPU (tests/cuda/cpu_device), so a lowering,
+# printer or runtime bug fails here rather than on the GPU's clock. Then call the device tool with carry: [".gpu"] and
 # command: "bash bench/gpu/run.sh --bench".
 # run.sh falls back to building there (carry .gpu-deps too, from scripts/gpu-deps.sh) when .gpu/ is
 # missing or its grove does not start.
@@ -152,6 +153,31 @@ for entry in "${VARIANTS[@]}"; do
   [[ -n "$args" ]] && cmd+=(--arg "$args")
   "${cmd[@]}" >/dev/null || { echo "emulation of variant $name failed: ${cmd[*]}" >&2; exit 1; }
 done
+
+echo "== pre-flight: every checked GPU run and A/B variant through the runtime's GPU path on the CPU"
+# A stand-in libcuda.so.1 and NVRTC (tests/cuda/cpu_device) run each `grove run --gpu --check`
+# as run.sh will, the printed kernels compiled as C++ against a CPU model of TMA, WGMMA and
+# mbarriers: the launcher, tensor maps, uploads, downloads and the printer's arithmetic, checked
+# before the GPU's clock starts. Its "CUBINs" go to a cache of their own, not the GPU's.
+ninja -C "$BUILD" grove_fake_cuda grove_fake_nvrtc >/dev/null
+STAND_IN_CACHE=$(mktemp -d)
+{
+  for entry in "${GPU_RUNS[@]}"; do
+    IFS='|' read -r name file mapping sizes args types <<<"$entry"
+    echo "$name|examples/$file|$mapping|$sizes|$args|$types"
+  done
+  for entry in "${VARIANTS[@]}"; do
+    IFS='|' read -r name file edit mapping sizes args <<<"$entry"
+    echo "variant $name|$DEST/variants/$name.grove|$mapping|$(small_sizes "$sizes")|$args|"
+  done
+} | LD_LIBRARY_PATH="$BUILD/tests/cuda/fake_driver" GROVE_NVRTC="$BUILD/tests/cuda/libgrove_fake_nvrtc.so" \
+  GROVE_CACHE_DIR="$STAND_IN_CACHE" xargs -P "$JOBS" -I{} bash -c '
+  IFS="|" read -r name file mapping sizes args types <<<"{}"
+  cmd=("'"$GROVE"'" run "$file" --mapping "$mapping" --size "$sizes" --gpu --check)
+  [[ -n "$args" ]] && cmd+=(--arg "$args")
+  [[ -n "$types" ]] && cmd+=(--type "$types")
+  out=$("${cmd[@]}" 2>&1) || { echo "$out" >&2; echo "on the CPU stand-in, $name failed: ${cmd[*]}" >&2; exit 255; }'
+rm -rf "$STAND_IN_CACHE"
 
 du -sh "$DEST"
 echo "ready: carry [\".gpu\"] and run: bash bench/gpu/run.sh --bench"
