@@ -9,8 +9,39 @@
 
 #include "support/numeric.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#define GROVE_ASAN_FIBERS 1
+#endif
+
 namespace grove::cpu {
 namespace {
+
+// Under AddressSanitizer (the printed kernels' memory check), every switch between stacks is
+// announced, or ASan takes the fibers' frames for overflows.
+#ifdef GROVE_ASAN_FIBERS
+const void* g_sched_bottom = nullptr;
+size_t g_sched_size = 0;
+void* g_sched_fake = nullptr;
+void to_fiber(const char* stack, size_t size) {
+  __sanitizer_start_switch_fiber(&g_sched_fake, stack, size);
+}
+void back_in_scheduler() {
+  __sanitizer_finish_switch_fiber(g_sched_fake, nullptr, nullptr);
+}
+void to_scheduler(void** fake) { // fake null: this fiber is done for good
+  __sanitizer_start_switch_fiber(fake, g_sched_bottom, g_sched_size);
+}
+void in_fiber(void* fake) {
+  __sanitizer_finish_switch_fiber(fake, &g_sched_bottom, &g_sched_size);
+}
+#else
+void to_fiber(const char*, size_t) {}
+void back_in_scheduler() {}
+void to_scheduler(void**) {}
+void in_fiber(void*) {}
+#endif
 
 struct Mbar {
   u32 expected = 0, pending = 0;
@@ -28,7 +59,7 @@ struct Block {
   int rank = 0;
   std::unique_ptr<unsigned char[]> store;
   unsigned char* smem = nullptr; // 1024-byte aligned
-  size_t bytes = 0;
+  size_t bytes = 0; // the carve-up: what was launched less the 1024 bytes kept for alignment
   std::map<u32, Mbar> mbars;
   Counter named[16];
   u32 live = 0; // threads not exited
@@ -47,7 +78,8 @@ struct Fiber {
   Warp* warp = nullptr;
   unsigned tid = 0;
   bool done = false;
-  std::string waiting; // what it waits for, for a deadlock report
+  std::string waiting;        // what it waits for, for a deadlock report
+  void* fake_stack = nullptr; // AddressSanitizer's, while switched away
 };
 
 constexpr size_t kStack = 256 * 1024;
@@ -81,7 +113,10 @@ Block& block_of(int cta) {
 }
 
 void yield() {
-  swapcontext(&self().ctx, &g->sched);
+  Fiber& f = self();
+  to_scheduler(&f.fake_stack);
+  swapcontext(&f.ctx, &g->sched);
+  in_fiber(f.fake_stack);
 }
 
 template <class P> void wait_until(P ready, const std::string& what) {
@@ -119,6 +154,7 @@ void release_after_exit(Block& b) {
 }
 
 void fiber_main() {
+  in_fiber(nullptr);
   Fiber& f = self();
   (*g->kernel)();
   f.done = true;
@@ -126,6 +162,7 @@ void fiber_main() {
   --g->cluster_live;
   ++g->progress;
   release_after_exit(*f.block);
+  to_scheduler(nullptr);
   swapcontext(&f.ctx, &g->sched);
 }
 
@@ -287,11 +324,19 @@ std::string launch(unsigned blocks, unsigned threads, unsigned cluster, size_t s
       auto b = std::make_unique<Block>();
       b->index = first + r;
       b->rank = static_cast<int>(r);
-      b->bytes = smem_bytes + 1024;
-      b->store = std::make_unique<unsigned char[]>(b->bytes + 1024);
-      std::memset(b->store.get(), 0xa5, b->bytes + 1024); // not zero: unwritten reads show
+      // The window starts 1024-byte aligned, so the launch's alignment slack is not needed.
+      b->bytes = smem_bytes >= 1024 ? smem_bytes - 1024 : smem_bytes;
+      const size_t store = b->bytes + 2048;
+      b->store = std::make_unique<unsigned char[]>(store);
+      std::memset(b->store.get(), 0xa5, store); // not zero: unwritten reads show
       auto raw = reinterpret_cast<uintptr_t>(b->store.get());
       b->smem = b->store.get() + ((1024 - raw % 1024) % 1024);
+#ifdef GROVE_ASAN_FIBERS
+      // Past the carve-up (and before the window) is no kernel's.
+      ASAN_POISON_MEMORY_REGION(b->store.get(), static_cast<size_t>(b->smem - b->store.get()));
+      ASAN_POISON_MEMORY_REGION(b->smem + b->bytes,
+                                store - static_cast<size_t>(b->smem - b->store.get()) - b->bytes);
+#endif
       b->live = threads;
       for (unsigned w = 0; w < threads / 32; ++w) l.warps.push_back(std::make_unique<Warp>());
       for (unsigned t = 0; t < threads; ++t) {
@@ -308,7 +353,9 @@ std::string launch(unsigned blocks, unsigned threads, unsigned cluster, size_t s
         if (f->done) continue;
         live = true;
         l.cur = f.get();
+        to_fiber(f->stack.get(), kStack);
         swapcontext(&l.sched, &f->ctx);
+        back_in_scheduler();
         if (!l.error.empty()) break;
       }
       if (live && l.error.empty() && l.progress == before) {
@@ -356,9 +403,9 @@ u32 smem_addr(const void* p) {
 
 unsigned char* smem_at(u32 addr, size_t bytes, int cta) {
   Block& b = block_of(cta);
-  if (addr + bytes > b.bytes - 1024)
+  if (addr + bytes > b.bytes)
     fail("shared-memory access at " + std::to_string(addr) + " (+" + std::to_string(bytes) +
-         ") outside the " + std::to_string(b.bytes - 1024) + " bytes launched with");
+         ") outside the kernel's " + std::to_string(b.bytes) + " bytes");
   return b.smem + addr;
 }
 
@@ -370,6 +417,7 @@ void fail(const std::string& what) {
   Fiber& f = self();
   g->error =
       "block " + std::to_string(f.block->index) + " thread " + std::to_string(f.tid) + ": " + what;
+  to_scheduler(nullptr);
   swapcontext(&f.ctx, &g->sched); // never resumed
   __builtin_unreachable();
 }
