@@ -406,6 +406,20 @@ const Op* Printer::folded_zero_fill(const Body& b, size_t i) const {
   return &b[j];
 }
 
+// Global reads at a fixed element by the compute ops of a loop iteration, loaded at its top
+// (fixed_global_reads says why).
+void Printer::preload(const Body& b) {
+  for (const Op& o : b) {
+    if (o.kind != Op::Compute) continue;
+    for (const auto& [key, load] : fixed_global_reads(k_, o)) {
+      std::string name = "preload_" + std::to_string(preload_count_++);
+      w_->line("const float " + name + " = " + load + ";  // " + key + " for " + o.note +
+               ", loaded ahead of the waits");
+      preloaded_[&o][key] = name;
+    }
+  }
+}
+
 void Printer::body(const Body& b, size_t from) {
   for (size_t i = from; i < b.size();) {
     if (const Op* mma = folded_zero_fill(b, i)) {
@@ -471,6 +485,7 @@ void Printer::op(const Op& o) {
     }
     for (const auto& [name, value] : o.lets)
       w_->line("const int " + name + " = " + c_expr(value) + ";");
+    preload(o.body);
     note_loop_reads(o.body);
     body(o.body);
     w_->close();
@@ -544,7 +559,7 @@ void Printer::op(const Op& o) {
     return;
   case Op::Compute:
     before_generic_write(o);
-    emit_compute(*w_, k_, o, ctx_);
+    emit_compute(*w_, k_, o, ctx_, preloaded_.count(&o) ? &preloaded_.at(&o) : nullptr);
     order_generic_smem(o);
     return;
   case Op::Copy:

@@ -165,9 +165,20 @@ std::string as_float(const CVal& v) {
   return v.is_int ? "float(" + v.code + ")" : v.code;
 }
 
+// The key of a read at literal subscripts ("sw[0]"), or "" for any other read.
+std::string fixed_read_key(const Expr& index) {
+  std::string key = index.args[0]->name + "[";
+  for (size_t i = 1; i < index.args.size(); ++i) {
+    if (index.args[i]->kind != Expr::Int) return "";
+    key += (i > 1 ? ", " : "") + std::to_string(index.args[i]->ival);
+  }
+  return key + "]";
+}
+
 struct LeafPrinter {
   const Kernel& k;
   const Op& op;
+  const std::map<std::string, std::string>* preloaded = nullptr;
 
   CVal print(const Expr& e, Elem& el) {
     switch (e.kind) {
@@ -193,6 +204,10 @@ struct LeafPrinter {
       const std::string& n = e.args[0]->name;
       auto it = op.tensors.find(n);
       if (it == op.tensors.end()) unsupported(e.loc, "'" + n + "' is not bound in this compute op");
+      if (preloaded) {
+        auto pre = preloaded->find(fixed_read_key(e));
+        if (pre != preloaded->end()) return {pre->second, false};
+      }
       std::vector<const Expr*> subs;
       for (size_t i = 1; i < e.args.size(); ++i) subs.push_back(e.args[i].get());
       return {read_elem(k, it->second, n, subs, el, e.loc), false};
@@ -570,7 +585,8 @@ std::string box_text(const Ref& r) {
 
 } // namespace
 
-void emit_compute(CodeWriter& w, const Kernel& k, const Op& op, const RoleCtx& ctx) {
+void emit_compute(CodeWriter& w, const Kernel& k, const Op& op, const RoleCtx& ctx,
+                  const std::map<std::string, std::string>* preloaded) {
   if (!ctx.consumer) unsupported(op.loc, "compute ops run in consumer warpgroups only");
   std::string bindings;
   for (const auto& [n, r] : op.tensors)
@@ -581,7 +597,7 @@ void emit_compute(CodeWriter& w, const Kernel& k, const Op& op, const RoleCtx& c
     if (s->kind == Stmt::Assign) scalar_names(*s->value, op, scalars);
   w.open("");
   declare_scalars(w, op, scalars);
-  LeafPrinter lp{k, op};
+  LeafPrinter lp{k, op, preloaded};
   for (const Stmt* s : op.stmts) {
     if (s->kind != Stmt::Assign)
       unsupported(s->loc, "an mma statement inside a compute op",
@@ -603,6 +619,29 @@ void emit_compute(CodeWriter& w, const Kernel& k, const Op& op, const RoleCtx& c
     emit_statement(w, k, op, st, &lp);
   }
   w.close();
+}
+
+std::vector<std::pair<std::string, std::string>> fixed_global_reads(const Kernel& k, const Op& op) {
+  std::vector<std::pair<std::string, std::string>> out;
+  std::set<std::string> seen;
+  std::function<void(const Expr&)> visit = [&](const Expr& e) {
+    for (const ExprPtr& a : e.args) visit(*a);
+    if (e.kind != Expr::Index) return;
+    auto it = op.tensors.find(e.args[0]->name);
+    const std::string key = fixed_read_key(e);
+    if (it == op.tensors.end() || it->second.kind != Ref::Global || key.empty() ||
+        k.tensors.at(static_cast<size_t>(it->second.index)).written || !seen.insert(key).second)
+      return;
+    std::vector<const Expr*> subs;
+    for (size_t i = 1; i < e.args.size(); ++i) subs.push_back(e.args[i].get());
+    Elem none; // literal subscripts name no row or column
+    std::string load = read_elem(k, it->second, key, subs, none, e.loc);
+    if (op.guard) load = "((" + c_expr(op.guard) + ") ? " + load + " : 0.0f)";
+    out.emplace_back(key, load);
+  };
+  for (const Stmt* s : op.stmts)
+    if (s->kind == Stmt::Assign) visit(*s->value);
+  return out;
 }
 
 void emit_copy(CodeWriter& w, const Kernel& k, const Op& op, const RoleCtx& ctx) {

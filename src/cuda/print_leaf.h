@@ -8,7 +8,10 @@
 // and global boxes are read and written at the element's (row, column). A row reduction
 // (sum[c] or max[c] over a rank-2 operand) reduces the thread's own columns, then the quad's.
 #pragma once
+#include <map>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "cuda/emit.h"
 
@@ -20,7 +23,18 @@ struct RoleCtx {
   int threads = 128; // threads that run the role instance's body
 };
 
-void emit_compute(CodeWriter& w, const kir::Kernel& k, const kir::Op& op, const RoleCtx& ctx);
+// `preloaded`: reads the printer has loaded ahead (fixed_global_reads), by key, and the names of
+// the values.
+void emit_compute(CodeWriter& w, const kir::Kernel& k, const kir::Op& op, const RoleCtx& ctx,
+                  const std::map<std::string, std::string>* preloaded = nullptr);
+
+// A compute op's reads of a global tensor the kernel only reads, at a fixed element (literal
+// subscripts: the block-scaled GEMM's `sw[0]`), as (key, C expression of the load). The printer
+// loads them at the top of the loop iteration the op runs in, where their latency hides behind
+// the waits and wgmmas before the op; in place they would follow the wgmma wait, whose asm
+// statement nvcc does not move loads across.
+std::vector<std::pair<std::string, std::string>> fixed_global_reads(const kir::Kernel& k,
+                                                                    const kir::Op& op);
 void emit_copy(CodeWriter& w, const kir::Kernel& k, const kir::Op& op, const RoleCtx& ctx);
 
 // C names of the per-thread fragment position, declared by the kernel printer in consumer roles.

@@ -92,6 +92,9 @@ private:
   void roles();
   void role_body(const Role& r);
   void body(const Body& b, size_t from = 0);
+  void preload(const Body& b);
+  std::map<const Op*, std::map<std::string, std::string>> preloaded_;
+  int preload_count_ = 0;
   void op(const Op& o);
   void tma(const Op& o);
   void wgmma(const Op& o);

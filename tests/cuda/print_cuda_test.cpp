@@ -305,6 +305,26 @@ TEST(CudaBackend, Fp8GemmIssuesK32WgmmasOver128ByteRows) {
   }
 }
 
+// The block-scaled GEMM's one W scale a K step (`sw[0]`, in global memory) is loaded at the top
+// of the K loop, ahead of the mbarrier waits and the wgmmas, and the promotion reads the value:
+// in place, the load would wait for the wgmma wait (the CPU stand-in test runs the result).
+TEST(CudaBackend, FixedGlobalReadIsLoadedAheadOfTheWaits) {
+  auto prog = test::compile_file(test::example("gemm_fp8_blockwise.grove"));
+  ASSERT_EQ(prog->errors, "");
+  lower::Lowered l =
+      lower::lower_mapping(prog->prog, *prog->prog.find_mapping("blockwise_h100"), {});
+  const std::string cu = cuda::print_cuda(l.kernels.at(0));
+  const size_t load = cu.find("const float preload_0 = ((k < KB) ? sw[");
+  ASSERT_NE(load, std::string::npos) << cu;
+  const size_t loop = cu.rfind("for (int k = 0; k < grove::cdiv(K, 128); ++k) {", load);
+  const size_t line_end = cu.find('\n', load);
+  ASSERT_NE(loop, std::string::npos) << cu;
+  EXPECT_EQ(cu.find('\n', cu.find('\n', loop) + 1), line_end) << "not first in the loop body";
+  EXPECT_LT(line_end, cu.find("grove::mbar_wait", load));
+  EXPECT_LT(cu.find("grove::wgmma_wait<0>", load), cu.find("preload_0", line_end));
+  EXPECT_EQ(cu.find("? sw[", line_end), std::string::npos) << "sw read again in place";
+}
+
 // The row-sum panel's warpgroups rewrite their A tile at every K step with ordinary stores that
 // other warps of the warpgroup read in the step before: a warpgroup barrier goes before the
 // write (the emulator runs a warpgroup as one agent and cannot see this), and after it.
