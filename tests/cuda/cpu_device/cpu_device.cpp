@@ -2,9 +2,15 @@
 
 #include <ucontext.h>
 
+#include <algorithm>
+#include <array>
+#include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <map>
 #include <memory>
+#include <numeric>
+#include <random>
 #include <vector>
 
 #include "support/numeric.h"
@@ -54,6 +60,18 @@ struct Counter { // a barrier that releases when `arrived` reaches its count
   u64 gen = 0;
 };
 
+// A wgmma as each thread of the warpgroup issued it: where its fragment goes, its A registers.
+struct WgmmaIssue {
+  float* d = nullptr;
+  u32 a[4] = {};
+  u64 desc_a = 0, desc_b = 0;
+  bool reg_a = false;
+};
+struct Warpgroup {
+  Counter bar;
+  WgmmaIssue issued[128];
+};
+
 struct Block {
   unsigned index = 0;
   int rank = 0;
@@ -62,14 +80,40 @@ struct Block {
   size_t bytes = 0; // the carve-up: what was launched less the 1024 bytes kept for alignment
   std::map<u32, Mbar> mbars;
   Counter named[16];
+  Warpgroup warpgroups[8];
   u32 live = 0; // threads not exited
 };
 
 struct Warp {
+  bool stalled = false; // skipped this round
   u32 arrived = 0;
   u64 gen = 0;
   unsigned char buf[2][32][64];
 };
+
+// Tensor maps: what cuTensorMapEncodeTiled was given, in the 128 bytes of a CUtensorMap.
+
+struct Map {
+  const unsigned char* base;
+  int dtype;
+  u32 rank;
+  int swizzle_bytes; // 0 or 128
+  int elem;
+  u64 dims[5];
+  u64 strides[5]; // bytes; strides[0] = elem
+  u32 box[5];
+};
+static_assert(sizeof(Map) <= 128, "a CUtensorMap is 128 bytes");
+
+// A TMA store in flight, whose shared-memory reads wait for its issuing thread's wait for its
+// bulk group (or its exit).
+struct Store {
+  Map map;
+  u32 src;
+  std::array<int, 5> coords;
+};
+
+void perform(const Store& st);
 
 struct Fiber {
   ucontext_t ctx;
@@ -78,8 +122,10 @@ struct Fiber {
   Warp* warp = nullptr;
   unsigned tid = 0;
   bool done = false;
-  std::string waiting;        // what it waits for, for a deadlock report
-  void* fake_stack = nullptr; // AddressSanitizer's, while switched away
+  std::string waiting;                   // what it waits for, for a deadlock report
+  void* fake_stack = nullptr;            // AddressSanitizer's, while switched away
+  std::vector<Store> open_group;         // TMA stores since the last commit
+  std::deque<std::vector<Store>> groups; // committed bulk groups not yet waited for
 };
 
 constexpr size_t kStack = 256 * 1024;
@@ -97,6 +143,7 @@ struct Launch {
   Fiber* cur = nullptr;
   u64 progress = 0;
   std::string error;
+  std::mt19937_64 rng;
 };
 Launch* g = nullptr;
 std::string g_last_error;
@@ -157,6 +204,10 @@ void fiber_main() {
   in_fiber(nullptr);
   Fiber& f = self();
   (*g->kernel)();
+  // Stores still in flight complete (the kernels wait for them before they exit).
+  for (const auto& group : f.groups)
+    for (const Store& st : group) perform(st);
+  for (const Store& st : f.open_group) perform(st);
   f.done = true;
   --f.block->live;
   --g->cluster_live;
@@ -182,6 +233,13 @@ void fiber_main() {
   return f;
 }
 
+// Each launch's thread order: from GROVE_CPU_DEVICE_SEED when set, else fresh.
+uint64_t schedule_seed() {
+  if (const char* s = std::getenv("GROVE_CPU_DEVICE_SEED"); s && *s)
+    return std::strtoull(s, nullptr, 10);
+  return std::random_device{}();
+}
+
 Mbar& mbar(u32 bar, int cta) {
   Block& b = block_of(cta);
   auto it = b.mbars.find(bar);
@@ -196,21 +254,6 @@ void maybe_complete(Mbar& m) {
     m.pending = m.expected;
   }
 }
-
-// ---------------------------------------------------------------------------------------------
-// Tensor maps: what cuTensorMapEncodeTiled was given, in the 128 bytes of a CUtensorMap.
-
-struct Map {
-  const unsigned char* base;
-  int dtype;
-  u32 rank;
-  int swizzle_bytes; // 0 or 128
-  int elem;
-  u64 dims[5];
-  u64 strides[5]; // bytes; strides[0] = elem
-  u32 box[5];
-};
-static_assert(sizeof(Map) <= 128, "a CUtensorMap is 128 bytes");
 
 int dtype_bytes(int dtype) {
   switch (dtype) {
@@ -256,6 +299,16 @@ template <class F> void for_box(const Map& m, const int* coords, F&& f) {
     u64 off = i * static_cast<u64>(m.elem);
     f(off, inside ? gaddr : nullptr);
   }
+}
+
+// A TMA store's copy of its box, out of this block's shared memory (clipped to the tensor).
+void perform(const Store& st) {
+  for_box(st.map, st.coords.data(), [&](u64 off, const unsigned char* dst) {
+    u32 a = st.src + static_cast<u32>(off);
+    if (st.map.swizzle_bytes) a = swizzle128(a);
+    const unsigned char* p = smem_at(a, static_cast<size_t>(st.map.elem));
+    if (dst) std::memcpy(const_cast<unsigned char*>(dst), p, static_cast<size_t>(st.map.elem));
+  });
 }
 
 float to_f32(int type, u32 bits) {
@@ -309,6 +362,8 @@ std::string launch(unsigned blocks, unsigned threads, unsigned cluster, size_t s
   if (smem_bytes > 232448)
     return g_last_error = std::to_string(smem_bytes) + " bytes of dynamic shared memory";
   Launch l;
+  const uint64_t seed = schedule_seed();
+  l.rng.seed(seed);
   l.blocks = blocks;
   l.threads = threads;
   l.cluster = cluster;
@@ -344,32 +399,57 @@ std::string launch(unsigned blocks, unsigned threads, unsigned cluster, size_t s
       }
       l.cl.push_back(std::move(b));
     }
-    // Round robin until every thread exits; a round in which no thread got anywhere is a
-    // deadlock.
-    for (bool live = true; live && l.error.empty();) {
-      live = false;
-      u64 before = l.progress;
-      for (auto& f : l.fibers) {
+    // Rounds until every thread exits, each thread running until it waits; a round in which no
+    // thread got anywhere is a deadlock. The order of the threads in a round is shuffled (seeded),
+    // so that a read of shared memory another thread writes without a barrier between them sees
+    // the write missing in one order or another: the races inside a warpgroup, which the
+    // emulator (a warpgroup is one agent there) cannot see.
+    std::vector<size_t> order(l.fibers.size());
+    std::iota(order.begin(), order.end(), size_t{0});
+    // In three rounds of four, each warp sits the round out with probability one half, so that
+    // warps drift apart (a warp that reads shared memory another overwrites without a barrier
+    // gets overtaken); every fourth round runs them all and is the one a deadlock is judged by.
+    for (unsigned round = 0, live = 1; live && l.error.empty(); ++round) {
+      live = 0;
+      const bool full = round % 4 == 3;
+      const u64 before = l.progress;
+      for (auto& w : l.warps) w->stalled = !full && (l.rng() & 1);
+      std::shuffle(order.begin(), order.end(), l.rng);
+      for (size_t i : order) {
+        auto& f = l.fibers[i];
         if (f->done) continue;
-        live = true;
+        live = 1;
+        if (f->warp->stalled) continue;
         l.cur = f.get();
         to_fiber(f->stack.get(), kStack);
         swapcontext(&l.sched, &f->ctx);
         back_in_scheduler();
         if (!l.error.empty()) break;
       }
+      if (!full) continue;
       if (live && l.error.empty() && l.progress == before) {
+        // One line per run of threads of a block waiting for the same thing.
         std::string where;
-        int shown = 0;
-        for (auto& f : l.fibers)
-          if (!f->done && shown++ < 12)
-            where += "\n  block " + std::to_string(f->block->index) + " thread " +
-                     std::to_string(f->tid) + ": " + f->waiting;
+        for (size_t i = 0; i < l.fibers.size();) {
+          const Fiber& f = *l.fibers[i];
+          size_t j = i + 1;
+          while (j < l.fibers.size() && l.fibers[j]->block == f.block &&
+                 l.fibers[j]->done == f.done && l.fibers[j]->waiting == f.waiting)
+            ++j;
+          if (!f.done)
+            where += "\n  block " + std::to_string(f.block->index) + " threads " +
+                     std::to_string(f.tid) + ".." + std::to_string(l.fibers[j - 1]->tid) + ": " +
+                     f.waiting;
+          i = j;
+        }
         l.error = "deadlock: no thread can go on" + where;
       }
     }
   }
   g = nullptr;
+  if (!l.error.empty())
+    l.error += " (thread order seed " + std::to_string(seed) +
+               ": GROVE_CPU_DEVICE_SEED=" + std::to_string(seed) + " runs the same order)";
   return g_last_error = l.error;
 }
 
@@ -516,13 +596,29 @@ void tma_store(const void* map, u32 src, const int* coords, int rank) {
   const Map m = decode(map);
   if (static_cast<u32>(rank) != m.rank) fail("a TMA store with coordinates of another rank");
   if (src % 128) fail("a TMA store from shared memory not 128-byte aligned");
-  for_box(m, coords, [&](u64 off, const unsigned char* dst) {
-    u32 a = src + static_cast<u32>(off);
-    if (m.swizzle_bytes) a = swizzle128(a);
-    const unsigned char* p = smem_at(a, static_cast<size_t>(m.elem));
-    if (dst) std::memcpy(const_cast<unsigned char*>(dst), p, static_cast<size_t>(m.elem));
-  });
+  Store st{m, src, {}};
+  for (int d = 0; d < rank; ++d) st.coords[static_cast<size_t>(d)] = coords[d];
+  // Hardware reads the tile any time from the issue to the wait: here either at once (a write
+  // not yet barriered in shows) or at the wait (a write the wait should have held back shows).
+  if (g->rng() & 1)
+    perform(st);
+  else
+    self().open_group.push_back(st);
   ++g->progress;
+}
+
+void tma_store_commit() {
+  Fiber& f = self();
+  f.groups.push_back(std::move(f.open_group));
+  f.open_group.clear();
+}
+
+void tma_store_wait_read(int pending) {
+  Fiber& f = self();
+  while (static_cast<int>(f.groups.size()) > pending) {
+    for (const Store& st : f.groups.front()) perform(st);
+    f.groups.pop_front();
+  }
 }
 
 int encode_tiled(void* out, int dtype, u32 rank, void* base, const uint64_t* dims,
@@ -559,32 +655,52 @@ int encode_tiled(void* out, int dtype, u32 rank, void* base, const uint64_t* dim
 
 void wgmma(float* d, int n, int a_type, int b_type, u64 desc_a, const u32* a_regs, u64 desc_b,
            int trans_a, int trans_b, int scale_d) {
-  const unsigned lane = self().tid % 32, warp = (self().tid / 32) % 4;
-  const int k_elems = a_type < 2 ? 16 : 32;
-  // A from registers: the quad's four threads hold this thread's rows (m16k16 A fragment).
-  u32 quad[32][4];
-  if (a_regs) warp_exchange(a_regs, 16, quad);
-  auto a_at = [&](int row, int k) -> float {
-    if (!a_regs) return operand(desc_a, static_cast<int>(warp) * 16 + row, k, a_type, trans_a);
-    // row 0..15 of this warp's slice; thread q of the quad holds columns 2q, 2q+1 (+8)
-    const unsigned src = (static_cast<unsigned>(row) % 8) * 4 + (static_cast<unsigned>(k) % 8) / 2;
-    const int reg = (row >= 8 ? 1 : 0) + (k >= 8 ? 2 : 0);
-    u32 pair = quad[src][reg];
-    return to_f32(a_type, (k % 2) ? pair >> 16 : pair & 0xffffu);
-  };
-  for (int j = 0; j < n / 8; ++j)
-    for (int rh = 0; rh < 2; ++rh)
-      for (int e = 0; e < 2; ++e) {
-        const int row = static_cast<int>(lane / 4) + 8 * rh;
-        const int col = 8 * j + 2 * static_cast<int>(lane % 4) + e;
-        double acc = 0;
-        for (int k = 0; k < k_elems; ++k)
-          acc += static_cast<double>(a_at(row, k)) *
-                 static_cast<double>(operand(desc_b, col, k, b_type, trans_b));
-        float& out = d[j * 4 + rh * 2 + e];
-        out = static_cast<float>(acc) + (scale_d ? out : 0.0f);
-      }
+  // wgmma.mma_async is one operation of the warpgroup's 128 threads: it runs, for all of them,
+  // once the last has issued it, reading shared memory then (a thread's own turn to run may come
+  // much later, when the slot it read may hold the next tile).
+  Block& b = *self().block;
+  Warpgroup& wg = b.warpgroups[self().tid / 128 % 8];
+  const unsigned me = self().tid % 128;
+  WgmmaIssue& mine = wg.issued[me];
+  mine = {d, {}, desc_a, desc_b, a_regs != nullptr};
+  if (a_regs) std::copy(a_regs, a_regs + 4, mine.a);
+  const u64 gen = wg.bar.gen;
   ++g->progress;
+  if (++wg.bar.arrived < 128) {
+    wait_until([&] { return wg.bar.gen != gen; }, "the warpgroup's other threads at a wgmma");
+    return;
+  }
+  for (const WgmmaIssue& other : wg.issued)
+    if (other.desc_a != desc_a || other.desc_b != desc_b || other.reg_a != (a_regs != nullptr))
+      fail("the threads of a warpgroup issued one wgmma with different operands");
+  const int k_elems = a_type < 2 ? 16 : 32;
+  for (unsigned t = 0; t < 128; ++t) {
+    const unsigned lane = t % 32, warp = t / 32;
+    // A from registers: the quad of the row holds it, thread q columns 2q, 2q + 1 (+ 8): the
+    // m64k16 A fragment.
+    auto a_at = [&](int row, int k) -> float {
+      if (!a_regs) return operand(desc_a, static_cast<int>(warp) * 16 + row, k, a_type, trans_a);
+      const unsigned src =
+          warp * 32 + (static_cast<unsigned>(row) % 8) * 4 + (static_cast<unsigned>(k) % 8) / 2;
+      const u32 pair = wg.issued[src].a[(row >= 8 ? 1 : 0) + (k >= 8 ? 2 : 0)];
+      return to_f32(a_type, (k % 2) ? pair >> 16 : pair & 0xffffu);
+    };
+    float* out = wg.issued[t].d;
+    for (int j = 0; j < n / 8; ++j)
+      for (int rh = 0; rh < 2; ++rh)
+        for (int e = 0; e < 2; ++e) {
+          const int row = static_cast<int>(lane / 4) + 8 * rh;
+          const int col = 8 * j + 2 * static_cast<int>(lane % 4) + e;
+          double acc = 0;
+          for (int k = 0; k < k_elems; ++k)
+            acc += static_cast<double>(a_at(row, k)) *
+                   static_cast<double>(operand(desc_b, col, k, b_type, trans_b));
+          float& o = out[j * 4 + rh * 2 + e];
+          o = static_cast<float>(acc) + (scale_d ? o : 0.0f);
+        }
+  }
+  wg.bar.arrived = 0;
+  ++wg.bar.gen;
 }
 
 void stmatrix_x4(u32 row_addr, const u32* regs) {

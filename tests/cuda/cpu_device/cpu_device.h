@@ -5,12 +5,14 @@
 // The generated .cu is compiled as C++ against include/ (a grove_sm90.cuh whose wrappers call
 // into this file instead of PTX, and small cuda.h / cuda_runtime.h stand-ins). Every CUDA thread
 // is a fiber (ucontext); the blocks of one cluster run together, clusters one after another.
-// Fibers switch only where a thread waits (mbarrier, named barrier, __syncthreads, warp
-// collectives), so a run is deterministic. Asynchronous operations complete at issue: TMA copies
-// move their bytes and signal their mbarriers at once, wgmma computes its fragment at once. That
-// checks what the printer computes (addresses, swizzles, descriptors, fragment positions, tile
-// coordinates, barrier slots and phases, launch geometry); the kernel IR emulator, which delays
-// asynchronous work, is what checks the synchronization itself.
+// Fibers switch only where a thread waits (mbarrier, named barrier, __syncthreads, warp and
+// warpgroup collectives); the order in which they run is shuffled and warps sit rounds out at
+// random (seeded: GROVE_CPU_DEVICE_SEED replays one), so that a missing barrier between threads
+// of a warpgroup, which the kernel IR emulator cannot see (a warpgroup is one agent there), shows
+// as a wrong result. TMA loads move their bytes and signal their mbarriers at issue; a TMA store
+// reads its tile at issue or at its thread's wait for it (at random: both are allowed); a wgmma
+// computes the whole warpgroup's fragments when its last thread issues it. The kernel IR emulator,
+// which delays asynchronous work, remains what checks the synchronization of the roles.
 //
 // The models follow the PTX ISA: WGMMA descriptors (start, LBO, SBO, 128-byte swizzle applied to
 // address bits 4-6 by bits 7-9), the m64nNk16 accumulator and A-operand fragment layouts, TMA
@@ -78,6 +80,10 @@ void warp_exchange(const void* in, size_t bytes, void* out);
 // this block only).
 void tma_load(u32 dst, const void* map, u32 bar, const int* coords, int rank, u32 mask);
 void tma_store(const void* map, u32 src, const int* coords, int rank);
+void tma_store_commit();
+// Waits until at most `pending` of this thread's bulk groups still read shared memory: a store
+// the stand-in did not perform at issue reads it here (or when its thread exits).
+void tma_store_wait_read(int pending);
 // cuTensorMapEncodeTiled's checks and encoding (the fake driver entry point).
 int encode_tiled(void* map, int dtype, u32 rank, void* base, const uint64_t* dims,
                  const uint64_t* strides, const uint32_t* box, const uint32_t* elem_strides,

@@ -198,8 +198,12 @@ inline void tma_store_4d(const TensorMap* map, u32 src, int c0, int c1, int c2, 
   const int c[] = {c0, c1, c2, c3};
   cpu::tma_store(map, src, c, 4);
 }
-inline void tma_store_commit() {}
-template <int Pending> inline void tma_store_wait_read() {}
+inline void tma_store_commit() {
+  cpu::tma_store_commit();
+}
+template <int Pending> inline void tma_store_wait_read() {
+  cpu::tma_store_wait_read(Pending);
+}
 
 inline u64 wgmma_desc_sw128(u32 start, u32 lbo_bytes, u32 sbo_bytes) {
   return u64((start & 0x3ffffu) >> 4) | (u64((lbo_bytes >> 4) & 0x3fffu) << 16) |
