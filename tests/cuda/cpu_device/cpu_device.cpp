@@ -60,16 +60,17 @@ struct Counter { // a barrier that releases when `arrived` reaches its count
   u64 gen = 0;
 };
 
-// A wgmma as each thread of the warpgroup issued it: where its fragment goes, its A registers.
-struct WgmmaIssue {
-  float* d = nullptr;
-  u32 a[4] = {};
+// One wgmma instruction of a warpgroup, from its first thread's issue to its last's.
+struct Mma {
+  std::vector<float> a, b; // the shared-memory operands at the first issue (a: none if registers)
   u64 desc_a = 0, desc_b = 0;
   bool reg_a = false;
+  unsigned issued = 0;
+  float* d[128] = {};    // each thread's accumulator fragment
+  u32 regs[128][4] = {}; // each thread's A registers (A from registers)
 };
 struct Warpgroup {
-  Counter bar;
-  WgmmaIssue issued[128];
+  std::map<u64, Mma> inflight; // by instruction number, until every thread has issued it
 };
 
 struct Block {
@@ -124,6 +125,8 @@ struct Fiber {
   bool done = false;
   std::string waiting;                   // what it waits for, for a deadlock report
   void* fake_stack = nullptr;            // AddressSanitizer's, while switched away
+  u64 wgmmas = 0;                        // wgmma instructions issued
+  std::deque<u64> wgmma_groups;          // committed groups not waited for: their ends
   std::vector<Store> open_group;         // TMA stores since the last commit
   std::deque<std::vector<Store>> groups; // committed bulk groups not yet waited for
 };
@@ -655,37 +658,49 @@ int encode_tiled(void* out, int dtype, u32 rank, void* base, const uint64_t* dim
 
 void wgmma(float* d, int n, int a_type, int b_type, u64 desc_a, const u32* a_regs, u64 desc_b,
            int trans_a, int trans_b, int scale_d) {
-  // wgmma.mma_async is one operation of the warpgroup's 128 threads: it runs, for all of them,
-  // once the last has issued it, reading shared memory then (a thread's own turn to run may come
-  // much later, when the slot it read may hold the next tile).
-  Block& b = *self().block;
-  Warpgroup& wg = b.warpgroups[self().tid / 128 % 8];
-  const unsigned me = self().tid % 128;
-  WgmmaIssue& mine = wg.issued[me];
-  mine = {d, {}, desc_a, desc_b, a_regs != nullptr};
-  if (a_regs) std::copy(a_regs, a_regs + 4, mine.a);
-  const u64 gen = wg.bar.gen;
-  ++g->progress;
-  if (++wg.bar.arrived < 128) {
-    wait_until([&] { return wg.bar.gen != gen; }, "the warpgroup's other threads at a wgmma");
-    return;
-  }
-  for (const WgmmaIssue& other : wg.issued)
-    if (other.desc_a != desc_a || other.desc_b != desc_b || other.reg_a != (a_regs != nullptr))
-      fail("the threads of a warpgroup issued one wgmma with different operands");
+  // wgmma.mma_async is one operation of the warpgroup's 128 threads, each issuing it in turn (the
+  // k-th wgmma of every thread is the same instruction). It may read its shared-memory operands
+  // from the first issue on: taken then, so a write by another thread that no barrier ordered
+  // before shows. It completes once all 128 have issued it (what wgmma_wait waits for).
+  Fiber& f = self();
+  Warpgroup& wg = f.block->warpgroups[f.tid / 128 % 8];
+  const u64 index = f.wgmmas++;
   const int k_elems = a_type < 2 ? 16 : 32;
-  for (unsigned t = 0; t < 128; ++t) {
+  auto [it, first] = wg.inflight.try_emplace(index);
+  Mma& m = it->second;
+  if (first) {
+    m.desc_a = desc_a;
+    m.desc_b = desc_b;
+    m.reg_a = a_regs != nullptr;
+    m.a.assign(a_regs ? 0 : static_cast<size_t>(64 * k_elems), 0.0f);
+    m.b.assign(static_cast<size_t>(n * k_elems), 0.0f);
+    for (int k = 0; k < k_elems; ++k) {
+      if (!a_regs)
+        for (int r = 0; r < 64; ++r)
+          m.a[static_cast<size_t>(r * k_elems + k)] = operand(desc_a, r, k, a_type, trans_a);
+      for (int c = 0; c < n; ++c)
+        m.b[static_cast<size_t>(c * k_elems + k)] = operand(desc_b, c, k, b_type, trans_b);
+    }
+  } else if (m.desc_a != desc_a || m.desc_b != desc_b || m.reg_a != (a_regs != nullptr)) {
+    fail("the threads of a warpgroup issued one wgmma with different operands");
+  }
+  const unsigned me = f.tid % 128;
+  m.d[me] = d;
+  if (a_regs) std::copy(a_regs, a_regs + 4, m.regs[me]);
+  ++g->progress;
+  // This thread's fragment (A from shared memory), or every thread's once the last has given its
+  // A registers (the m64k16 A fragment: the quad of a row holds it, thread q columns 2q, 2q + 1,
+  // and 8 more).
+  auto fragment = [&](unsigned t) {
     const unsigned lane = t % 32, warp = t / 32;
-    // A from registers: the quad of the row holds it, thread q columns 2q, 2q + 1 (+ 8): the
-    // m64k16 A fragment.
     auto a_at = [&](int row, int k) -> float {
-      if (!a_regs) return operand(desc_a, static_cast<int>(warp) * 16 + row, k, a_type, trans_a);
+      if (!a_regs)
+        return m.a[static_cast<size_t>((static_cast<int>(warp) * 16 + row) * k_elems + k)];
       const unsigned src =
           warp * 32 + (static_cast<unsigned>(row) % 8) * 4 + (static_cast<unsigned>(k) % 8) / 2;
-      const u32 pair = wg.issued[src].a[(row >= 8 ? 1 : 0) + (k >= 8 ? 2 : 0)];
+      const u32 pair = m.regs[src][(row >= 8 ? 1 : 0) + (k >= 8 ? 2 : 0)];
       return to_f32(a_type, (k % 2) ? pair >> 16 : pair & 0xffffu);
     };
-    float* out = wg.issued[t].d;
     for (int j = 0; j < n / 8; ++j)
       for (int rh = 0; rh < 2; ++rh)
         for (int e = 0; e < 2; ++e) {
@@ -694,13 +709,32 @@ void wgmma(float* d, int n, int a_type, int b_type, u64 desc_a, const u32* a_reg
           double acc = 0;
           for (int k = 0; k < k_elems; ++k)
             acc += static_cast<double>(a_at(row, k)) *
-                   static_cast<double>(operand(desc_b, col, k, b_type, trans_b));
-          float& o = out[j * 4 + rh * 2 + e];
+                   static_cast<double>(m.b[static_cast<size_t>(col * k_elems + k)]);
+          float& o = m.d[t][j * 4 + rh * 2 + e];
           o = static_cast<float>(acc) + (scale_d ? o : 0.0f);
         }
+  };
+  if (!a_regs) fragment(me);
+  if (++m.issued < 128) return;
+  if (a_regs)
+    for (unsigned t = 0; t < 128; ++t) fragment(t);
+  wg.inflight.erase(it);
+}
+
+void wgmma_commit() {
+  Fiber& f = self();
+  f.wgmma_groups.push_back(f.wgmmas);
+}
+
+void wgmma_wait(int pending) {
+  Fiber& f = self();
+  Warpgroup& wg = f.block->warpgroups[f.tid / 128 % 8];
+  while (static_cast<int>(f.wgmma_groups.size()) > pending) {
+    const u64 end = f.wgmma_groups.front(); // one past the group's last instruction
+    wait_until([&] { return wg.inflight.empty() || wg.inflight.begin()->first >= end; },
+               "the warpgroup's other threads to issue a wgmma this thread waits for");
+    f.wgmma_groups.pop_front();
   }
-  wg.bar.arrived = 0;
-  ++wg.bar.gen;
 }
 
 void stmatrix_x4(u32 row_addr, const u32* regs) {

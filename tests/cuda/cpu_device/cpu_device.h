@@ -11,7 +11,8 @@
 // of a warpgroup, which the kernel IR emulator cannot see (a warpgroup is one agent there), shows
 // as a wrong result. TMA loads move their bytes and signal their mbarriers at issue; a TMA store
 // reads its tile at issue or at its thread's wait for it (at random: both are allowed); a wgmma
-// computes the whole warpgroup's fragments when its last thread issues it. The kernel IR emulator,
+// reads its shared-memory operands at the warpgroup's first issue and completes (for
+// wgmma_wait) at its last. The kernel IR emulator,
 // which delays asynchronous work, remains what checks the synchronization of the roles.
 //
 // The models follow the PTX ISA: WGMMA descriptors (start, LBO, SBO, 128-byte swizzle applied to
@@ -94,6 +95,11 @@ int encode_tiled(void* map, int dtype, u32 rank, void* base, const uint64_t* dim
 // memory (a_regs null; desc_a) or from this warp's registers (a_regs: this thread's four).
 void wgmma(float* d, int n, int a_type, int b_type, u64 desc_a, const u32* a_regs, u64 desc_b,
            int trans_a, int trans_b, int scale_d);
+
+void wgmma_commit();
+// Waits until every wgmma of this thread's groups but the last `pending` has been issued by the
+// whole warpgroup (and so has run).
+void wgmma_wait(int pending);
 
 // stmatrix.m8n8.x4.b16: this lane's row address and four registers; a warp collective.
 void stmatrix_x4(u32 row_addr, const u32* regs);

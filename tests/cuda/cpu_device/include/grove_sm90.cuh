@@ -210,8 +210,12 @@ inline u64 wgmma_desc_sw128(u32 start, u32 lbo_bytes, u32 sbo_bytes) {
          (u64((sbo_bytes >> 4) & 0x3fffu) << 32) | (u64(1) << 62);
 }
 inline void wgmma_fence() {}
-inline void wgmma_commit() {}
-template <int Pending> inline void wgmma_wait() {}
+inline void wgmma_commit() {
+  cpu::wgmma_commit();
+}
+template <int Pending> inline void wgmma_wait() {
+  cpu::wgmma_wait(Pending);
+}
 
 // wgmma_m64n<N>k16_<T>_ss / _rs and wgmma_m64n<N>k32_<TA>_<TB>_ss, as grove_sm90_wgmma.inc
 // names them (operand types: 0 f16, 1 bf16, 2 e4m3, 3 e5m2).
