@@ -549,6 +549,15 @@ void mbar_complete_tx(u32 bar, int cta, u32 bytes) {
 
 void mbar_wait(u32 bar, u32 parity) {
   Mbar& m = mbar(bar, -1);
+  if (m.phases % 2 != parity) {
+    // The lanes of a warp wait on an mbarrier together on the hardware (converged); here each
+    // runs on its own, so a lane that finds the phase complete lets the others have their turn
+    // before it goes on: no lane gets a ring's length ahead of its warp, where a lagging lane
+    // would see the parity come round again and wait forever.
+    ++g->progress;
+    yield();
+    return;
+  }
   wait_until([&] { return m.phases % 2 != parity; },
              "mbarrier at " + std::to_string(bar) + ", parity " + std::to_string(parity));
 }
