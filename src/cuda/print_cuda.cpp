@@ -559,7 +559,10 @@ void Printer::op(const Op& o) {
     return;
   case Op::Compute:
     before_generic_write(o);
-    emit_compute(*w_, k_, o, ctx_, preloaded_.count(&o) ? &preloaded_.at(&o) : nullptr);
+    if (auto pre = preloaded_.find(&o); pre != preloaded_.end())
+      emit_compute(*w_, k_, o, ctx_, &pre->second);
+    else
+      emit_compute(*w_, k_, o, ctx_);
     order_generic_smem(o);
     return;
   case Op::Copy:

@@ -105,6 +105,13 @@ std::vector<IExprP> local_index(const std::vector<const Expr*>& subs, Elem& el,
   return out;
 }
 
+// The subscripts of an index expression `t[s0, s1, ...]` (its arguments after the tensor).
+std::vector<const Expr*> subscripts(const Expr& index) {
+  std::vector<const Expr*> subs;
+  for (size_t i = 1; i < index.args.size(); ++i) subs.push_back(index.args[i].get());
+  return subs;
+}
+
 // The subscripts as index variable names, for register tensors (a thread holds only its own
 // fragment, so nothing else reaches them); "" for any other subscript.
 std::vector<std::string> subscript_names(const std::vector<const Expr*>& subs) {
@@ -208,9 +215,7 @@ struct LeafPrinter {
         auto pre = preloaded->find(fixed_read_key(e));
         if (pre != preloaded->end()) return {pre->second, false};
       }
-      std::vector<const Expr*> subs;
-      for (size_t i = 1; i < e.args.size(); ++i) subs.push_back(e.args[i].get());
-      return {read_elem(k, it->second, n, subs, el, e.loc), false};
+      return {read_elem(k, it->second, n, subscripts(e), el, e.loc), false};
     }
     case Expr::Reduce: {
       if (!el.reductions || !el.reductions->count(&e))
@@ -632,10 +637,8 @@ std::vector<std::pair<std::string, std::string>> fixed_global_reads(const Kernel
     if (it == op.tensors.end() || it->second.kind != Ref::Global || key.empty() ||
         k.tensors.at(static_cast<size_t>(it->second.index)).written || !seen.insert(key).second)
       return;
-    std::vector<const Expr*> subs;
-    for (size_t i = 1; i < e.args.size(); ++i) subs.push_back(e.args[i].get());
     Elem none; // literal subscripts name no row or column
-    std::string load = read_elem(k, it->second, key, subs, none, e.loc);
+    std::string load = read_elem(k, it->second, key, subscripts(e), none, e.loc);
     if (op.guard) load = "((" + c_expr(op.guard) + ") ? " + load + " : 0.0f)";
     out.emplace_back(key, load);
   };

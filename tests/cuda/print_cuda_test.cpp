@@ -188,6 +188,18 @@ TEST(CudaBackend, RejectsWhatItCannotPrint) {
   f = test::make_gemm_fixture();
   f->kernel.smem_bytes = 300000;
   EXPECT_THROW(cuda::print_cuda(f->kernel), GroveError);
+  // Buffers that fill the block's bound to the byte leave no room for the mbarriers after them.
+  f = test::make_gemm_fixture();
+  f->kernel.smem_bytes = 232448 - 1024;
+  try {
+    cuda::print_cuda(f->kernel);
+    ADD_FAILURE() << "printed a kernel whose mbarriers overflow shared memory";
+  } catch (const GroveError& e) {
+    EXPECT_NE(std::string(e.what()).find(" bytes of shared memory with its mbarriers (+1024 for "
+                                         "alignment); a block may have 231424"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(CudaBackend, AttentionStepPrintsFragmentLoops) {
