@@ -124,15 +124,14 @@ std::vector<const kir::GlobalTensor*> tensors_of(const std::vector<kir::Kernel>&
   return out;
 }
 
-// A tensor's rows in bytes, dense and as laid out on the device (kir::row_pitch).
+} // namespace
+
 std::pair<size_t, size_t> row_bytes(const kir::GlobalTensor& t,
                                     const std::map<std::string, int64_t>& sizes) {
   size_t eb = static_cast<size_t>(elem_bytes(t.elem));
   return {eb * static_cast<size_t>(kir::eval(*t.shape.back(), sizes)),
           eb * static_cast<size_t>(kir::eval(*kir::row_pitch(t), sizes))};
 }
-
-} // namespace
 
 GpuRunReport run_on_gpu(const std::vector<kir::Kernel>& kernels,
                         std::map<std::string, std::shared_ptr<Buffer>>& tensors,

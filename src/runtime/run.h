@@ -4,6 +4,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "kernel/kir.h"
@@ -55,6 +56,10 @@ GpuRunReport bench_on_gpu(const std::vector<kir::Kernel>& kernels,
 // Storage conversions (exact for values already rounded to the type).
 std::vector<unsigned char> to_storage(const Buffer& b);
 void from_storage(const std::vector<unsigned char>& bytes, Buffer& b);
+
+// A tensor's rows in bytes at these sizes, dense and as laid out on the device (kir::row_pitch).
+std::pair<size_t, size_t> row_bytes(const kir::GlobalTensor& t,
+                                    const std::map<std::string, int64_t>& sizes);
 
 // Dense rows of `row_bytes` into rows `pitch_bytes` apart (the device layout of a tensor whose
 // rows are not a multiple of 16 bytes: kir::row_pitch), and back. The padding is zero.

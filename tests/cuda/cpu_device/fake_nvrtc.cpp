@@ -13,24 +13,13 @@
 #include <sstream>
 #include <string>
 
+#include "host_compile.h"
+
 namespace {
 
 struct Program {
   std::string source, name, log, binary;
 };
-
-std::string run(const std::string& cmd, int& rc) {
-  std::string out;
-  FILE* p = popen((cmd + " 2>&1").c_str(), "r");
-  if (!p) {
-    rc = -1;
-    return "popen failed";
-  }
-  char buf[4096];
-  while (fgets(buf, sizeof buf, p)) out += buf;
-  rc = pclose(p);
-  return out;
-}
 
 } // namespace
 
@@ -70,14 +59,11 @@ int nvrtcCompileProgram(Program* prog, int, const char* const*) {
        it != std::sregex_iterator(); ++it)
     src += "GROVE_CPU_PACKED(" + (*it)[1].str() + ")\n";
   std::ofstream(dir / "kernel.cpp") << src;
-  std::string cmd = std::string(GROVE_CXX) + " -std=c++20 -O0 -w -Wno-psabi -fPIC -shared " +
-                    "-D__CUDACC_RTC__ -DGROVE_REAL_DEVICE_HEADER='\"" + GROVE_SOURCE_DIR +
-                    "/src/cuda/grove_sm90.cuh\"' -I" + GROVE_CPU_DEVICE_DIR + "/include -I" +
-                    GROVE_CPU_DEVICE_DIR + " -I" + GROVE_SOURCE_DIR + "/src " +
+  std::string cmd = grove::cpu::stand_in_compiler() + " -fPIC -shared -D__CUDACC_RTC__ " +
                     (dir / "kernel.cpp").string() + " " + GROVE_CPU_DEVICE_LIBS + " -o " +
                     (dir / "kernel.so").string();
   int rc = 0;
-  prog->log = run(cmd, rc);
+  prog->log = grove::cpu::run_command(cmd, rc);
   if (rc == 0) {
     std::ifstream in(dir / "kernel.so", std::ios::binary);
     std::stringstream ss;
