@@ -265,6 +265,7 @@ void Printer::role_body(const Role& r) {
         unsupported({}, "register tensor '" + t.name + "' is not [64*i]");
     }
     body(r.body, first);
+    flush_writes();
   } else {
     if (!regs.empty()) unsupported({}, "the producer role uses register tensors");
     w_->open("if (threadIdx.x % 128 < " + std::to_string(32 * r.warps) + ")");
@@ -319,6 +320,55 @@ void Printer::wg_barrier(const std::string& why) {
   smem_read_.clear();
   smem_read_by_wgmma_.clear();
   smem_read_before_.clear();
+  smem_written_.clear();
+}
+
+void Printer::flush_writes() {
+  if (!smem_written_.empty())
+    wg_barrier("this warpgroup's smem writes, before its threads read them");
+}
+
+// Whether `o` may run while this warpgroup's writes wait for their barrier: it neither touches
+// the written buffers nor tells another agent to (an arrive, a TMA, a guarded barrier), or it is
+// an unguarded named barrier, which every thread of the warpgroup joins and which so orders the
+// writes before whatever follows it (bar.sync: PTX ISA, "Memory Consistency Model").
+bool Printer::leaves_writes_pending(const Op& o) const {
+  auto touches = [&](const Ref& r) { return r.kind == Ref::Smem && smem_written_.count(r.index); };
+  switch (o.kind) {
+  case Op::NamedBarrier:
+    return !o.guard;
+  case Op::MbarWait:
+  case Op::WgmmaFence:
+  case Op::WgmmaCommit:
+  case Op::WgmmaWait:
+  case Op::SetMaxNReg:
+  case Op::TmaStoreWait: // waits for earlier stores to read their tiles; reads nothing itself
+    return true;
+  case Op::Wgmma:
+    return !touches(o.src) && !touches(o.src2);
+  case Op::Compute:
+  case Op::Copy: {
+    std::set<int> reads, writes;
+    generic_smem_access(o, reads, writes);
+    for (int b : smem_written_)
+      if (reads.count(b) || writes.count(b)) return false;
+    return true;
+  }
+  case Op::Loop:
+    return loop_leaves_writes_pending(o.body);
+  default:
+    return false;
+  }
+}
+
+// A loop body leaves the writes pending if its ops do up to its first unguarded named barrier
+// (which then orders them) or to its end. The back edge is checked when the body has printed.
+bool Printer::loop_leaves_writes_pending(const Body& b) const {
+  for (const Op& o : b) {
+    if (o.kind == Op::NamedBarrier && !o.guard) return true;
+    if (!leaves_writes_pending(o)) return false;
+  }
+  return true;
 }
 
 void Printer::order_generic_smem(const Op& o) {
@@ -328,10 +378,8 @@ void Printer::order_generic_smem(const Op& o) {
   if (!role_ || role_->kind != Role::Consumer) return;
   std::set<int> reads, writes;
   generic_smem_access(o, reads, writes);
-  if (!writes.empty())
-    wg_barrier("this warpgroup's smem writes, before its threads read them");
-  else
-    smem_read_.insert(reads.begin(), reads.end());
+  smem_written_.insert(writes.begin(), writes.end());
+  if (writes.empty()) smem_read_.insert(reads.begin(), reads.end());
 }
 
 // A write of smem that this warpgroup's threads or wgmmas read since its last barrier waits for
@@ -422,6 +470,7 @@ void Printer::preload(const Body& b) {
 
 void Printer::body(const Body& b, size_t from) {
   for (size_t i = from; i < b.size();) {
+    if (!smem_written_.empty() && !leaves_writes_pending(b[i])) flush_writes();
     if (const Op* mma = folded_zero_fill(b, i)) {
       w_->comment(b[i].stmts[0]->target + " = 0: folded into the first k-step of the wgmma below "
                                           "(scale-d = 0)");
@@ -451,7 +500,9 @@ void Printer::body(const Body& b, size_t from) {
       if (b[i].kind == Op::MbarArrive) warpgroup_sync_before_release();
       w_->open("if (elected)");
       bool waited = false;
-      for (; i < b.size() && is_issue_op(b[i].kind) && !b[i].guard; ++i) {
+      for (; i < b.size() && is_issue_op(b[i].kind) && !b[i].guard &&
+             (smem_written_.empty() || leaves_writes_pending(b[i]));
+           ++i) {
         waited = waited || store_wait(b[i]);
         op(b[i]);
       }
@@ -487,7 +538,14 @@ void Printer::op(const Op& o) {
       w_->line("const int " + name + " = " + c_expr(value) + ";");
     preload(o.body);
     note_loop_reads(o.body);
-    body(o.body);
+    {
+      // Writes pending at the loop (body() let them in) stay pending after it when it runs no
+      // iteration; those pending at the end of the body reach its top again.
+      const std::set<int> before = smem_written_;
+      body(o.body);
+      if (!loop_leaves_writes_pending(o.body)) flush_writes();
+      smem_written_.insert(before.begin(), before.end());
+    }
     w_->close();
     return;
   case Op::MbarWait: {
@@ -595,6 +653,7 @@ void Printer::op(const Op& o) {
     smem_read_.clear();
     smem_read_by_wgmma_.clear();
     smem_read_before_.clear();
+    smem_written_.clear();
     w_->line("grove::named_barrier_sync(" + (o.id_expr ? c_expr(o.id_expr) : std::to_string(o.id)) +
              ", " + std::to_string(o.count) + ");" + (note.empty() ? "" : "  //" + note));
     return;

@@ -74,6 +74,14 @@ private:
   // wgmmas) still read. The smem buffers this warpgroup read since its last barrier: with
   // ordinary loads, by wgmma, and (at the top of a loop body) by the previous iteration:
   std::set<int> smem_read_, smem_read_by_wgmma_, smem_read_before_;
+  // The buffers this warpgroup wrote with ordinary stores since its last barrier. The barrier
+  // that shows them to its other threads and to its async proxy is printed late, before the
+  // first op that may read them (flush_writes), so that a barrier of the kernel IR on the way
+  // there (a ping-pong turn) stands in for it.
+  std::set<int> smem_written_;
+  bool leaves_writes_pending(const Op& o) const;
+  bool loop_leaves_writes_pending(const Body& b) const;
+  void flush_writes();
   void order_generic_smem(const Op& o);
   void before_generic_write(const Op& o);
   void note_loop_reads(const Body& b);

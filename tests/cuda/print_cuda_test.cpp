@@ -367,6 +367,50 @@ TEST(CudaBackend, RewriteOfSharedMemoryOtherWarpsReadWaitsForThem) {
   EXPECT_EQ(gemm.find("before it is overwritten"), std::string::npos) << gemm;
 }
 
+// A warpgroup's smem writes wait for their barrier until an op may read them: where a named
+// barrier every thread joins comes first (FP8 attention's ping-pong turn before P·V reads P), it
+// orders them and none is added; writes in a row (a fused epilogue's scale vectors) share one,
+// and the elected thread's wait for the last TMA store may pass before it.
+TEST(CudaBackend, WritesShareTheBarrierBeforeTheirFirstReader) {
+  const std::string written = "named_barrier_sync(2 + wg, 128);  // this warpgroup's smem writes";
+  auto count = [](const std::string& text, const std::string& what) {
+    int n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  auto fp8 = test::compile_file(test::example("attention_fp8.grove"));
+  ASSERT_EQ(fp8->errors, "");
+  lower::LowerOptions o;
+  o.sizes = {{"D", 128}};
+  std::string cu = cuda::print_cuda(
+      lower::lower_mapping(fp8->prog, *fp8->prog.find_mapping("fp8_d128"), o).kernels.at(0));
+  // P is written before the loop (the peeled first step) and in it; each write's proxy fence is
+  // followed by the turn barrier before P·V, never by a warpgroup barrier of its own.
+  const std::string fence = "grove::fence_proxy_async();  // this thread's smem writes";
+  ASSERT_EQ(count(cu, fence), 3) << cu; // P twice, O's staging tile
+  for (size_t at = cu.find(fence); at != std::string::npos; at = cu.find(fence, at + 1)) {
+    const size_t next = cu.find("grove::named_barrier_sync(", at);
+    const bool staging = cu.find("grove::tma_store_", at) < cu.find("grove::wgmma_m", at);
+    const std::string want = staging ? "grove::named_barrier_sync(2 + wg, 128);"
+                                     : "grove::named_barrier_sync(wg + 8, 256);";
+    EXPECT_EQ(cu.compare(next, want.size(), want), 0) << cu.substr(at, 400);
+  }
+  EXPECT_EQ(count(cu, written), 1) << cu; // before the TMA store of O only
+
+  auto rowwise = test::compile_file(test::example("gemm_fp8_rowwise.grove"));
+  ASSERT_EQ(rowwise->errors, "");
+  cu = cuda::print_cuda(
+      lower::lower_mapping(rowwise->prog, *rowwise->prog.find_mapping("rowwise_h100"), {})
+          .kernels.at(0));
+  const size_t sa = cu.find("// copy smem sa_"), sw = cu.find("// copy smem sw_", sa);
+  const size_t scale = cu.find("// compute (wg_store", sw);
+  ASSERT_LT(sw, scale) << cu;
+  EXPECT_EQ(count(cu.substr(sa, sw - sa), "named_barrier_sync"), 0) << cu.substr(sa, scale - sa);
+  // From the copies to the compute reading them: the staging tile's barrier only.
+  EXPECT_EQ(count(cu.substr(sw, scale - sw), "named_barrier_sync"), 1) << cu.substr(sw, scale - sw);
+  EXPECT_EQ(count(cu.substr(sw, scale - sw), "its last store has read it"), 1);
+}
+
 // Causal attention at head dimension 256 keeps P's values in S while P·V runs (overlap pass):
 // rounded to f16 in place, then packed into P register by register.
 TEST(CudaBackend, SoftmaxKeptInSIsRoundedThenPacked) {
