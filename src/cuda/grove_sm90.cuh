@@ -190,6 +190,10 @@ __device__ __forceinline__ float quad_max(float v) {
   v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, 2));
   return v;
 }
+// The word lane `lane` of the warp passes in (every lane of the warp takes part).
+__device__ __forceinline__ u32 shfl_idx(u32 v, int lane) {
+  return __shfl_sync(0xffffffffu, v, lane);
+}
 
 // Keeps the compiler from moving reads or writes of a register across this point: used on
 // WGMMA accumulators and register A operands after wgmma_wait, because the asynchronous
@@ -436,6 +440,54 @@ template <int Pending> __device__ __forceinline__ void wgmma_wait() {
 
 #include "grove_sm90_wgmma.inc"
 
+#define GROVE_DEVICE __device__ __forceinline__
+#define GROVE_UNROLL _Pragma("unroll")
+#else
+// (The CPU stand-in for the GPU defines these, after this header, and runs fp8_afrag below.)
+inline u32 shfl_idx(u32 v, int lane);
+inline u16 pack_e4m3x2(float lo, float hi);
+inline u16 pack_e5m2x2(float lo, float hi);
+#define GROVE_DEVICE inline
+#define GROVE_UNROLL
 #endif // __CUDACC__
+
+// ---------------------------------------------------------------------------------------------
+// An 8-bit A operand from registers. A 64xC tile the warpgroup holds in the accumulator layout
+// (`v`: C/2 floats a thread; thread q of a quad has columns 8j + 2q + {0, 1} of rows r and
+// r + 8; `lane` is the thread's lane) becomes the A registers of m64nNk32 (`a`: C/8 words a thread,
+// four a k32 step: rows r and r + 8 at columns 4q..4q+3, then at 16 + 4q..16 + 4q+3, a byte a
+// column, PTX ISA "Register Fragments" for wgmma .m64nNk32). Thread q takes columns 4q..4q+3 from
+// quad threads 2(q%2) and 2(q%2) + 1, two each: each source packs what its two readers need into
+// one word per reader, and two shuffles a row half and k32 step trade them (FlashAttention-3 does
+// this for its FP8 P; the register A saves P's round trip through shared memory and the barriers
+// around it).
+template <bool E5M2, int C> GROVE_DEVICE void fp8_afrag(const float* v, u32* a, int lane) {
+  static_assert(C % 32 == 0, "an 8-bit A operand is k32 steps wide");
+  const int q = lane % 4, quad = lane - q;
+  // The two sources, even then odd: the first shuffle reads the one whose word for this reader
+  // it passes first (an even source passes its word for readers 0 and 1 first).
+  const int first = quad + 2 * (q % 2) + q / 2, second = quad + 2 * (q % 2) + 1 - q / 2;
+  GROVE_UNROLL
+  for (int ks = 0; ks < C / 32; ++ks) {
+    GROVE_UNROLL
+    for (int rh = 0; rh < 2; ++rh) {
+      u32 pair[4]; // columns 8j + 2q + {0, 1} of this k32 step, two bytes each
+      GROVE_UNROLL
+      for (int j = 0; j < 4; ++j) {
+        const float* x = v + (4 * ks + j) * 4 + rh * 2;
+        pair[j] = E5M2 ? pack_e5m2x2(x[0], x[1]) : pack_e4m3x2(x[0], x[1]);
+      }
+      // The word for readers q / 2 == m: columns of blocks m and 2 + m.
+      const u32 word0 = pair[0] | (pair[2] << 16), word1 = pair[1] | (pair[3] << 16);
+      const u32 r0 = shfl_idx(q % 2 ? word1 : word0, first);
+      const u32 r1 = shfl_idx(q % 2 ? word0 : word1, second);
+      const u32 even = q / 2 ? r1 : r0, odd = q / 2 ? r0 : r1; // from the even, odd source
+      a[4 * ks + rh] = (even & 0xffffu) | (odd << 16);
+      a[4 * ks + 2 + rh] = (even >> 16) | (odd & 0xffff0000u);
+    }
+  }
+}
+#undef GROVE_DEVICE
+#undef GROVE_UNROLL
 
 } // namespace grove

@@ -158,9 +158,8 @@ void Printer::wgmma(const Op& o) {
                            std::to_string(K) + "] * [" + std::to_string(bk) + ", " +
                            std::to_string(bn) + "] (M a multiple of 64, K of " +
                            std::to_string(kstep) + ", N of 8)");
-  if (fp8 && (a_reg || o.trans_a || !o.trans_b))
-    unsupported(o.loc, "wgmma reads 8-bit operands from shared memory, both K-major (A [M, K], "
-                       "B stored [N, K])");
+  if (fp8 && (o.trans_a || !o.trans_b))
+    unsupported(o.loc, "wgmma reads 8-bit operands K-major (A [M, K], B stored [N, K])");
   // The instruction's type suffix: f16 or bf16 for both; for 8-bit types A's and B's (they mix).
   std::string ty = elem_name(ab);
   // Byte offset inside a 128B-swizzled tile from its first element to (row, col) for constant
@@ -186,9 +185,10 @@ void Printer::wgmma(const Op& o) {
              (is_const(a0) && a0->value == 0 ? "" : " + " + c_expr(a0)) + ";");
   } else {
     const RegTensor& ar = k_.regs.at(static_cast<size_t>(o.src.index));
-    if (ar.elem != ab || ar.shape.size() != 2)
-      unsupported(o.loc,
-                  "wgmma A '" + ar.name + "' in registers must be a rank-2 " + ty + " tensor");
+    if ((fp8 ? !is_fp8(ar.elem) : ar.elem != ab) || ar.shape.size() != 2)
+      unsupported(o.loc, "wgmma A '" + ar.name + "' in registers must be a rank-2 " +
+                             (fp8 ? "8-bit" : ty) + " tensor");
+    if (fp8) ty = std::string(elem_name(ar.elem)) + "_" + ty;
     if (o.trans_a) unsupported(o.loc, "wgmma A from registers cannot be transposed");
   }
   IExprP b0 = smem_start_offset(bb, full_index(o.src2, bb.shape.size(), {cst(0), cst(0)}));
@@ -236,12 +236,16 @@ void Printer::wgmma(const Op& o) {
           const RegTensor& ar = k_.regs.at(static_cast<size_t>(o.src.index));
           int64_t ai = 0, aj = 0;
           if (!is_const(o.src.origin.empty() ? cst(0) : o.src.origin[0], &ai) ||
-              (o.src.origin.size() > 1 && !is_const(o.src.origin[1], &aj)) || ai % 64 || aj % 16)
-            unsupported(o.loc, "a register A box must start at constant multiples of (64, 16)");
-          // Packed u32 index of the four A registers of k-step ks: see kir.h's layout.
-          int64_t a_off = (ai / 64 + mi) * (ar.shape[1] / 4) + (aj / 8 + 2 * ks) * 2;
+              (o.src.origin.size() > 1 && !is_const(o.src.origin[1], &aj)) || ai % 64 || aj % kstep)
+            unsupported(o.loc, "a register A box must start at constant multiples of (64, " +
+                                   std::to_string(kstep) + ")");
+          // u32 index of the four A registers of k-step ks: see kir.h's layout (16-bit: two
+          // elements a register; 8-bit: four, in <name>_a, fp8_afrag's layout).
+          int64_t a_off = fp8 ? (ai / 64 + mi) * (ar.shape[1] / 8) + (aj / 32 + ks) * 4
+                              : (ai / 64 + mi) * (ar.shape[1] / 4) + (aj / 8 + 2 * ks) * 2;
           w_->line(fn + "_rs<" + (o.trans_b ? "0" : "1") + scale_d + ">(" + d + ", " +
-                   sanitize(ar.name) + " + " + std::to_string(a_off) + ", " + bdesc + ");");
+                   sanitize(ar.name) + (fp8 ? "_a" : "") + " + " + std::to_string(a_off) + ", " +
+                   bdesc + ");");
         } else {
           std::string adesc;
           if (o.trans_a) // A stored [K, M]: M-major

@@ -192,6 +192,8 @@ void Printer::role_body(const Role& r) {
   ctx_.consumer = r.kind == Role::Consumer;
   ctx_.threads = ctx_.consumer ? 128 : 32 * r.warps;
   fenced_regs_.clear();
+  fp8_a_.clear();
+  fp8_values_read_.clear();
   const std::string indent = "    ";
   bool needs_frag = false, needs_issue = false, needs_tid = false;
   std::set<int> regs;
@@ -208,8 +210,22 @@ void Printer::role_body(const Role& r) {
     if (o.kind == Op::Wgmma) {
       fenced_regs_.insert(o.dst.index);
       if (o.src.kind == Ref::Reg) fenced_regs_.insert(o.src.index);
+      if (o.src.kind == Ref::Reg && is_fp8(k_.regs.at(static_cast<size_t>(o.src.index)).elem))
+        fp8_a_.insert(o.src.index);
     }
+    if (o.kind == Op::Copy && o.src.kind == Ref::Reg) fp8_values_read_.insert(o.src.index);
+    if (o.kind == Op::Compute)
+      for (const auto& [name, ref] : o.tensors)
+        if (ref.kind == Ref::Reg)
+          for (const Stmt* st : o.stmts)
+            if (st->value && mentions_name(*st->value, name)) fp8_values_read_.insert(ref.index);
   });
+  // An 8-bit A operand whose values no statement reads is only ever copied in: its A registers
+  // are packed straight from the copy's source (fp8_afrag rounds as the copy would), and it has
+  // no array of values.
+  std::set<int> values_unread;
+  for (int i : fp8_a_)
+    if (!fp8_values_read_.count(i)) values_unread.insert(i);
   // Body ops run at role level; leading setmaxnreg ops run in every warp of the role.
   CodeWriter& w = *w_;
   w.line(indent + "// role " + r.name + ": " +
@@ -256,7 +272,15 @@ void Printer::role_body(const Role& r) {
         w_->line("grove::u32 " + sanitize(t.name) + "[" + std::to_string(per_thread / 2) +
                  "];  // " + elem_name(t.elem) + "[" + dims_text(t.shape, ", ") + "], " + layout +
                  ", packed in pairs");
-      else
+      else if (fp8_a_.count(i)) {
+        if (!values_unread.count(i))
+          w_->line("float " + sanitize(t.name) + "[" + std::to_string(per_thread) + "];  // " +
+                   elem_name(t.elem) + "[" + dims_text(t.shape, ", ") + "], " + layout +
+                   ", the values (rounded)");
+        w_->line("grove::u32 " + sanitize(t.name) + "_a[" + std::to_string(per_thread / 4) +
+                 "];  // " + elem_name(t.elem) + "[" + dims_text(t.shape, ", ") +
+                 "] as wgmma's A operand, four bytes a register (fp8_afrag)");
+      } else
         w_->line("float " + sanitize(t.name) + "[" + std::to_string(per_thread) + "];  // " +
                  elem_name(t.elem) + "[" + dims_text(t.shape, ", ") + "], " + layout);
       if (t.shape.size() == 2 && (t.shape[0] % 64 != 0 || t.shape[1] % 8 != 0))
@@ -416,6 +440,33 @@ void Printer::note_loop_reads(const Body& b) {
     generic_smem_access(o, r, w);
     if (o.kind == Op::NamedBarrier || (!w.empty() && !o.guard)) return;
     reads(o);
+  }
+}
+
+// After an op writes an 8-bit register tensor a wgmma reads as A: its A registers, rebuilt from
+// its values a 64-row block at a time (the device header's fp8_afrag; quad shuffles, so every
+// thread of the warpgroup runs it, as it runs the op).
+void Printer::fp8_afrag_after(const Op& o, const RegTensor* from) {
+  std::set<int> written;
+  if (o.kind == Op::Copy && o.dst.kind == Ref::Reg) written.insert(o.dst.index);
+  if (o.kind == Op::Compute)
+    for (const Stmt* st : o.stmts)
+      if (auto it = o.tensors.find(st->target);
+          it != o.tensors.end() && it->second.kind == Ref::Reg)
+        written.insert(it->second.index);
+  for (int i : written) {
+    if (!fp8_a_.count(i)) continue;
+    if (o.guard) unsupported(o.loc, "an 8-bit register A operand written under a condition");
+    const RegTensor& t = k_.regs.at(static_cast<size_t>(i));
+    const int64_t cols = t.shape.at(1);
+    if (cols % 32 != 0)
+      unsupported(o.loc, "8-bit register tensor '" + t.name + "' is not [64*i, 32*j] (k32 steps)");
+    for (int64_t blk = 0; blk < t.shape.at(0) / 64; ++blk)
+      w_->line("grove::fp8_afrag<" + std::string(t.elem == ElemType::E5M2 ? "true" : "false") +
+               ", " + std::to_string(cols) + ">(" + sanitize(from ? from->name : t.name) + " + " +
+               std::to_string(blk * cols / 2) + ", " + sanitize(t.name) + "_a + " +
+               std::to_string(blk * cols / 8) + ", tid % 32);  // " + t.name +
+               " as wgmma's A operand");
   }
 }
 
@@ -607,11 +658,12 @@ void Printer::op(const Op& o) {
              (note.empty() ? "" : "  //" + note));
     for (int i : fenced_regs_) {
       const RegTensor& t = k_.regs.at(static_cast<size_t>(i));
-      int64_t n = reg_elems_per_thread(t) / (is_16bit(t.elem) ? 2 : 1);
+      const bool afrag = fp8_a_.count(i) > 0; // the wgmma reads <name>_a
+      int64_t n = reg_elems_per_thread(t) / (is_16bit(t.elem) ? 2 : afrag ? 4 : 1);
       w_->line("#pragma unroll");
       // `fence_i_`: a name no kernel variable (grid, loop, size) takes, so none is shadowed.
       w_->line("for (int fence_i_ = 0; fence_i_ < " + std::to_string(n) +
-               "; ++fence_i_) grove::fence_reg(" + sanitize(t.name) +
+               "; ++fence_i_) grove::fence_reg(" + sanitize(t.name) + (afrag ? "_a" : "") +
                "[fence_i_]);  // the wgmma wrote / read these asynchronously");
     }
     return;
@@ -621,6 +673,7 @@ void Printer::op(const Op& o) {
       emit_compute(*w_, k_, o, ctx_, &pre->second);
     else
       emit_compute(*w_, k_, o, ctx_);
+    fp8_afrag_after(o);
     order_generic_smem(o);
     return;
   case Op::Copy:
@@ -630,7 +683,8 @@ void Printer::op(const Op& o) {
       const RegTensor& d = k_.regs.at(static_cast<size_t>(o.dst.index));
       const RegTensor& s = k_.regs.at(static_cast<size_t>(o.src.index));
       bool pack = s.elem == ElemType::F32 && is_16bit(d.elem);
-      if ((d.elem != s.elem && !pack) || d.shape != s.shape || o.dst.shape != d.shape ||
+      bool round8 = s.elem == ElemType::F32 && is_fp8(d.elem); // values rounded, as kept
+      if ((d.elem != s.elem && !pack && !round8) || d.shape != s.shape || o.dst.shape != d.shape ||
           o.src.shape != s.shape)
         unsupported(o.loc, "a copy between register tensors of different shapes, or of parts of "
                            "them, or into a wider type");
@@ -639,14 +693,23 @@ void Printer::op(const Op& o) {
       if (pack)
         src = std::string(d.elem == ElemType::BF16 ? "grove::pack_bf16x2(" : "grove::pack_f16x2(") +
               sanitize(s.name) + "[2 * copy_i_], " + sanitize(s.name) + "[2 * copy_i_ + 1])";
+      if (round8 && fp8_a_.count(o.dst.index) && !fp8_values_read_.count(o.dst.index)) {
+        fp8_afrag_after(o, &s); // only its A registers are kept
+        return;
+      }
+      if (round8)
+        src = "grove::" + std::string(elem_name(d.elem)) + "_to_f32(grove::f32_to_" +
+              elem_name(d.elem) + "(" + src + "))";
       w_->line("#pragma unroll");
       w_->line("for (int copy_i_ = 0; copy_i_ < " + std::to_string(n) + "; ++copy_i_) " +
                sanitize(d.name) + "[copy_i_] = " + src + ";  // copy " + d.name + " <- " + s.name +
                note);
+      fp8_afrag_after(o);
       return;
     }
     before_generic_write(o);
     emit_copy(*w_, k_, o, ctx_);
+    fp8_afrag_after(o);
     order_generic_smem(o);
     return;
   case Op::NamedBarrier: // every thread of this warpgroup takes part

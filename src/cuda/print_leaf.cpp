@@ -331,9 +331,15 @@ void store_pair(CodeWriter& w, const Kernel& k, const Statement& s, Elem& el) {
       w.line(sanitize(r.name) + "[" + frag_index(k, t, el, true) +
              "] = " + pack_pair(r.elem, "v[0]", "v[1]") + ";");
     } else {
+      // An 8-bit tensor keeps its values as floats, rounded to its type.
+      const std::string n = elem_name(r.elem);
+      auto value = [&](const char* v) {
+        return is_fp8(r.elem) ? "grove::" + n + "_to_f32(grove::f32_to_" + n + "(" + v + "))"
+                              : std::string(v);
+      };
       std::string f = frag_index(k, t, el, false);
-      w.line(sanitize(r.name) + "[" + f + "] = v[0];");
-      w.line(sanitize(r.name) + "[" + f + " + 1] = v[1];");
+      w.line(sanitize(r.name) + "[" + f + "] = " + value("v[0]") + ";");
+      w.line(sanitize(r.name) + "[" + f + " + 1] = " + value("v[1]") + ";");
     }
     return;
   }

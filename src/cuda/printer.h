@@ -68,6 +68,11 @@ private:
   const Role* role_ = nullptr;
   RoleCtx ctx_;
   std::set<int> fenced_regs_; // wgmma dst and register-A tensors of the role
+  // 8-bit register tensors a wgmma reads as A: each keeps its values in the accumulator layout
+  // for leaf statements and, rewritten after every op that writes it, its A registers (<name>_a).
+  std::set<int> fp8_a_;
+  std::set<int> fp8_values_read_; // those of fp8_a_ a leaf statement or copy reads
+  void fp8_afrag_after(const Op& o, const RegTensor* from = nullptr);
   // Kernel IR ops are warpgroup-wide, but a compute or copy is spread over the warpgroup's 128
   // threads: shared memory one thread writes another may read next, an elected thread's release
   // must follow every thread's reads, and so must a write of what other threads (or their

@@ -323,10 +323,8 @@ void Block::issue(Agent& a, const Op& op) {
                   " -> " + elem_name(tc));
     if (op.src.kind == kir::Ref::Reg && op.trans_a)
       throw Fatal("wgmma takes A from registers only untransposed");
-    // (8-bit A in registers has its own fragment layout, which neither the printer nor this
-    // model has.)
-    if (is_fp8(ta) && (op.trans_a || !op.trans_b || op.src.kind == kir::Ref::Reg))
-      throw Fatal("wgmma reads 8-bit operands from shared memory, both K-major");
+    if (is_fp8(ta) && (op.trans_a || !op.trans_b))
+      throw Fatal("wgmma reads 8-bit operands K-major");
     Box d = box(a, op.dst, a.env);
     Box sa = box(a, op.src, a.env), sb = box(a, op.src2, a.env);
     (void)d;

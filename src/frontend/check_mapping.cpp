@@ -268,17 +268,6 @@ void check_mapping(const Program& prog, const MappingDecl& mp, Diagnostics& diag
                       "WGMMA reads operand B ('" + b + "') from SHARED memory (instance '" +
                           in.name + "')",
                       "memory " + b + " = SHARED; only operand A may come from registers");
-        const std::string& a = name_of(*s->args[1]);
-        bool a_fp8 = false;
-        for (const Param& p : task->params)
-          if (p.name == a && p.type.is_tensor) a_fp8 = is_fp8(p.type.elem);
-        if (auto m = mem_of(a); m && m->value == Memory::Register && a_fp8)
-          diags.error(m->loc,
-                      "WGMMA reads an 8-bit operand A ('" + a +
-                          "') from SHARED memory (instance '" + in.name + "')",
-                      "memory " + a +
-                          " = SHARED; only f16 and bf16 A operands may come from "
-                          "registers");
       }
     }
 

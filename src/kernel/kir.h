@@ -81,7 +81,8 @@ struct SmemBuffer {
 // GPU follows from its rank. Rank 2, [R, C] with R a multiple of 64: the WGMMA accumulator fragment
 // of m64nCk16 repeated R/64 times; thread t of the warpgroup holds rows 64*i + 16*(t/32) +
 // (t%32)/4 + {0, 8} and columns 8*j + 2*(t%4) + {0, 1} (for 16-bit types this is also the A
-// operand fragment, so P of attention feeds a wgmma from registers). Rank 1, [R]: the values of
+// operand fragment, so P of attention feeds a wgmma from registers; an 8-bit one the CUDA back
+// end also keeps in m64nNk32's A layout, see fp8_afrag). Rank 1, [R]: the values of
 // the rows the thread holds in that layout, replicated over the 4 threads that share a row.
 struct RegTensor {
   std::string name;

@@ -152,12 +152,9 @@ bool softmax_in_s(const Kernel& k, const Op& x, int S, int P, std::vector<const 
   }
   if (sn.empty() || pn.empty()) return false;
   const ElemType pe = elem_of(k, *pref);
-  // A register P is 16-bit (the A fragment layout is the accumulator's); a shared one may be
-  // 8-bit too.
+  // P is 16-bit or 8-bit, in registers or shared memory.
   const bool is16 = pe == ElemType::F16 || pe == ElemType::BF16;
-  if (s.elem != ElemType::F32 || s.shape != pref->shape ||
-      !(is16 || (pref->kind == Ref::Smem && is_fp8(pe))))
-    return false;
+  if (s.elem != ElemType::F32 || s.shape != pref->shape || !(is16 || is_fp8(pe))) return false;
   bool p_written = false;
   for (const Stmt*& st : x1) {
     if (st->kind != Stmt::Assign || !st->value) return false;

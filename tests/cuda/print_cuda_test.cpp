@@ -367,18 +367,34 @@ TEST(CudaBackend, RewriteOfSharedMemoryOtherWarpsReadWaitsForThem) {
   EXPECT_EQ(gemm.find("before it is overwritten"), std::string::npos) << gemm;
 }
 
+namespace {
+
+int count_of(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// attention_fp8.grove with P in shared memory (`memory P = SHARED`), as it was before P moved
+// to registers.
+std::string fp8_attention_with_shared_p() {
+  std::string text = test::read_text(test::example("attention_fp8.grove"));
+  const std::string reg = "P = REGISTER;";
+  const size_t at = text.find(reg);
+  EXPECT_NE(at, std::string::npos);
+  return at == std::string::npos ? text : text.replace(at, reg.size(), "P = SHARED;");
+}
+
+} // namespace
+
 // A warpgroup's smem writes wait for their barrier until an op may read them: where a named
 // barrier every thread joins comes first (FP8 attention's ping-pong turn before P·V reads P), it
 // orders them and none is added; writes in a row (a fused epilogue's scale vectors) share one,
 // and the elected thread's wait for the last TMA store may pass before it.
 TEST(CudaBackend, WritesShareTheBarrierBeforeTheirFirstReader) {
   const std::string written = "named_barrier_sync(2 + wg, 128);  // this warpgroup's smem writes";
-  auto count = [](const std::string& text, const std::string& what) {
-    int n = 0;
-    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-    return n;
-  };
-  auto fp8 = test::compile_file(test::example("attention_fp8.grove"));
+  auto count = count_of;
+  auto fp8 = test::compile_text(fp8_attention_with_shared_p(), "attention_fp8.grove");
   ASSERT_EQ(fp8->errors, "");
   lower::LowerOptions o;
   o.sizes = {{"D", 128}};
@@ -409,6 +425,42 @@ TEST(CudaBackend, WritesShareTheBarrierBeforeTheirFirstReader) {
   // From the copies to the compute reading them: the staging tile's barrier only.
   EXPECT_EQ(count(cu.substr(sw, scale - sw), "named_barrier_sync"), 1) << cu.substr(sw, scale - sw);
   EXPECT_EQ(count(cu.substr(sw, scale - sw), "its last store has read it"), 1);
+}
+
+// FP8 attention keeps P in registers: its values (rounded to e4m3, in the accumulator layout)
+// become P·V's A registers through fp8_afrag after each write, and P·V is the register-A wgmma;
+// nothing goes through shared memory but O's staging tile. At D 128 the overlap form writes P
+// twice (the peeled first step and the loop), each time from S's kept values, which are already
+// rounded, so P's A registers are packed from S and P has no array of values; at D 256 the GEMMs
+// stay in order and the softmax writes P's values once, which the row sum reads.
+TEST(CudaBackend, Fp8AttentionFeedsPFromRegisters) {
+  struct Case {
+    std::string mapping;
+    int64_t d;
+    int writes;
+    std::string values, wgmma;
+  };
+  for (const Case& c :
+       {Case{"fp8_d128", 128, 2, "wg_step_Sc", "wgmma_m64n128k32_e4m3_e4m3_rs<0>("},
+        Case{"fp8_d256", 256, 1, "wg_step_P", "wgmma_m64n256k32_e4m3_e4m3_rs<0>("}}) {
+    SCOPED_TRACE(c.mapping);
+    auto prog = test::compile_file(test::example("attention_fp8.grove"));
+    ASSERT_EQ(prog->errors, "");
+    lower::LowerOptions o;
+    o.sizes = {{"D", c.d}};
+    const std::string cu = cuda::print_cuda(
+        lower::lower_mapping(prog->prog, *prog->prog.find_mapping(c.mapping), o).kernels.at(0));
+    EXPECT_EQ(count_of(cu, "float wg_step_P[64];"), c.values == "wg_step_P" ? 1 : 0) << cu;
+    EXPECT_NE(cu.find("grove::u32 wg_step_P_a[16];"), std::string::npos) << cu;
+    EXPECT_EQ(count_of(cu, "grove::fp8_afrag<false, 128>(" + c.values +
+                               " + 0, wg_step_P_a + 0, tid % 32);"),
+              c.writes)
+        << cu;
+    // A k32 step each: four wgmmas for 128 keys, each P·V.
+    EXPECT_EQ(count_of(cu, c.wgmma + "acc + 0, wg_step_P_a + 12, "), c.writes) << cu;
+    EXPECT_EQ(count_of(cu, "fence_proxy_async();  // this thread's smem writes"), 1) << cu; // O
+    EXPECT_EQ(count_of(cu, "smem wg_step.P"), 0) << cu;
+  }
 }
 
 // Causal attention at head dimension 256 keeps P's values in S while P·V runs (overlap pass):

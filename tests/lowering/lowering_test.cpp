@@ -170,32 +170,48 @@ TEST(Overlap, AttentionIssuesQKBeforeThePreviousPV) {
   EXPECT_NE(kir::to_string(*loop->body[8].src2.slot).find("(j - 1)"), std::string::npos);
 }
 
-// FP8 attention's P lives in shared memory: the overlap still issues Q·K^T before the previous
-// P·V, keeps P's values in S rounded as e4m3, and packs them into the shared P with generic
-// stores followed by the proxy fence the next P·V wgmma needs.
+// attention_fp8.grove with P in shared memory instead of registers.
+std::string fp8_attention_with_shared_p() {
+  return replace(read_example("attention_fp8.grove"), "P = REGISTER;", "P = SHARED;");
+}
+
+// FP8 attention's P in shared memory: the overlap still issues Q·K^T before the previous P·V,
+// keeps P's values in S rounded as e4m3, and packs them into the shared P with generic stores
+// followed by the proxy fence the next P·V wgmma needs. In registers (the example's mapping), the
+// same form with a register copy and no fence.
 TEST(Overlap, PacksASharedPAndFencesIt) {
-  lower::Lowered l = lower_text(read_example("attention_fp8.grove"), {{"D", 128}});
-  const kir::Kernel& k = l.kernels.at(0);
-  const kir::Op* loop = find_loop(k.roles.at(1).body, "grove_j");
-  ASSERT_NE(loop, nullptr);
-  std::vector<std::string> seq;
-  std::string softmax;
-  for (const kir::Op& op : loop->body) {
-    std::string s = kir::op_name(op.kind);
-    if (op.kind == kir::Op::WgmmaWait) s += " " + std::to_string(op.count);
-    if (op.kind == kir::Op::Copy && op.dst.kind == kir::Ref::Smem)
-      s += " " + k.smem.at(static_cast<size_t>(op.dst.index)).name;
-    if (op.kind == kir::Op::Compute && op.stmts.size() > 1)
-      for (const Stmt* st : op.stmts) softmax += st->target + " = " + expr_str(*st->value) + "\n";
-    if (op.kind == kir::Op::Wgmma || op.kind == kir::Op::WgmmaWait || op.kind == kir::Op::Copy ||
-        op.kind == kir::Op::FenceProxyAsync)
-      seq.push_back(s);
+  for (bool shared : {true, false}) {
+    SCOPED_TRACE(shared ? "P in shared memory" : "P in registers");
+    lower::Lowered l = lower_text(
+        shared ? fp8_attention_with_shared_p() : read_example("attention_fp8.grove"), {{"D", 128}});
+    const kir::Kernel& k = l.kernels.at(0);
+    const kir::Op* loop = find_loop(k.roles.at(1).body, "grove_j");
+    ASSERT_NE(loop, nullptr);
+    std::vector<std::string> seq;
+    std::string softmax;
+    for (const kir::Op& op : loop->body) {
+      std::string s = kir::op_name(op.kind);
+      if (op.kind == kir::Op::WgmmaWait) s += " " + std::to_string(op.count);
+      if (op.kind == kir::Op::Copy)
+        s += op.dst.kind == kir::Ref::Smem
+                 ? " " + k.smem.at(static_cast<size_t>(op.dst.index)).name
+                 : " reg " + k.regs.at(static_cast<size_t>(op.dst.index)).name;
+      if (op.kind == kir::Op::Compute && op.stmts.size() > 1)
+        for (const Stmt* st : op.stmts) softmax += st->target + " = " + expr_str(*st->value) + "\n";
+      if (op.kind == kir::Op::Wgmma || op.kind == kir::Op::WgmmaWait || op.kind == kir::Op::Copy ||
+          op.kind == kir::Op::FenceProxyAsync)
+        seq.push_back(s);
+    }
+    std::vector<std::string> want = {"wgmma.mma_async", "wgmma.mma_async", "wgmma.wait_group 1",
+                                     "wgmma.wait_group 0"};
+    if (shared)
+      want.insert(want.end(), {"copy wg_step.P", "fence.proxy.async"});
+    else
+      want.push_back("copy reg wg_step.P");
+    EXPECT_EQ(seq, want);
+    EXPECT_NE(softmax.find("Sc = round_e4m3(exp2((Sc[r, c] - mnew[r])))"), std::string::npos)
+        << softmax;
   }
-  std::vector<std::string> want = {"wgmma.mma_async",    "wgmma.mma_async", "wgmma.wait_group 1",
-                                   "wgmma.wait_group 0", "copy wg_step.P",  "fence.proxy.async"};
-  EXPECT_EQ(seq, want);
-  EXPECT_NE(softmax.find("Sc = round_e4m3(exp2((Sc[r, c] - mnew[r])))"), std::string::npos)
-      << softmax;
   // At head dimension 256 the mapping turns it off (ptxas would spill).
   lower::Lowered l256 = lower_text(read_example("attention_fp8.grove"), {{"D", 256}}, "fp8_d256");
   EXPECT_EQ(find_loop(l256.kernels.at(0).roles.at(1).body, "grove_j"), nullptr);
@@ -296,7 +312,7 @@ TEST(Lowering, EveryExampleLowers) {
 // a 128-byte-swizzled buffer with a region per warpgroup: the softmax writes it, a proxy fence
 // follows, and the P·V wgmma reads it from there, not from registers. Another memory is refused.
 TEST(Lowering, SharedLeafLocalIsABufferTheWgmmaReads) {
-  lower::Lowered l = lower_text(read_example("attention_fp8.grove"), {{"D", 128}});
+  lower::Lowered l = lower_text(fp8_attention_with_shared_p(), {{"D", 128}});
   const kir::Kernel& k = l.kernels.at(0);
   int p = -1;
   for (size_t i = 0; i < k.smem.size(); ++i)
@@ -316,9 +332,7 @@ TEST(Lowering, SharedLeafLocalIsABufferTheWgmmaReads) {
   EXPECT_EQ(reads, 2); // P·V in the overlapped loop, and the last iteration's after it
   EXPECT_GE(count_ops(k.roles.at(1).body, kir::Op::FenceProxyAsync), 2); // P, and O's store
 
-  std::string text =
-      replace(read_example("attention_fp8.grove"), "Vt = SHARED,\n           P = SHARED",
-              "Vt = SHARED,\n           P = GLOBAL");
+  std::string text = replace(read_example("attention_fp8.grove"), "P = REGISTER;", "P = GLOBAL;");
   EXPECT_NE(lowering_error(text, {{"D", 128}})
                 .find("leaf local 'P' of instance 'wg_step' is given "
                       "GLOBAL"),

@@ -5,8 +5,10 @@
 // (2) WGMMA m64nNk32 on 8-bit operands as the CUDA back end emits it for examples/gemm_fp8.grove:
 // A [64, K] and B stored [N, K], both K-major in 128-byte swizzled rows of 128 elements,
 // descriptors advanced 32 bytes per k-step, the first k-step overwriting a garbage accumulator in
-// one run (scale-d = 0), e4m3 and e5m2 mixed. Operands are small integers, so every product and
-// sum is exact and the check is equality.
+// one run (scale-d = 0), e4m3 and e5m2 mixed; (3) A from registers as FP8 attention's P: the
+// accumulator-layout values turned into m64nNk32's A registers by fp8_afrag (quad shuffles), the
+// _rs wrappers. Operands are small integers, so every product and sum is exact and the check is
+// equality.
 #include <cmath>
 
 #include "common.cuh"
@@ -98,11 +100,19 @@ template <bool E5m2> int conversions() {
 }
 
 // The wrapper for N columns (64: e4m3 only; 256) and the operand types (AE5, BE5: e5m2, else
-// e4m3).
-template <int N, bool AE5, bool BE5, int SD>
-__device__ void mma(float* d, grove::u64 a, grove::u64 b) {
-  static_assert(N == 256 || (N == 64 && !AE5 && !BE5));
-  if constexpr (N == 64)
+// e4m3); A from registers `ar` where given (N 64: e4m3 or e5m2 A, e4m3 B).
+template <int N, bool AE5, bool BE5, int SD, bool RegA>
+__device__ void mma(float* d, grove::u64 a, grove::u64 b, const grove::u32* ar) {
+  static_assert(N == 256 || (N == 64 && !BE5));
+  if constexpr (RegA) {
+    static_assert(N == 64 && !BE5);
+    if constexpr (AE5)
+      grove::wgmma_m64n64k32_e5m2_e4m3_rs<0, SD>(d, ar, b);
+    else
+      grove::wgmma_m64n64k32_e4m3_e4m3_rs<0, SD>(d, ar, b);
+  } else if constexpr (N == 64 && AE5)
+    grove::wgmma_m64n64k32_e5m2_e4m3_ss<0, 0, SD>(d, a, b);
+  else if constexpr (N == 64)
     grove::wgmma_m64n64k32_e4m3_e4m3_ss<0, 0, SD>(d, a, b);
   else if constexpr (!AE5 && !BE5)
     grove::wgmma_m64n256k32_e4m3_e4m3_ss<0, 0, SD>(d, a, b);
@@ -114,8 +124,10 @@ __device__ void mma(float* d, grove::u64 a, grove::u64 b) {
     grove::wgmma_m64n256k32_e5m2_e5m2_ss<0, 0, SD>(d, a, b);
 }
 
-// D[64, N] = A[64, K] · B[N, K]^T; A and B row-major 8-bit bytes in global memory, K = 128.
-template <int N, int K, bool AE5, bool BE5, bool ZeroInit>
+// D[64, N] = A[64, K] · B[N, K]^T; A and B row-major 8-bit bytes in global memory, K = 128. With
+// RegA, A goes from global memory into the accumulator layout (as the softmax leaves P) and
+// through fp8_afrag into registers.
+template <int N, int K, bool AE5, bool BE5, bool ZeroInit, bool RegA = false>
 __global__ void __launch_bounds__(128)
     mma_kernel(const unsigned char* A, const unsigned char* B, float* D) {
   extern __shared__ __align__(1024) unsigned char raw[];
@@ -131,22 +143,35 @@ __global__ void __launch_bounds__(128)
 #pragma unroll
   for (int i = 0; i < N / 2; ++i) acc[i] = ZeroInit ? 1.0e30f : 0.0f;
   const grove::u32 a_tile = grove::smem_u32(sA), b_tile = grove::smem_u32(sB);
+  grove::u32 a_regs[K / 8];
+  if constexpr (RegA) {
+    float
+        v[K / 2]; // thread (warp w, lane l): rows 16w + l/4 + {0, 8}, columns 8j + 2(l%4) + {0, 1}
+    const int lane = tid % 32, row = 16 * (tid / 32) + lane / 4;
+    for (int j = 0; j < K / 8; ++j)
+      for (int rh = 0; rh < 2; ++rh)
+        for (int e = 0; e < 2; ++e) {
+          const unsigned char b = A[(row + 8 * rh) * K + 8 * j + 2 * (lane % 4) + e];
+          v[4 * j + 2 * rh + e] = AE5 ? grove::e5m2_to_f32(b) : grove::e4m3_to_f32(b);
+        }
+    grove::fp8_afrag<AE5, K>(v, a_regs, lane);
+  }
   grove::wgmma_fence();
 #pragma unroll
   for (int ks = 0; ks < K / 32; ++ks) {
     grove::u64 da = grove::wgmma_desc_sw128(a_tile + grove::sw128_start(0, 32 * ks, 64), 16, 1024);
     grove::u64 db = grove::wgmma_desc_sw128(b_tile + grove::sw128_start(0, 32 * ks, N), 16, 1024);
     if (ZeroInit && ks == 0)
-      mma<N, AE5, BE5, 0>(acc, da, db);
+      mma<N, AE5, BE5, 0, RegA>(acc, da, db, a_regs + 4 * ks);
     else
-      mma<N, AE5, BE5, 1>(acc, da, db);
+      mma<N, AE5, BE5, 1, RegA>(acc, da, db, a_regs + 4 * ks);
   }
   grove::wgmma_commit();
   grove::wgmma_wait<0>();
   store_accumulator<N>(acc, D);
 }
 
-template <int N, bool AE5 = false, bool BE5 = false, bool ZeroInit = false>
+template <int N, bool AE5 = false, bool BE5 = false, bool ZeroInit = false, bool RegA = false>
 int run(const char* label, std::mt19937& rng) {
   constexpr int K = 128;
   std::uniform_int_distribution<int> dist(-3, 3);
@@ -158,7 +183,7 @@ int run(const char* label, std::mt19937& rng) {
     B[i] = host_encode(b[i] = static_cast<float>(dist(rng)), BE5 ? kE5m2 : kE4m3);
   const int smem = 64 * K + N * K + 1024;
   std::vector<float> D =
-      run_mma_kernel(kTestName, mma_kernel<N, K, AE5, BE5, ZeroInit>, A, B, N, smem);
+      run_mma_kernel(kTestName, mma_kernel<N, K, AE5, BE5, ZeroInit, RegA>, A, B, N, smem);
   return count_wrong(label, D, N, [&](int m, int n) {
     float want = 0;
     for (int k = 0; k < K; ++k) want += a[m * K + k] * b[n * K + k];
@@ -175,6 +200,8 @@ int main() {
   bad += run<256, true, false>("m64n256k32 e5m2 x e4m3 x4", rng);
   bad += run<256, false, true>("m64n256k32 e4m3 x e5m2 x4", rng);
   bad += run<256, true, true>("m64n256k32 e5m2 x e5m2 x4", rng);
+  bad += run<64, false, false, false, true>("m64n64k32 e4m3 x4, A from registers", rng);
+  bad += run<64, true, false, true, true>("m64n64k32 e5m2 x e4m3 x4, A from registers", rng);
   std::printf("SELFTEST %s %s %d wrong elements\n", kTestName, bad ? "FAIL" : "PASS", bad);
   return bad ? 1 : 0;
 }

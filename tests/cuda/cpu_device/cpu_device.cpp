@@ -698,17 +698,19 @@ void wgmma(float* d, int n, int a_type, int b_type, u64 desc_a, const u32* a_reg
   if (a_regs) std::copy(a_regs, a_regs + 4, m.regs[me]);
   ++g->progress;
   // This thread's fragment (A from shared memory), or every thread's once the last has given its
-  // A registers (the m64k16 A fragment: the quad of a row holds it, thread q columns 2q, 2q + 1,
-  // and 8 more).
+  // A registers (the quad of a row holds them; 16-bit m64k16: thread q columns 2q, 2q + 1 and 8
+  // more, a pair a register; 8-bit m64k32: columns 4q..4q+3 and 16 more, a byte each).
   auto fragment = [&](unsigned t) {
     const unsigned lane = t % 32, warp = t / 32;
     auto a_at = [&](int row, int k) -> float {
       if (!a_regs)
         return m.a[static_cast<size_t>((static_cast<int>(warp) * 16 + row) * k_elems + k)];
-      const unsigned src =
-          warp * 32 + (static_cast<unsigned>(row) % 8) * 4 + (static_cast<unsigned>(k) % 8) / 2;
-      const u32 pair = m.regs[src][(row >= 8 ? 1 : 0) + (k >= 8 ? 2 : 0)];
-      return to_f32(a_type, (k % 2) ? pair >> 16 : pair & 0xffffu);
+      const unsigned uk = static_cast<unsigned>(k), half = static_cast<unsigned>(k_elems) / 2;
+      const unsigned per = half / 4; // columns a thread holds in a row before the next quad's
+      const unsigned src = warp * 32 + (static_cast<unsigned>(row) % 8) * 4 + (uk % half) / per;
+      const u32 word = m.regs[src][(row >= 8 ? 1 : 0) + (uk >= half ? 2 : 0)];
+      const unsigned bits = 32 / per; // 16: a pair a register, 8: four bytes
+      return to_f32(a_type, (word >> (bits * (uk % per))) & ((1u << bits) - 1u));
     };
     for (int j = 0; j < n / 8; ++j)
       for (int rh = 0; rh < 2; ++rh)

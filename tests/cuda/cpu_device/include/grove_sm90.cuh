@@ -105,6 +105,11 @@ inline float shfl_xor(float v, unsigned mask) {
   cpu::warp_exchange(&v, sizeof v, all);
   return all[(cpu::thread_idx().x % 32) ^ mask];
 }
+inline u32 shfl_idx(u32 v, int lane) {
+  u32 all[32];
+  cpu::warp_exchange(&v, sizeof v, all);
+  return all[lane % 32];
+}
 inline float quad_sum(float v) {
   v += shfl_xor(v, 1);
   v += shfl_xor(v, 2);
@@ -217,7 +222,7 @@ template <int Pending> inline void wgmma_wait() {
   cpu::wgmma_wait(Pending);
 }
 
-// wgmma_m64n<N>k16_<T>_ss / _rs and wgmma_m64n<N>k32_<TA>_<TB>_ss, as grove_sm90_wgmma.inc
+// wgmma_m64n<N>k16_<T>_ss / _rs and wgmma_m64n<N>k32_<TA>_<TB>_ss / _rs, as grove_sm90_wgmma.inc
 // names them (operand types: 0 f16, 1 bf16, 2 e4m3, 3 e5m2).
 #define GROVE_CPU_WGMMA_16(N, T, code)                                                             \
   template <int TransA, int TransB, int ScaleD = 1>                                                \
@@ -233,6 +238,11 @@ template <int Pending> inline void wgmma_wait() {
   inline void wgmma_m64n##N##k32_##TA##_##TB##_ss(float* d, u64 desc_a, u64 desc_b) {              \
     static_assert(TransA == 0 && TransB == 0, "wgmma reads 8-bit operands K-major only");          \
     cpu::wgmma(d, N, ca, cb, desc_a, nullptr, desc_b, 0, 0, ScaleD);                               \
+  }                                                                                                \
+  template <int TransB, int ScaleD = 1>                                                            \
+  inline void wgmma_m64n##N##k32_##TA##_##TB##_rs(float* d, const u32* a, u64 desc_b) {            \
+    static_assert(TransB == 0, "wgmma reads 8-bit operands K-major only");                         \
+    cpu::wgmma(d, N, ca, cb, 0, a, desc_b, 0, 0, ScaleD);                                          \
   }
 #define GROVE_CPU_WGMMA_N(N)                                                                       \
   GROVE_CPU_WGMMA_16(N, f16, 0)                                                                    \
