@@ -193,7 +193,7 @@ void Printer::role_body(const Role& r) {
   ctx_.threads = ctx_.consumer ? 128 : 32 * r.warps;
   fenced_regs_.clear();
   fp8_a_.clear();
-  fp8_values_read_.clear();
+  fp8_values_.clear();
   const std::string indent = "    ";
   bool needs_frag = false, needs_issue = false, needs_tid = false;
   std::set<int> regs;
@@ -213,19 +213,18 @@ void Printer::role_body(const Role& r) {
       if (o.src.kind == Ref::Reg && is_fp8(k_.regs.at(static_cast<size_t>(o.src.index)).elem))
         fp8_a_.insert(o.src.index);
     }
-    if (o.kind == Op::Copy && o.src.kind == Ref::Reg) fp8_values_read_.insert(o.src.index);
+    if (o.kind == Op::Copy && o.src.kind == Ref::Reg) fp8_values_.insert(o.src.index);
+    if (o.kind == Op::Copy && o.dst.kind == Ref::Reg &&
+        (o.src.kind != Ref::Reg ||
+         k_.regs.at(static_cast<size_t>(o.src.index)).elem != ElemType::F32))
+      fp8_values_.insert(o.dst.index);
     if (o.kind == Op::Compute)
       for (const auto& [name, ref] : o.tensors)
         if (ref.kind == Ref::Reg)
           for (const Stmt* st : o.stmts)
-            if (st->value && mentions_name(*st->value, name)) fp8_values_read_.insert(ref.index);
+            if (st->target == name || (st->value && mentions_name(*st->value, name)))
+              fp8_values_.insert(ref.index);
   });
-  // An 8-bit A operand whose values no statement reads is only ever copied in: its A registers
-  // are packed straight from the copy's source (fp8_afrag rounds as the copy would), and it has
-  // no array of values.
-  std::set<int> values_unread;
-  for (int i : fp8_a_)
-    if (!fp8_values_read_.count(i)) values_unread.insert(i);
   // Body ops run at role level; leading setmaxnreg ops run in every warp of the role.
   CodeWriter& w = *w_;
   w.line(indent + "// role " + r.name + ": " +
@@ -273,7 +272,7 @@ void Printer::role_body(const Role& r) {
                  "];  // " + elem_name(t.elem) + "[" + dims_text(t.shape, ", ") + "], " + layout +
                  ", packed in pairs");
       else if (fp8_a_.count(i)) {
-        if (!values_unread.count(i))
+        if (fp8_values_.count(i))
           w_->line("float " + sanitize(t.name) + "[" + std::to_string(per_thread) + "];  // " +
                    elem_name(t.elem) + "[" + dims_text(t.shape, ", ") + "], " + layout +
                    ", the values (rounded)");
@@ -693,7 +692,7 @@ void Printer::op(const Op& o) {
       if (pack)
         src = std::string(d.elem == ElemType::BF16 ? "grove::pack_bf16x2(" : "grove::pack_f16x2(") +
               sanitize(s.name) + "[2 * copy_i_], " + sanitize(s.name) + "[2 * copy_i_ + 1])";
-      if (round8 && fp8_a_.count(o.dst.index) && !fp8_values_read_.count(o.dst.index)) {
+      if (round8 && fp8_a_.count(o.dst.index) && !fp8_values_.count(o.dst.index)) {
         fp8_afrag_after(o, &s); // only its A registers are kept
         return;
       }

@@ -71,7 +71,9 @@ private:
   // 8-bit register tensors a wgmma reads as A: each keeps its values in the accumulator layout
   // for leaf statements and, rewritten after every op that writes it, its A registers (<name>_a).
   std::set<int> fp8_a_;
-  std::set<int> fp8_values_read_; // those of fp8_a_ a leaf statement or copy reads
+  // Those whose values array is needed: a leaf statement or copy reads it, or an op other than a
+  // register copy writes it (a register copy packs its source straight into the A registers).
+  std::set<int> fp8_values_;
   void fp8_afrag_after(const Op& o, const RegTensor* from = nullptr);
   // Kernel IR ops are warpgroup-wide, but a compute or copy is spread over the warpgroup's 128
   // threads: shared memory one thread writes another may read next, an elected thread's release

@@ -149,6 +149,14 @@ inline std::vector<Case> example_cases() {
        "",
        "e5m2",
        {{"TA", ElemType::E5M2}, {"TW", ElemType::E5M2}}},
+      // A loaded from shared memory into registers: 8-bit values into m64nNk32's A layout.
+      {"gemm_fp8.grove",
+       "h100",
+       {{"M", 200}, {"N", 300}, {"K", 136}},
+       {},
+       "acc = REGISTER, A = SHARED",
+       "acc = REGISTER, A = REGISTER",
+       "a_in_registers"},
       // Row and column scales staged in shared memory for the epilogue.
       {"gemm_fp8_rowwise.grove", "rowwise_h100", {{"M", 136}, {"N", 264}, {"K", 136}}, {}},
       // Block scales: a partial sum a K step, scaled into the accumulator; W's scale from global
