@@ -157,6 +157,14 @@ inline std::vector<Case> example_cases() {
        "acc = REGISTER, A = SHARED",
        "acc = REGISTER, A = REGISTER",
        "a_in_registers"},
+      {"gemm_fp8.grove",
+       "h100",
+       {{"M", 136}, {"N", 264}, {"K", 72}},
+       {},
+       "acc = REGISTER, A = SHARED",
+       "acc = REGISTER, A = REGISTER",
+       "a_in_registers_e5m2",
+       {{"TA", ElemType::E5M2}}},
       // Row and column scales staged in shared memory for the epilogue.
       {"gemm_fp8_rowwise.grove", "rowwise_h100", {{"M", 136}, {"N", 264}, {"K", 136}}, {}},
       // Block scales: a partial sum a K step, scaled into the accumulator; W's scale from global
