@@ -340,10 +340,20 @@ void generic_smem_access(const Op& o, std::set<int>& reads, std::set<int>& write
 
 void Printer::wg_barrier(const std::string& why) {
   w_->line("grove::named_barrier_sync(2 + wg, 128);  // " + why);
+  barrier_passed();
+}
+
+// After a barrier every thread of the warpgroup joins: nothing read or written before it is
+// pending any more.
+void Printer::barrier_passed() {
   smem_read_.clear();
   smem_read_by_wgmma_.clear();
   smem_read_before_.clear();
   smem_written_.clear();
+}
+
+bool Printer::must_flush_before(const Op& o) const {
+  return !smem_written_.empty() && !leaves_writes_pending(o);
 }
 
 void Printer::flush_writes() {
@@ -520,7 +530,7 @@ void Printer::preload(const Body& b) {
 
 void Printer::body(const Body& b, size_t from) {
   for (size_t i = from; i < b.size();) {
-    if (!smem_written_.empty() && !leaves_writes_pending(b[i])) flush_writes();
+    if (must_flush_before(b[i])) flush_writes();
     if (const Op* mma = folded_zero_fill(b, i)) {
       w_->comment(b[i].stmts[0]->target + " = 0: folded into the first k-step of the wgmma below "
                                           "(scale-d = 0)");
@@ -550,8 +560,7 @@ void Printer::body(const Body& b, size_t from) {
       if (b[i].kind == Op::MbarArrive) warpgroup_sync_before_release();
       w_->open("if (elected)");
       bool waited = false;
-      for (; i < b.size() && is_issue_op(b[i].kind) && !b[i].guard &&
-             (smem_written_.empty() || leaves_writes_pending(b[i]));
+      for (; i < b.size() && is_issue_op(b[i].kind) && !b[i].guard && !must_flush_before(b[i]);
            ++i) {
         waited = waited || store_wait(b[i]);
         op(b[i]);
@@ -690,15 +699,13 @@ void Printer::op(const Op& o) {
       int64_t n = reg_elems_per_thread(d) / (is_16bit(d.elem) ? 2 : 1);
       std::string src = sanitize(s.name) + "[copy_i_]";
       if (pack)
-        src = std::string(d.elem == ElemType::BF16 ? "grove::pack_bf16x2(" : "grove::pack_f16x2(") +
-              sanitize(s.name) + "[2 * copy_i_], " + sanitize(s.name) + "[2 * copy_i_ + 1])";
+        src = pack_pair(d.elem, sanitize(s.name) + "[2 * copy_i_]",
+                        sanitize(s.name) + "[2 * copy_i_ + 1]");
       if (round8 && fp8_a_.count(o.dst.index) && !fp8_values_.count(o.dst.index)) {
         fp8_afrag_after(o, &s); // only its A registers are kept
         return;
       }
-      if (round8)
-        src = "grove::" + std::string(elem_name(d.elem)) + "_to_f32(grove::f32_to_" +
-              elem_name(d.elem) + "(" + src + "))";
+      if (round8) src = to_float(d.elem, from_float(d.elem, src));
       w_->line("#pragma unroll");
       w_->line("for (int copy_i_ = 0; copy_i_ < " + std::to_string(n) + "; ++copy_i_) " +
                sanitize(d.name) + "[copy_i_] = " + src + ";  // copy " + d.name + " <- " + s.name +
@@ -712,10 +719,7 @@ void Printer::op(const Op& o) {
     order_generic_smem(o);
     return;
   case Op::NamedBarrier: // every thread of this warpgroup takes part
-    smem_read_.clear();
-    smem_read_by_wgmma_.clear();
-    smem_read_before_.clear();
-    smem_written_.clear();
+    barrier_passed();
     w_->line("grove::named_barrier_sync(" + (o.id_expr ? c_expr(o.id_expr) : std::to_string(o.id)) +
              ", " + std::to_string(o.count) + ");" + (note.empty() ? "" : "  //" + note));
     return;

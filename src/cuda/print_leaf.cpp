@@ -252,10 +252,8 @@ struct LeafPrinter {
       if (f == "abs") return one("fabsf");
       // round_T (the overlap pass's): through the device header's T conversions and back.
       if (f.rfind("round_", 0) == 0)
-        if (std::optional<ElemType> t = elem_from_name(f.substr(6)); t && *t != ElemType::F32) {
-          const std::string n = elem_name(*t);
-          return {"grove::" + n + "_to_f32(grove::f32_to_" + n + "(" + as_float(a[0]) + "))"};
-        }
+        if (std::optional<ElemType> t = elem_from_name(f.substr(6)); t && *t != ElemType::F32)
+          return {to_float(*t, from_float(*t, as_float(a[0])))};
       if ((f == "max" || f == "min") && a.size() == 2) {
         if (a[0].is_int && a[1].is_int)
           return {std::string(f == "max" ? "grove::imax(" : "grove::imin(") + a[0].code + ", " +
@@ -332,10 +330,8 @@ void store_pair(CodeWriter& w, const Kernel& k, const Statement& s, Elem& el) {
              "] = " + pack_pair(r.elem, "v[0]", "v[1]") + ";");
     } else {
       // An 8-bit tensor keeps its values as floats, rounded to its type.
-      const std::string n = elem_name(r.elem);
-      auto value = [&](const char* v) {
-        return is_fp8(r.elem) ? "grove::" + n + "_to_f32(grove::f32_to_" + n + "(" + v + "))"
-                              : std::string(v);
+      auto value = [&](const std::string& v) {
+        return is_fp8(r.elem) ? to_float(r.elem, from_float(r.elem, v)) : v;
       };
       std::string f = frag_index(k, t, el, false);
       w.line(sanitize(r.name) + "[" + f + "] = " + value("v[0]") + ";");

@@ -87,12 +87,14 @@ private:
   // there (a ping-pong turn) stands in for it.
   std::set<int> smem_written_;
   bool leaves_writes_pending(const Op& o) const;
+  bool must_flush_before(const Op& o) const; // writes are pending and `o` may read them
   bool loop_leaves_writes_pending(const Body& b) const;
   void flush_writes();
   void order_generic_smem(const Op& o);
   void before_generic_write(const Op& o);
   void note_loop_reads(const Body& b);
   void wg_barrier(const std::string& why);
+  void barrier_passed();
   bool fence_first_ = false; // the op being printed is followed by a proxy fence, printed with it
   // Wgmmas whose first k-step overwrites their accumulator (scale-d = 0): a zero fill folded in.
   std::set<const Op*> zero_init_;

@@ -16,6 +16,7 @@
 #include "cuda/print_cuda.h"
 #include "gemm_fixture.h"
 #include "lowering/pipeline.h"
+#include "lowering_util.h"
 #include "test_util.h"
 
 using namespace grove;
@@ -126,6 +127,29 @@ void compile_and_check(const std::string& name, const std::string& source) {
               name.c_str(), registers.c_str(), producer.c_str(), consumer.c_str(), stack.c_str(),
               b.seconds);
   EXPECT_NE(b.log.find("0 bytes stack frame"), std::string::npos) << b.log;
+}
+
+int count_of(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+// The CUDA of the first kernel of an example (its file, or `text` where given, read as that
+// file) lowered by `mapping` with `sizes` fixed.
+std::string printed_example(const std::string& file, const std::string& mapping,
+                            const std::map<std::string, int64_t>& sizes,
+                            const std::string& text = "") {
+  auto prog = text.empty() ? test::compile_file(test::example(file))
+                           : test::compile_text(text, test::example(file));
+  const MappingDecl* m = prog->prog.find_mapping(mapping);
+  if (!prog->errors.empty() || !m) {
+    ADD_FAILURE() << file << ", mapping " << mapping << ": " << prog->errors;
+    return "";
+  }
+  lower::LowerOptions o;
+  o.sizes = sizes;
+  return cuda::print_cuda(lower::lower_mapping(prog->prog, *m, o).kernels.at(0));
 }
 
 } // namespace
@@ -321,11 +345,7 @@ TEST(CudaBackend, Fp8GemmIssuesK32WgmmasOver128ByteRows) {
 // of the K loop, ahead of the mbarrier waits and the wgmmas, and the promotion reads the value:
 // in place, the load would wait for the wgmma wait (the CPU stand-in test runs the result).
 TEST(CudaBackend, FixedGlobalReadIsLoadedAheadOfTheWaits) {
-  auto prog = test::compile_file(test::example("gemm_fp8_blockwise.grove"));
-  ASSERT_EQ(prog->errors, "");
-  lower::Lowered l =
-      lower::lower_mapping(prog->prog, *prog->prog.find_mapping("blockwise_h100"), {});
-  const std::string cu = cuda::print_cuda(l.kernels.at(0));
+  const std::string cu = printed_example("gemm_fp8_blockwise.grove", "blockwise_h100", {});
   const size_t load = cu.find("const float preload_0 = ((k < KB) ? sw[");
   ASSERT_NE(load, std::string::npos) << cu;
   const size_t loop = cu.rfind("for (int k = 0; k < grove::cdiv(K, 128); ++k) {", load);
@@ -367,43 +387,18 @@ TEST(CudaBackend, RewriteOfSharedMemoryOtherWarpsReadWaitsForThem) {
   EXPECT_EQ(gemm.find("before it is overwritten"), std::string::npos) << gemm;
 }
 
-namespace {
-
-int count_of(const std::string& text, const std::string& what) {
-  int n = 0;
-  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
-  return n;
-}
-
-// attention_fp8.grove with P in shared memory (`memory P = SHARED`), as it was before P moved
-// to registers.
-std::string fp8_attention_with_shared_p() {
-  std::string text = test::read_text(test::example("attention_fp8.grove"));
-  const std::string reg = "P = REGISTER;";
-  const size_t at = text.find(reg);
-  EXPECT_NE(at, std::string::npos);
-  return at == std::string::npos ? text : text.replace(at, reg.size(), "P = SHARED;");
-}
-
-} // namespace
-
 // A warpgroup's smem writes wait for their barrier until an op may read them: where a named
 // barrier every thread joins comes first (FP8 attention's ping-pong turn before P·V reads P), it
 // orders them and none is added; writes in a row (a fused epilogue's scale vectors) share one,
 // and the elected thread's wait for the last TMA store may pass before it.
 TEST(CudaBackend, WritesShareTheBarrierBeforeTheirFirstReader) {
   const std::string written = "named_barrier_sync(2 + wg, 128);  // this warpgroup's smem writes";
-  auto count = count_of;
-  auto fp8 = test::compile_text(fp8_attention_with_shared_p(), "attention_fp8.grove");
-  ASSERT_EQ(fp8->errors, "");
-  lower::LowerOptions o;
-  o.sizes = {{"D", 128}};
-  std::string cu = cuda::print_cuda(
-      lower::lower_mapping(fp8->prog, *fp8->prog.find_mapping("fp8_d128"), o).kernels.at(0));
+  std::string cu = printed_example("attention_fp8.grove", "fp8_d128", {{"D", 128}},
+                                   test::fp8_attention_with_shared_p());
   // P is written before the loop (the peeled first step) and in it; each write's proxy fence is
   // followed by the turn barrier before P·V, never by a warpgroup barrier of its own.
   const std::string fence = "grove::fence_proxy_async();  // this thread's smem writes";
-  ASSERT_EQ(count(cu, fence), 3) << cu; // P twice, O's staging tile
+  ASSERT_EQ(count_of(cu, fence), 3) << cu; // P twice, O's staging tile
   for (size_t at = cu.find(fence); at != std::string::npos; at = cu.find(fence, at + 1)) {
     const size_t next = cu.find("grove::named_barrier_sync(", at);
     const bool staging = cu.find("grove::tma_store_", at) < cu.find("grove::wgmma_m", at);
@@ -411,20 +406,17 @@ TEST(CudaBackend, WritesShareTheBarrierBeforeTheirFirstReader) {
                                      : "grove::named_barrier_sync(wg + 8, 256);";
     EXPECT_EQ(cu.compare(next, want.size(), want), 0) << cu.substr(at, 400);
   }
-  EXPECT_EQ(count(cu, written), 1) << cu; // before the TMA store of O only
+  EXPECT_EQ(count_of(cu, written), 1) << cu; // before the TMA store of O only
 
-  auto rowwise = test::compile_file(test::example("gemm_fp8_rowwise.grove"));
-  ASSERT_EQ(rowwise->errors, "");
-  cu = cuda::print_cuda(
-      lower::lower_mapping(rowwise->prog, *rowwise->prog.find_mapping("rowwise_h100"), {})
-          .kernels.at(0));
+  cu = printed_example("gemm_fp8_rowwise.grove", "rowwise_h100", {});
   const size_t sa = cu.find("// copy smem sa_"), sw = cu.find("// copy smem sw_", sa);
   const size_t scale = cu.find("// compute (wg_store", sw);
   ASSERT_LT(sw, scale) << cu;
-  EXPECT_EQ(count(cu.substr(sa, sw - sa), "named_barrier_sync"), 0) << cu.substr(sa, scale - sa);
+  EXPECT_EQ(count_of(cu.substr(sa, sw - sa), "named_barrier_sync"), 0) << cu.substr(sa, scale - sa);
   // From the copies to the compute reading them: the staging tile's barrier only.
-  EXPECT_EQ(count(cu.substr(sw, scale - sw), "named_barrier_sync"), 1) << cu.substr(sw, scale - sw);
-  EXPECT_EQ(count(cu.substr(sw, scale - sw), "its last store has read it"), 1);
+  EXPECT_EQ(count_of(cu.substr(sw, scale - sw), "named_barrier_sync"), 1)
+      << cu.substr(sw, scale - sw);
+  EXPECT_EQ(count_of(cu.substr(sw, scale - sw), "its last store has read it"), 1);
 }
 
 // FP8 attention keeps P in registers: its values (rounded to e4m3, in the accumulator layout)
@@ -444,12 +436,7 @@ TEST(CudaBackend, Fp8AttentionFeedsPFromRegisters) {
        {Case{"fp8_d128", 128, 2, "wg_step_Sc", "wgmma_m64n128k32_e4m3_e4m3_rs<0>("},
         Case{"fp8_d256", 256, 1, "wg_step_P", "wgmma_m64n256k32_e4m3_e4m3_rs<0>("}}) {
     SCOPED_TRACE(c.mapping);
-    auto prog = test::compile_file(test::example("attention_fp8.grove"));
-    ASSERT_EQ(prog->errors, "");
-    lower::LowerOptions o;
-    o.sizes = {{"D", c.d}};
-    const std::string cu = cuda::print_cuda(
-        lower::lower_mapping(prog->prog, *prog->prog.find_mapping(c.mapping), o).kernels.at(0));
+    const std::string cu = printed_example("attention_fp8.grove", c.mapping, {{"D", c.d}});
     EXPECT_EQ(count_of(cu, "float wg_step_P[64];"), c.values == "wg_step_P" ? 1 : 0) << cu;
     EXPECT_NE(cu.find("grove::u32 wg_step_P_a[16];"), std::string::npos) << cu;
     EXPECT_EQ(count_of(cu, "grove::fp8_afrag<false, 128>(" + c.values +
@@ -466,13 +453,7 @@ TEST(CudaBackend, Fp8AttentionFeedsPFromRegisters) {
 // Causal attention at head dimension 256 keeps P's values in S while P·V runs (overlap pass):
 // rounded to f16 in place, then packed into P register by register.
 TEST(CudaBackend, SoftmaxKeptInSIsRoundedThenPacked) {
-  auto prog = test::compile_file(test::example("attention_causal.grove"));
-  ASSERT_EQ(prog->errors, "");
-  lower::LowerOptions o;
-  o.sizes = {{"D", 256}};
-  lower::Lowered l =
-      lower::lower_mapping(prog->prog, *prog->prog.find_mapping("h100_d256_causal"), o);
-  std::string cu = cuda::print_cuda(l.kernels.at(0));
+  std::string cu = printed_example("attention_causal.grove", "h100_d256_causal", {{"D", 256}});
   EXPECT_NE(cu.find("grove::f16_to_f32(grove::f32_to_f16(grove::exp2_approx("), std::string::npos)
       << cu;
   EXPECT_NE(cu.find("for (int copy_i_ = 0; copy_i_ < 20; ++copy_i_) wg_step_P[copy_i_] = "
@@ -485,12 +466,7 @@ TEST(CudaBackend, SoftmaxKeptInSIsRoundedThenPacked) {
 // no fill loop, one wgmma with the third template argument 0, the other k-steps accumulating. The
 // GEMM's accumulator fill (before the k loop, not right before a wgmma) stays a fill.
 TEST(CudaBackend, ZeroFillBeforeAWgmmaIsFoldedIntoScaleD) {
-  auto prog = test::compile_file(test::example("attention.grove"));
-  ASSERT_EQ(prog->errors, "");
-  lower::LowerOptions o;
-  o.sizes = {{"D", 128}};
-  lower::Lowered l = lower::lower_mapping(prog->prog, *prog->prog.find_mapping("h100_d128"), o);
-  std::string cu = cuda::print_cuda(l.kernels.at(0));
+  std::string cu = printed_example("attention.grove", "h100_d128", {{"D", 128}});
   EXPECT_NE(cu.find("// Sc = 0: folded into the first k-step of the wgmma below (scale-d = 0)"),
             std::string::npos)
       << cu;
@@ -539,12 +515,7 @@ TEST(CudaBackend, LastTilesFirstReversesTheBlockOrder) {
 // A loop of at most one iteration (the overlap pass's wrapper where the key loop may run none)
 // prints as an `if`: as a loop, ptxas spills the d256 prefill consumer (see the cases below).
 TEST(CudaBackend, LoopOfAtMostOneIterationPrintsAsAnIf) {
-  auto prog = test::compile_file(test::example("attention_prefill.grove"));
-  ASSERT_EQ(prog->errors, "");
-  lower::LowerOptions o;
-  o.sizes = {{"D", 256}};
-  lower::Lowered l = lower::lower_mapping(prog->prog, *prog->prog.find_mapping("prefill_d256"), o);
-  std::string cu = cuda::print_cuda(l.kernels.at(0));
+  std::string cu = printed_example("attention_prefill.grove", "prefill_d256", {{"D", 256}});
   EXPECT_NE(cu.find("// once if loop j runs at all: its iteration 0 is peeled\n    if "
                     "(grove::imin(grove::cdiv(grove::imin(SK, (((i * 128) + SK) - SQ) + 128), "
                     "80), 1) > 0) {"),

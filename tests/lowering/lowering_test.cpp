@@ -170,11 +170,6 @@ TEST(Overlap, AttentionIssuesQKBeforeThePreviousPV) {
   EXPECT_NE(kir::to_string(*loop->body[8].src2.slot).find("(j - 1)"), std::string::npos);
 }
 
-// attention_fp8.grove with P in shared memory instead of registers.
-std::string fp8_attention_with_shared_p() {
-  return replace(read_example("attention_fp8.grove"), "P = REGISTER;", "P = SHARED;");
-}
-
 // FP8 attention's P in shared memory: the overlap still issues Q·K^T before the previous P·V,
 // keeps P's values in S rounded as e4m3, and packs them into the shared P with generic stores
 // followed by the proxy fence the next P·V wgmma needs. In registers (the example's mapping), the

@@ -67,6 +67,12 @@ inline std::string replace(std::string s, const std::string& from, const std::st
   return s;
 }
 
+// examples/attention_fp8.grove with P in shared memory (`memory P = SHARED`) instead of the
+// registers its mappings give it.
+inline std::string fp8_attention_with_shared_p() {
+  return replace(read_example("attention_fp8.grove"), "P = REGISTER;", "P = SHARED;");
+}
+
 // `from` replaced by `to` in mapping `mapping` of `text` (the first occurrence after its header).
 inline std::string replace_in_mapping(const std::string& text, const std::string& mapping,
                                       const std::string& from, const std::string& to) {

@@ -100,7 +100,7 @@ template <bool E5m2> int conversions() {
 }
 
 // The wrapper for N columns (64: e4m3 only; 256) and the operand types (AE5, BE5: e5m2, else
-// e4m3); A from registers `ar` where given (N 64: e4m3 or e5m2 A, e4m3 B).
+// e4m3); with RegA, A from the registers `ar` (N 64: e4m3 or e5m2 A, e4m3 B).
 template <int N, bool AE5, bool BE5, int SD, bool RegA>
 __device__ void mma(float* d, grove::u64 a, grove::u64 b, const grove::u32* ar) {
   static_assert(N == 256 || (N == 64 && !BE5));
@@ -145,8 +145,8 @@ __global__ void __launch_bounds__(128)
   const grove::u32 a_tile = grove::smem_u32(sA), b_tile = grove::smem_u32(sB);
   grove::u32 a_regs[K / 8];
   if constexpr (RegA) {
-    float
-        v[K / 2]; // thread (warp w, lane l): rows 16w + l/4 + {0, 8}, columns 8j + 2(l%4) + {0, 1}
+    // Thread (warp w, lane l): rows 16w + l/4 + {0, 8}, columns 8j + 2(l%4) + {0, 1}.
+    float v[K / 2];
     const int lane = tid % 32, row = 16 * (tid / 32) + lane / 4;
     for (int j = 0; j < K / 8; ++j)
       for (int rh = 0; rh < 2; ++rh)
