@@ -190,6 +190,7 @@ VARIANTS=(
   "decode_chunks_1024|attention_decode.grove|s/KC = 512;/KC = 1024;/|decode_d128|BH=32,SQ=1,SK=8192,D=128|sm_scale=0.088"
   "decode_chunks_256|attention_decode.grove|s/KC = 512;/KC = 256;/|decode_d128|BH=32,SQ=1,SK=8192,D=128|sm_scale=0.088"
   "splitk_chunks_2048|gemm_splitk.grove|s/KS = 4096;/KS = 2048;/|h100_splitk|M=1024,N=1024,K=8192|"
+  "quantize_one_staging_slot|quantize_fp8_blockwise.grove|s/persistent = true;/persistent = true;\n    smem_bytes = 160000;/|h100|M=4096,K=7168,KB=56|"
 )
 
 # The small size a variant is checked at: every 8192 or 4096 in its sizes becomes 256.

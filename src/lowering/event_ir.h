@@ -28,6 +28,9 @@ struct Tensor {
   int slots = 1;              // shared-memory ring depth, set by warp specialization
   int64_t offset = -1;        // shared-memory byte offset, set by allocation
   int alias_of = -1;          // shared memory reused from this tensor (allocation)
+  int staging_loop = -1;      // a TMA store's staging tile with a slot per parity of this loop's
+                              // iterations (allocation): one is written while the other's
+                              // store still reads it
   SourceLoc loc;
 };
 

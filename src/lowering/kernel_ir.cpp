@@ -116,6 +116,7 @@ Kernel KernelIrEmitter::run() {
   // the block exits: its read of shared memory overlaps the next tile's main loop.
   defer_store_waits_ = tile_done_ < 0;
   for_each_event(const_cast<Events&>(b_.events), [&](Event& e) {
+    if (e.kind == Event::Loop) loops_[e.id] = &e;
     if (e.kind != Event::Copy || e.dst.tensor < 0 || e.src.tensor < 0) return;
     if (b_.tensors[static_cast<size_t>(e.dst.tensor)].kind != Tensor::Global) return;
     if (auto it = smem_index_.find(e.src.tensor); it != smem_index_.end())
@@ -261,6 +262,13 @@ Ref KernelIrEmitter::ref(const View& v, const std::string& it) {
     r.index = smem_index_.at(v.tensor);
     auto ring = ring_of_tensor_.find(v.tensor);
     r.slot = ring == ring_of_tensor_.end() ? cst(0) : slot_of(ring->second, it);
+    if (t.staging_loop >= 0) {
+      // A staging tile's slot follows the parity of its loop's iterations (in a persistent
+      // block, of all the iterations it ran; allocation made their count the same every tile).
+      const Event& loop = *loops_.at(t.staging_loop);
+      IExprP n = persistent_ ? add(mul(var(kTileIter), loop.extent), var(loop.var)) : var(loop.var);
+      r.slot = bin(IExpr::Mod, n, cst(2));
+    }
     r.swizzle = k_.smem[static_cast<size_t>(r.index)].swizzle;
   } else {
     r.kind = Ref::Reg;

@@ -1,5 +1,6 @@
 // Pass 6, lowering to kernel IR (kernel_ir.cpp): the consumers' waits, releases, compute, wgmma
 // groups and stores.
+#include <algorithm>
 #include <functional>
 
 #include "lowering/kernel_ir_emitter.h"
@@ -95,7 +96,18 @@ bool KernelIrEmitter::consumer(const Events& evs, Body& out, int loop_id, const 
       Op loop = op(Op::Loop, &e);
       loop.var = e.var;
       loop.extent = e.extent;
+      const StagingIteration outer = staging_;
+      if (std::any_of(b_.tensors.begin(), b_.tensors.end(),
+                      [&](const Tensor& t) { return t.staging_loop == e.id; })) {
+        staging_ = {e.id, 0, 0, {}};
+        for (const Event& x : e.body)
+          if (x.kind == Event::Copy && x.src.tensor >= 0 && x.dst.tensor >= 0 &&
+              smem_index_.count(x.src.tensor) &&
+              b_.tensors[static_cast<size_t>(x.dst.tensor)].kind == Tensor::Global)
+            ++staging_.stores_per_iteration;
+      }
       bool loop_in_flight = consumer(e.body, loop.body, e.id, e.var);
+      staging_ = outer;
       out.push_back(std::move(loop));
       if (loop_in_flight) {
         // Retire the group the last iteration left in flight before its registers are read.
@@ -282,19 +294,38 @@ int64_t KernelIrEmitter::eval_dim(const Expr& d, const std::map<std::string, Sca
 // Notes the shared memory a compute writes (a TMA store of it needs a proxy fence first) and,
 // where stores are waited for late, waits for the last store of a staging tile it overwrites.
 void KernelIrEmitter::before_smem_writes(const Op& compute, Body& out) {
-  bool staging = false;
+  std::set<int> staging;
   for (const Stmt* s : compute.stmts) {
     auto it = compute.tensors.find(s->target);
     if (it == compute.tensors.end() || it->second.kind != Ref::Smem) continue;
     written_generic_.insert(it->second.index);
-    staging = staging || store_sources_.count(it->second.index);
+    if (store_sources_.count(it->second.index)) staging.insert(it->second.index);
   }
-  if (staging) wait_for_stores(out);
+  if (!staging.empty()) wait_for_stores(staging, out);
 }
 
-void KernelIrEmitter::wait_for_stores(Body& out) {
-  if (defer_store_waits_)
-    out.push_back(store_wait(nullptr, "the last TMA store from this staging tile has read it"));
+// Before writes to the staging tiles `staging`: where each has a slot per parity of the loop
+// iteration and this iteration has not stored it yet, the last iteration's stores and this one's
+// so far may still read (the other slot); the one before's must be done.
+void KernelIrEmitter::wait_for_stores(const std::set<int>& staging, Body& out) {
+  if (!defer_store_waits_) return;
+  bool other_slot = staging_.loop >= 0;
+  for (int t : staging)
+    other_slot = other_slot && k_.smem[static_cast<size_t>(t)].slots == 2 &&
+                 staging_loop_of(t) == staging_.loop && !staging_.stored.count(t);
+  Op w = store_wait(nullptr, "the last TMA store from this staging tile has read it");
+  if (other_slot) {
+    w.count = staging_.stores_per_iteration + staging_.stores;
+    w.note = "the stores of the iteration before the last have read this slot of the staging "
+             "tile";
+  }
+  out.push_back(w);
+}
+
+int KernelIrEmitter::staging_loop_of(int smem) const {
+  for (const auto& [t, i] : smem_index_)
+    if (i == smem) return b_.tensors[static_cast<size_t>(t)].staging_loop;
+  return -1;
 }
 
 // Waits until no TMA store still reads shared memory.
@@ -329,6 +360,8 @@ void KernelIrEmitter::copy(const Event& e, Body& out, const std::string& it) {
     out.push_back(st);
     out.push_back(op(Op::TmaStoreCommit, &e));
     stored_ = true;
+    ++staging_.stores;
+    staging_.stored.insert(src.index);
     if (!defer_store_waits_) out.push_back(store_wait(&e, ""));
     return;
   }
@@ -337,7 +370,7 @@ void KernelIrEmitter::copy(const Event& e, Body& out, const std::string& it) {
   c.src = src;
   if (dst.kind == Ref::Smem) {
     written_generic_.insert(dst.index);
-    if (store_sources_.count(dst.index)) wait_for_stores(out);
+    if (store_sources_.count(dst.index)) wait_for_stores({dst.index}, out);
   }
   out.push_back(c);
   if (dst.kind == Ref::Smem) fence_for_wgmma({dst.index}, &e, out);

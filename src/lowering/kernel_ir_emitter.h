@@ -57,7 +57,8 @@ private:
   void leaf(const Event& e, Body& out, const std::string& it, int in_flight = 0);
   int64_t eval_dim(const Expr& d, const std::map<std::string, Scalar>& scalars, SourceLoc loc);
   void before_smem_writes(const Op& compute, Body& out);
-  void wait_for_stores(Body& out);
+  void wait_for_stores(const std::set<int>& staging, Body& out);
+  int staging_loop_of(int smem) const;
   Op store_wait(const Event* e, const std::string& note);
   void copy(const Event& e, Body& out, const std::string& it);
   void fence_for_wgmma(const std::set<int>& written, const Event* e, Body& out);
@@ -78,6 +79,15 @@ private:
   bool defer_store_waits_ = false;            // wait for a store only before reuse and exit
   bool stored_ = false;                       // a consumer issued a TMA store
   std::map<std::string, IExprP> loop_extent_; // pipelined loop variable -> its extent
+  std::map<int, const Event*> loops_;         // loop event id -> the loop
+  // The consumers' iteration of a loop whose staging tiles have a slot per parity: its stores
+  // (TMA store groups) per iteration, and those issued so far in this one and of which tiles.
+  struct StagingIteration {
+    int loop = -1;
+    int stores_per_iteration = 0;
+    int stores = 0;
+    std::set<int> stored;
+  } staging_;
 };
 
 } // namespace grove::lower

@@ -1,8 +1,9 @@
 // Pass 4: shared-memory allocation. Buffers refilled every iteration of a loop get a ring of
-// `pipeline` slots. Buffers are placed without aliasing when they fit the mapping's bound;
-// otherwise buffers whose lifetimes do not overlap share space, and the later one's first writer
-// is ordered after the earlier one's last readers (the write-after-read edge aliasing needs). A
-// block that still does not fit is an error naming the tensors and their sizes.
+// `pipeline` slots; staging tiles a loop's iterations store by TMA get two where they fit. Buffers
+// are placed without aliasing when they fit the mapping's bound; otherwise buffers whose lifetimes
+// do not overlap share space, and the later one's first writer is ordered after the earlier one's
+// last readers (the write-after-read edge aliasing needs). A block that still does not fit is an
+// error naming the tensors and their sizes.
 #include <algorithm>
 #include <map>
 #include <set>
@@ -81,6 +82,56 @@ void add_alias_edges(BlockProgram& b) {
   }
 }
 
+bool uses(const Event& e, int t) {
+  if (e.kind != Event::Loop) return touches(e, t);
+  for (const Event& x : e.body)
+    if (uses(x, t)) return true;
+  return false;
+}
+
+bool is_store(const BlockProgram& b, const Event& e) {
+  return e.kind == Event::Copy && e.src.tensor >= 0 && e.dst.tensor >= 0 &&
+         b.tensors[static_cast<size_t>(e.src.tensor)].memory == Memory::Shared &&
+         b.tensors[static_cast<size_t>(e.dst.tensor)].kind == Tensor::Global;
+}
+
+// A staging tile that every iteration of a top-level loop writes and then stores by TMA (a
+// memory-bound kernel's output, a step at a time) gets a slot per parity of the iteration, so an
+// iteration's writes wait only for the stores of the iteration before the last (kernel IR
+// counts them), not for the last one's. Only where the iteration's stores are its own direct
+// events (a fixed number per iteration), nothing outside the loop touches the tile, and the
+// iteration count is the same in every tile of a persistent block (the parity follows the
+// iterations the block ran before). Undone where the space does not fit.
+void double_staging(BlockProgram& b) {
+  if (b.alternate_tiles) return; // its consumer buffers already have a slot per warpgroup
+  const bool persistent = b.block->persistent && b.block->persistent->value;
+  for (Event& loop : b.events) {
+    if (loop.kind != Event::Loop) continue;
+    int64_t n = 0;
+    if (kir::is_const(loop.extent, &n) && n <= 1) continue;
+    bool per_tile = true;
+    for (const std::string& g : b.grid_vars) per_tile = per_tile && !kir::mentions(loop.extent, g);
+    if (persistent && !per_tile) continue;
+    bool nested_store = false;
+    for (Event& e : loop.body)
+      if (e.kind == Event::Loop)
+        for_each_event(e.body, [&](Event& x) { nested_store = nested_store || is_store(b, x); });
+    if (nested_store) continue;
+    for (const Event& e : loop.body) {
+      if (!is_store(b, e)) continue;
+      Tensor& t = b.tensors[static_cast<size_t>(e.src.tensor)];
+      bool outside = false;
+      for (const Event& other : b.events)
+        outside = outside || (&other != &loop && uses(other, e.src.tensor));
+      // (TMA reads a slot from 128-byte aligned shared memory.)
+      if (!outside && t.slots == 1 && bytes_of(t) % 128 == 0) {
+        t.slots = 2;
+        t.staging_loop = loop.id;
+      }
+    }
+  }
+}
+
 } // namespace
 
 void allocate_shared_memory(BlockProgram& b) {
@@ -96,23 +147,38 @@ void allocate_shared_memory(BlockProgram& b) {
       if (b.tensors[t].memory == Memory::Shared && !loaded.count(static_cast<int>(t)))
         b.tensors[t].slots = 2;
   }
+  double_staging(b);
   std::vector<int> shared;
   for (size_t t = 0; t < b.tensors.size(); ++t)
     if (b.tensors[t].memory == Memory::Shared) shared.push_back(static_cast<int>(t));
-  std::sort(shared.begin(), shared.end(), [&](int x, int y) {
-    return bytes_of(b.tensors[static_cast<size_t>(x)]) >
-           bytes_of(b.tensors[static_cast<size_t>(y)]);
-  });
   constexpr int64_t kAlign = 1024;    // 128-byte swizzled TMA tiles want 1024-byte alignment
   constexpr int64_t kBarriers = 1024; // room for the mbarriers, placed after the buffers
   const int64_t limit = b.smem_limit - kBarriers;
   auto round_up = [](int64_t v) { return (v + kAlign - 1) / kAlign * kAlign; };
+  auto place_in_a_row = [&] {
+    std::sort(shared.begin(), shared.end(), [&](int x, int y) {
+      return bytes_of(b.tensors[static_cast<size_t>(x)]) >
+             bytes_of(b.tensors[static_cast<size_t>(y)]);
+    });
+    int64_t total = 0;
+    for (int t : shared) {
+      b.tensors[static_cast<size_t>(t)].offset = total;
+      total = round_up(total + bytes_of(b.tensors[static_cast<size_t>(t)]));
+    }
+    return total;
+  };
 
-  int64_t total = 0;
-  for (int t : shared) {
-    b.tensors[static_cast<size_t>(t)].offset = total;
-    total = round_up(total + bytes_of(b.tensors[static_cast<size_t>(t)]));
-  }
+  int64_t total = place_in_a_row();
+  if (total <= limit) return;
+  // A second staging slot is worth less than the space: back to one.
+  bool undone = false;
+  for (Tensor& t : b.tensors)
+    if (t.staging_loop >= 0) {
+      t.slots = 1;
+      t.staging_loop = -1;
+      undone = true;
+    }
+  if (undone) total = place_in_a_row();
   if (total <= limit) return;
 
   // Share space between tensors that are never live at the same time.

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <sstream>
 
 #include "attention_step_fixture.h"
@@ -421,6 +422,62 @@ TEST(CudaBackend, WritesShareTheBarrierBeforeTheirFirstReader) {
 
 // FP8 attention keeps P in registers: its values (rounded to e4m3, in the accumulator layout)
 // become P·V's A registers through fp8_afrag after each write, and P·V is the register-A wgmma;
+// The A registers of an 8-bit register tensor are rebuilt after every write to it by the whole
+// warpgroup (quad shuffles) a k32 step at a time: a write under a condition, or a tensor whose
+// columns are not whole k32 steps, is refused, never printed wrong.
+TEST(CudaBackend, RefusesEightBitRegisterAItCannotRebuild) {
+  auto prog = test::compile_file(test::example("attention_fp8.grove"));
+  const MappingDecl* m = prog->prog.find_mapping("fp8_d256");
+  ASSERT_TRUE(prog->errors.empty() && m) << prog->errors;
+  lower::LowerOptions opts;
+  opts.sizes = {{"D", 256}};
+  const kir::Kernel lowered = lower::lower_mapping(prog->prog, *m, opts).kernels.at(0);
+  // The softmax's compute op, which writes P.
+  auto writer_of_p = [](kir::Kernel& k) -> kir::Op* {
+    int p = -1;
+    for (size_t i = 0; i < k.regs.size(); ++i)
+      if (k.regs[i].elem == ElemType::E4M3) p = static_cast<int>(i);
+    std::function<kir::Op*(kir::Body&)> find = [&](kir::Body& body) -> kir::Op* {
+      for (kir::Op& o : body) {
+        if (o.kind == kir::Op::Loop)
+          if (kir::Op* in = find(o.body)) return in;
+        if (o.kind != kir::Op::Compute) continue;
+        for (const Stmt* st : o.stmts)
+          if (auto t = o.tensors.find(st->target);
+              t != o.tensors.end() && t->second.kind == kir::Ref::Reg && t->second.index == p)
+            return &o;
+      }
+      return nullptr;
+    };
+    for (kir::Role& r : k.roles)
+      if (kir::Op* o = find(r.body)) return o;
+    return nullptr;
+  };
+  auto refusal = [](const kir::Kernel& k) -> std::string {
+    try {
+      cuda::print_cuda(k);
+    } catch (const GroveError& e) {
+      return e.what();
+    }
+    return "printed";
+  };
+  ASSERT_EQ(refusal(lowered), "printed");
+
+  kir::Kernel guarded = lowered;
+  kir::Op* w = writer_of_p(guarded);
+  ASSERT_NE(w, nullptr);
+  w->guard = kir::var("wg");
+  EXPECT_NE(refusal(guarded).find("an 8-bit register A operand written under a condition"),
+            std::string::npos)
+      << refusal(guarded);
+
+  kir::Kernel narrow = lowered;
+  for (kir::RegTensor& t : narrow.regs)
+    if (t.elem == ElemType::E4M3) t.shape.at(1) = 112;
+  EXPECT_NE(refusal(narrow).find("is not [64*i, 32*j] (k32 steps)"), std::string::npos)
+      << refusal(narrow);
+}
+
 // nothing goes through shared memory but O's staging tile. At D 128 the overlap form writes P
 // twice (the peeled first step and the loop), each time from S's kept values, which are already
 // rounded, so P's A registers are packed from S and P has no array of values; at D 256 the GEMMs

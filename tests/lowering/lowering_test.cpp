@@ -5,6 +5,7 @@
 #include <functional>
 #include <set>
 
+#include "lowering/passes.h"
 #include "lowering_util.h"
 
 using namespace grove;
@@ -614,6 +615,60 @@ mapping both extends decode_d128 {
   EXPECT_EQ(all(l2.kernels[2], true), (std::set<std::string>{"Op_2", "Lp_2"}));
   EXPECT_EQ(all(l2.kernels[3], false), (std::set<std::string>{"Op_2", "Lp_2"}));
   EXPECT_EQ(all(l2.kernels[3], true), (std::set<std::string>{"O2"}));
+}
+
+// A staging tile every iteration writes and stores by TMA (the quantization kernel's Q and its
+// scales, a group of 128 columns a step) gets a slot per parity of the iteration, counted across
+// the tiles of the persistent block: an iteration's writes wait only until the stores of the
+// iteration before the last have read their slot (this thread's store groups since: the last
+// iteration's two). Where the second slot does not fit, one slot and a wait for every store.
+// A tile stored once per tile (the GEMM's epilogue) keeps one slot.
+TEST(Lowering, StagingTilesStoredEveryIterationGetASlotPerParity) {
+  auto slots_of = [](const kir::Kernel& k) {
+    std::map<std::string, int> s;
+    for (const kir::SmemBuffer& b : k.smem) s[b.name.substr(0, b.name.find('_'))] = b.slots;
+    return s;
+  };
+  auto store_waits = [](const kir::Kernel& k) {
+    std::vector<const kir::Op*> out;
+    std::function<void(const kir::Body&)> walk = [&](const kir::Body& b) {
+      for (const kir::Op& o : b) {
+        if (o.kind == kir::Op::TmaStoreWait && !o.once) out.push_back(&o);
+        walk(o.body);
+      }
+    };
+    walk(k.roles.at(1).body);
+    return out;
+  };
+  const std::string text = read_example("quantize_fp8_blockwise.grove");
+  lower::Lowered l = lower_text(text);
+  const kir::Kernel& k = l.kernels.at(0);
+  EXPECT_EQ(slots_of(k), (std::map<std::string, int>{{"Q", 2}, {"X", 4}, {"sa", 2}}));
+  ASSERT_EQ(store_waits(k).size(), 1u);
+  EXPECT_EQ(store_waits(k)[0]->count, 2);
+  const kir::Op* b = find_loop(k.roles.at(1).body, "b");
+  ASSERT_NE(b, nullptr);
+  int stores = 0;
+  for (const kir::Op& o : b->body) {
+    if (o.kind != kir::Op::TmaStore) continue;
+    ++stores;
+    for (int64_t tile = 0; tile < 3; ++tile)
+      for (int64_t step = 0; step < 4; ++step)
+        EXPECT_EQ(kir::eval(*o.src.slot,
+                            std::map<std::string, int64_t>{{lower::kTileIter, tile}, {"b", step}}),
+                  (4 * tile + step) % 2);
+  }
+  EXPECT_EQ(stores, 2);
+
+  const kir::Kernel one = lower_text(replace(text, "persistent = true;",
+                                             "persistent = true;\n    smem_bytes = 160000;"))
+                              .kernels.at(0);
+  EXPECT_EQ(slots_of(one), (std::map<std::string, int>{{"Q", 1}, {"X", 4}, {"sa", 1}}));
+  ASSERT_EQ(store_waits(one).size(), 1u);
+  EXPECT_EQ(store_waits(one)[0]->count, 0);
+
+  const kir::Kernel gemm = lower_text(read_example("gemm.grove")).kernels.at(0);
+  EXPECT_EQ(slots_of(gemm), (std::map<std::string, int>{{"A", 3}, {"B", 3}, {"C", 1}}));
 }
 
 } // namespace
