@@ -242,7 +242,7 @@ void KernelIrEmitter::leaf(const Event& e, Body& out, const std::string& it, int
       if (auto w = tensors.find(st->target); w != tensors.end() && w->second.kind == Ref::Smem)
         written.insert(w->second.index);
     out.push_back(std::move(compute));
-    fence_for_wgmma(written, &e, out);
+    fence_for_async_proxy(written, &e, out);
     compute = op(Op::Compute, &e);
   };
   for (const StmtPtr& s : e.variant->body) {
@@ -291,14 +291,13 @@ int64_t KernelIrEmitter::eval_dim(const Expr& d, const std::map<std::string, Sca
   throw GroveError(loc, "a leaf local needs a shape fixed by tunables and tile sizes");
 }
 
-// Notes the shared memory a compute writes (a TMA store of it needs a proxy fence first) and,
-// where stores are waited for late, waits for the last store of a staging tile it overwrites.
+// Where stores are waited for late, a compute that writes a staging tile waits for the last
+// stores that read it (wait_for_stores).
 void KernelIrEmitter::before_smem_writes(const Op& compute, Body& out) {
   std::set<int> staging;
   for (const Stmt* s : compute.stmts) {
     auto it = compute.tensors.find(s->target);
     if (it == compute.tensors.end() || it->second.kind != Ref::Smem) continue;
-    written_generic_.insert(it->second.index);
     if (store_sources_.count(it->second.index)) staging.insert(it->second.index);
   }
   if (!staging.empty()) wait_for_stores(staging, out);
@@ -350,10 +349,6 @@ void KernelIrEmitter::copy(const Event& e, Body& out, const std::string& it) {
                      "give it SHARED memory in the warpgroup-level instance that writes it, not "
                      "in the block-level one: each warpgroup then stores the part it wrote");
   if (src.kind == Ref::Smem && dst.kind == Ref::Global) {
-    if (written_generic_.count(src.index)) {
-      out.push_back(op(Op::FenceProxyAsync, &e));
-      written_generic_.erase(src.index);
-    }
     Op st = op(Op::TmaStore, &e);
     st.dst = dst;
     st.src = src;
@@ -368,25 +363,28 @@ void KernelIrEmitter::copy(const Event& e, Body& out, const std::string& it) {
   Op c = op(Op::Copy, &e);
   c.dst = dst;
   c.src = src;
-  if (dst.kind == Ref::Smem) {
-    written_generic_.insert(dst.index);
-    if (store_sources_.count(dst.index)) wait_for_stores({dst.index}, out);
-  }
+  if (dst.kind == Ref::Smem && store_sources_.count(dst.index)) wait_for_stores({dst.index}, out);
   out.push_back(c);
-  if (dst.kind == Ref::Smem) fence_for_wgmma({dst.index}, &e, out);
+  if (dst.kind == Ref::Smem) fence_for_async_proxy({dst.index}, &e, out);
 }
 
-// Generic stores into shared memory a wgmma reads (through the async proxy) need a
-// fence.proxy.async between them and the wgmma; it goes right after the writes, so that every
-// writing thread fences before the warpgroup barrier that follows them.
-void KernelIrEmitter::fence_for_wgmma(const std::set<int>& written, const Event* e, Body& out) {
-  for (int s : written)
-    if (wgmma_smem_.count(s)) {
-      Op f = op(Op::FenceProxyAsync, e);
-      f.note = "generic smem writes, before a wgmma reads them";
-      out.push_back(f);
-      return;
-    }
+// Generic stores into shared memory the async proxy reads (a wgmma's operand, a TMA store's
+// staging tile) need a fence.proxy.async between them and that read. It goes right after the
+// writes, so that every writing thread fences before the warpgroup barrier that follows them
+// (the order the CUDA programming guide gives for a TMA store: write, fence, barrier, issue),
+// even where another op (a slot's release) comes between the writes and the store.
+void KernelIrEmitter::fence_for_async_proxy(const std::set<int>& written, const Event* e,
+                                            Body& out) {
+  bool wgmma = false, store = false;
+  for (int s : written) {
+    wgmma = wgmma || wgmma_smem_.count(s);
+    store = store || store_sources_.count(s);
+  }
+  if (!wgmma && !store) return;
+  Op f = op(Op::FenceProxyAsync, e);
+  f.note = wgmma ? "generic smem writes, before a wgmma reads them"
+                 : "generic smem writes, before a TMA store reads them";
+  out.push_back(f);
 }
 
 } // namespace grove::lower

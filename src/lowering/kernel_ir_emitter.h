@@ -61,16 +61,15 @@ private:
   int staging_loop_of(int smem) const;
   Op store_wait(const Event* e, const std::string& note);
   void copy(const Event& e, Body& out, const std::string& it);
-  void fence_for_wgmma(const std::set<int>& written, const Event* e, Body& out);
+  void fence_for_async_proxy(const std::set<int>& written, const Event* e, Body& out);
 
   const BlockProgram& b_;
   const RolePlan& plan_;
   const Lowered& l_;
   Kernel k_;
   std::map<int, int> smem_index_, reg_index_, full_, empty_, ring_of_copy_, ring_of_tensor_;
-  std::set<int> ready_waited_;    // up-front rings consumers already waited for
-  std::set<int> written_generic_; // smem tensors written by consumers since the last proxy fence
-  std::set<int> wgmma_smem_;      // smem buffers some wgmma reads
+  std::set<int> ready_waited_; // up-front rings consumers already waited for
+  std::set<int> wgmma_smem_;   // smem buffers some wgmma reads
   std::set<int> aliased_synced_;
   bool persistent_ = false;
   ClusterPlan cluster_;

@@ -597,6 +597,30 @@ void PrintTo(const ExampleCase& c, std::ostream* os) {
 
 class ExampleCompile : public ::testing::TestWithParam<ExampleCase> {};
 
+// Each thread that wrote a TMA store's staging tile fences (fence.proxy.async) before the
+// warpgroup barrier that hands the tile to the elected thread, which then issues the store (the
+// CUDA programming guide's order; a fence after the barrier would not order the other threads'
+// writes before the store): the last fence before a store comes before the last barrier. Returns
+// the number of stores.
+int expect_fences_before_store_barriers(const std::string& cu) {
+  int stores = 0;
+  for (size_t at = cu.find("grove::tma_store_"); at != std::string::npos;
+       at = cu.find("grove::tma_store_", at + 1)) {
+    const std::string rest = cu.substr(at + 17, 3);
+    if (rest.size() < 3 || !std::isdigit(static_cast<unsigned char>(rest[0])) || rest[1] != 'd' ||
+        rest[2] != '(')
+      continue; // a commit or a wait
+    ++stores;
+    const size_t fence = cu.rfind("grove::fence_proxy_async();", at);
+    const size_t barrier = cu.rfind("grove::named_barrier_sync(", at);
+    EXPECT_NE(fence, std::string::npos) << cu.substr(0, at);
+    if (fence != std::string::npos && barrier != std::string::npos) {
+      EXPECT_LT(fence, barrier) << cu.substr(barrier, at - barrier);
+    }
+  }
+  return stores;
+}
+
 TEST_P(ExampleCompile, LowersPrintsAndCompiles) {
   const ExampleCase& c = GetParam();
   std::string text = test::read_text(test::example(c.file));
@@ -612,11 +636,15 @@ TEST_P(ExampleCompile, LowersPrintsAndCompiles) {
   lower::LowerOptions o;
   o.sizes = c.sizes;
   lower::Lowered l = lower::lower_mapping(prog->prog, *m, o);
+  int stores = 0;
   for (const kir::Kernel& k : l.kernels) {
     std::string name = c.file.substr(0, c.file.find('.')) + "_" + c.mapping +
                        (c.variant.empty() ? "" : "_" + c.variant) + "_" + k.name;
-    compile_and_check(name, cuda::print_cuda(k));
+    const std::string cu = cuda::print_cuda(k);
+    stores += expect_fences_before_store_barriers(cu);
+    compile_and_check(name, cu);
   }
+  EXPECT_GT(stores, 0) << "every example stores its result by TMA";
 }
 
 INSTANTIATE_TEST_SUITE_P(
