@@ -1,6 +1,7 @@
-// The CUDA printer's internals, shared by its files: print_cuda.cpp (the kernel: roles, ops,
-// shared-memory ordering), print_async.cpp (TMA copies and wgmma: planning and printing) and
-// print_launcher.cpp (the host launcher and the tensor maps it builds).
+// The CUDA printer's internals, shared by its files: print_cuda.cpp (the kernel: roles, ops),
+// print_smem_order.cpp (the warpgroup barriers around ordinary shared-memory accesses),
+// print_async.cpp (TMA copies and wgmma: planning and printing) and print_launcher.cpp (the host
+// launcher and the tensor maps it builds).
 #pragma once
 #include <map>
 #include <set>
