@@ -138,6 +138,9 @@ bool KernelIrEmitter::consumer(const Events& evs, Body& out, int loop_id, const 
       for (int r : rings_here) last_reader = last_reader && last_use.count(r) && last_use[r] == i;
       bool overlap = last_reader && i + 1 == evs.size() && only_mma(e) &&
                      !reads_what_consumers_rewrite(e, evs);
+      // A group left in flight holds its slot into the next iteration, which waits for the next
+      // fill: with one slot that is the same slot, never released (a deadlock).
+      for (int r : rings_here) overlap = overlap && plan_.rings[static_cast<size_t>(r)].slots > 1;
       if (e.kind == Event::Leaf)
         leaf(e, out, it, overlap ? 1 : 0);
       else
