@@ -1,4 +1,6 @@
 // Pass 6, lowering to kernel IR (kernel_ir.cpp): what a mapping asks that the kernel cannot honour.
+#include <functional>
+
 #include "lowering/kernel_ir_emitter.h"
 
 namespace grove::lower {
@@ -58,7 +60,9 @@ void KernelIrEmitter::check_persistent() {
   }
 }
 
-// Register tensors are spread over the 128 threads of a warpgroup; a thread has 255 registers.
+// Register tensors are spread over the 128 threads of a warpgroup; a consumer thread has the
+// registers its role's setmaxnreg gives it (the block's 64K shared out over its warpgroups, the
+// producer's kept to 24), at most 255.
 void KernelIrEmitter::check_registers() {
   int64_t regs = 0;
   std::string parts;
@@ -74,13 +78,43 @@ void KernelIrEmitter::check_registers() {
     parts += (parts.empty() ? "" : ", ") + r.name + " " + elem_name(r.elem) + "[" + shape +
              "]: " + std::to_string(per_thread);
   }
-  if (regs > 255)
+  const Role& consumers = k_.roles.at(1);
+  const int64_t limit = consumers.max_regs > 0 ? consumers.max_regs : 255;
+  if (regs > limit)
     throw GroveError(b_.block->loc,
                      "the consumer warpgroups of instance '" + b_.block->name + "' need " +
                          std::to_string(regs) +
-                         " registers per thread for their register tensors (" + parts +
-                         "); a thread has at most 255",
-                     "use smaller tiles per warpgroup or more consumer warpgroups");
+                         " registers per thread for their register tensors (" + parts + "); with " +
+                         std::to_string(consumers.warpgroups) +
+                         " consumer warpgroup(s) and a producer warp a thread gets " +
+                         std::to_string(limit) + " (setmaxnreg)",
+                     "use smaller tiles per warpgroup, or fewer consumer warpgroups (each then "
+                     "gets more of the block's 64K registers)");
+  // ptxas compiles a wgmma within the registers a thread has at the kernel's entry (the 64K over
+  // all the block's threads), whatever setmaxnreg gives its role later: the accumulator fragment
+  // (N/2 registers for m64nN) and about 26 more for its operands. (With four warpgroups, ptxas
+  // refuses m64n256k16: "Insufficient registers (128) to compile instruction ... register target
+  // of 154".)
+  constexpr int64_t kWgmmaOperandRegs = 26;
+  const int64_t at_entry = std::min<int64_t>(255, 65536 / k_.threads() / 8 * 8);
+  std::function<void(const Body&)> check_wgmmas = [&](const Body& body) {
+    for (const Op& o : body) {
+      check_wgmmas(o.body);
+      if (o.kind != Op::Wgmma || o.dst.shape.size() != 2) continue;
+      const int64_t n = o.dst.shape[1];
+      if (n / 2 + kWgmmaOperandRegs <= at_entry) continue;
+      throw GroveError(
+          o.loc,
+          "instance '" + b_.block->name + "' issues wgmma m64n" + std::to_string(n) + " (" +
+              std::to_string(n / 2) + " accumulator registers a thread, about " +
+              std::to_string(n / 2 + kWgmmaOperandRegs) + " with its operands), but each of its " +
+              std::to_string(k_.threads()) + " threads has " + std::to_string(at_entry) +
+              " registers at the kernel's entry, where ptxas compiles it",
+          "use two consumer warpgroups (a thread of 384 has 168 registers at entry), or a "
+          "narrower tile");
+    }
+  };
+  check_wgmmas(consumers.body);
 }
 
 } // namespace grove::lower

@@ -63,18 +63,17 @@ bool touches(const Event& e, int t) {
   return false;
 }
 
-// The first event that uses a buffer placed over another one waits for every use of the old one.
-void add_alias_edges(BlockProgram& b) {
-  for (size_t t = 0; t < b.tensors.size(); ++t) {
-    int old = b.tensors[t].alias_of;
-    if (old < 0) continue;
+// The first event that uses the later-live buffer of each pair sharing bytes waits for every use
+// of the earlier one.
+void add_alias_edges(BlockProgram& b, const std::vector<std::pair<int, int>>& later_earlier) {
+  for (const auto& [later, earlier] : later_earlier) {
     std::vector<int> uses;
     for_each_event(b.events, [&](Event& e) {
-      if (e.kind != Event::Loop && touches(e, old)) uses.push_back(e.id);
+      if (e.kind != Event::Loop && touches(e, earlier)) uses.push_back(e.id);
     });
     bool first = true;
     for_each_event(b.events, [&](Event& e) {
-      if (!first || e.kind == Event::Loop || !touches(e, static_cast<int>(t))) return;
+      if (!first || e.kind == Event::Loop || !touches(e, later)) return;
       first = false;
       for (int u : uses)
         if (std::find(e.pre.begin(), e.pre.end(), u) == e.pre.end()) e.pre.push_back(u);
@@ -186,11 +185,11 @@ void allocate_shared_memory(BlockProgram& b) {
   live_ranges(b, range);
   std::vector<int> placed;
   total = 0;
+  std::vector<std::pair<int, int>> later_earlier; // buffers sharing bytes, in the order they live
   for (int t : shared) {
     Tensor& ten = b.tensors[static_cast<size_t>(t)];
     int64_t size = bytes_of(ten);
     int64_t off = 0;
-    int alias = -1;
     for (bool moved = true; moved;) {
       moved = false;
       for (int p : placed) {
@@ -203,17 +202,23 @@ void allocate_shared_memory(BlockProgram& b) {
         }
       }
     }
+    // Which of the two reuses the other's bytes follows their lives, not the placing order (a
+    // larger buffer placed first may be the one written last: a staging tile over the rings).
     for (int p : placed) {
       const Tensor& o = b.tensors[static_cast<size_t>(p)];
-      if (off < o.offset + bytes_of(o) && o.offset < off + size) alias = p;
+      if (off < o.offset + bytes_of(o) && o.offset < off + size)
+        later_earlier.push_back(range[t].first > range[p].first ? std::pair{t, p}
+                                                                : std::pair{p, t});
     }
     ten.offset = off;
-    ten.alias_of = alias;
     placed.push_back(t);
     total = std::max(total, round_up(off + size));
   }
   if (total <= limit) {
-    add_alias_edges(b);
+    for (const auto& [later, earlier] : later_earlier)
+      if (b.tensors[static_cast<size_t>(later)].alias_of < 0)
+        b.tensors[static_cast<size_t>(later)].alias_of = earlier;
+    add_alias_edges(b, later_earlier);
     return;
   }
 

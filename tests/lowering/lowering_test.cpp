@@ -529,6 +529,32 @@ TEST(LoweringErrors, PiecesInsideABlockMustDivide) {
             std::string::npos);
 }
 
+// Four consumer warpgroups of 64x256 (256x256 tiles): each thread's 128 accumulators do not fit
+// the 120 registers setmaxnreg gives a consumer thread when four warpgroups share the block's 64K.
+// Three (192x256 tiles) get 160 from setmaxnreg, but ptxas compiles each wgmma within the 128 a
+// thread of 512 has at the kernel's entry: m64n256 needs about 154 ("Insufficient registers").
+// Three of 64x192 compile.
+TEST(LoweringErrors, RegisterTensorsMustFitWhatSetmaxnregGives) {
+  std::string text = replace(read_example("gemm.grove"), "    cluster = (2, 1);\n", "");
+  auto tiles = [&](const std::string& to) {
+    return lowering_error(replace(text, "tunable BM = 128, BN = 256;", to));
+  };
+  std::string msg = tiles("tunable BM = 256, BN = 256;");
+  EXPECT_NE(msg.find("the consumer warpgroups of instance 'block' need 128 registers per thread "
+                     "for their register tensors (acc f32[64x256]: 128); with 4 consumer "
+                     "warpgroup(s) and a producer warp a thread gets 120 (setmaxnreg)"),
+            std::string::npos)
+      << msg;
+  msg = tiles("tunable BM = 192, BN = 256;");
+  EXPECT_NE(msg.find("instance 'block' issues wgmma m64n256 (128 accumulator registers a thread, "
+                     "about 154 with its operands), but each of its 512 threads has 128 "
+                     "registers at the kernel's entry, where ptxas compiles it"),
+            std::string::npos)
+      << msg;
+  EXPECT_EQ(tiles("tunable BM = 192, BN = 192;"), "");
+  EXPECT_EQ(tiles("tunable BM = 128, BN = 256;"), "");
+}
+
 TEST(LoweringErrors, NestedPipelinedLoopsAreRefused) {
   // The K loop split into two nested sequential loops, each step copying tiles into shared memory.
   std::string text = replace(read_example("gemm.grove"), R"(  for k in srange(cdiv(K, BK)) {
