@@ -117,10 +117,7 @@ Kernel KernelIrEmitter::run() {
   defer_store_waits_ = tile_done_ < 0;
   for_each_event(const_cast<Events&>(b_.events), [&](Event& e) {
     if (e.kind == Event::Loop) loops_[e.id] = &e;
-    if (e.kind != Event::Copy || e.dst.tensor < 0 || e.src.tensor < 0) return;
-    if (b_.tensors[static_cast<size_t>(e.dst.tensor)].kind != Tensor::Global) return;
-    if (auto it = smem_index_.find(e.src.tensor); it != smem_index_.end())
-      store_sources_.insert(it->second);
+    if (is_tma_store(b_, e)) store_sources_.insert(smem_index_.at(e.src.tensor));
   });
 
   Role prod;

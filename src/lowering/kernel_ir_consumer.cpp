@@ -100,11 +100,8 @@ bool KernelIrEmitter::consumer(const Events& evs, Body& out, int loop_id, const 
       if (std::any_of(b_.tensors.begin(), b_.tensors.end(),
                       [&](const Tensor& t) { return t.staging_loop == e.id; })) {
         staging_ = {e.id, 0, 0, {}};
-        for (const Event& x : e.body)
-          if (x.kind == Event::Copy && x.src.tensor >= 0 && x.dst.tensor >= 0 &&
-              smem_index_.count(x.src.tensor) &&
-              b_.tensors[static_cast<size_t>(x.dst.tensor)].kind == Tensor::Global)
-            ++staging_.stores_per_iteration;
+        staging_.stores_per_iteration = static_cast<int>(std::count_if(
+            e.body.begin(), e.body.end(), [&](const Event& x) { return is_tma_store(b_, x); }));
       }
       bool loop_in_flight = consumer(e.body, loop.body, e.id, e.var);
       staging_ = outer;

@@ -41,6 +41,8 @@ struct WarpSpecStrategy {
 RolePlan plan_roles(const BlockProgram& b, const WarpSpecStrategy& s);
 // A block-level copy from global into shared memory: the producer's (a TMA load).
 bool is_tma_load(const BlockProgram& b, const Event& e);
+// A copy from a shared buffer to a global tensor: a consumer's TMA store.
+bool is_tma_store(const BlockProgram& b, const Event& e);
 // kernel_ir.cpp: the block program, with its role plan, as kernel IR.
 // cluster.cpp: the tile coordinates a cluster's blocks split and the loads they share (multicast).
 struct ClusterPlan {

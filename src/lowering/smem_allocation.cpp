@@ -88,12 +88,6 @@ bool uses(const Event& e, int t) {
   return false;
 }
 
-bool is_store(const BlockProgram& b, const Event& e) {
-  return e.kind == Event::Copy && e.src.tensor >= 0 && e.dst.tensor >= 0 &&
-         b.tensors[static_cast<size_t>(e.src.tensor)].memory == Memory::Shared &&
-         b.tensors[static_cast<size_t>(e.dst.tensor)].kind == Tensor::Global;
-}
-
 // A staging tile that every iteration of a top-level loop writes and then stores by TMA (a
 // memory-bound kernel's output, a step at a time) gets a slot per parity of the iteration, so an
 // iteration's writes wait only for the stores of the iteration before the last (kernel IR
@@ -114,10 +108,11 @@ void double_staging(BlockProgram& b) {
     bool nested_store = false;
     for (Event& e : loop.body)
       if (e.kind == Event::Loop)
-        for_each_event(e.body, [&](Event& x) { nested_store = nested_store || is_store(b, x); });
+        for_each_event(e.body,
+                       [&](Event& x) { nested_store = nested_store || is_tma_store(b, x); });
     if (nested_store) continue;
     for (const Event& e : loop.body) {
-      if (!is_store(b, e)) continue;
+      if (!is_tma_store(b, e)) continue;
       Tensor& t = b.tensors[static_cast<size_t>(e.src.tensor)];
       bool outside = false;
       for (const Event& other : b.events)

@@ -16,6 +16,13 @@ bool is_tma_load(const BlockProgram& b, const Event& e) {
          b.tensors[static_cast<size_t>(e.dst.tensor)].memory == Memory::Shared && e.wg_count == 0;
 }
 
+bool is_tma_store(const BlockProgram& b, const Event& e) {
+  if (e.kind != Event::Copy || e.src.tensor < 0 || e.dst.tensor < 0) return false;
+  const Tensor& src = b.tensors[static_cast<size_t>(e.src.tensor)];
+  return src.kind == Tensor::Buffer && src.memory == Memory::Shared &&
+         b.tensors[static_cast<size_t>(e.dst.tensor)].kind == Tensor::Global;
+}
+
 namespace {
 
 int64_t view_bytes(const BlockProgram& b, const View& v) {

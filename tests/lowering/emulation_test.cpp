@@ -74,18 +74,23 @@ emulate_once(const Setup& s, const std::vector<kir::Kernel>& kernels, uint64_t s
   return {errors, worst};
 }
 
+// Under schedules seed, seed + 1, ... (n of them): no emulator errors, and every written tensor
+// as the interpreter computed it.
+void expect_emulation_matches(const Setup& s, uint64_t seed, int n) {
+  for (int i = 0; i < n; ++i) {
+    auto [errors, err] = emulate_once(s, s.lowered.kernels, seed + static_cast<uint64_t>(i));
+    ASSERT_TRUE(errors.empty()) << "schedule seed " << seed + i << ": " << errors.front();
+    ASSERT_LE(err, 1e-3) << "schedule seed " << seed + i;
+  }
+}
+
 class Emulation : public ::testing::TestWithParam<Case> {};
 
 TEST_P(Emulation, MatchesTheInterpreterUnderRandomSchedules) {
   const Case& c = GetParam();
   uint64_t seed = std::random_device{}();
   auto s = setup(c, seed);
-  int n = schedules();
-  for (int i = 0; i < n; ++i) {
-    auto [errors, err] = emulate_once(*s, s->lowered.kernels, seed + static_cast<uint64_t>(i));
-    ASSERT_TRUE(errors.empty()) << "schedule seed " << seed + i << ": " << errors.front();
-    ASSERT_LE(err, 1e-3) << "schedule seed " << seed + i;
-  }
+  expect_emulation_matches(*s, seed, schedules());
 }
 
 INSTANTIATE_TEST_SUITE_P(Examples, Emulation, ::testing::ValuesIn(example_cases()),
@@ -113,11 +118,7 @@ TEST(Emulation, OneSlotRingsRetireTheGroupBeforeTheRelease) {
         EXPECT_EQ(o.count, 0);
       }
     EXPECT_EQ(waits, 1);
-    for (int i = 0; i < 5; ++i) {
-      auto [errors, err] = emulate_once(*s, s->lowered.kernels, seed + static_cast<uint64_t>(i));
-      ASSERT_TRUE(errors.empty()) << "schedule seed " << seed + i << ": " << errors.front();
-      ASSERT_LE(err, 1e-3) << "schedule seed " << seed + i;
-    }
+    expect_emulation_matches(*s, seed, 5);
   }
 }
 
@@ -152,11 +153,7 @@ TEST(Emulation, AStagingTileOverTheRingsWaitsForEveryWarpgroupsWgmmas) {
   const kir::Op* tiles = find_loop(k.roles.at(1).body, lower::kTileIter);
   ASSERT_NE(tiles, nullptr);
   EXPECT_EQ(count_ops(tiles->body, kir::Op::NamedBarrier), 1);
-  for (int i = 0; i < 5; ++i) {
-    auto [errors, err] = emulate_once(*s, s->lowered.kernels, seed + static_cast<uint64_t>(i));
-    ASSERT_TRUE(errors.empty()) << "schedule seed " << seed + i << ": " << errors.front();
-    ASSERT_LE(err, 1e-3) << "schedule seed " << seed + i;
-  }
+  expect_emulation_matches(*s, seed, 5);
 }
 
 // ---- mutations ----
