@@ -182,20 +182,24 @@ IExprP flat_row(const SmemBuffer& b, const std::vector<IExprP>& idx) {
 }
 } // namespace
 
+int64_t sw_start(const SmemBuffer& b, int64_t row, int64_t col_bytes) {
+  const int64_t w = swizzle_bytes(b.swizzle);
+  return (col_bytes / w) * smem_rows(b) * w + row * w + col_bytes % w;
+}
+int64_t sw_offset(const SmemBuffer& b, int64_t row, int64_t col_bytes) {
+  const int64_t o = sw_start(b, row, col_bytes);
+  return o ^ (((o >> 7) & (swizzle_bytes(b.swizzle) / 16 - 1)) << 4);
+}
+
 std::string smem_elem_offset(const SmemBuffer& b, const std::vector<IExprP>& idx) {
   int64_t eb = elem_bytes(b.elem);
   IExprP row = flat_row(b, idx);
   IExprP col = idx.back();
   if (b.swizzle == Swizzle::None) return c_expr(i_mul(i_add(i_mul(row, b.shape.back()), col), eb));
   int64_t r = 0, c = 0;
-  int64_t rows = smem_rows(b);
-  if (is_const(row, &r) && is_const(col, &c)) {
-    int64_t cb = c * eb;
-    return std::to_string((cb / 128) * rows * 128 + r * 128 + (((cb % 128) / 16) ^ (r % 8)) * 16 +
-                          cb % 16);
-  }
-  return "grove::sw128_offset(" + c_expr(row) + ", " + c_expr(i_mul(col, eb)) + ", " +
-         std::to_string(rows) + ")";
+  if (is_const(row, &r) && is_const(col, &c)) return std::to_string(sw_offset(b, r, c * eb));
+  return "grove::sw_offset<" + std::to_string(swizzle_bytes(b.swizzle)) + ">(" + c_expr(row) +
+         ", " + c_expr(i_mul(col, eb)) + ", " + std::to_string(smem_rows(b)) + ")";
 }
 
 IExprP smem_start_offset(const SmemBuffer& b, const std::vector<IExprP>& idx) {
@@ -203,13 +207,12 @@ IExprP smem_start_offset(const SmemBuffer& b, const std::vector<IExprP>& idx) {
   IExprP row = flat_row(b, idx);
   IExprP col = idx.back();
   if (b.swizzle == Swizzle::None) return i_mul(i_add(i_mul(row, b.shape.back()), col), eb);
-  // The column must start a 16-byte chunk: panel * rows * 128 + row * 128 + (col bytes % 128).
+  // The column must start a 16-byte chunk: panel * rows * W + row * W + (col bytes % W).
   int64_t c = 0;
   if (!is_const(col, &c))
     unsupported({}, "a TMA box or WGMMA tile of swizzled buffer '" + b.name +
                         "' starts at a column that is not a constant");
-  int64_t cb = c * eb;
-  return i_add(cst((cb / 128) * smem_rows(b) * 128 + cb % 128), i_mul(row, 128));
+  return i_add(cst(sw_start(b, 0, c * eb)), i_mul(row, swizzle_bytes(b.swizzle)));
 }
 
 std::string smem_ptr_name(const SmemBuffer& b) {

@@ -58,6 +58,10 @@ std::vector<kir::IExprP> full_index(const kir::Ref& r, size_t rank,
 std::string smem_elem_offset(const kir::SmemBuffer& b, const std::vector<kir::IExprP>& idx);
 kir::IExprP smem_start_offset(const kir::SmemBuffer& b, const std::vector<kir::IExprP>& idx);
 int64_t smem_rows(const kir::SmemBuffer& b); // product of the leading dimensions
+// Byte `col_bytes` of row `row` (flattened) of a swizzled buffer (kir.h's layout): where a TMA box
+// or WGMMA tile starting there starts (the hardware swizzles), and where that byte lives.
+int64_t sw_start(const kir::SmemBuffer& b, int64_t row, int64_t col_bytes);
+int64_t sw_offset(const kir::SmemBuffer& b, int64_t row, int64_t col_bytes);
 
 // C names the printer gives kernel IR objects.
 std::string smem_ptr_name(const kir::SmemBuffer& b);  // unsigned char* of slot 0

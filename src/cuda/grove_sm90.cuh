@@ -6,15 +6,17 @@
 // conversions and quad reductions that leaf statements need. No includes: NVRTC compiles it as
 // is, and nvcc compiles a kernel that uses it in about a second.
 //
-// Layout of a 128B-swizzled tile (a SmemBuffer with Swizzle::B128). A slot of shape
-// [..., rows, cols] is seen as a matrix of `rows` (the product of all leading dimensions) by
-// `cols`. Its columns are cut into panels 128 bytes wide (64 elements of 16 bits); panel p holds
-// columns [64p, 64p + 64) of every row, 128 bytes per row, and panels follow each other
-// (panel p starts at p * rows * 128 bytes). Inside a panel, the 16-byte chunk c of row r is
-// stored at chunk c ^ (r % 8). This is what a TMA copy with CU_TENSOR_MAP_SWIZZLE_128B writes
-// for a box one panel wide, and what a WGMMA descriptor with 128B swizzle reads: K-major
-// operands advance along K by moving the start address (32 bytes per k16 step inside a panel,
-// to the next panel after four steps); M/N-major operands use LBO = the panel stride.
+// Layout of a swizzled tile (a SmemBuffer with Swizzle::B128, B64 or B32: span W = 128, 64 or 32
+// bytes). A slot of shape [..., rows, cols] is seen as a matrix of `rows` (the product of all
+// leading dimensions) by `cols`. Its columns are cut into panels W bytes wide (64, 32 or 16
+// elements of 16 bits); panel p holds W bytes of every row, row r at r * W, and panels follow each
+// other (panel p starts at p * rows * W bytes). Then the 16-byte chunk bits of each byte offset
+// (bits 4 and up, log2(W / 16) of them) are XORed with the bits from 7 up: for W = 128, chunk c of
+// row r is stored at chunk c ^ (r % 8); for 64, at c ^ ((r / 2) % 4); for 32, at c ^ ((r / 4) % 2).
+// This is what a TMA copy with CU_TENSOR_MAP_SWIZZLE_<W>B writes for a box one panel wide, and
+// what a WGMMA descriptor with that swizzle mode reads: K-major operands advance along K by moving
+// the start address (32 bytes per k16 step inside a panel, then to the next panel); M/N-major
+// operands use LBO = the panel stride. Slots start on the 8-row atom (8 W bytes).
 //
 // Everything takes shared-memory addresses as 32-bit `u32` (as PTX's .shared::cta state space
 // does); smem_u32(ptr) converts a generic pointer into shared memory.
@@ -56,22 +58,23 @@ GROVE_HD constexpr int imax(int a, int b) {
   return a > b ? a : b;
 }
 
-// Byte offset of element (row, col_bytes / elem_bytes) in a 128B-swizzled tile of `rows` rows
-// (see the layout above). `sw128_offset` is where the byte lives; `sw128_start` is the address
-// a TMA copy or a WGMMA descriptor starts from (the hardware applies the swizzle itself, so the
+// Byte offset of element (row, col_bytes / elem_bytes) in a tile swizzled over W bytes, of `rows`
+// rows (see the layout above). `sw_offset` is where the byte lives; `sw_start` is the address a
+// TMA copy or a WGMMA descriptor starts from (the hardware applies the swizzle itself, so the
 // chunk is not permuted).
-GROVE_HD constexpr u32 sw128_start(u32 row, u32 col_bytes, u32 rows) {
-  return (col_bytes / 128u) * rows * 128u + row * 128u + col_bytes % 128u;
+template <u32 W> GROVE_HD constexpr u32 sw_start(u32 row, u32 col_bytes, u32 rows) {
+  return (col_bytes / W) * rows * W + row * W + col_bytes % W;
 }
-GROVE_HD constexpr u32 sw128_offset(u32 row, u32 col_bytes, u32 rows) {
-  return (col_bytes / 128u) * rows * 128u + row * 128u +
-         ((((col_bytes % 128u) / 16u) ^ (row % 8u)) * 16u) + col_bytes % 16u;
+template <u32 W> GROVE_HD constexpr u32 sw_offset(u32 row, u32 col_bytes, u32 rows) {
+  static_assert(W == 32 || W == 64 || W == 128, "the swizzle spans are 32, 64 and 128 bytes");
+  const u32 o = sw_start<W>(row, col_bytes, rows);
+  return o ^ (((o >> 7) & (W / 16u - 1u)) << 4);
 }
 
 #ifdef __CUDACC__ // device code below; a host-only compiler sees just the helpers above
 
 // ---------------------------------------------------------------------------------------------
-// Shared memory addresses and the 128B-swizzle layout.
+// Shared memory addresses.
 
 __device__ __forceinline__ u32 smem_u32(const void* p) {
   return static_cast<u32>(__cvta_generic_to_shared(p));
@@ -297,7 +300,7 @@ __device__ __forceinline__ void mbar_wait(u32 bar, u32 parity) {
 // Stores four 8x8 matrices of 16-bit elements, held by a warp in the MMA fragment layout, into
 // shared memory: in matrix i, lane l holds row l / 4, columns 2 (l % 4) and 2 (l % 4) + 1, packed
 // in r_i (low half first); lane l gives `row_addr`, the address of row l % 8 of matrix l / 8 (16
-// contiguous, 16-byte-aligned bytes, as a 128B-swizzled tile keeps them). One instruction where
+// contiguous, 16-byte-aligned bytes, as a swizzled tile keeps them). One instruction where
 // 32-bit stores need four: the epilogue's accumulator-to-staging-tile copy.
 __device__ __forceinline__ void stmatrix_x4(u32 row_addr, u32 r0, u32 r1, u32 r2, u32 r3) {
   asm volatile("stmatrix.sync.aligned.m8n8.x4.shared.b16 [%0], {%1, %2, %3, %4};" ::"r"(row_addr),
@@ -414,15 +417,18 @@ template <int Pending> __device__ __forceinline__ void tma_store_wait_read() {
 
 // ---------------------------------------------------------------------------------------------
 // WGMMA. A descriptor names a tile in shared memory: start address, leading- and stride-
-// dimension byte offsets (LBO, SBO) and the swizzle mode. For 128B swizzle (mode 1), 16-bit
-// elements:
-//   K-major operand (rows of the M or N dimension, K contiguous): SBO = 1024 (8 rows of 128
-//     bytes), LBO unused (1); the start moves 32 bytes per k16 step.
-//   M/N-major operand (rows of K, M or N contiguous): SBO = 1024 (8 rows of K), LBO = the
-//     stride between 64-element panels of M or N.
-__device__ __forceinline__ u64 wgmma_desc_sw128(u32 start, u32 lbo_bytes, u32 sbo_bytes) {
+// dimension byte offsets (LBO, SBO) and the swizzle mode (1, 2, 3 for 128, 64, 32 bytes). For a
+// tile swizzled over W bytes:
+//   K-major operand (rows of the M or N dimension, K contiguous): SBO = 8 W (8 rows of W bytes),
+//     LBO unused (16); the start moves 32 bytes per k step (16 f16 or 32 8-bit elements).
+//   M/N-major operand (rows of K, M or N contiguous): SBO = 8 W (8 rows of K), LBO = the stride
+//     between W-byte panels of M or N.
+template <u32 W>
+__device__ __forceinline__ u64 wgmma_desc(u32 start, u32 lbo_bytes, u32 sbo_bytes) {
+  static_assert(W == 32 || W == 64 || W == 128, "the swizzle spans are 32, 64 and 128 bytes");
+  constexpr u64 mode = W == 128 ? 1 : W == 64 ? 2 : 3;
   return u64((start & 0x3ffffu) >> 4) | (u64((lbo_bytes >> 4) & 0x3fffu) << 16) |
-         (u64((sbo_bytes >> 4) & 0x3fffu) << 32) | (u64(1) << 62);
+         (u64((sbo_bytes >> 4) & 0x3fffu) << 32) | (mode << 62);
 }
 
 // Orders earlier register and shared-memory writes before the wgmma instructions that read them.

@@ -27,11 +27,13 @@ void Printer::plan_tma(const Op& o) {
   for (size_t i = 0; i < g.shape.size(); ++i) {
     bool inner = i + 1 == g.shape.size();
     int64_t limit = 256;
-    if (inner && b.swizzle == Swizzle::B128) {
-      limit = 128 / eb;
+    const int64_t w = swizzle_bytes(b.swizzle);
+    if (inner && w) {
+      limit = w / eb;
       if (g.shape[i] % limit != 0)
-        unsupported(o.loc, "a 128B-swizzled TMA box must be whole 128-byte panels wide; '" +
-                               b.name + "' gets " + std::to_string(g.shape[i] * eb) + " bytes");
+        unsupported(o.loc, "a " + std::to_string(w) + "B-swizzled TMA box must be whole " +
+                               std::to_string(w) + "-byte panels wide; '" + b.name + "' gets " +
+                               std::to_string(g.shape[i] * eb) + " bytes");
     }
     if (inner && b.swizzle == Swizzle::None) {
       // Part of a vector (a warpgroup's rows of a block's row scales) is contiguous too, where it
@@ -63,7 +65,7 @@ void Printer::plan_tma(const Op& o) {
     m.box = box;
     m.swizzle = b.swizzle;
     m.name = "tmap_" + sanitize(t.name) + "_" + dims_text(p.chunk, "x") +
-             (b.swizzle == Swizzle::B128 ? "_sw128" : "");
+             (b.swizzle == Swizzle::None ? "" : "_sw" + std::to_string(swizzle_bytes(b.swizzle)));
     maps_.push_back(m);
   }
   plans_[&o] = p;
@@ -130,18 +132,14 @@ void Printer::wgmma(const Op& o) {
   if (acc.elem != ElemType::F32 || acc.shape.size() != 2)
     unsupported(o.loc, "the wgmma accumulator '" + acc.name + "' must be a rank-2 f32 tensor");
   const SmemBuffer& bb = k_.smem.at(static_cast<size_t>(o.src2.index));
-  // WGMMA reads shared-memory operands in the 128-byte swizzle, which the buffer gets when its
-  // rows are whole 128-byte lines (kernel_ir.cpp).
+  // WGMMA reads shared-memory operands in a swizzled layout, which the buffer gets when its rows
+  // are whole 32-, 64- or 128-byte spans (kernel_ir.cpp; the lowering refuses tiles that are not,
+  // kernel_ir_checks.cpp).
   auto unswizzled = [&](const SmemBuffer& b, const char* what) {
-    const int64_t row = (b.shape.empty() ? 0 : b.shape.back()) * elem_bytes(b.elem);
-    unsupported(o.loc,
-                std::string("wgmma ") + what + " '" + b.name + "' (" + elem_name(b.elem) +
-                    ", rows of " + std::to_string(row) +
-                    " bytes) is not in the 128-byte swizzle WGMMA reads",
-                "make its tile's rows a multiple of 128 bytes (64 f16/bf16 or 128 8-bit elements: "
-                "the K step of a GEMM, the head dimension of attention)");
+    unsupported(o.loc, std::string("wgmma ") + what + " '" + b.name +
+                           "' is not in a swizzled layout WGMMA reads");
   };
-  if (bb.swizzle != Swizzle::B128) unswizzled(bb, "operand B");
+  if (bb.swizzle == Swizzle::None) unswizzled(bb, "operand B");
   ElemType ab = bb.elem;
   const bool fp8 = is_fp8(ab);
   if (!is_16bit(ab) && !fp8) unsupported(o.loc, "wgmma operands must be f16, bf16, e4m3 or e5m2");
@@ -162,11 +160,17 @@ void Printer::wgmma(const Op& o) {
     unsupported(o.loc, "wgmma reads 8-bit operands K-major (A [M, K], B stored [N, K])");
   // The instruction's type suffix: f16 or bf16 for both; for 8-bit types A's and B's (they mix).
   std::string ty = elem_name(ab);
-  // Byte offset inside a 128B-swizzled tile from its first element to (row, col) for constant
-  // row/col deltas: panels of 128 bytes of columns, 128 bytes per row.
+  // Byte offset inside a swizzled tile from its first element to (row, col) for constant row/col
+  // deltas (where a descriptor starting there starts).
   auto delta = [&](const SmemBuffer& buf, int64_t row, int64_t col) {
-    int64_t cb = col * eb;
-    return (cb / 128) * smem_rows(buf) * 128 + cb % 128 + row * 128;
+    return sw_start(buf, row, col * eb);
+  };
+  // A descriptor of `buf`'s swizzle: K-major (rows of M or N) or M/N-major (rows of K, panels of
+  // M or N `lbo` apart); SBO is 8 rows either way.
+  auto desc = [&](const SmemBuffer& buf, const std::string& tile, int64_t start, int64_t lbo) {
+    const int64_t w = swizzle_bytes(buf.swizzle);
+    return "grove::wgmma_desc<" + std::to_string(w) + ">(" + tile + " + " + std::to_string(start) +
+           ", " + std::to_string(lbo) + ", " + std::to_string(8 * w) + ")";
   };
   w_->open("");
   // Tile start addresses (slot base + the box origin); per-instruction offsets are constants.
@@ -178,7 +182,7 @@ void Printer::wgmma(const Op& o) {
       unsupported(o.loc,
                   "wgmma A '" + ab_buf->name + "' must be " + (fp8 ? "8-bit" : ty) + ", as B is");
     if (fp8) ty = std::string(elem_name(ab_buf->elem)) + "_" + ty;
-    if (ab_buf->swizzle != Swizzle::B128) unswizzled(*ab_buf, "operand A");
+    if (ab_buf->swizzle == Swizzle::None) unswizzled(*ab_buf, "operand A");
     IExprP a0 =
         smem_start_offset(*ab_buf, full_index(o.src, ab_buf->shape.size(), {cst(0), cst(0)}));
     w_->line("const grove::u32 a_tile = " + slot_base(o.src) +
@@ -212,7 +216,7 @@ void Printer::wgmma(const Op& o) {
   if (!is_const(o.dst.origin.empty() ? cst(0) : o.dst.origin[0], &oi) ||
       (o.dst.origin.size() > 1 && !is_const(o.dst.origin[1], &oj)) || oi % 64 || oj % 8)
     unsupported(o.loc, "the wgmma accumulator box must start at constant multiples of (64, 8)");
-  const int64_t b_panel = smem_rows(bb) * 128; // LBO of an N-major B
+  const int64_t b_span = swizzle_bytes(bb.swizzle), b_panel = smem_rows(bb) * b_span;
   for (int64_t mi = 0; mi < M / 64; ++mi) {
     for (int64_t ks = 0; ks < K / kstep; ++ks) {
       for (auto [n0, n] : chunks) {
@@ -221,13 +225,12 @@ void Printer::wgmma(const Op& o) {
         int64_t d_off = (oi / 64 + mi) * (acc_C / 2) + (oj + n0) / 2;
         std::string bdesc;
         if (o.trans_b) { // B stored [N, K]: K-major, rows are N
-          bdesc = "grove::wgmma_desc_sw128(b_tile + " + std::to_string(delta(bb, n0, kstep * ks)) +
-                  ", 16, 1024)";
+          bdesc = desc(bb, "b_tile", delta(bb, n0, kstep * ks), 16);
         } else { // B stored [K, N]: N-major, rows are K, LBO = the panel stride along N
-          if ((n0 * eb) % 128 != 0)
-            unsupported(o.loc, "an N-major wgmma B must be split at 64-column panels");
-          bdesc = "grove::wgmma_desc_sw128(b_tile + " + std::to_string(delta(bb, kstep * ks, n0)) +
-                  ", " + std::to_string(b_panel) + ", 1024)";
+          if ((n0 * eb) % b_span != 0)
+            unsupported(o.loc, "an N-major wgmma B must be split at " +
+                                   std::to_string(b_span / eb) + "-column panels");
+          bdesc = desc(bb, "b_tile", delta(bb, kstep * ks, n0), b_panel);
         }
         std::string fn =
             "grove::wgmma_m64n" + std::to_string(n) + "k" + std::to_string(kstep) + "_" + ty;
@@ -249,12 +252,10 @@ void Printer::wgmma(const Op& o) {
         } else {
           std::string adesc;
           if (o.trans_a) // A stored [K, M]: M-major
-            adesc = "grove::wgmma_desc_sw128(a_tile + " +
-                    std::to_string(delta(*ab_buf, kstep * ks, 64 * mi)) + ", " +
-                    std::to_string(smem_rows(*ab_buf) * 128) + ", 1024)";
+            adesc = desc(*ab_buf, "a_tile", delta(*ab_buf, kstep * ks, 64 * mi),
+                         smem_rows(*ab_buf) * swizzle_bytes(ab_buf->swizzle));
           else
-            adesc = "grove::wgmma_desc_sw128(a_tile + " +
-                    std::to_string(delta(*ab_buf, 64 * mi, kstep * ks)) + ", 16, 1024)";
+            adesc = desc(*ab_buf, "a_tile", delta(*ab_buf, 64 * mi, kstep * ks), 16);
           w_->line(fn + "_ss<" + (o.trans_a ? "1" : "0") + ", " + (o.trans_b ? "0" : "1") +
                    scale_d + ">(" + d + ", " + adesc + ", " + bdesc + ");");
         }

@@ -620,9 +620,11 @@ std::string Printer::run() {
     if (!smem_used_ptr.count(idx) && !smem_used_addr.count(idx)) continue;
     w_->line("  // " + b.name + ": " + elem_name(b.elem) + "[" + dims_text(b.shape, ", ") + "] x " +
              std::to_string(b.slots) + " slots" +
-             (b.swizzle == Swizzle::B128 ? ", 128B swizzle" : "") + ", bytes [" +
-             std::to_string(b.offset) + ", " + std::to_string(b.offset + b.slot_bytes() * b.slots) +
-             ")");
+             (b.swizzle == Swizzle::None
+                  ? ""
+                  : ", " + std::to_string(swizzle_bytes(b.swizzle)) + "B swizzle") +
+             ", bytes [" + std::to_string(b.offset) + ", " +
+             std::to_string(b.offset + b.slot_bytes() * b.slots) + ")");
     w_->line("  unsigned char* const " + smem_ptr_name(b) + " = smem + " +
              std::to_string(b.offset) + ";");
     if (smem_used_addr.count(idx))

@@ -34,12 +34,13 @@ void Printer::launcher() {
     w_->line("  {");
     w_->line("    const long long dims[] = {" + dims + "};");
     w_->line("    const int box[] = {" + dims_text(m.box, ", ") + "};");
-    w_->line(
-        "    err = grove::encode_tensor_map(&" + m.name + ", " + sanitize(t.name) + ", " +
-        tma_dtype(t.elem) + ", " + std::to_string(elem_bytes(t.elem)) + ", " +
-        std::to_string(t.shape.size()) + ", dims, box, " +
-        (m.swizzle == Swizzle::B128 ? "CU_TENSOR_MAP_SWIZZLE_128B" : "CU_TENSOR_MAP_SWIZZLE_NONE") +
-        ");");
+    w_->line("    err = grove::encode_tensor_map(&" + m.name + ", " + sanitize(t.name) + ", " +
+             tma_dtype(t.elem) + ", " + std::to_string(elem_bytes(t.elem)) + ", " +
+             std::to_string(t.shape.size()) + ", dims, box, " +
+             (m.swizzle == Swizzle::None
+                  ? std::string("CU_TENSOR_MAP_SWIZZLE_NONE")
+                  : "CU_TENSOR_MAP_SWIZZLE_" + std::to_string(swizzle_bytes(m.swizzle)) + "B") +
+             ");");
     w_->line("    if (err != cudaSuccess) return err;");
     w_->line("  }");
   }

@@ -11,7 +11,7 @@
 //   A TMA load's destination reads as NaN until it lands; a wgmma reads its shared-memory operands
 //   and updates its accumulator when it completes.
 // - Shared memory is stored as the physical arrangement of each slot: an op whose Ref assumes a
-//   128-byte swizzle reads and writes through that swizzle, so a producer and consumer that
+//   swizzle reads and writes through that swizzle, so a producer and consumer that
 //   disagree on the layout see garbled data. Register tensors are stored logically, row-major per
 //   warpgroup (the accumulator fragment layout is not modelled).
 // - Ordering is tracked with vector clocks (mbarrier phases, named barriers, wgmma/TMA-store waits

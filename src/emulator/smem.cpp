@@ -8,29 +8,29 @@
 namespace grove::emu {
 namespace {
 
-// Logical element index -> physical element index of a 128-byte swizzled slot, or an explanation.
-std::vector<int64_t> swizzle128(const kir::SmemBuffer& b, std::string& why) {
+// Logical element index -> physical element index of a slot swizzled over `w` bytes (128, 64 or
+// 32; kir.h's layout), or an explanation.
+std::vector<int64_t> swizzled(const kir::SmemBuffer& b, int64_t w, std::string& why) {
   int64_t eb = elem_bytes(b.elem), cols = b.shape.empty() ? 1 : b.shape.back();
   int64_t total = 1;
   for (int64_t d : b.shape) total *= d;
   int64_t rows = cols ? total / cols : 0, row_bytes = cols * eb;
-  if ((total * eb) % 1024 != 0) {
-    why = "a 128-byte swizzled slot must be a multiple of 1024 bytes";
+  if ((total * eb) % (8 * w) != 0) {
+    why = "a " + std::to_string(w) + "-byte swizzled slot must be a multiple of " +
+          std::to_string(8 * w) + " bytes";
     return {};
   }
-  if (row_bytes > 128 && row_bytes % 128 != 0) {
-    why = "rows of " + std::to_string(row_bytes) + " bytes do not split into 128-byte segments";
+  if (row_bytes % w != 0) {
+    why = "rows of " + std::to_string(row_bytes) + " bytes do not split into " + std::to_string(w) +
+          "-byte panels";
     return {};
   }
   std::vector<int64_t> p(static_cast<size_t>(total));
   for (int64_t r = 0; r < rows; ++r)
     for (int64_t c = 0; c < cols; ++c) {
-      int64_t byte = c * eb, off;
-      if (row_bytes > 128)
-        off = (byte / 128) * rows * 128 + r * 128 + byte % 128;
-      else
-        off = r * row_bytes + byte;
-      off ^= ((off >> 7) & 7) << 4;
+      int64_t byte = c * eb;
+      int64_t off = (byte / w) * rows * w + r * w + byte % w;
+      off ^= ((off >> 7) & (w / 16 - 1)) << 4;
       p[static_cast<size_t>(r * cols + c)] = off / eb;
     }
   return p;
@@ -45,9 +45,11 @@ SmemModel::SmemModel(const kir::Kernel& k) : k_(k) {
     std::vector<int64_t> id(static_cast<size_t>(total));
     for (int64_t i = 0; i < total; ++i) id[static_cast<size_t>(i)] = i;
     row_major_.push_back(std::move(id));
-    std::string why;
-    swizzled_.push_back(swizzle128(b, why));
-    swizzle_error_.push_back(why);
+    for (kir::Swizzle sw : {kir::Swizzle::B32, kir::Swizzle::B64, kir::Swizzle::B128}) {
+      std::string why;
+      swizzled_[static_cast<size_t>(sw)].push_back(swizzled(b, kir::swizzle_bytes(sw), why));
+      swizzle_error_[static_cast<size_t>(sw)].push_back(why);
+    }
   }
   reset();
 }
@@ -66,10 +68,12 @@ void SmemModel::reset() {
 const std::vector<int64_t>& SmemModel::layout(int buf, kir::Swizzle sw) const {
   size_t i = static_cast<size_t>(buf);
   if (sw == kir::Swizzle::None) return row_major_[i];
-  if (!swizzle_error_[i].empty())
-    throw std::runtime_error("smem " + k_.smem[i].name +
-                             " cannot be 128B swizzled: " + swizzle_error_[i]);
-  return swizzled_[i];
+  const size_t w = static_cast<size_t>(sw);
+  if (!swizzle_error_[w][i].empty())
+    throw std::runtime_error("smem " + k_.smem[i].name + " cannot be " +
+                             std::to_string(kir::swizzle_bytes(sw)) +
+                             "B swizzled: " + swizzle_error_[w][i]);
+  return swizzled_[w][i];
 }
 
 void SmemModel::check(const Box& b) const {

@@ -1,12 +1,12 @@
 // Shared memory as the emulator stores it: each slot of each ring holds its elements in physical
 // order, so the layout an op assumes (kir::Ref::swizzle) decides which element it reaches.
 //
-// 128-byte swizzle (Swizzle::B128), as TMA writes it and a wgmma descriptor reads it: a slot whose
-// rows are wider than 128 bytes is split into 128-byte column segments stored one after another
-// (each [rows, 128 bytes]); then the 16-byte chunk at bits [4, 7) of each byte offset is XORed with
-// the 128-byte line index modulo 8 (bits [7, 10)), with the slot 1024-byte aligned. For a slot of
-// 128-byte rows this is "chunk c of row r is stored at chunk c ^ (r % 8)". Swizzle::None is plain
-// row-major.
+// Swizzled layouts (Swizzle::B128, B64, B32), as TMA writes them and a wgmma descriptor reads
+// them (kir.h): a slot whose rows are wider than the span W is split into W-byte column panels
+// stored one after another (each [rows, W bytes]); then the 16-byte chunk at bits [4, 7) of each
+// byte offset is XORed with bits [7, ...) (three bits for 128, two for 64, one for 32), with the
+// slot aligned to 8 W bytes. For a slot of 128-byte rows this is "chunk c of row r is stored at
+// chunk c ^ (r % 8)". Swizzle::None is plain row-major.
 //
 // Besides the data, every slot keeps the accesses that may still conflict with later ones (with
 // their vector-clock epochs), to find accesses not ordered by the kernel's synchronization.
@@ -51,10 +51,13 @@ private:
   const std::vector<int64_t>& layout(int buf, kir::Swizzle sw) const;
 
   const kir::Kernel& k_;
-  std::vector<std::vector<int64_t>> row_major_, swizzled_; // logical -> physical, per buffer
-  std::vector<std::string> swizzle_error_;                 // why a buffer cannot be B128
-  std::vector<std::vector<std::vector<double>>> data_;     // [buffer][slot][physical element]
-  std::vector<std::vector<std::vector<Access>>> log_;      // [buffer][slot]
+  // Logical -> physical, per buffer: row-major, and each swizzle by its kir::Swizzle value (with
+  // why a buffer cannot have it, where it cannot).
+  std::vector<std::vector<int64_t>> row_major_;
+  std::vector<std::vector<int64_t>> swizzled_[4];
+  std::vector<std::string> swizzle_error_[4];
+  std::vector<std::vector<std::vector<double>>> data_; // [buffer][slot][physical element]
+  std::vector<std::vector<std::vector<Access>>> log_;  // [buffer][slot]
 };
 
 } // namespace grove::emu

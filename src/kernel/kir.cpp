@@ -4,6 +4,19 @@
 
 namespace grove::kir {
 
+int swizzle_bytes(Swizzle s) {
+  switch (s) {
+  case Swizzle::B32:
+    return 32;
+  case Swizzle::B64:
+    return 64;
+  case Swizzle::B128:
+    return 128;
+  default:
+    return 0;
+  }
+}
+
 int64_t SmemBuffer::slot_bytes() const {
   int64_t n = elem_bytes(elem);
   for (int64_t d : shape) n *= d;
@@ -298,7 +311,10 @@ std::string to_text(const Kernel& k) {
     os << "  smem " << s.name << ": " << elem_name(s.elem) << "[";
     for (size_t i = 0; i < s.shape.size(); ++i) os << (i ? ", " : "") << s.shape[i];
     os << "] x " << s.slots << " slots at " << s.offset
-       << (s.swizzle == Swizzle::B128 ? ", 128B swizzle" : "") << "\n";
+       << (s.swizzle != Swizzle::None
+               ? ", " + std::to_string(swizzle_bytes(s.swizzle)) + "B swizzle"
+               : "")
+       << "\n";
   }
   for (const RegTensor& r : k.regs) {
     os << "  reg " << r.name << ": " << elem_name(r.elem) << "[";

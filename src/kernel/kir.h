@@ -34,7 +34,10 @@
 
 namespace grove::kir {
 
-enum class Swizzle { None, B128 }; // TMA / WGMMA shared-memory layouts in use
+// TMA / WGMMA shared-memory layouts: row-major, or the 32-, 64- or 128-byte swizzle (the span
+// whose 16-byte chunks are permuted; see SmemBuffer).
+enum class Swizzle { None, B32, B64, B128 };
+int swizzle_bytes(Swizzle s); // 0, 32, 64 or 128
 
 // A global tensor the kernel reads or writes: a parameter of the entry task. Row-major, with
 // rows padded to a multiple of 16 bytes (row_pitch), as TMA can only stride over those.
@@ -63,10 +66,14 @@ struct Ref;
 ElemType elem_of(const Kernel& k, const Ref& r);
 
 // A ring of `slots` tiles in shared memory. A slot is `shape` elements laid out with `swizzle`.
-// None: row-major. B128 (as TMA writes it and a WGMMA descriptor with 128-byte swizzle reads it):
-// a tile whose rows are wider than 128 bytes is stored as 128-byte-wide column panels one after
-// another (each [rows, 128 bytes], one TMA box each); within a panel, the 16-byte chunk c of row r
-// is stored at chunk c ^ (r % 8). The emulator and the CUDA back end both use this layout.
+// None: row-major. Swizzled with span W (128, 64 or 32 bytes; as TMA writes it and a WGMMA
+// descriptor of that swizzle mode reads it): a tile whose rows are wider than W bytes is stored as
+// W-byte-wide column panels one after another (each [rows, W bytes], one TMA box each); within a
+// panel, row r starts at r * W bytes and the 16-byte chunk at byte offset o is stored at chunk
+// (o / 16) ^ ((o / 128) % (W / 16)): the hardware XORs address bits [4, 4 + log2(W / 16)) with bits
+// [7, ...), on slots aligned to the 8-row atom (8 W bytes). For 128-byte rows: chunk c of row r is
+// stored at chunk c ^ (r % 8); for 64-byte rows at c ^ ((r / 2) % 4); for 32-byte rows at
+// c ^ ((r / 4) % 2). The emulator and the CUDA back end both use this layout.
 struct SmemBuffer {
   std::string name;
   ElemType elem = ElemType::F16;

@@ -57,7 +57,7 @@ ClusterPlan plan_cluster(const BlockProgram& b, const RolePlan& plan) {
         group |= 1u << d;
         blocks *= out.dims[d].size;
       }
-      // Each block's slice starts on a whole 8-row swizzle atom (1024 bytes of a 128-byte-wide
+      // Each block's slice starts on a whole 8-row swizzle atom (8 W bytes of a W-byte-wide
       // panel), so the slices land in the layout a whole-box load would give.
       std::vector<int64_t> box = e.dst.const_extent();
       if (group == 0 || box.empty() || box[0] % (8 * blocks) != 0) continue;

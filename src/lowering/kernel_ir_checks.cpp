@@ -117,4 +117,47 @@ void KernelIrEmitter::check_registers() {
   check_wgmmas(consumers.body);
 }
 
+// Each wgmma is a sequence of m64nNk16 (m64nNk32 for 8-bit types) instructions, reading its
+// shared-memory operands in a swizzled layout: tile sizes that do not fit are refused here, at the
+// instance, rather than by the emulator or the CUDA back end later.
+void KernelIrEmitter::check_wgmma_operands() {
+  std::function<void(const Body&)> check = [&](const Body& body) {
+    for (const Op& o : body) {
+      check(o.body);
+      if (o.kind != Op::Wgmma || o.dst.shape.size() != 2 || o.src.shape.size() != 2 ||
+          o.src2.shape.size() != 2)
+        continue;
+      const bool a_smem = o.src.kind == Ref::Smem;
+      const ElemType ta = a_smem ? k_.smem.at(static_cast<size_t>(o.src.index)).elem
+                                 : k_.regs.at(static_cast<size_t>(o.src.index)).elem;
+      const int64_t M = o.dst.shape[0], N = o.dst.shape[1];
+      const int64_t K = o.src.shape[o.trans_a && a_smem ? 0 : 1];
+      const std::string problem = wgmma_shape_problem(M, N, K, ta);
+      // (The op's note names the leaf's instance first: "wg_mma (mma_wg.wgmma)".)
+      const std::string inst = o.note.empty() ? b_.block->name : o.note.substr(0, o.note.find(' '));
+      if (!problem.empty())
+        throw GroveError(o.loc,
+                         "instance '" + inst + "' issues mma " + std::to_string(M) + "x" +
+                             std::to_string(N) + "x" + std::to_string(K) + " as WGMMA, but " +
+                             problem,
+                         wgmma_shape_hint(ta));
+      for (const Ref* r : {&o.src, &o.src2}) {
+        if (r->kind != Ref::Smem) continue;
+        const SmemBuffer& b = k_.smem.at(static_cast<size_t>(r->index));
+        if (b.swizzle != Swizzle::None) continue;
+        const int64_t row = (b.shape.empty() ? 0 : b.shape.back()) * elem_bytes(b.elem);
+        throw GroveError(o.loc,
+                         "wgmma operand " + std::string(r == &o.src ? "A" : "B") + " '" + b.name +
+                             "' (" + elem_name(b.elem) + ", rows of " + std::to_string(row) +
+                             " bytes) is not in a swizzled layout WGMMA reads",
+                         "make the tile's last dimension a multiple of 32 bytes (16 f16/bf16 or 32 "
+                         "8-bit elements; in a GEMM the K step of A and of a K-major B, the N tile "
+                         "of an N-major B), with 8 rows or more; 128 bytes (64 f16/bf16 elements) "
+                         "is fastest");
+      }
+    }
+  };
+  check(k_.roles.at(1).body);
+}
+
 } // namespace grove::lower

@@ -39,6 +39,7 @@ private:
   void check_alternate_tiles();
   void check_persistent();
   void check_registers();
+  void check_wgmma_operands();
 
   // kernel_ir_producer.cpp: the producer's loads, and the cluster groups that share them.
   void producer(const Events& evs, Body& out, const std::string& it);

@@ -145,7 +145,7 @@ void allocate_shared_memory(BlockProgram& b) {
   std::vector<int> shared;
   for (size_t t = 0; t < b.tensors.size(); ++t)
     if (b.tensors[t].memory == Memory::Shared) shared.push_back(static_cast<int>(t));
-  constexpr int64_t kAlign = 1024;    // 128-byte swizzled TMA tiles want 1024-byte alignment
+  constexpr int64_t kAlign = 1024;    // swizzled TMA tiles want their 8-row atom (up to 1024 B)
   constexpr int64_t kBarriers = 1024; // room for the mbarriers, placed after the buffers
   const int64_t limit = b.smem_limit - kBarriers;
   auto round_up = [](int64_t v) { return (v + kAlign - 1) / kAlign * kAlign; };

@@ -46,7 +46,12 @@ constexpr unsigned kMemoryTypeDevice = 2;
 constexpr unsigned kMemoryTypeUnified = 4;
 
 enum TensorMapDataType : int { kTmaUint8 = 0, kTmaFloat16 = 6, kTmaFloat32 = 7, kTmaBfloat16 = 9 };
-enum TensorMapSwizzle : int { kSwizzleNone = 0, kSwizzle128B = 3 };
+enum TensorMapSwizzle : int {
+  kSwizzleNone = 0,
+  kSwizzle32B = 1,
+  kSwizzle64B = 2,
+  kSwizzle128B = 3
+};
 constexpr int kInterleaveNone = 0;
 constexpr int kL2Promotion256B = 3;
 constexpr int kOobFillNone = 0;

@@ -19,6 +19,12 @@ cu::TensorMapDataType tma_dtype(ElemType t) {
   return cu::kTmaUint8;
 }
 
+static_assert(static_cast<int>(kir::Swizzle::None) == cu::kSwizzleNone &&
+                  static_cast<int>(kir::Swizzle::B32) == cu::kSwizzle32B &&
+                  static_cast<int>(kir::Swizzle::B64) == cu::kSwizzle64B &&
+                  static_cast<int>(kir::Swizzle::B128) == cu::kSwizzle128B,
+              "kir::Swizzle and CUtensorMapSwizzle number the spans alike");
+
 TensorMapArgs plan_tensor_map(const kir::Kernel& k, const cuda::TensorMapSpec& spec,
                               const std::map<std::string, int64_t>& sizes, uint64_t base,
                               const std::vector<int64_t>* strides) {
@@ -28,7 +34,8 @@ TensorMapArgs plan_tensor_map(const kir::Kernel& k, const cuda::TensorMapSpec& s
   a.map = spec.name;
   a.dtype = tma_dtype(t.elem);
   a.rank = static_cast<int>(t.shape.size());
-  a.swizzle = spec.swizzle == kir::Swizzle::B128 ? cu::kSwizzle128B : cu::kSwizzleNone;
+  a.swizzle = static_cast<int>(spec.swizzle);
+  const int64_t span = kir::swizzle_bytes(spec.swizzle);
   auto fail = [&](const std::string& why, const std::string& hint = {}) {
     throw Error("cannot describe tensor '" + t.name + "' to TMA (tensor map " + spec.name +
                     "): " + why,
@@ -53,8 +60,9 @@ TensorMapArgs plan_tensor_map(const kir::Kernel& k, const cuda::TensorMapSpec& s
     }
     int64_t box = spec.box[d];
     if (box < 1 || box > 256) fail("box dimension " + std::to_string(box) + " is outside 1..256");
-    if (i == 0 && a.swizzle == cu::kSwizzle128B && box * eb > 128)
-      fail("a 128B-swizzled box row is " + std::to_string(box * eb) + " bytes (at most 128)");
+    if (i == 0 && span && box * eb > span)
+      fail("a " + std::to_string(span) + "B-swizzled box row is " + std::to_string(box * eb) +
+           " bytes (at most " + std::to_string(span) + ")");
     a.dims[i] = static_cast<uint64_t>(extent > 0 ? extent : 1);
     a.box[i] = static_cast<uint32_t>(box);
     a.elem_strides[i] = 1;

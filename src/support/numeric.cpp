@@ -158,6 +158,21 @@ int wgmma_k(ElemType t) {
   return 32 / elem_bytes(t);
 }
 
+std::string wgmma_shape_problem(int64_t M, int64_t N, int64_t K, ElemType a) {
+  const int64_t kstep = wgmma_k(a);
+  if (M % 64 != 0) return "M = " + std::to_string(M) + " is not a multiple of 64";
+  if (N % 8 != 0 || N > 256)
+    return "N = " + std::to_string(N) + " is not a multiple of 8 up to 256";
+  if (K % kstep != 0)
+    return "K = " + std::to_string(K) + " is not a multiple of " + std::to_string(kstep);
+  return "";
+}
+
+std::string wgmma_shape_hint(ElemType a) {
+  return std::string("WGMMA shapes are m64nNk") + (wgmma_k(a) == 32 ? "32 for 8-bit types" : "16") +
+         "; choose tile sizes so each warpgroup's piece fits them";
+}
+
 double round_to(ElemType t, double v) {
   switch (t) {
   case ElemType::F16:

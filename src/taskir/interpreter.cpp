@@ -554,21 +554,14 @@ private:
     const auto& a = shape(*s.args[1], ta);
     (void)shape(*s.args[2], tb);
     const Expr& an = ta ? *s.args[1]->args[0] : *s.args[1];
-    const int64_t kstep = wgmma_k(env.tensors.at(an.name)->elem);
+    const ElemType a_type = env.tensors.at(an.name)->elem;
     int64_t M = c[0], N = c[1], K = a[ta ? 0 : 1];
-    std::string problem;
-    if (M % 64 != 0)
-      problem = "M = " + std::to_string(M) + " is not a multiple of 64";
-    else if (N % 8 != 0 || N > 256)
-      problem = "N = " + std::to_string(N) + " is not a multiple of 8 up to 256";
-    else if (K % kstep != 0)
-      problem = "K = " + std::to_string(K) + " is not a multiple of " + std::to_string(kstep);
+    const std::string problem = wgmma_shape_problem(M, N, K, a_type);
     if (!problem.empty())
       fail(inst->loc,
            "instance '" + inst->name + "' issues mma " + std::to_string(M) + "x" +
                std::to_string(N) + "x" + std::to_string(K) + " as WGMMA, but " + problem,
-           std::string("WGMMA shapes are m64nNk") + (kstep == 32 ? "32 for 8-bit types" : "16") +
-               "; choose tile sizes so each warpgroup's piece fits them");
+           wgmma_shape_hint(a_type));
   }
 
   // A warpgroup's register tensors are spread over its 128 threads; each thread has 255 registers.

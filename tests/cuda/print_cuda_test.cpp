@@ -15,6 +15,7 @@
 #include "attention_step_fixture.h"
 #include "cuda/grove_sm90.cuh"
 #include "cuda/print_cuda.h"
+#include "example_cases.h"
 #include "gemm_fixture.h"
 #include "lowering/pipeline.h"
 #include "lowering_util.h"
@@ -171,8 +172,8 @@ TEST(CudaBackend, GemmFixturePrintsReadableKernel) {
   EXPECT_NE(cu.find("tmap_A_128x64_sw128"), std::string::npos) << cu;
   // Four k16 steps of m64n256k16, B N-major (imm-trans-b 1) with LBO = one 8 KB panel.
   EXPECT_NE(cu.find("grove::wgmma_m64n256k16_f16_ss<0, 1>(acc + 0, "
-                    "grove::wgmma_desc_sw128(a_tile + 96, 16, 1024), "
-                    "grove::wgmma_desc_sw128(b_tile + 6144, 8192, 1024));"),
+                    "grove::wgmma_desc<128>(a_tile + 96, 16, 1024), "
+                    "grove::wgmma_desc<128>(b_tile + 6144, 8192, 1024));"),
             std::string::npos)
       << cu;
   EXPECT_NE(cu.find("grove::mbar_wait(grove::smem_u32(&mbar_full[kt % 4]), (kt / 4) % 2);"),
@@ -185,22 +186,66 @@ TEST(CudaBackend, GemmFixturePrintsReadableKernel) {
 // The device header's 128B layout, seen from the host: a [64, 256] f16 tile is four panels of
 // 64 columns; each element has its own byte pair; inside a panel, chunk c of row r sits at
 // chunk c ^ (r % 8) of the row's 128 bytes (kir.h's SmemBuffer definition).
-TEST(CudaBackend, Sw128LayoutIsAPermutationOfPanels) {
-  const unsigned rows = 64, cols = 256;
+// The device header's swizzled layouts (W = 128, 64, 32 bytes): a permutation of the slot, panels
+// of W bytes one after another, and in a panel the 16-byte chunk c of row r at c ^ ((r * W / 128)
+// % (W / 16)): c ^ (r % 8), c ^ ((r / 2) % 4), c ^ ((r / 4) % 2).
+template <unsigned W> void expect_swizzled_layout() {
+  SCOPED_TRACE(W);
+  const unsigned rows = 64, cols = 256, chunks = W / 16;
   std::vector<int> seen(rows * cols * 2, 0);
   for (unsigned r = 0; r < rows; ++r)
     for (unsigned c = 0; c < cols; ++c) {
-      unsigned off = grove::sw128_offset(r, 2 * c, rows);
+      unsigned off = grove::sw_offset<W>(r, 2 * c, rows);
       ASSERT_LT(off + 1, seen.size());
       ++seen[off];
       ++seen[off + 1];
-      unsigned panel = c / 64, chunk = (c % 64) / 8;
-      EXPECT_EQ(off / (rows * 128), panel);
-      EXPECT_EQ(off % (rows * 128) / 128, r);
-      EXPECT_EQ(off % 128 / 16, chunk ^ (r % 8));
-      EXPECT_EQ(grove::sw128_start(r, 2 * c, rows) % 128 / 16, chunk);
+      unsigned panel = 2 * c / W, chunk = (2 * c % W) / 16;
+      EXPECT_EQ(off / (rows * W), panel);
+      EXPECT_EQ(off % (rows * W) / W, r);
+      EXPECT_EQ(off % W / 16, chunk ^ ((r * W / 128) % chunks));
+      EXPECT_EQ(grove::sw_start<W>(r, 2 * c, rows) % W / 16, chunk);
     }
   for (int n : seen) EXPECT_EQ(n, 1);
+}
+
+TEST(CudaBackend, SwizzledLayoutsArePermutationsOfPanels) {
+  expect_swizzled_layout<128>();
+  expect_swizzled_layout<64>();
+  expect_swizzled_layout<32>();
+}
+
+// K steps of 32 f16 elements (64-byte rows) over 32-column tiles: A, B and C's staging tile in the
+// 64-byte swizzle. TMA maps say so, A's descriptors (K-major) step 32 bytes along the row with
+// 8-row groups 512 bytes apart, B's (N-major) step 16 rows (1024 bytes), its 32-column panels
+// 32 x 64 bytes apart (LBO), and the epilogue's stmatrix addresses go through the 64-byte layout.
+TEST(CudaBackend, NarrowRowsUseTheNarrowerSwizzles) {
+  const std::string text = test::read_text(test::example("gemm.grove"));
+  std::string cu = printed_example(
+      "gemm.grove", "h100", {},
+      test::replace(text, test::kGemmTiles,
+                    test::replace_all(test::replace_all(test::kGemmTiles, "BN = 256", "BN = 32"),
+                                      "BK = 64", "BK = 32")));
+  EXPECT_EQ(count_of(cu, "CU_TENSOR_MAP_SWIZZLE_64B"), 3) << cu;
+  EXPECT_EQ(count_of(cu, "CU_TENSOR_MAP_SWIZZLE_128B"), 0) << cu;
+  EXPECT_NE(cu.find("grove::wgmma_m64n32k16_f16_ss<0, 1>(acc + 0, grove::wgmma_desc<64>(a_tile + "
+                    "32, 16, 512), grove::wgmma_desc<64>(b_tile + 1024, 2048, 512));"),
+            std::string::npos)
+      << cu;
+  EXPECT_NE(cu.find("grove::stmatrix_x4(grove::smem_u32(C_s6 + grove::sw_offset<64>("),
+            std::string::npos)
+      << cu;
+  // 16 f16 elements (32-byte rows): the 32-byte swizzle, one k16 step a row.
+  cu = printed_example(
+      "gemm.grove", "h100", {},
+      test::replace(text, test::kGemmTiles,
+                    test::replace_all(test::replace_all(test::kGemmTiles, "BN = 256", "BN = 16"),
+                                      "BK = 64", "BK = 16")));
+  EXPECT_EQ(count_of(cu, "CU_TENSOR_MAP_SWIZZLE_32B"), 3) << cu;
+  EXPECT_NE(
+      cu.find("grove::wgmma_m64n16k16_f16_ss<0, 1>(acc + 0, grove::wgmma_desc<32>(a_tile + 0, "
+              "16, 256), grove::wgmma_desc<32>(b_tile + 0, 512, 256));"),
+      std::string::npos)
+      << cu;
 }
 
 TEST(CudaBackend, RejectsWhatItCannotPrint) {
@@ -291,7 +336,7 @@ TEST(CudaBackend, GemmExampleStagesItsTileWithStmatrix) {
       std::string::npos)
       << cu;
   EXPECT_NE(cu.find("for (int cb2 = 0; cb2 < 16; ++cb2)"), std::string::npos) << cu;
-  EXPECT_NE(cu.find("grove::stmatrix_x4(grove::smem_u32(C_s6 + grove::sw128_offset((wg * 64) + "
+  EXPECT_NE(cu.find("grove::stmatrix_x4(grove::smem_u32(C_s6 + grove::sw_offset<128>((wg * 64) + "
                     "st_row, st_col * 2, 128)), pk[0][2 * cb2], pk[1][2 * cb2], pk[0][2 * cb2 + "
                     "1], pk[1][2 * cb2 + 1]);"),
             std::string::npos)
@@ -300,8 +345,8 @@ TEST(CudaBackend, GemmExampleStagesItsTileWithStmatrix) {
 }
 
 // FP8: per K step of 128 e4m3 (one 128-byte row), four m64n256k32 WGMMAs whose descriptors step
-// 32 bytes; an e4m3 result is packed in pairs. A K step of 64 e4m3 (64-byte rows, no swizzle) is
-// refused, naming the buffer and the fix.
+// 32 bytes; an e4m3 result is packed in pairs. A K step of 64 e4m3 (64-byte rows) takes the
+// 64-byte swizzle: two WGMMAs a step, 8-row groups 512 bytes apart.
 TEST(CudaBackend, Fp8GemmIssuesK32WgmmasOver128ByteRows) {
   auto print = [](const std::string& text, const TypeArgs& types) {
     auto prog = test::compile_text(text, test::example("gemm_fp8.grove"), types);
@@ -316,30 +361,27 @@ TEST(CudaBackend, Fp8GemmIssuesK32WgmmasOver128ByteRows) {
   for (int ks = 0; ks < 4; ++ks) {
     const std::string at = std::to_string(32 * ks);
     EXPECT_NE(
-        cu.find(
-            "grove::wgmma_m64n256k32_e4m3_e4m3_ss<0, 0>(acc + 0, grove::wgmma_desc_sw128(a_tile "
-            "+ " +
-            at + ", 16, 1024), grove::wgmma_desc_sw128(b_tile + " + at +
-            ", 16, "
-            "1024));"),
+        cu.find("grove::wgmma_m64n256k32_e4m3_e4m3_ss<0, 0>(acc + 0, grove::wgmma_desc<128>(a_tile "
+                "+ " +
+                at + ", 16, 1024), grove::wgmma_desc<128>(b_tile + " + at +
+                ", 16, "
+                "1024));"),
         std::string::npos)
         << ks << "\n"
         << cu;
   }
-  EXPECT_EQ(cu.find("k32_e4m3_e4m3_ss<0, 0>(acc + 0, grove::wgmma_desc_sw128(a_tile + 128"),
+  EXPECT_EQ(cu.find("k32_e4m3_e4m3_ss<0, 0>(acc + 0, grove::wgmma_desc<128>(a_tile + 128"),
             std::string::npos);
   cu = print(text, {{"T", ElemType::E4M3}});
   EXPECT_NE(cu.find("= grove::pack_e4m3x2(v[0], v[1]);"), std::string::npos) << cu;
   std::string bk64 = text;
   bk64.replace(bk64.find("BK = 128"), 8, "BK = 64");
-  try {
-    print(bk64, {});
-    ADD_FAILURE() << "BK = 64 e4m3 printed";
-  } catch (const GroveError& e) {
-    EXPECT_NE(std::string(e.what()).find("(e4m3, rows of 64 bytes) is not in the 128-byte swizzle"),
-              std::string::npos)
-        << e.what();
-  }
+  cu = print(bk64, {});
+  EXPECT_NE(
+      cu.find("grove::wgmma_m64n256k32_e4m3_e4m3_ss<0, 0>(acc + 0, grove::wgmma_desc<64>(a_tile "
+              "+ 32, 16, 512), grove::wgmma_desc<64>(b_tile + 32, 16, 512));"),
+      std::string::npos)
+      << cu;
 }
 
 // The block-scaled GEMM's one W scale a K step (`sw[0]`, in global memory) is loaded at the top
@@ -529,10 +571,10 @@ TEST(CudaBackend, ZeroFillBeforeAWgmmaIsFoldedIntoScaleD) {
       << cu;
   EXPECT_EQ(cu.find("// Sc[r, c] = 0.0"), std::string::npos) << cu;
   size_t first = cu.find("grove::wgmma_m64n128k16_f16_ss<0, 0, 0>(wg_step_Sc + 0, "
-                         "grove::wgmma_desc_sw128(a_tile + 0, 16, 1024)");
+                         "grove::wgmma_desc<128>(a_tile + 0, 16, 1024)");
   EXPECT_NE(first, std::string::npos) << cu;
   EXPECT_NE(cu.find("grove::wgmma_m64n128k16_f16_ss<0, 0>(wg_step_Sc + 0, "
-                    "grove::wgmma_desc_sw128(a_tile + 32, 16, 1024)"),
+                    "grove::wgmma_desc<128>(a_tile + 32, 16, 1024)"),
             std::string::npos)
       << cu;
   auto gemm = test::compile_file(test::example("gemm.grove"));
@@ -660,6 +702,9 @@ INSTANTIATE_TEST_SUITE_P(
         ExampleCase{"gemm_fp8.grove", "h100", {}},
         ExampleCase{"gemm_fp8.grove", "h100_pingpong", {}},
         ExampleCase{"gemm_fp8.grove", "h100", {}, "", "", "e4m3_out", {{"T", ElemType::E4M3}}},
+        // The 64- and 32-byte swizzles (K steps of 32 f16 or 32 e4m3 elements).
+        ExampleCase{"linear.grove", "h100", {}, "BK = 64,", "BK = 32,", "swizzle64"},
+        ExampleCase{"gemm_fp8.grove", "h100", {}, "BK = 128,", "BK = 32,", "swizzle32"},
         ExampleCase{"gemm_fp8_rowwise.grove", "rowwise_h100", {}},
         ExampleCase{"gemm_fp8_blockwise.grove", "blockwise_h100", {}},
         ExampleCase{"quantize_fp8_blockwise.grove", "h100", {}},

@@ -1,4 +1,4 @@
-// The shared-memory model's 128-byte swizzle against the documented layout.
+// The shared-memory model's swizzles against the documented layouts (kir.h).
 #include <gtest/gtest.h>
 
 #include "emulator/smem.h"
@@ -20,9 +20,10 @@ std::vector<double> physical(const kir::Kernel& k, kir::Swizzle sw) {
   return m.read(box, kir::Swizzle::None);
 }
 
-kir::Kernel one_buffer(ElemType t, int64_t rows, int64_t cols) {
+kir::Kernel one_buffer(ElemType t, int64_t rows, int64_t cols,
+                       kir::Swizzle sw = kir::Swizzle::B128) {
   kir::Kernel k;
-  k.smem = {{"T", t, {rows, cols}, 1, kir::Swizzle::B128, 0}};
+  k.smem = {{"T", t, {rows, cols}, 1, sw, 0}};
   return k;
 }
 
@@ -66,6 +67,32 @@ TEST(EmulatorSmem, Swizzle128WideRowsSplitIntoSegments) {
     }
 }
 
+TEST(EmulatorSmem, Swizzle64RowsOf64Bytes) {
+  // f16 [16, 32] (BK = 32): two rows share a 128-byte line, so chunk c (8 elements) of row r is
+  // stored at chunk c ^ ((r / 2) % 4).
+  std::vector<double> p =
+      physical(one_buffer(ElemType::F16, 16, 32, kir::Swizzle::B64), kir::Swizzle::B64);
+  for (int64_t r = 0; r < 16; ++r)
+    for (int64_t c = 0; c < 32; ++c)
+      ASSERT_EQ(p[r * 32 + ((c / 8) ^ ((r / 2) % 4)) * 8 + c % 8], r * 32 + c) << r << ", " << c;
+}
+
+TEST(EmulatorSmem, Swizzle32RowsOf32BytesAndWideRowsInPanels) {
+  // f16 [16, 16] (BK = 16): chunk c of row r at chunk c ^ ((r / 4) % 2).
+  std::vector<double> p =
+      physical(one_buffer(ElemType::F16, 16, 16, kir::Swizzle::B32), kir::Swizzle::B32);
+  for (int64_t r = 0; r < 16; ++r)
+    for (int64_t c = 0; c < 16; ++c)
+      ASSERT_EQ(p[r * 16 + ((c / 8) ^ ((r / 4) % 2)) * 8 + c % 8], r * 16 + c) << r << ", " << c;
+  // f16 [8, 48] in the 32-byte swizzle: three [8, 16] panels, each swizzled.
+  p = physical(one_buffer(ElemType::F16, 8, 48, kir::Swizzle::B32), kir::Swizzle::B32);
+  for (int64_t r = 0; r < 8; ++r)
+    for (int64_t c = 0; c < 48; ++c) {
+      int64_t panel = c / 16, cc = c % 16;
+      ASSERT_EQ(p[panel * 8 * 16 + r * 16 + ((cc / 8) ^ ((r / 4) % 2)) * 8 + cc % 8], r * 48 + c);
+    }
+}
+
 TEST(EmulatorSmem, NoSwizzleIsRowMajorAndMismatchGarbles) {
   kir::Kernel k = one_buffer(ElemType::F16, 8, 64);
   std::vector<double> p = physical(k, kir::Swizzle::None);
@@ -82,6 +109,8 @@ TEST(EmulatorSmem, SwizzleNeedsWholeKilobytes) {
   box.hi = {4, 64};
   EXPECT_THROW(m.read(box, kir::Swizzle::B128), std::runtime_error);
   EXPECT_NO_THROW(m.read(box, kir::Swizzle::None));
+  // 4 rows of 128 bytes: a whole 64-byte atom (8 rows of 64), not a 128-byte one; 64-byte panels.
+  EXPECT_NO_THROW(m.read(box, kir::Swizzle::B64));
 }
 
 } // namespace

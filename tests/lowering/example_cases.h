@@ -34,6 +34,11 @@ inline void PrintTo(const Case& c, std::ostream* os) {
   *os << case_name(c);
 }
 
+// gemm.grove's h100 tiles and K step.
+inline const std::string kGemmTiles = R"(BM = 128, BN = 256;
+  }
+  instance block = gemm_tile.kloop @ BLOCK {
+    tunable BK = 64,)";
 // The tile shape of gemm.grove's h100_pingpong mapping, through the warpgroup's rows.
 inline const std::string kPingPongTiles = R"(mapping h100_pingpong extends h100 {
   instance host {
@@ -136,11 +141,44 @@ inline std::vector<Case> example_cases() {
        "",
        "bf16",
        {{"T", ElemType::BF16}}},
+      // Narrower swizzles: K steps of 32 and 16 f16 elements (64- and 32-byte rows, TMA and wgmma
+      // in the 64- and 32-byte swizzle), N tiles as narrow, so B (N-major, multicast in halves
+      // of 16 and 8 rows) and C's staging tile are in them too.
+      {"gemm.grove",
+       "h100",
+       {{"M", 300}, {"N", 200}, {"K", 200}},
+       {},
+       kGemmTiles,
+       replace_all(replace_all(kGemmTiles, "BN = 256", "BN = 32"), "BK = 64", "BK = 32"),
+       "swizzle64"},
+      {"gemm.grove",
+       "h100",
+       {{"M", 200}, {"N", 72}, {"K", 72}},
+       {},
+       kGemmTiles,
+       replace_all(replace_all(kGemmTiles, "BN = 256", "BN = 16"), "BK = 64", "BK = 16"),
+       "swizzle32"},
       // W K-major ([N, K]): each block of the cluster multicasts half of W's rows.
       {"linear.grove", "h100", {{"M", 200}, {"N", 300}, {"K", 72}}, {}},
       {"linear.grove", "h100_pingpong", {{"M", 136}, {"N", 264}, {"K", 72}}, {}},
+      // ... with K steps of 32: W K-major in the 64-byte swizzle.
+      {"linear.grove",
+       "h100",
+       {{"M", 200}, {"N", 300}, {"K", 200}},
+       {},
+       "tunable BK = 64, WM = 64;",
+       "tunable BK = 32, WM = 64;",
+       "swizzle64"},
       // e4m3 operands: m64nNk32 instructions over 128-byte rows of 128 elements.
       {"gemm_fp8.grove", "h100", {{"M", 200}, {"N", 300}, {"K", 136}}, {}},
+      // ... over 32-byte rows (BK = 32: one k32 step a row, the 32-byte swizzle).
+      {"gemm_fp8.grove",
+       "h100",
+       {{"M", 136}, {"N", 264}, {"K", 200}},
+       {},
+       "tunable BK = 128, WM = 64;",
+       "tunable BK = 32, WM = 64;",
+       "swizzle32"},
       {"gemm_fp8.grove",
        "h100_pingpong",
        {{"M", 136}, {"N", 264}, {"K", 136}},

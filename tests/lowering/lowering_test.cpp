@@ -555,6 +555,31 @@ TEST(LoweringErrors, RegisterTensorsMustFitWhatSetmaxnregGives) {
   EXPECT_EQ(tiles("tunable BM = 128, BN = 256;"), "");
 }
 
+// A wgmma's tiles must be whole instructions (K a multiple of 16 for f16, 32 for e4m3) and its
+// shared operands' rows a swizzle span (32, 64, or a multiple of 128 bytes): said at the mma,
+// before the emulator or the back end meets them.
+TEST(LoweringErrors, WgmmaTilesMustFitTheInstructionsAndASwizzle) {
+  const std::string gemm = read_example("gemm.grove");
+  try {
+    lower_text(replace(gemm, "BM = 128, BN = 256;", "BM = 128, BN = 24;"));
+    ADD_FAILURE() << "lowered a wgmma over 48-byte rows";
+  } catch (const GroveError& e) {
+    EXPECT_EQ(std::string(e.what()), "wgmma operand B 'B_s5' (f16, rows of 48 bytes) is not in a "
+                                     "swizzled layout WGMMA reads");
+    EXPECT_EQ(e.loc.line, 64); // the mma statement
+    EXPECT_NE(e.hint.find("make the tile's last dimension a multiple of 32 bytes"),
+              std::string::npos)
+        << e.hint;
+  }
+  std::string msg =
+      lowering_error(replace(read_example("gemm_fp8.grove"), "BK = 128,", "BK = 48,"));
+  EXPECT_EQ(msg, "instance 'wg_mma' issues mma 64x256x48 as WGMMA, but K = 48 is not a multiple of "
+                 "32");
+  // 48 f16 elements (96-byte rows) are three 32-byte panels; 16 is one.
+  EXPECT_EQ(lowering_error(replace(gemm, "tunable BK = 64,", "tunable BK = 48,")), "");
+  EXPECT_EQ(lowering_error(replace(gemm, "BM = 128, BN = 256;", "BM = 128, BN = 16;")), "");
+}
+
 TEST(LoweringErrors, NestedPipelinedLoopsAreRefused) {
   // The K loop split into two nested sequential loops, each step copying tiles into shared memory.
   std::string text = replace(read_example("gemm.grove"), R"(  for k in srange(cdiv(K, BK)) {

@@ -73,6 +73,8 @@ TEST(RuntimeDriver, TypesMatchCudaH) {
   static_assert(int{cu::kTmaFloat32} == int{CU_TENSOR_MAP_DATA_TYPE_FLOAT32});
   static_assert(int{cu::kTmaUint8} == int{CU_TENSOR_MAP_DATA_TYPE_UINT8});
   static_assert(int{cu::kSwizzle128B} == int{CU_TENSOR_MAP_SWIZZLE_128B});
+  static_assert(int{cu::kSwizzle64B} == int{CU_TENSOR_MAP_SWIZZLE_64B});
+  static_assert(int{cu::kSwizzle32B} == int{CU_TENSOR_MAP_SWIZZLE_32B});
   static_assert(cu::kL2Promotion256B == CU_TENSOR_MAP_L2_PROMOTION_L2_256B);
   static_assert(cu::kOobFillNone == CU_TENSOR_MAP_FLOAT_OOB_FILL_NONE);
   static_assert(cu::kInterleaveNone == CU_TENSOR_MAP_INTERLEAVE_NONE);
@@ -173,6 +175,32 @@ TEST(RuntimeLaunch, GemmPlan) {
   EXPECT_EQ(plan_launch(np[0], sizes, 5).cluster_x, 2u);
   EXPECT_DOUBLE_EQ(mma_flops(np[0], sizes), 12 * 2.0 * 128 * 256 * 192);
   EXPECT_TRUE(cuda::unhonoured_options(np[0]).empty());
+}
+
+// K steps of 32 f16 elements: A's tiles have 64-byte rows, in the 64-byte swizzle, and the box
+// row may not be wider than the span.
+TEST(RuntimeTensorMap, NarrowSwizzleBoundsTheBoxRow) {
+  std::map<std::string, int64_t> sizes = {{"M", 256}, {"N", 512}, {"K", 192}};
+  std::vector<kir::Kernel> ks =
+      lower_example("gemm.grove", "h100", sizes, "tunable BK = 64,", "tunable BK = 32,");
+  int narrow = 0;
+  for (cuda::TensorMapSpec m : cuda::tensor_maps(ks[0])) {
+    if (m.swizzle != kir::Swizzle::B64) continue;
+    ++narrow;
+    TensorMapArgs a = plan_tensor_map(ks[0], m, sizes, 0x10000);
+    EXPECT_EQ(a.swizzle, cu::kSwizzle64B);
+    EXPECT_EQ(a.box[0], 32u);
+    m.box.back() = 64; // 128 bytes
+    try {
+      plan_tensor_map(ks[0], m, sizes, 0x10000);
+      ADD_FAILURE() << "a 128-byte box row in the 64-byte swizzle must be refused";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("a 64B-swizzled box row is 128 bytes (at most 64)"),
+                std::string::npos)
+          << e.what();
+    }
+  }
+  EXPECT_EQ(narrow, 1); // A's (B's rows are 512 bytes, C's too)
 }
 
 TEST(RuntimeTensorMap, GemmMapsMirrorTheLauncher) {

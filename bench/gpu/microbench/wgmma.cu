@@ -46,8 +46,8 @@ __global__ void __launch_bounds__(128, 1) timed(long long* issue, long long* lat
     grove::wgmma_fence();
 #pragma unroll
     for (int ks = 0; ks < K / 16; ++ks)
-      mma<N>(acc, grove::wgmma_desc_sw128(a + grove::sw128_start(0, 32 * ks, 64), 16, 1024),
-             grove::wgmma_desc_sw128(b + grove::sw128_start(0, 32 * ks, N), 16, 1024));
+      mma<N>(acc, grove::wgmma_desc<128>(a + grove::sw_start<128>(0, 32 * ks, 64), 16, 1024),
+             grove::wgmma_desc<128>(b + grove::sw_start<128>(0, 32 * ks, N), 16, 1024));
     grove::wgmma_commit();
     long long t1 = clock64();
     grove::wgmma_wait<0>();

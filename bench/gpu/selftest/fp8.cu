@@ -134,8 +134,8 @@ __global__ void __launch_bounds__(128)
   unsigned char* sA = grove::align_1024(raw);
   unsigned char* sB = sA + 64 * K;
   const int tid = threadIdx.x;
-  for (int i = tid; i < 64 * K; i += 128) sA[grove::sw128_offset(i / K, i % K, 64)] = A[i];
-  for (int i = tid; i < N * K; i += 128) sB[grove::sw128_offset(i / K, i % K, N)] = B[i];
+  for (int i = tid; i < 64 * K; i += 128) sA[grove::sw_offset<128>(i / K, i % K, 64)] = A[i];
+  for (int i = tid; i < N * K; i += 128) sB[grove::sw_offset<128>(i / K, i % K, N)] = B[i];
   grove::fence_proxy_async(); // generic-proxy smem writes -> the tensor cores' reads
   __syncthreads();
 
@@ -159,8 +159,8 @@ __global__ void __launch_bounds__(128)
   grove::wgmma_fence();
 #pragma unroll
   for (int ks = 0; ks < K / 32; ++ks) {
-    grove::u64 da = grove::wgmma_desc_sw128(a_tile + grove::sw128_start(0, 32 * ks, 64), 16, 1024);
-    grove::u64 db = grove::wgmma_desc_sw128(b_tile + grove::sw128_start(0, 32 * ks, N), 16, 1024);
+    grove::u64 da = grove::wgmma_desc<128>(a_tile + grove::sw_start<128>(0, 32 * ks, 64), 16, 1024);
+    grove::u64 db = grove::wgmma_desc<128>(b_tile + grove::sw_start<128>(0, 32 * ks, N), 16, 1024);
     if (ZeroInit && ks == 0)
       mma<N, AE5, BE5, 0, RegA>(acc, da, db, a_regs + 4 * ks);
     else

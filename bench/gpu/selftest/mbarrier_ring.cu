@@ -50,7 +50,7 @@ __global__ void __launch_bounds__(384, 1)
       for (int i = tid; i < 32 * kTileCols; i += 128) {
         int r = 32 * wg + i / kTileCols, c = i % kTileCols;
         sum += grove::f16_to_f32(*reinterpret_cast<const grove::u16*>(
-            tiles + s * kTileBytes + grove::sw128_offset(r, 2 * c, kTileRows)));
+            tiles + s * kTileBytes + grove::sw_offset<128>(r, 2 * c, kTileRows)));
       }
       for (int o = 16; o > 0; o /= 2) sum += __shfl_xor_sync(0xffffffffu, sum, o);
       __shared__ float partial[2][4];

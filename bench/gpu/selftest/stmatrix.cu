@@ -16,7 +16,8 @@ __global__ void __launch_bounds__(128) store_kernel(grove::u16* out) {
   const int tid = threadIdx.x;
   const int frag_row = 16 * (tid / 32) + (tid % 32) / 4, frag_col = 2 * (tid % 4);
   auto offset = [](int r, int c) {
-    return Swizzled ? grove::sw128_offset(r, 2 * c, 64) : static_cast<grove::u32>(2 * (r * N + c));
+    return Swizzled ? grove::sw_offset<128>(r, 2 * c, 64)
+                    : static_cast<grove::u32>(2 * (r * N + c));
   };
   grove::u32 pk[2][N / 8];
 #pragma unroll

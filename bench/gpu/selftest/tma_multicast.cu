@@ -83,7 +83,7 @@ int main() {
   for (int b = 0; b < 2; ++b)
     for (int r = 0; r < kBoxRows; ++r)
       for (int c = 0; c < kCols; ++c) {
-        unsigned off = grove::sw128_offset(r, c * 2, kBoxRows);
+        unsigned off = grove::sw_offset<128>(r, c * 2, kBoxRows);
         unsigned short got;
         std::memcpy(&got, &tiles[static_cast<size_t>(b * kTileBytes) + off], 2);
         unsigned short want = host[(row0 + r) * kCols + c];

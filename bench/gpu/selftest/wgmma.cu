@@ -1,9 +1,10 @@
 // Self-test: WGMMA m64nNk16 (f16 in, f32 accumulate) through grove_sm90.cuh against a CPU product,
 // in the operand forms the CUDA back end emits: A from shared memory (K-major) or from registers
 // (the accumulator-shaped fragment), B K-major (kernel IR trans_b, K^T in attention) or N-major
-// (plain B[K, N], LBO = the 64-column panel stride), with descriptors advanced along K, and with
-// the first k-step overwriting a garbage accumulator (scale-d = 0: a folded zero fill). Inputs
-// are small integers, so every product is exact and the check is equality.
+// (plain B[K, N], LBO = the panel stride), with descriptors advanced along K, and with the first
+// k-step overwriting a garbage accumulator (scale-d = 0: a folded zero fill); in the 128-byte
+// swizzle (64-column panels) and the 64- and 32-byte ones (BK = 32 or 16). Inputs are small
+// integers, so every product is exact and the check is equality.
 #include "common.cuh"
 
 static const char* kTestName = "wgmma";
@@ -23,10 +24,10 @@ GROVE_SELFTEST_MMA(64)
 GROVE_SELFTEST_MMA(128)
 GROVE_SELFTEST_MMA(256)
 
-// D[64, N] = A[64, K] · B[K, N]; A and B row-major f16 in global memory.
-// ZeroInit: the accumulator starts as garbage and the first k-step overwrites it (scale-d = 0), as
-// the printer does where it folds a zero fill into a wgmma.
-template <int N, int K, bool BKMajor, bool ARegs, bool ZeroInit>
+// D[64, N] = A[64, K] · B[K, N]; A and B row-major f16 in global memory, in shared memory swizzled
+// over W bytes. ZeroInit: the accumulator starts as garbage and the first k-step overwrites it
+// (scale-d = 0), as the printer does where it folds a zero fill into a wgmma.
+template <int W, int N, int K, bool BKMajor, bool ARegs, bool ZeroInit>
 __global__ void __launch_bounds__(128)
     mma_kernel(const grove::u16* A, const grove::u16* B, float* D) {
   extern __shared__ __align__(1024) unsigned char raw[];
@@ -35,11 +36,11 @@ __global__ void __launch_bounds__(128)
   const int tid = threadIdx.x;
   for (int i = tid; i < 64 * K; i += 128) {
     int r = i / K, c = i % K;
-    *reinterpret_cast<grove::u16*>(sA + grove::sw128_offset(r, 2 * c, 64)) = A[i];
+    *reinterpret_cast<grove::u16*>(sA + grove::sw_offset<W>(r, 2 * c, 64)) = A[i];
   }
   for (int i = tid; i < K * N; i += 128) {
     int k = i / N, n = i % N;
-    unsigned off = BKMajor ? grove::sw128_offset(n, 2 * k, N) : grove::sw128_offset(k, 2 * n, K);
+    unsigned off = BKMajor ? grove::sw_offset<W>(n, 2 * k, N) : grove::sw_offset<W>(k, 2 * n, K);
     *reinterpret_cast<grove::u16*>(sB + off) = B[i];
   }
   grove::fence_proxy_async(); // generic-proxy smem writes -> the tensor cores' reads
@@ -69,17 +70,15 @@ __global__ void __launch_bounds__(128)
 #pragma unroll
   for (int ks = 0; ks < K / 16; ++ks) {
     grove::u64 db =
-        BKMajor
-            ? grove::wgmma_desc_sw128(b_tile + grove::sw128_start(0, 32 * ks, N), 16, 1024)
-            : grove::wgmma_desc_sw128(b_tile + grove::sw128_start(16 * ks, 0, K), K * 128, 1024);
+        BKMajor ? grove::wgmma_desc<W>(b_tile + grove::sw_start<W>(0, 32 * ks, N), 16, 8 * W)
+                : grove::wgmma_desc<W>(b_tile + grove::sw_start<W>(16 * ks, 0, K), K * W, 8 * W);
     if (ARegs) {
       if (ZeroInit && ks == 0)
         Mma<N>::template rs<BKMajor ? 0 : 1, 0>(acc, a[ks], db);
       else
         Mma<N>::template rs<BKMajor ? 0 : 1, 1>(acc, a[ks], db);
     } else {
-      grove::u64 da =
-          grove::wgmma_desc_sw128(a_tile + grove::sw128_start(0, 32 * ks, 64), 16, 1024);
+      grove::u64 da = grove::wgmma_desc<W>(a_tile + grove::sw_start<W>(0, 32 * ks, 64), 16, 8 * W);
       if (ZeroInit && ks == 0)
         Mma<N>::template ss<BKMajor ? 0 : 1, 0>(acc, da, db);
       else
@@ -91,7 +90,7 @@ __global__ void __launch_bounds__(128)
   store_accumulator<N>(acc, D);
 }
 
-template <int N, int K, bool BKMajor, bool ARegs, bool ZeroInit = false>
+template <int N, int K, bool BKMajor, bool ARegs, bool ZeroInit = false, int W = 128>
 int run(const char* label, std::mt19937& rng) {
   std::uniform_int_distribution<int> dist(-3, 3);
   std::vector<grove::u16> A(64 * K), B(K * N);
@@ -102,7 +101,7 @@ int run(const char* label, std::mt19937& rng) {
     B[i] = host_f32_to_f16(b[i] = static_cast<float>(dist(rng)));
   const int smem = (64 * K + K * N) * 2 + 1024;
   std::vector<float> D =
-      run_mma_kernel(kTestName, mma_kernel<N, K, BKMajor, ARegs, ZeroInit>, A, B, N, smem);
+      run_mma_kernel(kTestName, mma_kernel<W, N, K, BKMajor, ARegs, ZeroInit>, A, B, N, smem);
   return count_wrong(label, D, N, [&](int m, int n) {
     float want = 0;
     for (int k = 0; k < K; ++k) want += a[m * K + k] * b[k * N + n];
@@ -122,6 +121,12 @@ int main() {
   bad += run<64, 128, false, true>("m64n64k16 x8 (P V), A regs, B N-major", rng);
   bad += run<128, 128, true, false, true>("m64n128k16 x8 (Q K^T), scale-d 0 first", rng);
   bad += run<64, 16, false, true, true>("m64n64k16, A regs, scale-d 0", rng);
+  // Narrower swizzles: 64 bytes (BK = 32 f16: 32-column panels) and 32 bytes (BK = 16).
+  bad += run<256, 32, false, false, false, 64>("m64n256k16 x2 (gemm BK 32), 64B, B N-major", rng);
+  bad += run<128, 64, true, false, false, 64>("m64n128k16 x4, 64B, B K-major, 2 panels", rng);
+  bad += run<64, 32, false, true, false, 64>("m64n64k16 x2, 64B, A regs, B N-major", rng);
+  bad += run<64, 16, true, false, false, 32>("m64n64k16, 32B, B K-major", rng);
+  bad += run<64, 32, false, false, true, 32>("m64n64k16 x2, 32B, B N-major, scale-d 0", rng);
   std::printf("SELFTEST %s %s %d wrong elements\n", kTestName, bad ? "FAIL" : "PASS", bad);
   return bad ? 1 : 0;
 }

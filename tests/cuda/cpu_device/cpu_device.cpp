@@ -98,7 +98,7 @@ struct Map {
   const unsigned char* base;
   int dtype;
   u32 rank;
-  int swizzle_bytes; // 0 or 128
+  int swizzle_bytes; // 0, 32, 64 or 128
   int elem;
   u64 dims[5];
   u64 strides[5]; // bytes; strides[0] = elem
@@ -277,9 +277,10 @@ Map decode(const void* p) {
   return m;
 }
 
-// The byte a 128B-swizzled access at `addr` reaches: chunk bits 4-6 xor row bits 7-9.
-u32 swizzle128(u32 addr) {
-  return addr ^ (((addr >> 7) & 7u) << 4);
+// The byte an access at `addr` swizzled over `span` bytes reaches: the 16-byte chunk bits (4-6 for
+// 128, 4-5 for 64, 4 for 32) xor the bits above them from 7 (none when span is 0).
+u32 swizzle(u32 addr, int span) {
+  return span ? addr ^ (((addr >> 7) & (static_cast<u32>(span) / 16u - 1u)) << 4) : addr;
 }
 
 // Visits every element of the map's box at `coords`: f(smem byte offset in the box, global
@@ -307,8 +308,7 @@ template <class F> void for_box(const Map& m, const int* coords, F&& f) {
 // A TMA store's copy of its box, out of this block's shared memory (clipped to the tensor).
 void perform(const Store& st) {
   for_box(st.map, st.coords.data(), [&](u64 off, const unsigned char* dst) {
-    u32 a = st.src + static_cast<u32>(off);
-    if (st.map.swizzle_bytes) a = swizzle128(a);
+    u32 a = swizzle(st.src + static_cast<u32>(off), st.map.swizzle_bytes);
     const unsigned char* p = smem_at(a, static_cast<size_t>(st.map.elem));
     if (dst) std::memcpy(const_cast<unsigned char*>(dst), p, static_cast<size_t>(st.map.elem));
   });
@@ -327,26 +327,31 @@ float to_f32(int type, u32 bits) {
   }
 }
 
-// Element (mn, k) of a wgmma operand in shared memory, through its descriptor. K-major: rows of
-// the M (N) dimension, 8-row groups SBO apart, a row 128 bytes; M/N-major: rows of K, 8-row
-// groups SBO apart, 64-element panels of M (N) LBO apart.
+// Element (mn, k) of a wgmma operand in shared memory, through its descriptor, whose swizzle mode
+// (1, 2, 3) spans W = 128, 64 or 32 bytes. K-major: rows of the M (N) dimension, W bytes apart,
+// 8-row groups SBO apart; M/N-major: rows of K, W bytes apart, 8-row groups SBO apart, W-byte
+// panels of M (N) LBO apart.
 float operand(u64 desc, int mn, int k, int type, bool mn_major) {
   const u32 start = static_cast<u32>(desc & 0x3fffu) << 4;
   const u32 lbo = static_cast<u32>((desc >> 16) & 0x3fffu) << 4;
   const u32 sbo = static_cast<u32>((desc >> 32) & 0x3fffu) << 4;
-  if ((desc >> 62) != 1) fail("a wgmma descriptor without 128-byte swizzle (layout type 1)");
-  // With base offset 0 (bits 49-51), the hardware takes the start to lie in the first row of a
-  // 1024-byte swizzle atom (a k step moves it along that row, 32 bytes at a time).
+  const u32 mode = static_cast<u32>(desc >> 62);
+  if (mode == 0) fail("a wgmma descriptor without swizzle (layout type 0)");
+  const u32 w = 256u >> mode; // 1: 128, 2: 64, 3: 32
+  // With base offset 0 (bits 49-51), the hardware takes the start to lie where the swizzle
+  // pattern's row bits (7 and up) are 0: in the first 128 bytes of an 8 W-byte atom (a k step
+  // moves it along a row, 32 bytes at a time).
   if ((desc >> 49) & 7u) fail("a wgmma descriptor with a base offset");
-  if ((start >> 7) & 7u)
-    fail("a wgmma descriptor starting at " + std::to_string(start) +
-         ", not in the first 128-byte row of a 1024-byte swizzle atom");
+  if ((start >> 7) & (w / 16u - 1u))
+    fail("a wgmma descriptor starting at " + std::to_string(start) + ", not in the first 128 " +
+         "bytes of a " + std::to_string(8 * w) + "-byte swizzle atom");
   const u32 eb = type < 2 ? 2u : 1u;
   const u32 umn = static_cast<u32>(mn), uk = static_cast<u32>(k);
-  u32 addr = mn_major ? start + (umn / (128 / eb)) * lbo + (uk / 8) * sbo + (uk % 8) * 128 +
-                            (umn % (128 / eb)) * eb
-                      : start + (umn / 8) * sbo + (umn % 8) * 128 + uk * eb;
-  const unsigned char* p = smem_at(swizzle128(addr), eb);
+  if (!mn_major && uk * eb >= w) fail("a K-major wgmma k step wider than its swizzle span");
+  u32 addr = mn_major ? start + (umn / (w / eb)) * lbo + (uk / 8) * sbo + (uk % 8) * w +
+                            (umn % (w / eb)) * eb
+                      : start + (umn / 8) * sbo + (umn % 8) * w + uk * eb;
+  const unsigned char* p = smem_at(swizzle(addr, static_cast<int>(w)), eb);
   u32 bits = eb == 2 ? static_cast<u32>(p[0] | (p[1] << 8)) : p[0];
   return to_f32(type, bits);
 }
@@ -592,8 +597,7 @@ void tma_load(u32 dst, const void* map, u32 bar, const int* coords, int rank, u3
       if (mask & (1u << r)) targets.push_back(r);
   for (int t : targets) {
     for_box(m, coords, [&](u64 off, const unsigned char* src) {
-      u32 a = dst + static_cast<u32>(off);
-      if (m.swizzle_bytes) a = swizzle128(a);
+      u32 a = swizzle(dst + static_cast<u32>(off), m.swizzle_bytes);
       unsigned char* p = smem_at(a, static_cast<size_t>(m.elem), t);
       if (src)
         std::memcpy(p, src, static_cast<size_t>(m.elem));
@@ -643,8 +647,8 @@ int encode_tiled(void* out, int dtype, u32 rank, void* base, const uint64_t* dim
   m.elem = dtype_bytes(dtype);
   if (m.elem == 0 || rank < 1 || rank > 5 || interleave != 0) return 1;
   if (reinterpret_cast<uintptr_t>(base) % 16) return 1; // globalAddress: 16-byte aligned
-  if (swizzle != 0 && swizzle != 3) return 1;           // NONE or 128B
-  m.swizzle_bytes = swizzle == 3 ? 128 : 0;
+  if (swizzle < 0 || swizzle > 3) return 1;             // NONE, 32B, 64B or 128B
+  m.swizzle_bytes = swizzle ? 16 << swizzle : 0;
   m.strides[0] = static_cast<u64>(m.elem);
   for (u32 d = 0; d < rank; ++d) {
     m.dims[d] = dims[d];
@@ -657,10 +661,10 @@ int encode_tiled(void* out, int dtype, u32 rank, void* base, const uint64_t* dim
   }
   const u64 inner = static_cast<u64>(box[0]) * static_cast<u64>(m.elem);
   if (inner % 16) return 1;
-  if (m.swizzle_bytes && inner > 128) return 1;
-  // (A swizzled box narrower than the 128-byte span is legal, but its shared-memory layout is not
+  if (m.swizzle_bytes && inner > static_cast<u64>(m.swizzle_bytes)) return 1;
+  // (A swizzled box narrower than its span is legal, but its shared-memory layout is not
   // modelled here; Grove's printer never asks for one.)
-  if (m.swizzle_bytes && inner != 128) return 1;
+  if (m.swizzle_bytes && inner != static_cast<u64>(m.swizzle_bytes)) return 1;
   std::memcpy(out, &m, sizeof m);
   return 0;
 }

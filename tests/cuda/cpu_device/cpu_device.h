@@ -15,9 +15,10 @@
 // wgmma_wait) at its last. The kernel IR emulator,
 // which delays asynchronous work, remains what checks the synchronization of the roles.
 //
-// The models follow the PTX ISA: WGMMA descriptors (start, LBO, SBO, 128-byte swizzle applied to
-// address bits 4-6 by bits 7-9), the m64nNk16 accumulator and A-operand fragment layouts, TMA
-// tiled copies with zero fill and clipping, mbarrier phases with transaction counts, stmatrix.
+// The models follow the PTX ISA: WGMMA descriptors (start, LBO, SBO, and the 128-, 64- or 32-byte
+// swizzle: address bits 4-6, 4-5 or 4 xor the bits from 7 up), the m64nNk16 accumulator and
+// A-operand fragment layouts, TMA tiled copies with zero fill and clipping, mbarrier phases with
+// transaction counts, stmatrix.
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -210,9 +210,11 @@ template <int Pending> inline void tma_store_wait_read() {
   cpu::tma_store_wait_read(Pending);
 }
 
-inline u64 wgmma_desc_sw128(u32 start, u32 lbo_bytes, u32 sbo_bytes) {
+template <u32 W> inline u64 wgmma_desc(u32 start, u32 lbo_bytes, u32 sbo_bytes) {
+  static_assert(W == 32 || W == 64 || W == 128, "the swizzle spans are 32, 64 and 128 bytes");
+  constexpr u64 mode = W == 128 ? 1 : W == 64 ? 2 : 3;
   return u64((start & 0x3ffffu) >> 4) | (u64((lbo_bytes >> 4) & 0x3fffu) << 16) |
-         (u64((sbo_bytes >> 4) & 0x3fffu) << 32) | (u64(1) << 62);
+         (u64((sbo_bytes >> 4) & 0x3fffu) << 32) | (mode << 62);
 }
 inline void wgmma_fence() {}
 inline void wgmma_commit() {
