@@ -34,6 +34,7 @@ CASES = [
     ("gemm_fp8_rowwise.grove", "rowwise_h100", "M=200,N=264,K=136", ""),
     ("gemm_fp8_blockwise.grove", "blockwise_h100", "M=136,N=264,K=300,KB=3,NB=3", ""),
     ("gemm_rowsum.grove", "h100", "M=200,N=256,K=136", ""),
+    ("gemm_residual.grove", "h100", "M=200,N=300,K=136", "alpha=0.5,beta=2.0"),
     ("gemm_splitk.grove", "h100_splitk", "M=200,N=136,K=300", ""),
     ("batched_gemm.grove", "h100", "L=2,M=130,N=200,K=72", ""),
     ("dual_gemm.grove", "h100", "M=128,N=200,K=128", ""),

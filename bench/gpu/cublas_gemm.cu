@@ -4,8 +4,8 @@
 // through until they hold twice the L2 (so operands come from memory, not a warm cache), a
 // warm-up, then the median of cudaEvent-timed runs.
 //
-//   cublas_gemm f16|bf16|e4m3 M N K [iters] [batch L | dual | bias_gelu | linear | rowwise |
-//               blockwise]
+//   cublas_gemm f16|bf16|e4m3 M N K [iters] [batch L | dual | bias_gelu | linear | residual |
+//               rowwise | blockwise]
 //   -> BENCH cublas f16 L=1 M=4096 N=4096 K=4096 median_ms 0.1850 TFLOP/s 742.9 copies 2
 //
 // `batch L`: C[l] = A[l]·B[l] for l < L (examples/batched_gemm.grove), one strided-batched call.
@@ -13,6 +13,8 @@
 // accumulating into C (beta = 1). `bias_gelu`: C = gelu(A·B + bias[N]) (examples/gemm_bias_gelu
 // .grove) with cuBLASLt's fused GELU_BIAS epilogue and the algorithm its heuristic ranks first.
 // `linear`: C = A·W^T with W stored [N, K] (examples/linear.grove), cuBLAS's "TN" GEMM.
+// `residual`: C = A·B + C (beta = 1, in place: the same reads and writes as examples/gemm_residual
+// .grove's D = A·B + C).
 // e4m3: C (bf16) = A·W^T with A and W e4m3 and W stored [N, K] (examples/gemm_fp8.grove; FP8
 // GEMMs are "TN" only), through cuBLASLt (fast accumulation) and the algorithm its heuristic ranks
 // first. `e4m3 ... rowwise`: the same with a scale per row of A and of W (cuBLASLt's OUTER_VEC_32F
@@ -64,7 +66,7 @@ int main(int argc, char** argv) {
     std::fprintf(
         stderr,
         "usage: cublas_gemm f16|bf16|e4m3 M N K [iters] [batch L | dual | bias_gelu | linear | "
-        "rowwise | blockwise]\n");
+        "residual | rowwise | blockwise]\n");
     return 2;
   }
   const std::string type = argv[1];
@@ -74,10 +76,12 @@ int main(int argc, char** argv) {
   const int iters = argc > 5 ? std::atoi(argv[5]) : 50, warmup = 10;
   const std::string mode = argc > 6 ? argv[6] : "";
   const bool dual = mode == "dual", bias_gelu = mode == "bias_gelu", linear = mode == "linear",
-             rowwise = mode == "rowwise", blockwise = mode == "blockwise";
+             residual = mode == "residual", rowwise = mode == "rowwise",
+             blockwise = mode == "blockwise";
   const long long L = mode == "batch" && argc > 7 ? std::atoll(argv[7]) : 1;
   CHECK(M > 0 && N > 0 && K > 0 && iters > 0 && L > 0 &&
-        (mode.empty() || dual || bias_gelu || linear || rowwise || blockwise || argc > 7) &&
+        (mode.empty() || dual || bias_gelu || linear || residual || rowwise || blockwise ||
+         argc > 7) &&
         (fp8 ? mode.empty() || rowwise || blockwise : !rowwise && !blockwise));
   const cudaDataType dt = bf16 ? CUDA_R_16BF : CUDA_R_16F;
 
@@ -206,8 +210,8 @@ int main(int argc, char** argv) {
                           int(K), p[0], dt, int(K), &zero, p[2], dt, int(N), CUBLAS_COMPUTE_32F,
                           CUBLAS_GEMM_DEFAULT);
     cublasStatus_t st = cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, int(N), int(M), int(K), &one,
-                                     p[1], dt, int(N), p[0], dt, int(K), &zero, p[2], dt, int(N),
-                                     CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+                                     p[1], dt, int(N), p[0], dt, int(K), residual ? &one : &zero,
+                                     p[2], dt, int(N), CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
     if (st != CUBLAS_STATUS_SUCCESS || !dual) return st;
     return cublasGemmEx(h, CUBLAS_OP_N, CUBLAS_OP_N, int(N), int(M), int(K), &one, p[3], dt, int(N),
                         p[0], dt, int(K), &one, p[2], dt, int(N), CUBLAS_COMPUTE_32F,
@@ -234,6 +238,7 @@ int main(int argc, char** argv) {
       type.c_str(),
       dual            ? " dual"
       : bias_gelu     ? " bias_gelu"
+      : residual      ? " residual"
       : rowwise       ? " rowwise"
       : blockwise     ? " blockwise"
       : linear || fp8 ? " linear"

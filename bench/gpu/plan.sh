@@ -50,6 +50,9 @@ GPU_RUNS=(
   "gemm_rowsum|gemm_rowsum.grove|h100|M=256,N=256,K=256|"
   "gemm_rowsum_ragged|gemm_rowsum.grove|h100|M=200,N=256,K=136|"
   "gemm_rowsum_rows_not_16B_ragged|gemm_rowsum.grove|h100|M=200,N=100,K=100|"
+  "gemm_residual|gemm_residual.grove|h100|M=512,N=512,K=256|"
+  "gemm_residual_ragged|gemm_residual.grove|h100|M=300,N=264,K=200|alpha=0.5,beta=2.0"
+  "gemm_residual_128x128_bf16_ragged|gemm_residual.grove|h100_128x128|M=200,N=300,K=72|alpha=1.0,beta=-1.0|T=bf16"
   "gemm_splitk_ragged|gemm_splitk.grove|h100_splitk|M=300,N=200,K=9000|"
   "gemm_splitk_bf16|gemm_splitk.grove|h100_splitk|M=256,N=256,K=8192||T=bf16"
   "attention_d64|attention.grove|h100_d64|BH=2,S=512,D=64|sm_scale=0.125"
@@ -108,6 +111,7 @@ OTHER_GEMMS=(
   "batched L=8|batched_gemm.grove|h100|L=8,M=4096,N=4096,K=4096|4096 4096 4096|batch 8|1099511627776|f16"
   "dual|dual_gemm.grove|h100|M=8192,N=8192,K=4096|8192 8192 4096|dual|1099511627776|f16"
   "bias_gelu|gemm_bias_gelu.grove|h100|M=8192,N=8192,K=8192|8192 8192 8192|bias_gelu|1099511627776|f16"
+  "residual|gemm_residual.grove|h100|M=8192,N=8192,K=8192|8192 8192 8192|residual|1099511627776|f16"
   "linear 8192^3|linear.grove|h100|M=8192,N=8192,K=8192|8192 8192 8192|linear|1099511627776|bf16"
   "linear 4096x14336x4096|linear.grove|h100|M=4096,N=14336,K=4096|4096 14336 4096|linear|481036337152|bf16"
   "fp8 8192^3|gemm_fp8.grove|h100|M=8192,N=8192,K=8192|8192 8192 8192||1099511627776|e4m3"
@@ -190,6 +194,8 @@ VARIANTS=(
   "decode_chunks_1024|attention_decode.grove|s/KC = 512;/KC = 1024;/|decode_d128|BH=32,SQ=1,SK=8192,D=128|sm_scale=0.088"
   "decode_chunks_256|attention_decode.grove|s/KC = 512;/KC = 256;/|decode_d128|BH=32,SQ=1,SK=8192,D=128|sm_scale=0.088"
   "splitk_chunks_2048|gemm_splitk.grove|s/KS = 4096;/KS = 2048;/|h100_splitk|M=1024,N=1024,K=8192|"
+  "residual_128x128|gemm_residual.grove|s/^//|h100_128x128|M=8192,N=8192,K=8192|"
+  "residual_pipeline3_no_cluster|gemm_residual.grove|s/pipeline = 2;/pipeline = 3;/;/cluster = (2, 1);/d|h100|M=8192,N=8192,K=8192|"
   "quantize_one_staging_slot|quantize_fp8_blockwise.grove|s/persistent = true;/persistent = true;\n    smem_bytes = 160000;/|h100|M=4096,K=7168,KB=56|"
 )
 

@@ -7,6 +7,11 @@
 //  - at one level, a copy into X of the view just copied out of X, with nothing touching either
 //    in between, is dropped, and so is a copy out that a later copy out of the same view replaces
 //    before anything reads it.
+// Then a copy in from global memory at the block's top level moves down to just before the first
+// event that touches its destination (nothing in between writing its source): data loaded once
+// per tile for the epilogue (a GEMM's C in D = A·B + C) is then loaded after the main loop's
+// operands, so a persistent block's producer starts on the next tile's main loop at once instead
+// of waiting for the epilogue to release the buffer.
 #include <set>
 
 #include "lowering/passes.h"
@@ -157,11 +162,37 @@ void cancel(BlockProgram& b, Events& evs) {
   }
 }
 
+// Moves each copy in from global memory down to just before the first event that touches its
+// destination, past events that do not write its source, where that takes it past a loop.
+void sink_copies_in(BlockProgram& b, Events& evs) {
+  for (size_t i = evs.size(); i-- > 0;) {
+    const Event& e = evs[i];
+    if (e.kind != Event::Copy ||
+        b.tensors[static_cast<size_t>(e.src.tensor)].kind != Tensor::Global)
+      continue;
+    size_t to = i;
+    bool past_loop = false;
+    for (size_t j = i + 1; j < evs.size(); ++j) {
+      std::set<int> reads, writes;
+      touches(evs[j], reads, writes);
+      if (reads.count(e.dst.tensor) || writes.count(e.dst.tensor) || writes.count(e.src.tensor))
+        break;
+      to = j;
+      past_loop = past_loop || evs[j].kind == Event::Loop;
+    }
+    if (!past_loop) continue; // (nothing gained; the order of the copies stays as written)
+    Event moved = std::move(evs[i]);
+    evs.erase(evs.begin() + static_cast<long>(i));
+    evs.insert(evs.begin() + static_cast<long>(to), std::move(moved));
+  }
+}
+
 } // namespace
 
 void eliminate_copies(BlockProgram& b) {
   hoist(b, b.events);
   cancel(b, b.events);
+  sink_copies_in(b, b.events);
 }
 
 } // namespace grove::lower

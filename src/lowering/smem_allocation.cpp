@@ -178,6 +178,13 @@ void allocate_shared_memory(BlockProgram& b) {
   // Share space between tensors that are never live at the same time.
   std::map<int, std::pair<int, int>> range;
   live_ranges(b, range);
+  // A buffer the producer loads (by TMA) never takes the space of an earlier one: the producer
+  // could not wait for that one's readers, and runs ahead into the next tile, refilling the rings
+  // while the consumers still read a tile's data loaded after them (a GEMM's C for the epilogue).
+  std::set<int> loaded;
+  for_each_event(b.events, [&](Event& e) {
+    if (is_tma_load(b, e)) loaded.insert(e.dst.tensor);
+  });
   std::vector<int> placed;
   total = 0;
   std::vector<std::pair<int, int>> later_earlier; // buffers sharing bytes, in the order they live
@@ -191,7 +198,8 @@ void allocate_shared_memory(BlockProgram& b) {
         const Tensor& o = b.tensors[static_cast<size_t>(p)];
         bool overlap_mem = off < o.offset + bytes_of(o) && o.offset < off + size;
         bool overlap_life = !(range[t].second < range[p].first || range[p].second < range[t].first);
-        if (overlap_mem && overlap_life) {
+        const int later = range[t].first > range[p].first ? t : p;
+        if (overlap_mem && (overlap_life || loaded.count(later))) {
           off = round_up(o.offset + bytes_of(o));
           moved = true;
         }

@@ -712,6 +712,7 @@ INSTANTIATE_TEST_SUITE_P(
         ExampleCase{"batched_gemm.grove", "h100", {}}, ExampleCase{"dual_gemm.grove", "h100", {}},
         ExampleCase{"gemm_bias_gelu.grove", "h100", {}},
         ExampleCase{"gemm_rowsum.grove", "h100", {}},
+        ExampleCase{"gemm_residual.grove", "h100", {}},
         ExampleCase{"gemm_splitk.grove", "h100_splitk", {}},
         ExampleCase{"attention.grove", "h100_d128", {{"D", 128}}},
         ExampleCase{"attention.grove", "h100_d64", {{"D", 64}}},

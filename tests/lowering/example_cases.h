@@ -230,6 +230,24 @@ inline std::vector<Case> example_cases() {
        "pingpong = true;",
        "pingpong"},
       {"gemm_rowsum.grove", "h100", {{"M", 200}, {"N", 256}, {"K", 136}}, {}},
+      // D = alpha A·B + beta C: C's tile loaded once a tile, after the main loop's operands.
+      {"gemm_residual.grove",
+       "h100",
+       {{"M", 300}, {"N", 264}, {"K", 200}},
+       {{"alpha", 0.5}, {"beta", 2.0}}},
+      {"gemm_residual.grove",
+       "h100_128x128",
+       {{"M", 520}, {"N", 300}, {"K", 136}},
+       {{"alpha", 1.0}, {"beta", 1.0}}},
+      // ... with a third stage and no cluster: D's staging tile over the rings, C's tile (the
+      // producer loads it) in its own space.
+      {"gemm_residual.grove",
+       "h100",
+       {{"M", 520}, {"N", 300}, {"K", 136}},
+       {{"alpha", 1.0}, {"beta", -1.0}},
+       "pipeline = 2;\n    persistent = true;\n    cluster = (2, 1);",
+       "pipeline = 3;\n    persistent = true;",
+       "pipeline3"},
       // Split-K in chunks of 128 here (three, the last ragged), so the emulator stays quick.
       {"gemm_splitk.grove",
        "h100_splitk",

@@ -580,6 +580,49 @@ TEST(LoweringErrors, WgmmaTilesMustFitTheInstructionsAndASwizzle) {
   EXPECT_EQ(lowering_error(replace(gemm, "BM = 128, BN = 256;", "BM = 128, BN = 16;")), "");
 }
 
+// D = A·B + C: C's tile, read only by the epilogue, is loaded after the main loop's operands (the
+// copy moves down to its first reader), so a persistent producer fills the next tile's rings
+// without waiting for this tile's epilogue. Loaded by the producer, it never takes another
+// buffer's space: with a third stage and no cluster, D's staging tile reuses the rings instead.
+TEST(Lowering, EpilogueOperandIsLoadedAfterTheMainLoop) {
+  const std::string text = read_example("gemm_residual.grove");
+  lower::Lowered l = lower_text(text);
+  const kir::Kernel& k = l.kernels.at(0);
+  int c = -1;
+  for (size_t i = 0; i < k.smem.size(); ++i)
+    if (k.smem[i].name.rfind("C_s", 0) == 0) c = static_cast<int>(i);
+  ASSERT_GE(c, 0);
+  // The producer's tile body: the k loop, then C's loads.
+  const kir::Op* kloop = find_loop(k.roles.at(0).body, "k");
+  ASSERT_NE(kloop, nullptr);
+  bool after = false, seen_loop = false;
+  std::function<void(const kir::Body&)> walk = [&](const kir::Body& body) {
+    for (const kir::Op& o : body) {
+      if (&o == kloop) {
+        seen_loop = true;
+        continue;
+      }
+      walk(o.body);
+      if (o.kind == kir::Op::TmaLoad && o.dst.index == c) after = seen_loop;
+    }
+  };
+  walk(k.roles.at(0).body);
+  EXPECT_TRUE(after) << kir::to_text(k);
+
+  lower::Lowered deeper =
+      lower_text(replace(text, "pipeline = 2;\n    persistent = true;\n    cluster = (2, 1);",
+                         "pipeline = 3;\n    persistent = true;"),
+                 {}, "h100");
+  bool staging_reuses = false;
+  for (const lower::Tensor& t : deeper.blocks.at(0).tensors) {
+    if (t.name.rfind("C_s", 0) == 0) {
+      EXPECT_LT(t.alias_of, 0) << t.name << " reuses a buffer";
+    }
+    if (t.name.rfind("D_s", 0) == 0) staging_reuses = t.alias_of >= 0;
+  }
+  EXPECT_TRUE(staging_reuses);
+}
+
 TEST(LoweringErrors, NestedPipelinedLoopsAreRefused) {
   // The K loop split into two nested sequential loops, each step copying tiles into shared memory.
   std::string text = replace(read_example("gemm.grove"), R"(  for k in srange(cdiv(K, BK)) {

@@ -34,6 +34,15 @@ RefFn gemm_ref = [](const Tensors& t, const EntryArgs&) {
       {"C", matmul(A.data, B.data, A.shape[0], B.shape[1], A.shape[1])}};
 };
 
+// D = alpha · A · B + beta · C (examples/gemm_residual.grove).
+RefFn residual_ref = [](const Tensors& t, const EntryArgs& args) {
+  const Buffer &A = *t.at("A"), &B = *t.at("B"), &C = *t.at("C");
+  std::vector<double> d = matmul(A.data, B.data, A.shape[0], B.shape[1], A.shape[1]);
+  const double alpha = args.scalars.at("alpha"), beta = args.scalars.at("beta");
+  for (size_t i = 0; i < d.size(); ++i) d[i] = alpha * d[i] + beta * C.data[i];
+  return std::map<std::string, std::vector<double>>{{"D", d}};
+};
+
 // C = A · W^T, W stored [N, K] (examples/linear.grove).
 RefFn linear_ref = [](const Tensors& t, const EntryArgs&) {
   const Buffer &A = *t.at("A"), &W = *t.at("W");
@@ -367,6 +376,16 @@ std::vector<Case> cases() {
       {"gemm_bias_gelu.grove", "h100", {{"M", 256}, {"N", 256}, {"K", 128}}, {}, bias_gelu_ref},
       {"gemm_bias_gelu.grove", "h100", {{"M", 190}, {"N", 270}, {"K", 64}}, {}, bias_gelu_ref},
       {"gemm_rowsum.grove", "h100", {{"M", 256}, {"N", 256}, {"K", 192}}, {}, rowsum_ref},
+      {"gemm_residual.grove",
+       "h100",
+       {{"M", 256}, {"N", 512}, {"K", 128}},
+       {{"alpha", 1.0}, {"beta", 1.0}},
+       residual_ref},
+      {"gemm_residual.grove",
+       "h100_128x128",
+       {{"M", 200}, {"N", 300}, {"K", 72}},
+       {{"alpha", 0.5}, {"beta", -2.0}},
+       residual_ref},
       {"gemm_rowsum.grove", "h100", {{"M", 140}, {"N", 200}, {"K", 70}}, {}, rowsum_ref},
       // Split-K: two chunks of 4096 (the second ragged), summed by a second kernel.
       {"gemm_splitk.grove", "h100_splitk", {{"M", 130}, {"N", 200}, {"K", 4200}}, {}, gemm_ref},
