@@ -189,6 +189,7 @@ VARIANTS=(
   "linear_pingpong|linear.grove|s/^//|h100_pingpong|M=8192,N=8192,K=8192|"
   "gemm_fp8_pingpong|gemm_fp8.grove|s/^//|h100_pingpong|M=8192,N=8192,K=8192|"
   "attention_fp8_d128_p_shared|attention_fp8.grove|s/           P = REGISTER;/           P = SHARED;/|fp8_d128|BH=64,S=4096,D=128|sm_scale=0.088"
+  "attention_fp8_d256_bk64_overlap|attention_fp8.grove|s/    overlap = false;/    tunable BK = 64;/|fp8_d256|BH=32,S=4096,D=256|sm_scale=0.0625"
   "attention_fp8_d256_p_shared|attention_fp8.grove|s/           P = REGISTER;/           P = SHARED;/|fp8_d256|BH=32,S=4096,D=256|sm_scale=0.0625"
   "fp8_blockwise_no_cluster|gemm_fp8_blockwise.grove|/cluster = (2, 1);/d|blockwise_h100|M=8192,N=8192,K=8192,KB=64,NB=64|"
   "decode_chunks_1024|attention_decode.grove|s/KC = 512;/KC = 1024;/|decode_d128|BH=32,SQ=1,SK=8192,D=128|sm_scale=0.088"

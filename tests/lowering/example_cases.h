@@ -274,6 +274,15 @@ inline std::vector<Case> example_cases() {
        "fp8_d256",
        {{"BH", 1}, {"S", 200}, {"D", 256}},
        {{"sm_scale", 0.0625}, {"v_scale", 1.0}}},
+      // ... with 64 keys a step: Vt's 64-byte rows in the 64-byte swizzle, S small enough for
+      // the overlap (an A/B candidate: no spills).
+      {"attention_fp8.grove",
+       "fp8_d256",
+       {{"BH", 1}, {"S", 300}, {"D", 256}},
+       {{"sm_scale", 0.0625}, {"v_scale", 0.5}},
+       "    overlap = false;",
+       "    tunable BK = 64;",
+       "bk64_overlap"},
       {"attention_fp8_causal.grove",
        "fp8_d128_causal",
        {{"BH", 1}, {"S", 300}, {"D", 128}},
