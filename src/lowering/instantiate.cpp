@@ -221,16 +221,26 @@ private:
       fail(e.loc, "'" + e.name + "' cannot be lowered");
     }
     // Below the whole tensor, pieces must tile their parent exactly: a ragged piece of a piece
-    // would reach into its neighbour, which no TMA box or register fragment can express.
+    // would reach into its neighbour, which no TMA box or register fragment can express (TMA
+    // clips at the tensor's edges only). A dimension a view of a global tensor spans whole (a
+    // block's K) may be ragged; one it cuts (a split-K chunk of KS columns) may not.
     for (size_t i = 0; i < part->cut.size(); ++i) {
+      const size_t d = static_cast<size_t>(part->cut[i]);
       int64_t ext = 0;
-      bool whole = t.view.tensor >= 0 && t.view.tensor < static_cast<int>(out_.globals.size());
-      if (!whole && is_const(t.view.extent[static_cast<size_t>(part->cut[i])], &ext) &&
-          ext % part->sizes[i] != 0)
+      bool whole = false;
+      if (t.view.tensor >= 0 && t.view.tensor < static_cast<int>(out_.globals.size())) {
+        const GlobalTensor& gt = out_.globals[static_cast<size_t>(t.view.tensor)];
+        whole = to_string(*t.view.extent[d]) ==
+                to_string(*gt.shape[static_cast<size_t>(t.view.axes[d])]);
+      }
+      if (!whole && is_const(t.view.extent[d], &ext) && ext % part->sizes[i] != 0)
         fail(e.loc,
              "partition of a " + std::to_string(ext) + "-long dimension into pieces of " +
                  std::to_string(part->sizes[i]) + " does not divide",
-             "inside a block, choose tile sizes that divide the block's tile");
+             "its last piece would reach past the " + std::to_string(ext) +
+                 " into the neighbouring view (TMA clips at the tensor's edges only): choose a "
+                 "tile size that divides " +
+                 std::to_string(ext));
     }
     out.kind = Value::Part;
     out.part = part;

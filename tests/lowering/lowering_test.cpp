@@ -527,6 +527,22 @@ TEST(LoweringErrors, PiecesInsideABlockMustDivide) {
   EXPECT_NE(lowering_error(text).find(
                 "partition of a 128-long dimension into pieces of 96 does not divide"),
             std::string::npos);
+  // So must pieces of a block's view that cuts a global tensor: split-K's chunk of KS = 128
+  // columns in K steps of 48 (the third step would read 16 columns of the next chunk, which the
+  // interpreter clips and a TMA box cannot), decoding's chunk of 512 keys in tiles of 48. A view
+  // that spans the tensor's dimension (gemm's K) may end ragged: TMA clips at the tensor's edge.
+  EXPECT_NE(
+      lowering_error(replace(replace(read_example("gemm_splitk.grove"), "KS = 4096;", "KS = 128;"),
+                             "BK = 64,", "BK = 48,"),
+                     {}, "", example("gemm_splitk.grove"))
+          .find("partition of a 128-long dimension into pieces of 48 does not divide"),
+      std::string::npos);
+  EXPECT_NE(lowering_error(replace(read_example("attention_decode.grove"), "tunable BK = 128",
+                                   "tunable BK = 48"),
+                           {{"D", 128}}, "decode_d128", example("attention_decode.grove"))
+                .find("partition of a 512-long dimension into pieces of 48 does not divide"),
+            std::string::npos);
+  EXPECT_EQ(lowering_error(replace(read_example("gemm.grove"), "BK = 64,", "BK = 48,")), "");
 }
 
 // Four consumer warpgroups of 64x256 (256x256 tiles): each thread's 128 accumulators do not fit

@@ -19,9 +19,10 @@ inline std::string read_example(const std::string& name) {
   return read_text(example(name));
 }
 
+// `path`: the file the text is read as (what it imports lies beside it).
 inline lower::Lowered lower_text(const std::string& text, std::map<std::string, int64_t> sizes = {},
-                                 const std::string& mapping = "") {
-  auto c = compile_text(text);
+                                 const std::string& mapping = "", const std::string& path = "") {
+  auto c = path.empty() ? compile_text(text) : compile_text(text, path);
   EXPECT_EQ(c->errors, "");
   lower::LowerOptions o;
   o.sizes = std::move(sizes);
@@ -36,9 +37,9 @@ inline lower::Lowered lower_text(const std::string& text, std::map<std::string, 
 // The message of the error lowering `text` raises; empty when it lowers.
 inline std::string lowering_error(const std::string& text,
                                   std::map<std::string, int64_t> sizes = {},
-                                  const std::string& mapping = "") {
+                                  const std::string& mapping = "", const std::string& path = "") {
   try {
-    lower_text(text, std::move(sizes), mapping);
+    lower_text(text, std::move(sizes), mapping, path);
   } catch (const GroveError& e) {
     return e.what();
   }
