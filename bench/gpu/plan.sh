@@ -186,6 +186,7 @@ VARIANTS=(
   "gemm_tile_band_4|gemm.grove|s/persistent = true;/persistent = true;\n    tile_band = 4;/|h100|M=8192,N=8192,K=8192|"
   "gemm_tile_band_16|gemm.grove|s/persistent = true;/persistent = true;\n    tile_band = 16;/|h100|M=8192,N=8192,K=8192|"
   "gemm_pipeline4|gemm.grove|s/pipeline = 3;/pipeline = 4;/;/cluster = (2, 1);/d|h100|M=8192,N=8192,K=8192|"
+  "gemm_bk32_pipeline6|gemm.grove|s/tunable BK = 64,/tunable BK = 32,/;s/    pipeline = 3;/    pipeline = 6;/|h100|M=8192,N=8192,K=8192|"
   "linear_pingpong|linear.grove|s/^//|h100_pingpong|M=8192,N=8192,K=8192|"
   "gemm_fp8_pingpong|gemm_fp8.grove|s/^//|h100_pingpong|M=8192,N=8192,K=8192|"
   "attention_fp8_d128_p_shared|attention_fp8.grove|s/           P = REGISTER;/           P = SHARED;/|fp8_d128|BH=64,S=4096,D=128|sm_scale=0.088"
