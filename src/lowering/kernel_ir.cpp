@@ -12,11 +12,56 @@
 #include "lowering/kernel_ir_emitter.h"
 
 namespace grove::lower {
-namespace {
-constexpr int kProducerRegs = 24;
-} // namespace
 
 using namespace kir;
+
+namespace {
+constexpr int kProducerRegs = 24;
+
+bool reg_box_mentions(const Body& body, const std::string& v) {
+  for (const Op& o : body) {
+    for (const Ref* r : {&o.dst, &o.src, &o.src2})
+      if (r->kind == Ref::Reg)
+        for (const IExprP& x : r->origin)
+          if (mentions(x, v)) return true;
+    for (const auto& [n, r] : o.tensors)
+      if (r.kind == Ref::Reg)
+        for (const IExprP& x : r.origin)
+          if (mentions(x, v)) return true;
+    if (reg_box_mentions(o.body, v)) return true;
+  }
+  return false;
+}
+
+// A consumer loop of constant extent whose iterations take different boxes of a register tensor
+// (an epilogue over column pieces of the accumulator) is unrolled: registers are named by
+// constants only, so each iteration's boxes must be.
+void unroll_register_loops(Body& body) {
+  for (size_t i = 0; i < body.size(); ++i) {
+    Op& o = body[i];
+    unroll_register_loops(o.body);
+    int64_t n = 0;
+    if (o.kind != Op::Loop || !reg_box_mentions(o.body, o.var)) continue;
+    if (!is_const(o.extent, &n))
+      throw GroveError(o.loc,
+                       "the loop over '" + o.var +
+                           "' takes a different piece of a register tensor " +
+                           "each iteration, but runs " + to_string(*o.extent) + " iterations",
+                       "registers are named by constants: loop over pieces a constant number of "
+                       "times (tile sizes fixed by tunables)");
+    Body copies;
+    for (int64_t it = 0; it < n; ++it)
+      for (Op x : o.body) {
+        for (const auto& [name, value] : o.lets) substitute(x, name, value);
+        substitute(x, o.var, cst(it));
+        copies.push_back(std::move(x));
+      }
+    body.erase(body.begin() + static_cast<long>(i));
+    body.insert(body.begin() + static_cast<long>(i), copies.begin(), copies.end());
+    i += copies.size() - 1;
+  }
+}
+} // namespace
 
 Kernel KernelIrEmitter::run() {
   k_.name = b_.name;
@@ -173,6 +218,7 @@ Kernel KernelIrEmitter::run() {
       sync.once = true;
       r->body.push_back(sync);
     }
+  unroll_register_loops(cons.body);
   k_.roles = {prod, cons};
   check_wgmma_operands();
   check_registers();

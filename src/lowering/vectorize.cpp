@@ -47,8 +47,8 @@ void vectorize(BlockProgram& b) {
     }
   });
 
-  // NONE locals now in registers: check every use is warpgroup wg's own rows, then shrink the
-  // tensor to one piece.
+  // NONE locals now in registers: check every use is warpgroup wg's own rows (all its columns,
+  // or a piece of them: an epilogue in column pieces), then shrink the tensor to one piece.
   for (size_t t = 0; t < b.tensors.size(); ++t) {
     Tensor& ten = b.tensors[t];
     if (ten.kind != Tensor::Buffer || ten.memory != Memory::None) continue;
@@ -71,7 +71,6 @@ void vectorize(BlockProgram& b) {
           std::map<std::string, int64_t> env{{"wg", w}};
           try {
             ok = eval(*v.origin[0], env) == w * piece;
-            for (size_t a = 1; ok && a < v.origin.size(); ++a) ok = eval(*v.origin[a], env) == 0;
           } catch (const std::exception&) {
             ok = false; // depends on a loop variable: not a fixed piece per warpgroup
           }
@@ -84,7 +83,7 @@ void vectorize(BlockProgram& b) {
                                "', which is not warpgroup wg's " + std::to_string(piece) + " rows",
                            "pass every warpgroup leaf rows(" + ten.name + ", " +
                                std::to_string(piece) + ")[w] in a prange over w");
-        for (IExprP& o : v.origin) o = cst(0);
+        v.origin[0] = cst(0); // (columns: any piece of the warpgroup's rows)
       }
     });
     ten.shape[0] = cst(piece);

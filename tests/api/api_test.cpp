@@ -14,7 +14,8 @@ namespace {
 // taken into an f64 array (so every value must be an f16 value), checked against float64.
 TEST(Api, GemmOnEveryCpuTargetMatchesFloat64) {
   Program p = Program::load(example("gemm.grove"));
-  EXPECT_EQ(p.mappings(), (std::vector<std::string>{"h100", "h100_pingpong"}));
+  EXPECT_EQ(p.mappings(),
+            (std::vector<std::string>{"h100", "h100_pingpong", "h100_epilogue_pieces"}));
   const int64_t M = 136, N = 72, K = 40;
   std::mt19937_64 rng(std::random_device{}());
   Half a = random_f16(M * K, rng), b = random_f16(K * N, rng);
@@ -143,7 +144,8 @@ TEST(Api, ShapesThatDisagreeAreReportedAtTheParameter) {
   cfg.mapping = "h200";
   e = error_of([&] { p.run(arrays, cfg); });
   EXPECT_NE(e.find("no mapping named 'h200'"), std::string::npos) << e;
-  EXPECT_NE(e.find("this file has: h100, h100_pingpong"), std::string::npos) << e;
+  EXPECT_NE(e.find("this file has: h100, h100_pingpong, h100_epilogue_pieces"), std::string::npos)
+      << e;
 }
 
 TEST(Api, SourceErrorsComeWithTheirLocation) {

@@ -28,9 +28,9 @@ int main(void) {
   grove_program* p = grove_load(GROVE_SOURCE_DIR "/examples/gemm.grove", &err);
   CHECK(p != NULL, "%s", err ? err : "");
   if (!p) return 1;
-  CHECK(grove_mapping_count(p) == 2, "%d mappings", grove_mapping_count(p));
+  CHECK(grove_mapping_count(p) == 3, "%d mappings", grove_mapping_count(p));
   CHECK(strcmp(grove_mapping_name(p, 0), "h100") == 0, "%s", grove_mapping_name(p, 0));
-  CHECK(grove_mapping_name(p, 2) == NULL, "past the end");
+  CHECK(grove_mapping_name(p, 3) == NULL, "past the end");
 
   /* Inputs in float, of values already f16 (multiples of 2^-10 in [-1, 1]). */
   float* a = malloc(sizeof(float) * M * K);

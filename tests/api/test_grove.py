@@ -53,7 +53,7 @@ class Gemm(unittest.TestCase):
             self.assertLess(rel_error(got, want), 2e-3, f"{target}: {report['summary']}")
 
     def test_signature_and_mappings(self):
-        self.assertEqual(self.p.mappings, ["h100", "h100_pingpong"])
+        self.assertEqual(self.p.mappings, ["h100", "h100_pingpong", "h100_epilogue_pieces"])
         sig = self.p.signature()
         self.assertEqual(sig.task, "gemm")
         self.assertEqual([repr(t) for t in sig.tensors],

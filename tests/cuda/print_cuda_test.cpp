@@ -696,6 +696,7 @@ INSTANTIATE_TEST_SUITE_P(
         ExampleCase{
             "gemm.grove", "h100", {}, "cluster = (2, 1);", "cluster = (2, 2);", "clusters_2x2"},
         ExampleCase{"gemm.grove", "h100_pingpong", {}},
+        ExampleCase{"gemm.grove", "h100_epilogue_pieces", {}},
         ExampleCase{"gemm.grove", "h100", {}, "", "", "bf16", {{"T", ElemType::BF16}}},
         ExampleCase{"gemm.grove", "h100_pingpong", {}, "", "", "bf16", {{"T", ElemType::BF16}}},
         ExampleCase{"linear.grove", "h100", {}}, ExampleCase{"linear.grove", "h100_pingpong", {}},

@@ -112,6 +112,9 @@ inline std::vector<Case> example_cases() {
        "    memory acc = NONE, A = SHARED, B = SHARED;",
        "    memory acc = NONE, B = SHARED;",
        "A_by_warpgroups"},
+      // The epilogue in 64-column pieces, two staging slots in turn, four stages; ragged (the
+      // second tile column's last pieces lie wholly outside C).
+      {"gemm.grove", "h100_epilogue_pieces", {{"M", 300}, {"N", 264}, {"K", 200}}, {}},
       // Ping-pong over tiles: 5 x 2 tiles, two warpgroups taking turns at a block's tiles.
       {"gemm.grove", "h100_pingpong", {{"M", 300}, {"N", 300}, {"K", 200}}, {}},
       // ... with 128x128 tiles: each warpgroup's wgmmas cover 128 rows (two of 64).

@@ -4,6 +4,7 @@
 
 #include <functional>
 #include <set>
+#include <sstream>
 
 #include "lowering/passes.h"
 #include "lowering_util.h"
@@ -574,6 +575,17 @@ TEST(LoweringErrors, RegisterTensorsMustFitWhatSetmaxnregGives) {
 // A wgmma's tiles must be whole instructions (K a multiple of 16 for f16, 32 for e4m3) and its
 // shared operands' rows a swizzle span (32, 64, or a multiple of 128 bytes): said at the mma,
 // before the emulator or the back end meets them.
+// The 1-based line of the first line of `text` that is `line`.
+int line_of(const std::string& text, const std::string& line) {
+  std::istringstream in(text);
+  int n = 0;
+  for (std::string l; std::getline(in, l);) {
+    ++n;
+    if (l == line) return n;
+  }
+  return -1;
+}
+
 TEST(LoweringErrors, WgmmaTilesMustFitTheInstructionsAndASwizzle) {
   const std::string gemm = read_example("gemm.grove");
   try {
@@ -582,7 +594,7 @@ TEST(LoweringErrors, WgmmaTilesMustFitTheInstructionsAndASwizzle) {
   } catch (const GroveError& e) {
     EXPECT_EQ(std::string(e.what()), "wgmma operand B 'B_s5' (f16, rows of 48 bytes) is not in a "
                                      "swizzled layout WGMMA reads");
-    EXPECT_EQ(e.loc.line, 64); // the mma statement
+    EXPECT_EQ(e.loc.line, line_of(gemm, "  mma(acc, A, B);")); // the mma statement
     EXPECT_NE(e.hint.find("make the tile's last dimension a multiple of 32 bytes"),
               std::string::npos)
         << e.hint;
@@ -637,6 +649,50 @@ TEST(Lowering, EpilogueOperandIsLoadedAfterTheMainLoop) {
     if (t.name.rfind("D_s", 0) == 0) staging_reuses = t.alias_of >= 0;
   }
   EXPECT_TRUE(staging_reuses);
+}
+
+// The epilogue in column pieces of the register accumulator: the piece loop is unrolled (each
+// piece's registers named by constants: boxes at columns 0, 64, 128, 192), each piece stored by
+// TMA from one of two 16 KiB staging slots; a piece loop without a constant trip count is refused.
+TEST(Lowering, EpiloguePiecesOfTheAccumulatorAreUnrolled) {
+  const std::string text = read_example("gemm.grove");
+  lower::Lowered l = lower_text(text, {}, "h100_epilogue_pieces");
+  const kir::Kernel& k = l.kernels.at(0);
+  EXPECT_EQ(find_loop(k.roles.at(1).body, "c"), nullptr) << kir::to_text(k);
+  std::vector<int64_t> columns;
+  int stores = 0;
+  std::function<void(const kir::Body&)> walk = [&](const kir::Body& body) {
+    for (const kir::Op& o : body) {
+      walk(o.body);
+      if (o.kind == kir::Op::TmaStore) ++stores;
+      if (o.kind != kir::Op::Compute) continue;
+      for (const auto& [name, r] : o.tensors) {
+        int64_t c = -1;
+        if (r.kind == kir::Ref::Reg && r.shape == std::vector<int64_t>{64, 64} &&
+            r.origin.size() == 2 && kir::is_const(r.origin[1], &c))
+          columns.push_back(c);
+      }
+    }
+  };
+  walk(k.roles.at(1).body);
+  EXPECT_EQ(columns, (std::vector<int64_t>{0, 64, 128, 192}));
+  EXPECT_EQ(stores, 4);
+  bool staging = false;
+  for (const kir::SmemBuffer& b : k.smem)
+    if (b.name.rfind("C_s", 0) == 0) {
+      staging = true;
+      EXPECT_EQ(b.shape, (std::vector<int64_t>{128, 64}));
+      EXPECT_EQ(b.slots, 2);
+    }
+  EXPECT_TRUE(staging);
+  // A piece loop whose trip count is not a constant.
+  std::string msg = lowering_error(
+      replace(text, "for c in srange(cdiv(TN, SN)) {", "for c in srange(cdiv(min(K, TN), SN)) {"),
+      {}, "h100_epilogue_pieces");
+  EXPECT_NE(msg.find("the loop over 'c' takes a different piece of a register tensor each "
+                     "iteration"),
+            std::string::npos)
+      << msg;
 }
 
 TEST(LoweringErrors, NestedPipelinedLoopsAreRefused) {

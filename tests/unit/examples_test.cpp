@@ -290,6 +290,7 @@ std::vector<Case> cases() {
   return {
       {"gemm.grove", "h100", {{"M", 256}, {"N", 512}, {"K", 192}}, {}, gemm_ref},
       {"gemm.grove", "h100", {{"M", 200}, {"N", 300}, {"K", 72}}, {}, gemm_ref},
+      {"gemm.grove", "h100_epilogue_pieces", {{"M", 200}, {"N", 300}, {"K", 72}}, {}, gemm_ref},
       // bf16: the type parameter T set, as `--type T=bf16`.
       {"gemm.grove",
        "h100",
