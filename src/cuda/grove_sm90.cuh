@@ -71,6 +71,21 @@ template <u32 W> GROVE_HD constexpr u32 sw_offset(u32 row, u32 col_bytes, u32 ro
   return o ^ (((o >> 7) & (W / 16u - 1u)) << 4);
 }
 
+// A WGMMA descriptor names a tile in shared memory: start address, leading- and stride-dimension
+// byte offsets (LBO, SBO) and the swizzle mode (1, 2, 3 for 128, 64, 32 bytes). For a tile
+// swizzled over W bytes:
+//   K-major operand (rows of the M or N dimension, K contiguous): SBO = 8 W (8 rows of W bytes),
+//     LBO unused (16); the start moves 32 bytes per k step (16 f16 or 32 8-bit elements).
+//   M/N-major operand (rows of K, M or N contiguous): SBO = 8 W (8 rows of K), LBO = the stride
+//     between W-byte panels of M or N.
+// Plain arithmetic, so host code (the CPU stand-in) builds the same bits.
+template <u32 W> GROVE_HD constexpr u64 wgmma_desc(u32 start, u32 lbo_bytes, u32 sbo_bytes) {
+  static_assert(W == 32 || W == 64 || W == 128, "the swizzle spans are 32, 64 and 128 bytes");
+  constexpr u64 mode = W == 128 ? 1 : W == 64 ? 2 : 3;
+  return u64((start & 0x3ffffu) >> 4) | (u64((lbo_bytes >> 4) & 0x3fffu) << 16) |
+         (u64((sbo_bytes >> 4) & 0x3fffu) << 32) | (mode << 62);
+}
+
 #ifdef __CUDACC__ // device code below; a host-only compiler sees just the helpers above
 
 // ---------------------------------------------------------------------------------------------
@@ -416,20 +431,7 @@ template <int Pending> __device__ __forceinline__ void tma_store_wait_read() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// WGMMA. A descriptor names a tile in shared memory: start address, leading- and stride-
-// dimension byte offsets (LBO, SBO) and the swizzle mode (1, 2, 3 for 128, 64, 32 bytes). For a
-// tile swizzled over W bytes:
-//   K-major operand (rows of the M or N dimension, K contiguous): SBO = 8 W (8 rows of W bytes),
-//     LBO unused (16); the start moves 32 bytes per k step (16 f16 or 32 8-bit elements).
-//   M/N-major operand (rows of K, M or N contiguous): SBO = 8 W (8 rows of K), LBO = the stride
-//     between W-byte panels of M or N.
-template <u32 W>
-__device__ __forceinline__ u64 wgmma_desc(u32 start, u32 lbo_bytes, u32 sbo_bytes) {
-  static_assert(W == 32 || W == 64 || W == 128, "the swizzle spans are 32, 64 and 128 bytes");
-  constexpr u64 mode = W == 128 ? 1 : W == 64 ? 2 : 3;
-  return u64((start & 0x3ffffu) >> 4) | (u64((lbo_bytes >> 4) & 0x3fffu) << 16) |
-         (u64((sbo_bytes >> 4) & 0x3fffu) << 32) | (mode << 62);
-}
+// WGMMA: the instructions and their groups (descriptors are built by wgmma_desc above).
 
 // Orders earlier register and shared-memory writes before the wgmma instructions that read them.
 __device__ __forceinline__ void wgmma_fence() {

@@ -17,6 +17,16 @@ int swizzle_bytes(Swizzle s) {
   }
 }
 
+Swizzle widest_swizzle(const SmemBuffer& b) {
+  const int64_t row_bytes = b.shape.empty() ? 0 : b.shape.back() * elem_bytes(b.elem);
+  for (Swizzle sw : {Swizzle::B128, Swizzle::B64, Swizzle::B32}) {
+    const int64_t w = swizzle_bytes(sw);
+    if (row_bytes == 0 || row_bytes % w != 0) continue;
+    return b.slot_bytes() % (8 * w) == 0 ? sw : Swizzle::None;
+  }
+  return Swizzle::None;
+}
+
 int64_t SmemBuffer::slot_bytes() const {
   int64_t n = elem_bytes(elem);
   for (int64_t d : shape) n *= d;

@@ -83,6 +83,10 @@ struct SmemBuffer {
   int64_t offset = 0; // bytes from the start of dynamic shared memory (1024-byte aligned)
   int64_t slot_bytes() const;
 };
+// The layout TMA and wgmma want for `b`'s slots: the widest span (128, 64 or 32 bytes) that divides
+// a row, where a slot is whole 8-row atoms (8 rows of the span); None where it is not (a bias row,
+// a vector of scales), so that every slot of a ring starts on an atom.
+Swizzle widest_swizzle(const SmemBuffer& b);
 
 // A tensor in registers, one copy per consumer warpgroup: the warpgroup's piece. Its layout on the
 // GPU follows from its rank. Rank 2, [R, C] with R a multiple of 64: the WGMMA accumulator fragment

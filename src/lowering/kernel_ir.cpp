@@ -95,18 +95,9 @@ Kernel KernelIrEmitter::run() {
     }
     if (ten.memory == Memory::Shared) {
       SmemBuffer s{ten.name, ten.elem, shape, ten.slots, Swizzle::None, ten.offset};
-      // The widest swizzle span (128, 64 or 32 bytes) that divides a row, where a slot is whole
-      // 8-row atoms (8 rows of the span): the layouts TMA and wgmma want. BK = 64 f16 elements
-      // gets 128 bytes, 32 gets 64, 16 and 48 get 32 (48: three 32-byte panels). A slot that is
-      // not whole atoms (a bias row, a vector of scales) stays row-major, so that every slot of a
-      // ring starts on an atom.
-      const int64_t row_bytes = shape.empty() ? 0 : shape.back() * elem_bytes(ten.elem);
-      for (Swizzle sw : {Swizzle::B128, Swizzle::B64, Swizzle::B32}) {
-        const int64_t w = swizzle_bytes(sw);
-        if (row_bytes == 0 || row_bytes % w != 0) continue;
-        if (s.slot_bytes() % (8 * w) == 0) s.swizzle = sw;
-        break;
-      }
+      // BK = 64 f16 elements gets the 128-byte swizzle, 32 gets 64, 16 and 48 get 32 (48: three
+      // 32-byte panels).
+      s.swizzle = widest_swizzle(s);
       smem_index_[static_cast<int>(t)] = static_cast<int>(k_.smem.size());
       k_.smem.push_back(s);
       k_.smem_bytes = std::max(k_.smem_bytes, s.offset + s.slot_bytes() * s.slots);

@@ -132,15 +132,10 @@ void KernelIrEmitter::check_wgmma_operands() {
                                  : k_.regs.at(static_cast<size_t>(o.src.index)).elem;
       const int64_t M = o.dst.shape[0], N = o.dst.shape[1];
       const int64_t K = o.src.shape[o.trans_a && a_smem ? 0 : 1];
-      const std::string problem = wgmma_shape_problem(M, N, K, ta);
       // (The op's note names the leaf's instance first: "wg_mma (mma_wg.wgmma)".)
       const std::string inst = o.note.empty() ? b_.block->name : o.note.substr(0, o.note.find(' '));
-      if (!problem.empty())
-        throw GroveError(o.loc,
-                         "instance '" + inst + "' issues mma " + std::to_string(M) + "x" +
-                             std::to_string(N) + "x" + std::to_string(K) + " as WGMMA, but " +
-                             problem,
-                         wgmma_shape_hint(ta));
+      const std::string error = wgmma_shape_error(inst, M, N, K, ta);
+      if (!error.empty()) throw GroveError(o.loc, error, wgmma_shape_hint(ta));
       for (const Ref* r : {&o.src, &o.src2}) {
         if (r->kind != Ref::Smem) continue;
         const SmemBuffer& b = k_.smem.at(static_cast<size_t>(r->index));

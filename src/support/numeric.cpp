@@ -158,14 +158,19 @@ int wgmma_k(ElemType t) {
   return 32 / elem_bytes(t);
 }
 
-std::string wgmma_shape_problem(int64_t M, int64_t N, int64_t K, ElemType a) {
+std::string wgmma_shape_error(const std::string& instance, int64_t M, int64_t N, int64_t K,
+                              ElemType a) {
   const int64_t kstep = wgmma_k(a);
-  if (M % 64 != 0) return "M = " + std::to_string(M) + " is not a multiple of 64";
-  if (N % 8 != 0 || N > 256)
-    return "N = " + std::to_string(N) + " is not a multiple of 8 up to 256";
-  if (K % kstep != 0)
-    return "K = " + std::to_string(K) + " is not a multiple of " + std::to_string(kstep);
-  return "";
+  std::string problem;
+  if (M % 64 != 0)
+    problem = "M = " + std::to_string(M) + " is not a multiple of 64";
+  else if (N % 8 != 0 || N > 256)
+    problem = "N = " + std::to_string(N) + " is not a multiple of 8 up to 256";
+  else if (K % kstep != 0)
+    problem = "K = " + std::to_string(K) + " is not a multiple of " + std::to_string(kstep);
+  if (problem.empty()) return "";
+  return "instance '" + instance + "' issues mma " + std::to_string(M) + "x" + std::to_string(N) +
+         "x" + std::to_string(K) + " as WGMMA, but " + problem;
 }
 
 std::string wgmma_shape_hint(ElemType a) {

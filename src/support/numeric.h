@@ -18,9 +18,10 @@ bool is_fp8(ElemType t);
 // The K of one WGMMA instruction on operands of type `t`: 32 bytes of K (k16 for f16 and bf16,
 // k32 for the 8-bit types).
 int wgmma_k(ElemType t);
-// Why a warpgroup cannot issue mma MxNxK on A of type `a` as WGMMA (M a multiple of 64, N of 8 up
-// to 256, K of wgmma_k), or "" where it can; and how to fix that, for the diagnostic.
-std::string wgmma_shape_problem(int64_t M, int64_t N, int64_t K, ElemType a);
+// The diagnostic where warpgroup instance `instance` cannot issue mma MxNxK on A of type `a` as
+// WGMMA (M a multiple of 64, N of 8 up to 256, K of wgmma_k), or "" where it can; and its hint.
+std::string wgmma_shape_error(const std::string& instance, int64_t M, int64_t N, int64_t K,
+                              ElemType a);
 std::string wgmma_shape_hint(ElemType a);
 
 // Round a value to the nearest representable value of `t` (round to nearest even), returned as

@@ -556,12 +556,8 @@ private:
     const Expr& an = ta ? *s.args[1]->args[0] : *s.args[1];
     const ElemType a_type = env.tensors.at(an.name)->elem;
     int64_t M = c[0], N = c[1], K = a[ta ? 0 : 1];
-    const std::string problem = wgmma_shape_problem(M, N, K, a_type);
-    if (!problem.empty())
-      fail(inst->loc,
-           "instance '" + inst->name + "' issues mma " + std::to_string(M) + "x" +
-               std::to_string(N) + "x" + std::to_string(K) + " as WGMMA, but " + problem,
-           wgmma_shape_hint(a_type));
+    const std::string error = wgmma_shape_error(inst->name, M, N, K, a_type);
+    if (!error.empty()) fail(inst->loc, error, wgmma_shape_hint(a_type));
   }
 
   // A warpgroup's register tensors are spread over its 128 threads; each thread has 255 registers.

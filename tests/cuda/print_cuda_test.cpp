@@ -272,6 +272,30 @@ TEST(CudaBackend, RejectsWhatItCannotPrint) {
   }
 }
 
+// Kernel IR whose wgmma operand is row-major (the lowering never makes one: it refuses such tiles
+// at the mma) is refused by the printer too, naming the buffer.
+TEST(CudaBackend, RefusesAWgmmaOperandThatIsNotSwizzled) {
+  auto f = test::make_gemm_fixture();
+  f->kernel.smem[0].swizzle = kir::Swizzle::None;
+  std::function<void(kir::Body&)> unswizzle = [&](kir::Body& body) {
+    for (kir::Op& o : body) {
+      unswizzle(o.body);
+      for (kir::Ref* r : {&o.dst, &o.src, &o.src2})
+        if (r->kind == kir::Ref::Smem && r->index == 0) r->swizzle = kir::Swizzle::None;
+    }
+  };
+  for (kir::Role& role : f->kernel.roles) unswizzle(role.body);
+  try {
+    cuda::print_cuda(f->kernel);
+    ADD_FAILURE() << "printed a wgmma over a row-major operand";
+  } catch (const GroveError& e) {
+    EXPECT_NE(
+        std::string(e.what()).find("wgmma operand A 'A_s' is not in a swizzled layout WGMMA reads"),
+        std::string::npos)
+        << e.what();
+  }
+}
+
 TEST(CudaBackend, AttentionStepPrintsFragmentLoops) {
   auto f = test::make_attention_step_fixture(64);
   std::string cu = cuda::print_cuda(f->kernel);

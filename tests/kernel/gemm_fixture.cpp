@@ -20,12 +20,11 @@ std::unique_ptr<GemmFixture> make_gemm_fixture(int BM, int BN, int BK, int stage
                {"B", ElemType::F16, {var("K"), var("N")}, true, false}};
   k.grid_vars = {"bi", "bj"};
   k.grid = {bin(IExpr::CeilDiv, var("M"), cst(BM)), bin(IExpr::CeilDiv, var("N"), cst(BN))};
-  // A's rows are BK f16 elements: the widest swizzle that divides them (as the lowering picks).
-  const Swizzle a_swizzle = BK % 64 == 0   ? Swizzle::B128
-                            : BK % 32 == 0 ? Swizzle::B64
-                                           : Swizzle::B32;
-  SmemBuffer As{"A_s", ElemType::F16, {BM, BK}, stages, a_swizzle, 0};
-  SmemBuffer Bs{"B_s", ElemType::F16, {BK, BN}, stages, Swizzle::B128, As.slot_bytes() * stages};
+  // Each in the layout the lowering picks (A's rows are BK f16 elements).
+  SmemBuffer As{"A_s", ElemType::F16, {BM, BK}, stages, Swizzle::None, 0};
+  As.swizzle = widest_swizzle(As);
+  SmemBuffer Bs{"B_s", ElemType::F16, {BK, BN}, stages, Swizzle::None, As.slot_bytes() * stages};
+  Bs.swizzle = widest_swizzle(Bs);
   k.smem = {As, Bs};
   k.smem_bytes = Bs.offset + Bs.slot_bytes() * stages;
   k.regs = {{"acc", ElemType::F32, {64, BN}}};

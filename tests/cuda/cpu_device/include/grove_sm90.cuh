@@ -1,7 +1,7 @@
 // grove_sm90.cuh for the CPU stand-in (../cpu_device.h): the same functions as
 // src/cuda/grove_sm90.cuh, each calling the stand-in instead of issuing PTX, so printed kernels
 // compile as C++ and run on the CPU. The real header's portable part (types, cdiv, the swizzle
-// offsets the printed code computes addresses with) is included as is.
+// offsets the printed code computes addresses with, wgmma_desc) is included as is.
 #pragma once
 #include <cmath>
 #include <cstring>
@@ -210,12 +210,6 @@ template <int Pending> inline void tma_store_wait_read() {
   cpu::tma_store_wait_read(Pending);
 }
 
-template <u32 W> inline u64 wgmma_desc(u32 start, u32 lbo_bytes, u32 sbo_bytes) {
-  static_assert(W == 32 || W == 64 || W == 128, "the swizzle spans are 32, 64 and 128 bytes");
-  constexpr u64 mode = W == 128 ? 1 : W == 64 ? 2 : 3;
-  return u64((start & 0x3ffffu) >> 4) | (u64((lbo_bytes >> 4) & 0x3fffu) << 16) |
-         (u64((sbo_bytes >> 4) & 0x3fffu) << 32) | (mode << 62);
-}
 inline void wgmma_fence() {}
 inline void wgmma_commit() {
   cpu::wgmma_commit();
