@@ -140,7 +140,7 @@ publish() { # the results file, rewritten from what is known so far, and copied 
     echo
     echo "## Self-tests, checks and timings"
     echo '```'
-    grep -hE '^(SELFTEST|CHECK|BENCH|SDPA|  median|  inputs|grove: error|.*\.grove: mapping)' "$LOG" || true
+    grep -hE '^(SELFTEST|CHECK|BENCH|SDPA|  median|  inputs|  [a-z0-9_]+: [0-9]+ blocks x|grove: (error|warning)|.*\.grove: mapping)' "$LOG" || true
     echo '```'
     if [[ -s $WORK/microbench.json ]]; then
       echo

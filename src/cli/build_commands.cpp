@@ -108,7 +108,15 @@ int cmd_bench(const CliOptions& o, std::ostream& out, std::ostream& err) {
     else if (ms > 0) // no tensor-core work: a memory-bound kernel, measured by what it moves
       out << ": " << fmt("%.1f", static_cast<double>(rep.set_bytes) / (ms * 1e-3) / 1e9)
           << " GB/s (every entry tensor read or written once)";
-    out << "\n  inputs: " << rep.copies << " set(s) of " << fmt("%.1f", rep.set_bytes / 1048576.0)
+    out << "\n";
+    for (const runtime::KernelRun& k : rep.kernels) {
+      out << "  " << k.name << ": " << k.plan.blocks << " blocks x " << k.plan.threads
+          << " threads, " << k.plan.smem_bytes << " B shared, " << runtime::summary(k.cubin.ptxas)
+          << "\n";
+      for (const std::string& w : runtime::ptxas_warnings(k.cubin.ptxas, k.name))
+        err << "grove: warning: " << w << "\n";
+    }
+    out << "  inputs: " << rep.copies << " set(s) of " << fmt("%.1f", rep.set_bytes / 1048576.0)
         << " MiB cycled through, so operands come from memory rather than a warm L2\n";
     return 0;
   });
@@ -131,7 +139,10 @@ int cmd_compile(const CliOptions& o, std::ostream& out, std::ostream& err) {
         out << k.name << (co.hang_trap ? " (checked)" : " (timed)") << ": "
             << (c.cache_hit ? "already in the cache"
                             : "compiled in " + fmt("%.1f", c.seconds) + " s")
-            << ": " << c.cache_path << "\n";
+            << ", " << runtime::summary(c.ptxas) << ": " << c.cache_path << "\n";
+        if (!co.hang_trap) // what `grove bench` times
+          for (const std::string& w : runtime::ptxas_warnings(c.ptxas, k.name))
+            err << "grove: warning: " << w << "\n";
       }
     return 0;
   });

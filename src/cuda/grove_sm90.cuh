@@ -293,9 +293,10 @@ __device__ __forceinline__ bool mbar_try_wait(u32 bar, u32 parity) {
 // With GROVE_HANG_TRAP (the runtime's checked runs: `grove run --gpu`), a wait that has not
 // succeeded for this many SM clock cycles (about 10 s) is taken for a hang (a missing arrive, a
 // transaction count that never completes) and the thread traps, so the launch fails with an error
-// instead of never returning. Off in timed builds: the clock costs registers in loops that have
-// none to spare (spills in the GEMM consumers). (No printf: a call in a kernel that issues wgmma
-// makes ptxas serialize the wgmmas and ignore setmaxnreg.)
+// instead of never returning. Off in timed builds: ptxas keeps registers for a trap (the GEMM
+// consumers spill 256 bytes a thread with it, with or without the clock; `grove compile` shows
+// it). (No printf: a call in a kernel that issues wgmma makes ptxas serialize the wgmmas and
+// ignore setmaxnreg.)
 constexpr long long kHangCycles = 20000000000LL;
 __device__ __forceinline__ void mbar_wait(u32 bar, u32 parity) {
 #ifdef GROVE_HANG_TRAP

@@ -42,37 +42,59 @@ std::string KernelCache::path(const std::string& stem, const std::string& key) c
   return (fs::path(dir_) / (stem + "-" + key + ".cubin")).string();
 }
 
-std::optional<std::string> KernelCache::load(const std::string& stem,
-                                             const std::string& key) const {
-  std::ifstream in(path(stem, key), std::ios::binary);
+namespace {
+
+std::string log_path(const std::string& cubin_path) {
+  return fs::path(cubin_path).replace_extension(".log").string();
+}
+
+std::optional<std::string> read_file(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
   if (!in) return std::nullopt;
   std::ostringstream ss;
   ss << in.rdbuf();
-  std::string bytes = ss.str();
-  if (bytes.size() < 4 || bytes.compare(0, 4,
-                                        "\x7f"
-                                        "ELF") != 0)
-    return std::nullopt;
-  return bytes;
+  return ss.str();
 }
 
-bool KernelCache::store(const std::string& stem, const std::string& key,
-                        const std::string& bytes) const {
+// Writes a temporary file and renames it into place.
+bool write_file(const std::string& path, const std::string& bytes) {
   std::error_code ec;
-  fs::create_directories(dir_, ec);
-  if (ec) return false;
-  std::string final_path = path(stem, key);
-  std::string tmp = final_path + ".tmp." + std::to_string(getpid());
+  std::string tmp = path + ".tmp." + std::to_string(getpid());
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) return false;
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
     if (!out) return false;
   }
-  fs::rename(tmp, final_path, ec);
+  fs::rename(tmp, path, ec);
   if (!ec) return true;
   fs::remove(tmp, ec);
   return false;
+}
+
+} // namespace
+
+std::optional<CacheEntry> KernelCache::load(const std::string& stem, const std::string& key) const {
+  std::string cubin = path(stem, key);
+  std::optional<std::string> image = read_file(cubin);
+  if (!image || image->size() < 4 ||
+      image->compare(0, 4,
+                     "\x7f"
+                     "ELF") != 0)
+    return std::nullopt;
+  std::optional<std::string> log = read_file(log_path(cubin));
+  if (!log) return std::nullopt;
+  return CacheEntry{std::move(*image), std::move(*log)};
+}
+
+bool KernelCache::store(const std::string& stem, const std::string& key,
+                        const CacheEntry& entry) const {
+  std::error_code ec;
+  fs::create_directories(dir_, ec);
+  if (ec) return false;
+  std::string cubin = path(stem, key);
+  // The log first: an entry is whole once its CUBIN is in place.
+  return write_file(log_path(cubin), entry.log) && write_file(cubin, entry.image);
 }
 
 } // namespace grove::runtime

@@ -10,7 +10,8 @@
 namespace grove::runtime {
 
 std::vector<std::string> nvrtc_options(const CompileOptions& opts) {
-  std::vector<std::string> o = {"--gpu-architecture=" + opts.arch, "-std=c++17"};
+  std::vector<std::string> o = {"--gpu-architecture=" + opts.arch, "-std=c++17",
+                                "--ptxas-options=-v"};
   if (opts.line_info) o.push_back("-lineinfo");
   if (opts.hang_trap) o.push_back("-DGROVE_HANG_TRAP");
   return o;
@@ -39,15 +40,18 @@ Cubin compile_source(const std::string& source, const std::string& symbol, const
   std::string key = hash_key(parts);
   c.cache_path = cache.path(stem, key);
   if (opts.use_cache) {
-    if (std::optional<std::string> hit = cache.load(stem, key)) {
-      c.image = std::move(*hit);
+    if (std::optional<CacheEntry> hit = cache.load(stem, key)) {
+      c.image = std::move(hit->image);
+      c.log = std::move(hit->log);
+      c.ptxas = parse_ptxas_report(c.log, symbol);
       c.cache_hit = true;
       c.seconds = elapsed();
       return c;
     }
   }
   c.image = nvrtc.compile_cubin(source, stem + ".cu", headers, options, &c.log);
-  if (opts.use_cache) cache.store(stem, key, c.image);
+  c.ptxas = parse_ptxas_report(c.log, symbol);
+  if (opts.use_cache) cache.store(stem, key, {c.image, c.log});
   c.seconds = elapsed();
   return c;
 }

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "kernel/kir.h"
+#include "runtime/ptxas_report.h"
 
 namespace grove::runtime {
 
@@ -34,10 +35,12 @@ struct Cubin {
   std::string cache_path;
   bool cache_hit = false;
   double seconds = 0; // wall time of this call: NVRTC compile, or cache load
-  std::string log;    // NVRTC's log (warnings), empty on a cache hit
+  std::string log;    // NVRTC's log (warnings, ptxas -v), kept in the cache beside the CUBIN
+  PtxasReport ptxas;  // what ptxas said of the kernel's registers and spills, from the log
 };
 
-// The NVRTC options used for `opts` (also part of the cache key).
+// The NVRTC options used for `opts` (also part of the cache key). Always --ptxas-options=-v, so
+// every compile reports registers and spills.
 std::vector<std::string> nvrtc_options(const CompileOptions& opts);
 
 // Compiles CUDA source printed by the back end. `stem` names the cache file.

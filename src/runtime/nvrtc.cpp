@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <type_traits>
 
 #include "runtime/driver.h"
@@ -148,7 +149,7 @@ std::string Nvrtc::compile_cubin(const std::string& source, const std::string& n
   if (api->GetProgramLogSize(prog, &n) == 0 && n > 1) {
     text.resize(n);
     api->GetProgramLog(prog, text.data());
-    text.resize(n - 1);
+    text.resize(std::strlen(text.c_str())); // ptxas's part may end in a NUL of its own
   }
   if (log) *log = text;
   if (r != 0)

@@ -118,7 +118,7 @@ TEST(RuntimeCache, KeysAreLengthPrefixed) {
   EXPECT_EQ(hash_key({}).size(), 32u);
 }
 
-TEST(RuntimeCache, StoresAndRejectsNonElf) {
+TEST(RuntimeCache, StoresTheLogBesideAndRejectsNonElf) {
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / ("grove-cache-test-" + std::to_string(getpid()));
   fs::remove_all(dir);
@@ -127,11 +127,70 @@ TEST(RuntimeCache, StoresAndRejectsNonElf) {
   std::string elf = std::string("\x7f"
                                 "ELF") +
                     std::string(60, 'x');
-  EXPECT_TRUE(c.store("k", "0", elf));
-  EXPECT_EQ(c.load("k", "0").value_or(""), elf);
-  EXPECT_TRUE(c.store("k", "1", "garbage"));
+  EXPECT_TRUE(c.store("k", "0", {elf, "ptxas info    : Used 32 registers"}));
+  std::optional<CacheEntry> hit = c.load("k", "0");
+  ASSERT_TRUE(hit.has_value());
+  EXPECT_EQ(hit->image, elf);
+  EXPECT_EQ(hit->log, "ptxas info    : Used 32 registers");
+  EXPECT_TRUE(c.store("k", "1", {"garbage", ""}));
   EXPECT_FALSE(c.load("k", "1").has_value());
+  // An entry whose log is gone is recompiled, so a hit always reports what ptxas said.
+  fs::remove(fs::path(c.path("k", "0")).replace_extension(".log"));
+  EXPECT_FALSE(c.load("k", "0").has_value());
   fs::remove_all(dir);
+}
+
+// NVRTC's log with --ptxas-options=-v, as CUDA 13 writes it (a checked build of gemm.grove's
+// kernel that spilled), with a second entry function after it.
+const char* kPtxasLog = R"(ptxas info    : 8 bytes gmem
+ptxas info    : Compiling entry function 'gemm_tile_0_kernel' for 'sm_90a'
+ptxas info    : Function properties for gemm_tile_0_kernel
+ptxas         .     256 bytes stack frame, 256 bytes spill stores, 248 bytes spill loads
+ptxas info    : Used 168 registers, used 16 barriers, 256 bytes cumulative stack size
+ptxas info    : Compile time = 239.256 ms
+ptxas info    : Compiling entry function 'other_kernel' for 'sm_90a'
+ptxas info    : Function properties for other_kernel
+ptxas         .     0 bytes stack frame, 0 bytes spill stores, 0 bytes spill loads
+ptxas info    : Used 40 registers, used 1 barriers
+)";
+
+TEST(RuntimePtxasReport, ReadsTheKernelsRegistersAndSpills) {
+  PtxasReport r = parse_ptxas_report(kPtxasLog, "gemm_tile_0_kernel");
+  EXPECT_EQ(r.registers, 168);
+  EXPECT_EQ(r.stack_bytes, 256);
+  EXPECT_EQ(r.spill_store_bytes, 256);
+  EXPECT_EQ(r.spill_load_bytes, 248);
+  EXPECT_TRUE(r.spills());
+  EXPECT_EQ(summary(r), "168 registers, 256 bytes spill stores, 248 bytes spill loads");
+  std::vector<std::string> w = ptxas_warnings(r, "gemm_tile_0");
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_NE(w[0].find("kernel 'gemm_tile_0' spills registers to local memory"), std::string::npos);
+  EXPECT_NE(w[0].find("smaller tile"), std::string::npos) << "says what to do";
+
+  PtxasReport other = parse_ptxas_report(kPtxasLog, "other_kernel");
+  EXPECT_EQ(other.registers, 40);
+  EXPECT_FALSE(other.spills());
+  EXPECT_EQ(summary(other), "40 registers, no spills");
+  EXPECT_TRUE(ptxas_warnings(other, "other").empty());
+
+  PtxasReport absent = parse_ptxas_report(kPtxasLog, "missing_kernel");
+  EXPECT_FALSE(absent.known());
+  EXPECT_EQ(summary(absent), "registers not reported");
+  EXPECT_FALSE(parse_ptxas_report("", "gemm_tile_0_kernel").known());
+}
+
+TEST(RuntimePtxasReport, PassesOnSerializedWgmmas) {
+  std::string log = std::string(kPtxasLog) +
+                    "ptxas info    : (C7515) Potential Performance Loss: wgmma.mma_async "
+                    "instructions are serialized due to the presence of Extern calls in the "
+                    "function 'other_kernel'.\n";
+  PtxasReport r = parse_ptxas_report(log, "other_kernel");
+  ASSERT_EQ(r.performance_notes.size(), 1u);
+  EXPECT_EQ(r.performance_notes[0].rfind("(C7515) Potential Performance Loss: wgmma", 0), 0u)
+      << r.performance_notes[0];
+  std::vector<std::string> w = ptxas_warnings(r, "other");
+  ASSERT_EQ(w.size(), 1u);
+  EXPECT_EQ(w[0].rfind("kernel 'other': ptxas: (C7515)", 0), 0u) << w[0];
 }
 
 TEST(RuntimeStorage, RoundTripsEachType) {
