@@ -531,6 +531,28 @@ private:
     return whole;
   }
 
+  // An srange's Loop event, its body's events made by `fill` with the loop variable in scope.
+  template <class Fill>
+  void seq_loop(const Stmt& s, const Instance* inst, Env& env, Events& out, const char* where,
+                Fill fill) {
+    if (s.names.size() != 1)
+      fail(s.loc, std::string("a sequential loop in a ") + where + " has one variable");
+    Event loop;
+    loop.kind = Event::Loop;
+    loop.id = out_.next_id++;
+    loop.loc = s.loc;
+    loop.var = s.names[0];
+    loop.extent = eval(*s.args[0], env).i;
+    loop.note = "srange in " + inst->name;
+    env.scopes.emplace_back();
+    Value v;
+    v.i = var(s.names[0]);
+    env.define(s.names[0], v);
+    fill(loop.body);
+    env.scopes.pop_back();
+    out.push_back(std::move(loop));
+  }
+
   void block_body(const std::vector<StmtPtr>& body, const Instance* inst, Env& env, Events& out) {
     for (const StmtPtr& s : body) {
       switch (s->kind) {
@@ -585,7 +607,7 @@ private:
             if (b->kind == Stmt::Let) {
               env.define(b->names[0], eval(*b->value, env));
             } else if (b->kind == Stmt::Launch) {
-              leaf_launch(*b, inst, env, out, s->names[0], static_cast<int>(n));
+              wg_launch(*b, inst, env, out, s->names[0], static_cast<int>(n));
             } else {
               fail(b->loc,
                    "a prange over warpgroups may only bind names and launch warpgroup leaves");
@@ -594,21 +616,8 @@ private:
           env.scopes.pop_back();
           break;
         }
-        if (s->names.size() != 1) fail(s->loc, "a sequential loop in a block has one variable");
-        Event loop;
-        loop.kind = Event::Loop;
-        loop.id = out_.next_id++;
-        loop.loc = s->loc;
-        loop.var = s->names[0];
-        loop.extent = eval(*s->args[0], env).i;
-        loop.note = "srange in " + inst->name;
-        env.scopes.emplace_back();
-        Value v;
-        v.i = var(s->names[0]);
-        env.define(s->names[0], v);
-        block_body(s->body, inst, env, loop.body);
-        env.scopes.pop_back();
-        out.push_back(std::move(loop));
+        seq_loop(*s, inst, env, out, "block",
+                 [&](Events& loop_body) { block_body(s->body, inst, env, loop_body); });
         break;
       }
       case Stmt::Launch: {
@@ -625,7 +634,7 @@ private:
           block_body(v->body, child, inner, out);
           for (Event& e : after) out.push_back(std::move(e));
         } else if (child->level == Level::Warpgroup) {
-          leaf_launch(*s, inst, env, out, "", 1);
+          wg_launch(*s, inst, env, out, "", 1);
         } else {
           fail(s->callee_loc,
                "instance '" + child->name + "' at " + level_name(child->level) +
@@ -682,16 +691,68 @@ private:
     }
   }
 
-  void leaf_launch(const Stmt& s, const Instance* parent, Env& env, Events& out,
-                   const std::string& wg_var, int wg_count) {
+  // A launch on the warpgroup(s) `wg_var` names (one, when empty): a leaf, or a warpgroup task
+  // that launches others, whose body is inlined here. Its loops become block loops around the
+  // leaves they launch: the warpgroups' iterations of a prange are independent, so a prange over
+  // a sequence is the sequence of pranges, and a prange over a loop the loop over pranges
+  // (gemm.grove's store_wg.pieces: the epilogue in column pieces).
+  void wg_launch(const Stmt& s, const Instance* parent, Env& env, Events& out,
+                 const std::string& wg_var, int wg_count) {
     const Instance* child = resolve(parent, s.callee, s.callee_loc);
     if (child->level != Level::Warpgroup)
-      fail(s.callee_loc, "a prange in a block launches '" + child->name + "' at " +
-                             level_name(child->level) +
-                             "; the lowering expects warpgroup leaves here");
+      fail(s.callee_loc,
+           "instance '" + parent->name + "' launches '" + child->name + "' at " +
+               level_name(child->level) +
+               " on a warpgroup; the lowering runs warpgroup leaves here",
+           "map it @ WARPGROUP");
     const VariantDecl* v = prog_.find_variant(child->task, child->variant);
-    if (!v->leaf)
-      fail(s.callee_loc, "warpgroup instance '" + child->name + "' must be a leaf to be lowered");
+    if (v->leaf) return leaf_launch(s, child, v, env, out, wg_var, wg_count);
+    Env inner;
+    Events after;
+    bind(s, child, env, inner, &out, &after, wg_var, wg_count);
+    wg_body(v->body, child, inner, out, wg_var, wg_count);
+    for (Event& e : after) out.push_back(std::move(e));
+  }
+
+  void wg_body(const std::vector<StmtPtr>& body, const Instance* inst, Env& env, Events& out,
+               const std::string& wg_var, int wg_count) {
+    for (const StmtPtr& s : body) {
+      switch (s->kind) {
+      case Stmt::Tunable:
+        tunables(*s, inst, env);
+        break;
+      case Stmt::Let:
+        env.define(s->names[0], eval(*s->value, env));
+        break;
+      case Stmt::Launch:
+        wg_launch(*s, inst, env, out, wg_var, wg_count);
+        break;
+      case Stmt::For: {
+        if (s->parallel)
+          fail(s->loc,
+               "a prange in warpgroup task '" + inst->name +
+                   "': the lowering gives a warpgroup's work to its 128 threads only in a leaf",
+               "loop with srange, or write the work as one leaf");
+        seq_loop(*s, inst, env, out, "warpgroup task", [&](Events& loop_body) {
+          wg_body(s->body, inst, env, loop_body, wg_var, wg_count);
+        });
+        break;
+      }
+      case Stmt::Local:
+        fail(s->loc,
+             "warpgroup task '" + inst->name + "' declares local '" + s->names[0] +
+                 "': the lowering places locals of blocks (SHARED, NONE) and of leaves "
+                 "(REGISTER, SHARED)",
+             "declare it in the block's variant (NONE keeps it in the warpgroups' registers) and "
+             "pass each warpgroup its part");
+      default:
+        fail(s->loc, "this statement cannot run in a warpgroup task");
+      }
+    }
+  }
+
+  void leaf_launch(const Stmt& s, const Instance* child, const VariantDecl* v, Env& env,
+                   Events& out, const std::string& wg_var, int wg_count) {
     Env inner;
     Events after;
     Event e;

@@ -651,6 +651,41 @@ TEST(Lowering, EpilogueOperandIsLoadedAfterTheMainLoop) {
   EXPECT_TRUE(staging_reuses);
 }
 
+// gemm.grove with the epilogue's piece loop written at block level instead (variant
+// gemm_tile.kloop_pieces, mapping block_pieces).
+std::string with_block_pieces(const std::string& gemm) {
+  return gemm + R"(
+variant gemm_tile.kloop_pieces inner {
+  tunable BK, WM, SN;
+  local acc: f32[TM, TN];
+  let accw = rows(acc, WM);
+  let Ak = cols(A, BK);
+  let Bk = rows(B, BK);
+  for w in prange(cdiv(TM, WM)) {
+    launch zero_wg(accw[w]);
+  }
+  for k in srange(cdiv(K, BK)) {
+    launch mma_block(acc, Ak[k], Bk[k]);
+  }
+  for c in srange(cdiv(TN, SN)) {
+    for w in prange(cdiv(TM, WM)) {
+      launch store_piece(tile(C, WM, SN)[w, c], tile(acc, WM, SN)[w, c]);
+    }
+  }
+}
+mapping block_pieces extends h100_epilogue_pieces {
+  instance block = gemm_tile.kloop_pieces @ BLOCK {
+    tunable BK = 64, WM = 64, SN = 64;
+    memory acc = NONE;
+    warp_specialize = true;
+    pipeline = 4;
+    persistent = true;
+    cluster = (2, 1);
+  }
+}
+)";
+}
+
 // The epilogue in column pieces of the register accumulator: the piece loop is unrolled (each
 // piece's registers named by constants: boxes at columns 0, 64, 128, 192), each piece stored by
 // TMA from one of two 16 KiB staging slots; a piece loop without a constant trip count is refused.
@@ -685,12 +720,45 @@ TEST(Lowering, EpiloguePiecesOfTheAccumulatorAreUnrolled) {
       EXPECT_EQ(b.slots, 2);
     }
   EXPECT_TRUE(staging);
-  // A piece loop whose trip count is not a constant.
-  std::string msg = lowering_error(
-      replace(text, "for c in srange(cdiv(TN, SN)) {", "for c in srange(cdiv(min(K, TN), SN)) {"),
-      {}, "h100_epilogue_pieces");
+  // A piece loop whose trip count is not a constant (written at block level, where K is seen).
+  std::string msg = lowering_error(replace(with_block_pieces(text),
+                                           "for c in srange(cdiv(TN, SN)) {\n    for w in",
+                                           "for c in srange(cdiv(min(K, TN), SN)) {\n    for w in"),
+                                   {}, "block_pieces");
   EXPECT_NE(msg.find("the loop over 'c' takes a different piece of a register tensor each "
                      "iteration"),
+            std::string::npos)
+      << msg;
+}
+
+// A warpgroup task that launches leaves (store_wg.pieces) is inlined on each warpgroup, its
+// srange becoming a block loop around the warpgroups' leaves: the same kernel as the loop written
+// at block level around a prange (the warpgroups' iterations are independent).
+TEST(Lowering, WarpgroupTasksThatLaunchAreInlined) {
+  const std::string text = with_block_pieces(read_example("gemm.grove"));
+  std::string in_warpgroup =
+      kir::to_text(lower_text(text, {}, "h100_epilogue_pieces").kernels.at(0));
+  std::string at_block = kir::to_text(lower_text(text, {}, "block_pieces").kernels.at(0));
+  EXPECT_EQ(in_warpgroup, at_block);
+}
+
+// What a warpgroup task that launches others cannot do when lowered: hold a local (blocks and
+// leaves do), or launch a task mapped at another level.
+TEST(LoweringErrors, WarpgroupTaskLocalsAndLevels) {
+  const std::string text = read_example("gemm.grove");
+  std::string msg = lowering_error(
+      replace(text, "variant store_wg.pieces inner {\n  tunable SN;\n",
+              "variant store_wg.pieces inner {\n  tunable SN;\n  local tmp: f32[WM, SN];\n"),
+      {}, "h100_epilogue_pieces");
+  EXPECT_NE(msg.find("warpgroup task 'wg_store' declares local 'tmp': the lowering places locals "
+                     "of blocks (SHARED, NONE) and of leaves (REGISTER, SHARED)"),
+            std::string::npos)
+      << msg;
+  msg = lowering_error(replace(text, "instance wg_piece = store_piece.cast @ WARPGROUP",
+                               "instance wg_piece = store_piece.cast @ THREAD"),
+                       {}, "h100_epilogue_pieces");
+  EXPECT_NE(msg.find("instance 'wg_store' launches 'wg_piece' at THREAD on a warpgroup; the "
+                     "lowering runs warpgroup leaves here"),
             std::string::npos)
       << msg;
 }
