@@ -42,6 +42,7 @@ CASES = [
     ("attention.grove", "h100_d128", "BH=1,S=200,D=128", "sm_scale=0.088"),
     ("attention.grove", "h100_d64", "BH=1,S=300,D=64", "sm_scale=0.125"),
     ("attention_causal.grove", "h100_d128_causal", "BH=1,S=300,D=128", "sm_scale=0.088"),
+    ("attention_causal.grove", "h100_d128_causal_persistent", "BH=2,S=700,D=128", "sm_scale=0.088"),
     ("attention_fp8.grove", "fp8_d128", "BH=1,S=200,D=128", "sm_scale=0.088"),
     ("attention_decode.grove", "decode_d128", "BH=1,SQ=2,SK=600,D=128", "sm_scale=0.088"),
 ]

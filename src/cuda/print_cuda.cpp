@@ -97,6 +97,7 @@ void Printer::check() {
     walk(r.body, [&](const Op& o) {
       if (o.kind == Op::Loop) check_name(o.var);
       for (const auto& let : o.lets) check_name(let.first);
+      for (const auto& c : o.carries) check_name(c.first);
     });
 }
 
@@ -441,6 +442,8 @@ void Printer::op(const Op& o) {
       w_->open("if (" + c_expr(o.extent) + " > 0)");
     } else {
       w_->comment("for " + o.var + " in 0.." + c_expr(o.extent) + note);
+      for (const auto& [name, value] : o.carries)
+        w_->line("int " + name + " = 0;  // grows by " + c_expr(value) + " every iteration");
       w_->open("for (int " + o.var + " = 0; " + o.var + " < " + c_expr(o.extent) + "; ++" + o.var +
                ")");
     }
@@ -456,6 +459,7 @@ void Printer::op(const Op& o) {
       if (!loop_leaves_writes_pending(o.body)) flush_writes();
       smem_written_.insert(before.begin(), before.end());
     }
+    for (const auto& [name, value] : o.carries) w_->line(name + " += " + c_expr(value) + ";");
     w_->close();
     return;
   case Op::MbarWait: {
@@ -647,7 +651,7 @@ std::string Printer::run() {
       for (size_t i = 0; i < k_.grid_vars.size(); ++i) s += (i ? ", " : "") + k_.grid_vars[i];
       return s;
     }() + "), the last one varying fastest");
-    w_->line(k_.last_tiles_first
+    w_->line(k_.last_tiles_first && !k_.tiles // (a tile loop reverses its tiles itself)
                  ? "  int block = static_cast<int>(gridDim.x - 1 - blockIdx.x);  // the last "
                    "tiles first"
                  : "  int block = blockIdx.x;");

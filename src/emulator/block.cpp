@@ -185,6 +185,8 @@ void Block::normalize(Agent& a) {
   while (!a.frames.empty()) {
     Frame& f = a.frames.back();
     if (f.pc >= f.body->size()) {
+      if (f.loop)
+        for (const auto& [name, step] : f.loop->carries) a.env[name] += kir::eval(*step, a.env);
       if (f.loop && ++f.iter < f.extent) {
         a.env[f.loop->var] = f.iter;
         bind_lets(*f.loop, a.env);
@@ -194,6 +196,7 @@ void Block::normalize(Agent& a) {
       if (f.loop) {
         a.env.erase(f.loop->var);
         for (const auto& let : f.loop->lets) a.env.erase(let.first);
+        for (const auto& c : f.loop->carries) a.env.erase(c.first);
       }
       a.frames.pop_back();
       if (!a.frames.empty()) a.frames.back().pc++;
@@ -207,6 +210,7 @@ void Block::normalize(Agent& a) {
       continue;
     }
     a.env[op.var] = 0;
+    for (const auto& c : op.carries) a.env[c.first] = 0;
     bind_lets(op, a.env);
     a.frames.push_back({&op.body, 0, &op, extent, 0});
   }

@@ -199,9 +199,8 @@ void check_mapping(const Program& prog, const MappingDecl& mp, Diagnostics& diag
                         "' runs at " + level_name(in.level),
                     "set it on the BLOCK instance");
     });
-    // Persistent blocks and clusters walk their tiles in bands (tile_band); an ordinary grid's
-    // blocks start in blockIdx order, which last_tiles_first reverses. (64-bit: the sides are
-    // checked for range only later.)
+    // Persistent blocks and clusters walk their tiles in bands (tile_band). (64-bit: the sides
+    // are checked for range only later.)
     const bool persistent = in.persistent && in.persistent->value;
     const bool clustered =
         in.cluster && int64_t{in.cluster->value.first} * in.cluster->value.second > 1;
@@ -210,14 +209,6 @@ void check_mapping(const Program& prog, const MappingDecl& mp, Diagnostics& diag
                   "tile_band orders the tiles persistent blocks walk, but instance '" + in.name +
                       "' is not persistent",
                   "set persistent = true (or a cluster), or drop tile_band");
-    if (in.last_tiles_first && in.last_tiles_first->value && in.level == Level::Block &&
-        (persistent || clustered))
-      diags.error(in.last_tiles_first->loc,
-                  "last_tiles_first orders the blocks of an ordinary grid, but instance '" +
-                      in.name + "' is " + (clustered ? "clustered" : "persistent"),
-                  "drop last_tiles_first (its blocks walk their tiles in tile_band's order), or "
-                  "set " +
-                      std::string(clustered ? "cluster = (1, 1)" : "persistent = false"));
     constexpr int64_t kMaxSmem =
         232448; // 227 KiB: the most dynamic shared memory one H100 block may use
     if (in.smem_bytes && (in.smem_bytes->value <= 0 || in.smem_bytes->value > kMaxSmem))

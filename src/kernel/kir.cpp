@@ -70,6 +70,7 @@ void substitute(Op& o, const std::string& name, const IExprP& value) {
   for (auto& [n, r] : o.tensors) sub_ref(r);
   for (auto& [n, s] : o.scalars) sub(s.int_value);
   for (auto& [n, e] : o.lets) sub(e);
+  for (auto& [n, e] : o.carries) sub(e);
   for (Op& x : o.body) substitute(x, name, value);
 }
 
@@ -216,6 +217,9 @@ void body_text(const Kernel& k, const Body& b, int indent, std::ostream& os) {
         os << std::string(static_cast<size_t>(indent + 2), ' ') << "let " << name << " = "
            << str(value) << "\n";
       body_text(k, op.body, indent + 2, os);
+      for (const auto& [name, value] : op.carries)
+        os << std::string(static_cast<size_t>(indent + 2), ' ') << name << " += " << str(value)
+           << "  (from 0)\n";
       continue;
     case Op::MbarArriveExpectTx:
       os << op_name(op.kind) << " " << k.barriers.at(static_cast<size_t>(op.barrier)).name << "["

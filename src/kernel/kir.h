@@ -174,6 +174,10 @@ struct Op {
   // Loop: names bound at the start of every iteration, in order (each may use the loop variable
   // and the names before it)
   std::vector<std::pair<std::string, IExprP>> lets;
+  // Loop: running sums, each 0 in the first iteration and grown after every iteration by its
+  // expression (evaluated where the iteration's lets are bound): a persistent tile loop counts
+  // the iterations its tiles' pipelined loops ran, where their trip counts differ by tile
+  std::vector<std::pair<std::string, IExprP>> carries;
   // Loop: its extent is at most 1 and nothing reads its variable. The CUDA printer writes an
   // `if`: as a loop of 0 or 1 iterations, ptxas keeps registers for a back edge, which the
   // FA3-sized d256 consumer lacks.
@@ -251,6 +255,10 @@ struct Kernel {
   std::vector<std::string> tile_vars;
   std::vector<IExprP> tile_grid;
   IExprP tiles;
+  // Persistent kernels whose pipelined loop runs a number of iterations that depends on the tile
+  // (causal attention): the name the ring slots and phases count this block's earlier tiles'
+  // iterations by, and the loop's trip count; the tile loop carries it (Op::carries).
+  std::vector<std::pair<std::string, IExprP>> tile_carries;
   int cluster_x = 1, cluster_y = 1; // as the mapping asks (`cluster` is what is generated)
   // The rings of the pipeline: the barrier the producer's loads complete (`full`), the one the
   // consumers release slots on (`empty`; -1 where nothing refills the ring) and the shared

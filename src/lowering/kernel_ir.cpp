@@ -241,7 +241,15 @@ void KernelIrEmitter::own_tiles(Body& body) {
 // the iterations of the tiles this block ran before plus the loop variable.
 IExprP KernelIrEmitter::count_of(const std::string& it) {
   if (!persistent_) return var(it);
-  return add(mul(var(kTileIter), loop_extent_.at(it)), var(it));
+  return add(iterations_before(it, loop_extent_.at(it)), var(it));
+}
+
+// The iterations loop `it` (of `extent` a tile) ran in this block's earlier tiles: the tiles
+// times the extent, or where the extent differs by tile, the sum the tile loop carries.
+IExprP KernelIrEmitter::iterations_before(const std::string& it, const IExprP& extent) const {
+  auto carried = tiles_before_.find(it);
+  if (carried != tiles_before_.end()) return var(carried->second);
+  return mul(var(kTileIter), extent);
 }
 
 Op KernelIrEmitter::op(Op::Kind kind, const Event* e) {
@@ -307,7 +315,8 @@ Ref KernelIrEmitter::ref(const View& v, const std::string& it) {
       // A staging tile's slot follows the parity of its loop's iterations (in a persistent
       // block, of all the iterations it ran; allocation made their count the same every tile).
       const Event& loop = *loops_.at(t.staging_loop);
-      IExprP n = persistent_ ? add(mul(var(kTileIter), loop.extent), var(loop.var)) : var(loop.var);
+      IExprP n = persistent_ ? add(iterations_before(loop.var, loop.extent), var(loop.var))
+                             : var(loop.var);
       r.slot = bin(IExpr::Mod, n, cst(2));
     }
     r.swizzle = k_.smem[static_cast<size_t>(r.index)].swizzle;

@@ -32,8 +32,10 @@ void KernelIrEmitter::check_alternate_tiles() {
                        "use a shallower pipeline so every buffer has its own space");
 }
 
-// A persistent kernel's rings count on from tile to tile, which needs the same number of
-// iterations in every tile, and pipelined loops at the top level of the block.
+// A persistent kernel's rings count on from tile to tile, which needs pipelined loops at the top
+// level of the block. Where a loop's trip count depends on the tile (causal attention), its rings
+// count the earlier tiles' iterations in a running sum the tile loop carries; the warpgroups of
+// ping-pong over tiles would each need the other's, so there it is refused.
 void KernelIrEmitter::check_persistent() {
   for (const Ring& ring : plan_.rings) {
     if (ring.loop < 0) continue;
@@ -47,16 +49,22 @@ void KernelIrEmitter::check_persistent() {
                            "' asks for a persistent grid, but its pipelined loop is nested "
                            "inside another loop",
                        "set persistent = false, or pipeline the outer loop");
-    for (const std::string& g : b_.grid_vars)
-      if (mentions(loop->extent, g))
+    loop_extent_[loop->var] = loop->extent;
+    for (const std::string& g : b_.grid_vars) {
+      if (!mentions(loop->extent, g)) continue;
+      if (b_.alternate_tiles)
         throw GroveError(at,
                          "instance '" + b_.block->name +
-                             "' asks for a persistent grid, but its pipelined loop '" + loop->var +
-                             "' runs " + to_string(*loop->extent) +
+                             "' takes alternate tiles per warpgroup (pingpong), but its pipelined "
+                             "loop '" +
+                             loop->var + "' runs " + to_string(*loop->extent) +
                              " iterations, which depends on the tile coordinate '" + g + "'",
-                         "set persistent = false (a persistent grid needs the same number of "
-                         "iterations in every tile)");
-    loop_extent_[loop->var] = loop->extent;
+                         "set pingpong = false: the warpgroups then share every tile");
+      if (!tiles_before_.count(loop->var)) {
+        tiles_before_[loop->var] = "grove_before_" + loop->var;
+        k_.tile_carries.push_back({tiles_before_[loop->var], loop->extent});
+      }
+    }
   }
 }
 

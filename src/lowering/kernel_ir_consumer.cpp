@@ -116,11 +116,11 @@ bool KernelIrEmitter::consumer(const Events& evs, Body& out, int loop_id, const 
         for (size_t r = 0; r < plan_.rings.size() && persistent_; ++r) {
           if (plan_.rings[r].loop != e.id) continue;
           int slots = plan_.rings[r].slots;
-          Op rel =
-              release(static_cast<int>(r), e,
-                      bin(IExpr::Mod, sub(add(mul(var(kTileIter), e.extent), e.extent), cst(1)),
-                          cst(slots)),
-                      "consumers release the last iteration's slot");
+          Op rel = release(static_cast<int>(r), e,
+                           bin(IExpr::Mod,
+                               sub(add(iterations_before(e.var, e.extent), e.extent), cst(1)),
+                               cst(slots)),
+                           "consumers release the last iteration's slot");
           int64_t at_least_one = 0;
           if (!is_const(e.extent, &at_least_one) || at_least_one < 1)
             rel.guard = bin(IExpr::Min, e.extent, cst(1));

@@ -27,6 +27,7 @@ private:
   // kernel_ir.cpp: buffers, barriers and the two roles; the refs, slots and phases every op uses.
   void own_tiles(Body& body);
   IExprP count_of(const std::string& it);
+  IExprP iterations_before(const std::string& it, const IExprP& extent) const;
   Op op(Op::Kind kind, const Event* e = nullptr);
   Op set_regs(int n);
   IExprP slot_of(int ring, const std::string& it);
@@ -79,7 +80,10 @@ private:
   bool defer_store_waits_ = false;            // wait for a store only before reuse and exit
   bool stored_ = false;                       // a consumer issued a TMA store
   std::map<std::string, IExprP> loop_extent_; // pipelined loop variable -> its extent
-  std::map<int, const Event*> loops_;         // loop event id -> the loop
+  // Pipelined loop variable -> the running count of its earlier tiles' iterations, where its
+  // extent differs by tile (Kernel::tile_carries).
+  std::map<std::string, std::string> tiles_before_;
+  std::map<int, const Event*> loops_; // loop event id -> the loop
   // The consumers' iteration of a loop whose staging tiles have a slot per parity: its stores
   // (TMA store groups) per iteration, and those issued so far in this one and of which tiles.
   struct StagingIteration {

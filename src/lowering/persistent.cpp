@@ -114,8 +114,12 @@ void loop_over_tiles(Kernel& k, const std::optional<Located<int64_t>>& band_opti
     step = var("grove_clusters");
   }
 
-  // The tile coordinates of iteration kTileIter, as lets of the tile loop.
-  lets.push_back({"grove_tile", add(first, mul(var(kTileIter), step))});
+  // The tile coordinates of iteration kTileIter, as lets of the tile loop. Under
+  // last_tiles_first the tiles go in reverse order, so the last ones (in causal attention, the
+  // query tiles that read the most keys) start first and the short ones fill the tail.
+  IExprP index = add(first, mul(var(kTileIter), step));
+  if (k.last_tiles_first) index = sub(sub(tiles, cst(1)), index);
+  lets.push_back({"grove_tile", index});
   const bool bands = n >= 2 && banded(k, k.grid_vars[n - 2], k.grid_vars[n - 1]);
   if (band_option && !bands)
     throw GroveError(band_option->loc,
@@ -170,6 +174,7 @@ void loop_over_tiles(Kernel& k, const std::optional<Located<int64_t>>& band_opti
                             bin(IExpr::Div, var("grove_ctas"), cst(c)))
                       : bin(IExpr::CeilDiv, sub(tiles, first), step);
     loop.lets = lets;
+    loop.carries = k.tile_carries;
     loop.note = clustered ? "the tile groups of this cluster: grove_cluster, grove_cluster + "
                             "grove_clusters, ..."
                           : "the tiles of this block: grove_cta, grove_cta + grove_ctas, ...";

@@ -299,6 +299,12 @@ inline std::vector<Case> example_cases() {
        "h100_d64_causal",
        {{"BH", 1}, {"S", 190}, {"D", 64}},
        {{"sm_scale", 0.125}}},
+      // Persistent: 6 query tiles of 1 to 6 key tiles over a few blocks (the emulator's 1 to 4,
+      // the stand-in's 4), a ragged last one.
+      {"attention_causal.grove",
+       "h100_d128_causal_persistent",
+       {{"BH", 1}, {"S", 700}, {"D", 128}},
+       {{"sm_scale", 0.088}}},
       // Head dimension 256 (64- and, causal, 80-row K/V tiles), a ragged last one.
       {"attention.grove", "h100_d256", {{"BH", 1}, {"S", 200}, {"D", 256}}, {{"sm_scale", 0.0625}}},
       {"attention_causal.grove",

@@ -1,8 +1,10 @@
 // Persistent kernels: each role loops over its tiles, the tile order covers every tile once (in
 // bands of rows where the two tile coordinates pick different operands), rings count on across
-// tiles, and what a persistent grid cannot honour is refused with the reason.
+// tiles (by a running sum where a tile's trip count depends on it), and what a persistent grid
+// cannot honour is refused with the reason.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <set>
 
 #include "lowering/passes.h"
@@ -328,12 +330,61 @@ TEST(Persistent, ClustersAlongBothCoordinatesNeedTwoTileCoordinates) {
       << msg;
 }
 
-TEST(Persistent, TileDependentTripCountsAreRefused) {
-  // Causal attention: a query tile walks only the key tiles up to the diagonal.
-  std::string text = replace(read_example("attention_causal.grove"),
-                             "    last_tiles_first = true;\n", "    persistent = true;\n");
-  std::string msg = lowering_error(text, {{"D", 128}});
-  EXPECT_NE(msg.find("asks for a persistent grid, but its pipelined loop"), std::string::npos)
+// Causal attention: a query tile walks the key tiles up to the diagonal only, so its K/V loop's
+// trip count depends on the tile. Each role's tile loop carries the iterations its block ran so
+// far, which the rings' slots and phases count from; last_tiles_first walks the tiles longest
+// first. Every tile is visited once, and the running sum is the sum of the tiles before.
+TEST(Persistent, TileDependentTripCountsAreCountedPerBlock) {
+  auto c = compile_file(example("attention_causal.grove"));
+  ASSERT_EQ(c->errors, "");
+  lower::LowerOptions lo;
+  lo.sizes = {{"D", 128}};
+  lower::Lowered l =
+      lower::lower_mapping(c->prog, *c->prog.find_mapping("h100_d128_causal_persistent"), lo);
+  const kir::Kernel& k = l.kernels.at(0);
+  ASSERT_EQ(k.tile_carries.size(), 1u);
+  EXPECT_EQ(k.tile_carries[0].first, "grove_before_j");
+  EXPECT_TRUE(kir::mentions(k.tile_carries[0].second, "i"));
+  for (const kir::Role& r : k.roles) {
+    ASSERT_EQ(tile_loop(r).carries.size(), 1u) << r.name;
+    EXPECT_EQ(tile_loop(r).carries[0].first, "grove_before_j");
+  }
+  bool counted = false;
+  std::function<void(const kir::Body&)> walk = [&](const kir::Body& body) {
+    for (const kir::Op& o : body) {
+      walk(o.body);
+      if (o.kind == kir::Op::MbarWait && o.slot && kir::mentions(o.slot, "grove_before_j"))
+        counted = true;
+    }
+  };
+  walk(k.roles.at(1).body);
+  EXPECT_TRUE(counted) << kir::to_text(k);
+  // BH = 2, S = 700: 12 tiles (b, i) over 5 blocks, each once, in reverse grid order: block 0
+  // starts with the last (b = 1, i = 5: the query tile with the most keys).
+  std::map<std::string, int64_t> env = {{"BH", 2}, {"S", 700}, {"D", 128}};
+  std::set<std::vector<int64_t>> seen;
+  const auto blocks = visits(k, env, 5);
+  EXPECT_EQ(blocks.at(0).at(0), (std::vector<int64_t>{1, 5}));
+  for (const auto& block : blocks)
+    for (size_t t = 0; t < block.size(); ++t) {
+      EXPECT_TRUE(seen.insert(block[t]).second);
+      if (t > 0) {
+        EXPECT_LT(block[t][0] * 6 + block[t][1], block[t - 1][0] * 6 + block[t - 1][1]);
+      }
+    }
+  EXPECT_EQ(seen.size(), 12u);
+  // The warpgroups of ping-pong over tiles would each need the other's count: refused.
+  std::string text = read_example("attention_causal.grove") + R"(
+mapping alternate extends h100_d128_causal_persistent {
+  instance host {
+    tunable BQ = 64;
+  }
+}
+)";
+  std::string msg = lowering_error(text, {{"D", 128}}, "alternate");
+  EXPECT_NE(msg.find("takes alternate tiles per warpgroup (pingpong), but its pipelined loop 'j' "
+                     "runs"),
+            std::string::npos)
       << msg;
   EXPECT_NE(msg.find("which depends on the tile coordinate 'i'"), std::string::npos) << msg;
 }
