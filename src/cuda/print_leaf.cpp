@@ -186,6 +186,7 @@ struct LeafPrinter {
   const Kernel& k;
   const Op& op;
   const std::map<std::string, std::string>* preloaded = nullptr;
+  const std::map<std::string, int64_t>* fixed = nullptr; // index names printed as these values
 
   CVal print(const Expr& e, Elem& el) {
     switch (e.kind) {
@@ -196,6 +197,9 @@ struct LeafPrinter {
     case Expr::Inf:
       return {"grove::inf()", false};
     case Expr::Name: {
+      if (fixed)
+        if (auto f = fixed->find(e.name); f != fixed->end())
+          return {std::to_string(f->second), true};
       if (e.name == el.row || e.name == el.col) {
         if (el.used) el.used->insert(leaf_name(e.name));
         return {leaf_name(e.name), true};
@@ -275,6 +279,78 @@ struct LeafPrinter {
     unsupported(e.loc, "unsupported expression in a compute op");
   }
 };
+
+// ---------------------------------------------------------------------------------------------
+// Whole-box tests. A statement `T[...] = select(test, a, b)` whose test is a conjunction of
+// comparisons affine in the statement's indices runs as `if (test holds on the whole box) T = a;
+// else T = select(...)`: the box-wide test is each comparison at the corner of the box where it
+// is tightest, one warp-uniform branch instead of a test per element. Attention's masks: every
+// key tile but the diagonal one and the ragged last one takes the unmasked path, as
+// FlashAttention splits its masked iterations off.
+
+// Adds sign times e's coefficient of each index name (in `extent`) to `coef`; false unless e is
+// an integer expression affine in them (literals, int scalars, +, -, and * by a literal).
+bool affine(const Expr& e, const Op& op, const std::map<std::string, int64_t>& extent, int64_t sign,
+            std::map<std::string, int64_t>& coef) {
+  switch (e.kind) {
+  case Expr::Int:
+    return true;
+  case Expr::Name: {
+    if (extent.count(e.name)) {
+      coef[e.name] += sign;
+      return true;
+    }
+    auto it = op.scalars.find(e.name);
+    return it != op.scalars.end() && it->second.int_value != nullptr;
+  }
+  case Expr::Unary:
+    return e.op == "-" && affine(*e.args[0], op, extent, -sign, coef);
+  case Expr::Binary:
+    if (e.op == "+" || e.op == "-")
+      return affine(*e.args[0], op, extent, sign, coef) &&
+             affine(*e.args[1], op, extent, e.op == "+" ? sign : -sign, coef);
+    if (e.op == "*")
+      for (int lit = 0; lit < 2; ++lit)
+        if (e.args[static_cast<size_t>(lit)]->kind == Expr::Int)
+          return affine(*e.args[static_cast<size_t>(1 - lit)], op, extent,
+                        sign * e.args[static_cast<size_t>(lit)]->ival, coef);
+    return false;
+  default:
+    return false;
+  }
+}
+
+// C text that is true where `test` holds on every element of the box (index names -> extents),
+// or "" where the test is not a conjunction of affine comparisons or names no index.
+std::string whole_box_test(const Expr& test, LeafPrinter& lp,
+                           const std::map<std::string, int64_t>& extent) {
+  if (test.kind != Expr::Binary) return "";
+  if (test.op == "&&") {
+    std::string a = whole_box_test(*test.args[0], lp, extent);
+    std::string b = whole_box_test(*test.args[1], lp, extent);
+    return a.empty() || b.empty() ? "" : "(" + a + " && " + b + ")";
+  }
+  const bool below = test.op == "<" || test.op == "<="; // holds where lhs - rhs is small
+  if (!below && test.op != ">" && test.op != ">=") return "";
+  std::map<std::string, int64_t> coef; // of lhs - rhs
+  if (!affine(*test.args[0], lp.op, extent, 1, coef) ||
+      !affine(*test.args[1], lp.op, extent, -1, coef))
+    return "";
+  // The corner where lhs - rhs is largest (for < and <=) or smallest (for > and >=).
+  std::map<std::string, int64_t> corner;
+  bool indexed = false;
+  for (const auto& [v, n] : extent) {
+    const int64_t c = coef.count(v) ? coef.at(v) : 0;
+    indexed = indexed || c != 0;
+    corner[v] = (c > 0) == below && c != 0 ? n - 1 : 0;
+  }
+  if (!indexed) return "";
+  Elem el;
+  lp.fixed = &corner;
+  std::string text = lp.print(test, el).code;
+  lp.fixed = nullptr;
+  return text;
+}
 
 void collect_reductions(const Expr& e, std::vector<const Expr*>& out) {
   if (e.kind == Expr::Reduce) {
@@ -623,7 +699,27 @@ void emit_compute(CodeWriter& w, const Kernel& k, const Op& op, const RoleCtx& c
     collect_reductions(*s->value, st.reductions);
     const Expr* value = s->value.get();
     st.value = [&lp, value](Elem& el) { return as_float(lp.print(*value, el)); };
+    std::string whole;
+    if (value->kind == Expr::Call && value->name == "select" && value->args.size() == 3 &&
+        st.reductions.empty()) {
+      std::map<std::string, int64_t> extent;
+      for (size_t i = 0; i < s->indices.size() && i < it->second.shape.size(); ++i)
+        extent[s->indices[i]] = it->second.shape[i];
+      whole = whole_box_test(*value->args[0], lp, extent);
+    }
+    if (whole.empty()) {
+      emit_statement(w, k, op, st, &lp);
+      continue;
+    }
+    w.open("if (" + whole + ")"); // the test holds on the whole box: no test per element
+    const Expr* taken = value->args[1].get();
+    Statement unmasked = st;
+    unmasked.value = [&lp, taken](Elem& el) { return as_float(lp.print(*taken, el)); };
+    emit_statement(w, k, op, unmasked, &lp);
+    w.close();
+    w.open("else");
     emit_statement(w, k, op, st, &lp);
+    w.close();
   }
   w.close();
 }

@@ -635,6 +635,49 @@ TEST(CudaBackend, LastTilesFirstReversesTheBlockOrder) {
             std::string::npos);
 }
 
+// Persistent blocks walk their tiles in reverse order instead (block 0 starts with the last).
+TEST(CudaBackend, LastTilesFirstReversesAPersistentTileLoop) {
+  std::string cu =
+      printed_example("attention_causal.grove", "h100_d128_causal_persistent", {{"D", 128}});
+  EXPECT_NE(cu.find("  int block = blockIdx.x;\n"), std::string::npos) << cu;
+  EXPECT_NE(cu.find("const int grove_tile = ((BH * grove::cdiv(S, 128)) - 1) - (grove_cta + "
+                    "(grove_tile_iter * grove_ctas));"),
+            std::string::npos)
+      << cu;
+  // The K/V rings count from the iterations of the block's earlier tiles, a running sum.
+  EXPECT_NE(cu.find("int grove_before_j = 0;"), std::string::npos) << cu;
+  EXPECT_NE(cu.find("grove_before_j += grove::cdiv(grove::imin(S, (i * 128) + 128), 128);"),
+            std::string::npos)
+      << cu;
+}
+
+// A select whose test is affine in the statement's indices is tested once for the whole box, at
+// its tightest corner: the unmasked path computes without a test per element; the masked one
+// (the diagonal and the ragged last key tile) keeps it.
+TEST(CudaBackend, MaskTestedOnceForTheWholeBox) {
+  std::string cu = printed_example("attention.grove", "h100_d128", {{"D", 128}});
+  EXPECT_NE(cu.find("if (((leaf_k0 + 127) < leaf_SK)) {"), std::string::npos) << cu;
+  EXPECT_NE(cu.find("v[e] = (((leaf_k0 + leaf_c) < leaf_SK) ? "), std::string::npos) << cu;
+  cu = printed_example("attention_causal.grove", "h100_d128_causal", {{"D", 128}});
+  EXPECT_NE(cu.find("if ((((leaf_k0 + 127) <= (leaf_q0 + 0)) && ((leaf_k0 + 127) < leaf_SK))) {"),
+            std::string::npos)
+      << cu;
+  // >= is tightest at the other corner; a test that reads the tensor has no whole-box form.
+  const std::string text = test::read_text(test::example("attention_causal.grove"));
+  const std::string mask = "select(k0 + c <= q0 + r && k0 + c < SK,";
+  ASSERT_NE(text.find(mask), std::string::npos);
+  std::string flipped = text;
+  flipped.replace(flipped.find(mask), mask.size(), "select(q0 + r >= k0 + c && SK > k0 + c,");
+  cu = printed_example("attention_causal.grove", "h100_d128_causal", {{"D", 128}}, flipped);
+  EXPECT_NE(cu.find("if ((((leaf_q0 + 0) >= (leaf_k0 + 127)) && (leaf_SK > (leaf_k0 + 127)))) {"),
+            std::string::npos)
+      << cu;
+  std::string by_value = text;
+  by_value.replace(by_value.find(mask), mask.size(), "select(Sc[r, c] > 0.0 && k0 + c < SK,");
+  cu = printed_example("attention_causal.grove", "h100_d128_causal", {{"D", 128}}, by_value);
+  EXPECT_EQ(cu.find("if ((("), std::string::npos) << cu;
+}
+
 // A loop of at most one iteration (the overlap pass's wrapper where the key loop may run none)
 // prints as an `if`: as a loop, ptxas spills the d256 prefill consumer (see the cases below).
 TEST(CudaBackend, LoopOfAtMostOneIterationPrintsAsAnIf) {
