@@ -10,6 +10,7 @@
 #include "cuda/print_cuda.h"
 #include "emulator/emulator.h"
 #include "lowering/pipeline.h"
+#include "runtime/compile.h"
 #include "runtime/run.h"
 #include "taskir/interpreter.h"
 
@@ -354,6 +355,22 @@ std::string Program::cuda(const std::string& mapping,
     std::string text;
     for (const kir::Kernel& k : lowered.kernels) text += grove::cuda::print_cuda(k);
     return text;
+  });
+}
+
+std::vector<KernelResources> Program::resources(const std::string& mapping,
+                                                const std::map<std::string, int64_t>& sizes) const {
+  const MappingDecl& m = mapping_of(*l_, mapping);
+  return reported(*l_, [&] {
+    lower::LowerOptions lo;
+    lo.sizes = sizes;
+    std::vector<KernelResources> out;
+    for (const kir::Kernel& k : lower::lower_mapping(l_->prog, m, lo).kernels) {
+      const runtime::PtxasReport r = runtime::compile(k).ptxas;
+      out.push_back({k.name, r.registers, r.spill_store_bytes, r.spill_load_bytes, r.stack_bytes,
+                     r.performance_notes});
+    }
+    return out;
   });
 }
 

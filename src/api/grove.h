@@ -90,6 +90,14 @@ struct RunReport {
   std::string summary;                  // one line: what ran, where, how long
 };
 
+// What ptxas reported of one compiled kernel (NVRTC with -v), per thread.
+struct KernelResources {
+  std::string kernel;
+  int registers = -1; // at launch (setmaxnreg moves them later); -1: not reported
+  int spill_store_bytes = 0, spill_load_bytes = 0, stack_bytes = 0;
+  std::vector<std::string> notes; // "Potential Performance Loss" notes (wgmmas serialized)
+};
+
 struct TensorParam {
   std::string name;
   std::string elem;              // "f16", "bf16", "f32"
@@ -145,6 +153,11 @@ public:
   // take every size as a parameter).
   std::string cuda(const std::string& mapping = "",
                    const std::map<std::string, int64_t>& sizes = {}) const;
+  // Compiles the mapping's kernels as `grove bench` times them (NVRTC, through the on-disk cache;
+  // no GPU needed) with these sizes fixed, and returns what ptxas reported of each: registers
+  // and spills, to weed out mappings before timing them. Throws Error without NVRTC.
+  std::vector<KernelResources> resources(const std::string& mapping = "",
+                                         const std::map<std::string, int64_t>& sizes = {}) const;
 
 private:
   struct Launches; // what launch() keeps: lowered mappings, open GPUs, loaded kernels

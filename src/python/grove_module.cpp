@@ -252,6 +252,20 @@ PYBIND11_MODULE(grove, m) {
       .def_readonly("name", &ScalarParam::name)
       .def_readonly("is_int", &ScalarParam::is_int)
       .def_readonly("default", &ScalarParam::default_value);
+  py::class_<KernelResources>(m, "KernelResources",
+                              "What ptxas reported of one compiled kernel, per thread.")
+      .def_readonly("kernel", &KernelResources::kernel)
+      .def_readonly("registers", &KernelResources::registers)
+      .def_readonly("spill_store_bytes", &KernelResources::spill_store_bytes)
+      .def_readonly("spill_load_bytes", &KernelResources::spill_load_bytes)
+      .def_readonly("stack_bytes", &KernelResources::stack_bytes)
+      .def_readonly("notes", &KernelResources::notes)
+      .def("__repr__", [](const KernelResources& r) {
+        return r.kernel + ": " + std::to_string(r.registers) + " registers, " +
+               std::to_string(r.spill_store_bytes) + " bytes spill stores, " +
+               std::to_string(r.spill_load_bytes) + " bytes spill loads";
+      });
+
   py::class_<Signature>(m, "Signature")
       .def_readonly("task", &Signature::task)
       .def_readonly("tensors", &Signature::tensors)
@@ -301,7 +315,19 @@ PYBIND11_MODULE(grove, m) {
             return p.cuda(mapping, s);
           },
           py::arg("mapping") = "",
-          "The CUDA C++ the mapping prints, with the sizes given as keywords fixed.");
+          "The CUDA C++ the mapping prints, with the sizes given as keywords fixed.")
+      .def(
+          "resources",
+          [](const Program& p, const std::string& mapping, const py::kwargs& sizes) {
+            std::map<std::string, int64_t> s;
+            for (auto [k, v] : sizes) s[py::str(k)] = v.cast<int64_t>();
+            py::gil_scoped_release unlocked; // NVRTC takes a while
+            return p.resources(mapping, s);
+          },
+          py::arg("mapping") = "",
+          "Compiles the mapping's kernels with NVRTC (no GPU needed; cached), sizes given as "
+          "keywords fixed, and returns what ptxas reported of each (KernelResources: registers, "
+          "spill bytes, performance notes).");
 
   using Types = std::map<std::string, std::string>;
   m.def("load", &Program::load, py::arg("path"), py::arg("types") = Types{},

@@ -2,10 +2,14 @@
 // computed here on fresh random inputs, sizes bound from shapes, and the errors a caller meets.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
 #include <random>
 
 #include "api_test_util.h"
+#include "runtime/nvrtc.h"
 
 namespace grove::api {
 namespace {
@@ -204,6 +208,37 @@ TEST(Api, SignatureAndCuda) {
   std::string cu = p.cuda("h100_d128", {{"D", 128}});
   EXPECT_NE(cu.find("__global__"), std::string::npos);
   EXPECT_NE(cu.find("#include \"grove_sm90.cuh\""), std::string::npos);
+}
+
+// What ptxas reports of each kernel, without a GPU (NVRTC): the GEMM's fits its registers; head
+// dimension 256 causal attention on persistent blocks does not (its tile loop's running count
+// costs the registers d256 lacks), which a mapping search can see before timing anything.
+TEST(Api, ResourcesReportRegistersAndSpills) {
+  if (!runtime::Nvrtc::find()) GTEST_SKIP() << "no NVRTC";
+  namespace fs = std::filesystem;
+  const fs::path cache =
+      fs::temp_directory_path() / ("grove-api-resources-" + std::to_string(getpid()));
+  setenv("GROVE_CACHE_DIR", cache.c_str(), 1); // cold compiles, not the user's cache
+  Program gemm = Program::load(example("gemm.grove"));
+  std::vector<KernelResources> r = gemm.resources("h100", {{"M", 512}, {"N", 512}, {"K", 256}});
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].kernel, "gemm_tile_0");
+  EXPECT_EQ(r[0].registers, 168);
+  EXPECT_EQ(r[0].spill_store_bytes, 0);
+  EXPECT_EQ(r[0].spill_load_bytes, 0);
+  EXPECT_TRUE(r[0].notes.empty());
+  Program attn = Program::from_source("import \"" + example("attention_causal.grove") + R"(";
+mapping d256_persistent extends h100_d256_causal {
+  instance block {
+    persistent = true;
+  }
+}
+)");
+  r = attn.resources("d256_persistent", {{"D", 256}});
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_GT(r[0].spill_store_bytes, 0) << r[0].registers;
+  unsetenv("GROVE_CACHE_DIR");
+  fs::remove_all(cache);
 }
 
 // Type arguments: attention in bf16 from the same file (its `type T = f16;`), computed in bf16

@@ -5,6 +5,7 @@ import array
 import math
 import os
 import random
+import tempfile
 import unittest
 
 import grove
@@ -104,6 +105,23 @@ class Gemm(unittest.TestCase):
     def test_cuda(self):
         text = self.p.cuda("h100", M=512, N=512)
         self.assertIn("__global__", text)
+
+    def test_resources(self):
+        old = os.environ.get("GROVE_CACHE_DIR")
+        with tempfile.TemporaryDirectory() as cache:
+            os.environ["GROVE_CACHE_DIR"] = cache  # a cold compile, not the user's cache
+            try:
+                (r,) = self.p.resources("h100", M=512, N=512, K=256)
+            except grove.GroveError as e:
+                self.assertIn("NVRTC", str(e))
+                self.skipTest("no NVRTC")
+            finally:
+                if old is None:
+                    del os.environ["GROVE_CACHE_DIR"]
+                else:
+                    os.environ["GROVE_CACHE_DIR"] = old
+        self.assertEqual((r.kernel, r.registers, r.spill_store_bytes), ("gemm_tile_0", 168, 0))
+        self.assertEqual(r.notes, [])
 
 
 class ReadWrite(unittest.TestCase):
