@@ -610,7 +610,7 @@ private:
               wg_launch(*b, inst, env, out, s->names[0], static_cast<int>(n));
             } else {
               fail(b->loc,
-                   "a prange over warpgroups may only bind names and launch warpgroup leaves");
+                   "a prange over warpgroups may only bind names and launch warpgroup tasks");
             }
           }
           env.scopes.pop_back();

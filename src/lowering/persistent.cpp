@@ -81,10 +81,11 @@ bool banded(const Kernel& k, const std::string& row, const std::string& col) {
 } // namespace
 
 void loop_over_tiles(Kernel& k, const std::optional<Located<int64_t>>& band_option) {
-  const std::vector<std::string> ours = {
+  std::vector<std::string> ours = {
       "grove_cta",       "grove_ctas",  "grove_tile", "grove_rc",      "grove_band",
       "grove_in_band",   "grove_outer", "grove_rank", "grove_cluster", "grove_clusters",
       "grove_band_rows", "grove_turn",  kTileIter};
+  for (const auto& [name, step] : k.tile_carries) ours.push_back(name);
   check_free(k, ours);
   const size_t n = k.grid.size();
   const int c = k.cluster;
