@@ -85,11 +85,20 @@ struct Block {
   u32 live = 0; // threads not exited
 };
 
+// An mbarrier wait of a warp that not every lane has passed: the barrier and parity, the count
+// of completed phases that passes it, and the lanes still to pass.
+struct WarpWait {
+  u32 bar = 0, parity = 0;
+  u64 target = 0;
+  u32 left = 32;
+};
+
 struct Warp {
   bool stalled = false; // skipped this round
   u32 arrived = 0;
   u64 gen = 0;
   unsigned char buf[2][32][64];
+  std::map<u64, WarpWait> waits; // by the wait's number in each lane's sequence of waits
 };
 
 // Tensor maps: what cuTensorMapEncodeTiled was given, in the 128 bytes of a CUtensorMap.
@@ -125,6 +134,7 @@ struct Fiber {
   bool done = false;
   std::string waiting;                   // what it waits for, for a deadlock report
   void* fake_stack = nullptr;            // AddressSanitizer's, while switched away
+  u64 mbar_waits = 0;                    // mbarrier waits begun
   u64 wgmmas = 0;                        // wgmma instructions issued
   std::deque<u64> wgmma_groups;          // committed groups not waited for: their ends
   std::vector<Store> open_group;         // TMA stores since the last commit
@@ -553,18 +563,34 @@ void mbar_complete_tx(u32 bar, int cta, u32 bytes) {
 }
 
 void mbar_wait(u32 bar, u32 parity) {
+  // The lanes of a warp wait on an mbarrier together on the hardware (converged: the generated
+  // code has every lane of a warp wait and one elected lane issue), so they all see the phase
+  // complete. Here each lane runs on its own: a lane that looked late, after the barrier had
+  // completed the phase and come round to the same parity again, would wait forever (a deadlock
+  // the hardware cannot have). So the first lane of the warp to reach its n-th wait fixes how many
+  // completed phases pass it, and every lane's n-th wait passes from then on.
+  Fiber& f = self();
   Mbar& m = mbar(bar, -1);
-  if (m.phases % 2 != parity) {
-    // The lanes of a warp wait on an mbarrier together on the hardware (converged); here each
-    // runs on its own, so a lane that finds the phase complete lets the others have their turn
-    // before it goes on: no lane gets a ring's length ahead of its warp, where a lagging lane
-    // would see the parity come round again and wait forever.
+  auto [it, first] = f.warp->waits.try_emplace(f.mbar_waits++);
+  WarpWait& w = it->second;
+  if (first) {
+    w.bar = bar;
+    w.parity = parity;
+    w.target = m.phases % 2 != parity ? m.phases : m.phases + 1;
+  } else if (w.bar != bar || w.parity != parity) {
+    fail("the lanes of a warp wait on different mbarriers (shared address " +
+         std::to_string(w.bar) + " parity " + std::to_string(w.parity) + ", and " +
+         std::to_string(bar) + " parity " + std::to_string(parity) + ")");
+  }
+  if (m.phases >= w.target) {
+    // A lane that finds the phase complete lets the others have their turn before it goes on.
     ++g->progress;
     yield();
-    return;
+  } else {
+    wait_until([&] { return m.phases >= w.target; },
+               "mbarrier at " + std::to_string(bar) + ", parity " + std::to_string(parity));
   }
-  wait_until([&] { return m.phases % 2 != parity; },
-             "mbarrier at " + std::to_string(bar) + ", parity " + std::to_string(parity));
+  if (--w.left == 0) f.warp->waits.erase(it);
 }
 
 void warp_exchange(const void* in, size_t bytes, void* out) {
