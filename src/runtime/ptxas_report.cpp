@@ -1,25 +1,25 @@
 #include "runtime/ptxas_report.h"
 
-#include <regex>
+#include <cstdio>
 #include <sstream>
 
 namespace grove::runtime {
 
+// The log's lines are fixed text around numbers (read with sscanf: std::regex draws GCC 12's
+// -Wmaybe-uninitialized in the sanitizer build).
 PtxasReport parse_ptxas_report(const std::string& log, const std::string& symbol) {
   PtxasReport r;
   // Lines about one entry function follow its "Compiling entry function 'NAME'" line, up to the
   // next such line.
-  static const std::regex entry_re(R"(Compiling entry function '([^']+)')");
-  static const std::regex frame_re(
-      R"((\d+) bytes stack frame, (\d+) bytes spill stores, (\d+) bytes spill loads)");
-  static const std::regex regs_re(R"(Used (\d+) registers)");
+  const std::string entry = "Compiling entry function '";
   std::istringstream in(log);
   std::string line;
   bool mine = false;
-  std::smatch m;
   while (std::getline(in, line)) {
-    if (std::regex_search(line, m, entry_re)) {
-      mine = m[1] == symbol;
+    if (size_t at = line.find(entry); at != std::string::npos) {
+      const size_t from = at + entry.size();
+      mine = line.compare(from, symbol.size(), symbol) == 0 && line.size() > from + symbol.size() &&
+             line[from + symbol.size()] == '\'';
       continue;
     }
     // Performance notes may come before the entry line (ptxas reports them per function as it
@@ -30,12 +30,20 @@ PtxasReport parse_ptxas_report(const std::string& log, const std::string& symbol
       continue;
     }
     if (!mine) continue;
-    if (std::regex_search(line, m, frame_re)) {
-      r.stack_bytes = std::stoi(m[1]);
-      r.spill_store_bytes = std::stoi(m[2]);
-      r.spill_load_bytes = std::stoi(m[3]);
-    } else if (std::regex_search(line, m, regs_re)) {
-      r.registers = std::stoi(m[1]);
+    const size_t digit = line.find_first_of("0123456789");
+    if (digit == std::string::npos) continue;
+    int a = 0, b = 0, c = 0;
+    if (line.find("bytes stack frame") != std::string::npos &&
+        std::sscanf(line.c_str() + digit,
+                    "%d bytes stack frame, %d bytes spill stores, %d bytes spill loads", &a, &b,
+                    &c) == 3) {
+      r.stack_bytes = a;
+      r.spill_store_bytes = b;
+      r.spill_load_bytes = c;
+    } else if (size_t used = line.find("Used ");
+               used != std::string::npos &&
+               std::sscanf(line.c_str() + used, "Used %d registers", &a) == 1) {
+      r.registers = a;
     }
   }
   return r;
