@@ -75,6 +75,16 @@ int cmd_build(const CliOptions& o, std::ostream& out, std::ostream& err) {
 
 namespace grove {
 
+namespace {
+
+// What ptxas said of kernel `name` that a kernel author should hear: spills, serialized wgmmas.
+void warn_of(const runtime::PtxasReport& r, const std::string& name, std::ostream& err) {
+  for (const std::string& w : runtime::ptxas_warnings(r, name))
+    err << "grove: warning: " << w << "\n";
+}
+
+} // namespace
+
 int cmd_bench(const CliOptions& o, std::ostream& out, std::ostream& err) {
   auto l = load(o.file, err, o.types);
   if (!l) return 1;
@@ -110,11 +120,8 @@ int cmd_bench(const CliOptions& o, std::ostream& out, std::ostream& err) {
           << " GB/s (every entry tensor read or written once)";
     out << "\n";
     for (const runtime::KernelRun& k : rep.kernels) {
-      out << "  " << k.name << ": " << k.plan.blocks << " blocks x " << k.plan.threads
-          << " threads, " << k.plan.smem_bytes << " B shared, " << runtime::summary(k.cubin.ptxas)
-          << "\n";
-      for (const std::string& w : runtime::ptxas_warnings(k.cubin.ptxas, k.name))
-        err << "grove: warning: " << w << "\n";
+      out << "  " << runtime::describe(k) << "\n";
+      warn_of(k.cubin.ptxas, k.name, err);
     }
     out << "  inputs: " << rep.copies << " set(s) of " << fmt("%.1f", rep.set_bytes / 1048576.0)
         << " MiB cycled through, so operands come from memory rather than a warm L2\n";
@@ -140,9 +147,7 @@ int cmd_compile(const CliOptions& o, std::ostream& out, std::ostream& err) {
             << (c.cache_hit ? "already in the cache"
                             : "compiled in " + fmt("%.1f", c.seconds) + " s")
             << ", " << runtime::summary(c.ptxas) << ": " << c.cache_path << "\n";
-        if (!co.hang_trap) // what `grove bench` times
-          for (const std::string& w : runtime::ptxas_warnings(c.ptxas, k.name))
-            err << "grove: warning: " << w << "\n";
+        if (!co.hang_trap) warn_of(c.ptxas, k.name, err); // what `grove bench` times
       }
     return 0;
   });

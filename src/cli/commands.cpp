@@ -180,9 +180,8 @@ int cmd_run(const CliOptions& o, std::ostream& out, std::ostream& err) {
       out << "  ran " << rep.kernels.size() << " kernel(s) on " << rep.device << " in "
           << fmt("%.3f", secs) << " s\n";
       for (const runtime::KernelRun& k : rep.kernels)
-        out << "    " << k.name << ": " << k.plan.blocks << " blocks x " << k.plan.threads
-            << " threads, " << k.plan.smem_bytes << " B shared, " << runtime::summary(k.cubin.ptxas)
-            << "; cubin " << (k.cubin.cache_hit ? "from the cache" : "compiled") << " in "
+        out << "    " << runtime::describe(k) << "; cubin "
+            << (k.cubin.cache_hit ? "from the cache" : "compiled") << " in "
             << fmt("%.3f", k.cubin.seconds) << " s\n";
       return !o.check || check_outputs(args, false) ? 0 : 1;
     }

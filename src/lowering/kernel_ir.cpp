@@ -7,6 +7,7 @@
 // The pass's parts, by meaning: this file sets up buffers, barriers and the two roles;
 // kernel_ir_producer.cpp writes the producer's loads, kernel_ir_consumer.cpp the consumers' ops,
 // kernel_ir_checks.cpp refuses what the kernel cannot honour (kernel_ir_emitter.h declares them).
+#include <algorithm>
 #include <functional>
 
 #include "lowering/kernel_ir_emitter.h"
@@ -244,12 +245,20 @@ IExprP KernelIrEmitter::count_of(const std::string& it) {
   return add(iterations_before(it, loop_extent_.at(it)), var(it));
 }
 
+// The running count of loop `it`'s iterations in earlier tiles, where its extent differs by tile.
+std::string KernelIrEmitter::carry_name(const std::string& it) {
+  return "grove_before_" + it;
+}
+
+bool KernelIrEmitter::carried(const std::string& it) const {
+  return std::any_of(k_.tile_carries.begin(), k_.tile_carries.end(),
+                     [&](const auto& c) { return c.first == carry_name(it); });
+}
+
 // The iterations loop `it` (of `extent` a tile) ran in this block's earlier tiles: the tiles
 // times the extent, or where the extent differs by tile, the sum the tile loop carries.
 IExprP KernelIrEmitter::iterations_before(const std::string& it, const IExprP& extent) const {
-  auto carried = tiles_before_.find(it);
-  if (carried != tiles_before_.end()) return var(carried->second);
-  return mul(var(kTileIter), extent);
+  return carried(it) ? var(carry_name(it)) : mul(var(kTileIter), extent);
 }
 
 Op KernelIrEmitter::op(Op::Kind kind, const Event* e) {

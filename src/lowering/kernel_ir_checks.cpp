@@ -1,4 +1,5 @@
 // Pass 6, lowering to kernel IR (kernel_ir.cpp): what a mapping asks that the kernel cannot honour.
+#include <algorithm>
 #include <functional>
 
 #include "lowering/kernel_ir_emitter.h"
@@ -50,21 +51,18 @@ void KernelIrEmitter::check_persistent() {
                            "inside another loop",
                        "set persistent = false, or pipeline the outer loop");
     loop_extent_[loop->var] = loop->extent;
-    for (const std::string& g : b_.grid_vars) {
-      if (!mentions(loop->extent, g)) continue;
-      if (b_.alternate_tiles)
-        throw GroveError(at,
-                         "instance '" + b_.block->name +
-                             "' takes alternate tiles per warpgroup (pingpong), but its pipelined "
-                             "loop '" +
-                             loop->var + "' runs " + to_string(*loop->extent) +
-                             " iterations, which depends on the tile coordinate '" + g + "'",
-                         "set pingpong = false: the warpgroups then share every tile");
-      if (!tiles_before_.count(loop->var)) {
-        tiles_before_[loop->var] = "grove_before_" + loop->var;
-        k_.tile_carries.push_back({tiles_before_[loop->var], loop->extent});
-      }
-    }
+    auto g = std::find_if(b_.grid_vars.begin(), b_.grid_vars.end(),
+                          [&](const std::string& v) { return mentions(loop->extent, v); });
+    if (g == b_.grid_vars.end()) continue;
+    if (b_.alternate_tiles)
+      throw GroveError(at,
+                       "instance '" + b_.block->name +
+                           "' takes alternate tiles per warpgroup (pingpong), but its pipelined "
+                           "loop '" +
+                           loop->var + "' runs " + to_string(*loop->extent) +
+                           " iterations, which depends on the tile coordinate '" + *g + "'",
+                       "set pingpong = false: the warpgroups then share every tile");
+    if (!carried(loop->var)) k_.tile_carries.push_back({carry_name(loop->var), loop->extent});
   }
 }
 

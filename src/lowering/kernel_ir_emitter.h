@@ -28,6 +28,8 @@ private:
   void own_tiles(Body& body);
   IExprP count_of(const std::string& it);
   IExprP iterations_before(const std::string& it, const IExprP& extent) const;
+  static std::string carry_name(const std::string& it);
+  bool carried(const std::string& it) const; // k_.tile_carries counts loop `it`
   Op op(Op::Kind kind, const Event* e = nullptr);
   Op set_regs(int n);
   IExprP slot_of(int ring, const std::string& it);
@@ -80,10 +82,7 @@ private:
   bool defer_store_waits_ = false;            // wait for a store only before reuse and exit
   bool stored_ = false;                       // a consumer issued a TMA store
   std::map<std::string, IExprP> loop_extent_; // pipelined loop variable -> its extent
-  // Pipelined loop variable -> the running count of its earlier tiles' iterations, where its
-  // extent differs by tile (Kernel::tile_carries).
-  std::map<std::string, std::string> tiles_before_;
-  std::map<int, const Event*> loops_; // loop event id -> the loop
+  std::map<int, const Event*> loops_;         // loop event id -> the loop
   // The consumers' iteration of a loop whose staging tiles have a slot per parity: its stores
   // (TMA store groups) per iteration, and those issued so far in this one and of which tiles.
   struct StagingIteration {

@@ -74,6 +74,13 @@ py::dict report_dict(const RunReport& rep) {
   return out;
 }
 
+// Sizes given as keyword arguments (M=512, N=512).
+std::map<std::string, int64_t> sizes_of(const py::kwargs& kwargs) {
+  std::map<std::string, int64_t> s;
+  for (auto [k, v] : kwargs) s[py::str(k)] = v.cast<int64_t>();
+  return s;
+}
+
 // The signature's tensor `name`, or null.
 const TensorParam* tensor_named(const Signature& sig, const std::string& name) {
   for (const TensorParam& t : sig.tensors)
@@ -310,17 +317,14 @@ PYBIND11_MODULE(grove, m) {
       .def(
           "cuda",
           [](const Program& p, const std::string& mapping, const py::kwargs& sizes) {
-            std::map<std::string, int64_t> s;
-            for (auto [k, v] : sizes) s[py::str(k)] = v.cast<int64_t>();
-            return p.cuda(mapping, s);
+            return p.cuda(mapping, sizes_of(sizes));
           },
           py::arg("mapping") = "",
           "The CUDA C++ the mapping prints, with the sizes given as keywords fixed.")
       .def(
           "resources",
           [](const Program& p, const std::string& mapping, const py::kwargs& sizes) {
-            std::map<std::string, int64_t> s;
-            for (auto [k, v] : sizes) s[py::str(k)] = v.cast<int64_t>();
+            std::map<std::string, int64_t> s = sizes_of(sizes);
             py::gil_scoped_release unlocked; // NVRTC takes a while
             return p.resources(mapping, s);
           },

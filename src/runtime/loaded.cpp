@@ -6,6 +6,12 @@
 
 namespace grove::runtime {
 
+std::string describe(const KernelRun& k) {
+  return k.name + ": " + std::to_string(k.plan.blocks) + " blocks x " +
+         std::to_string(k.plan.threads) + " threads, " + std::to_string(k.plan.smem_bytes) +
+         " B shared, " + summary(k.cubin.ptxas);
+}
+
 LoadedKernels::LoadedKernels(const Device& dev, std::vector<kir::Kernel> kernels,
                              const std::map<std::string, int64_t>& sizes,
                              const CompileOptions& opts)
