@@ -761,6 +761,17 @@ TEST(LoweringErrors, WarpgroupTaskLocalsAndLevels) {
                      "lowering runs warpgroup leaves here"),
             std::string::npos)
       << msg;
+  // A prange over the pieces, its leaf at WARP (which the checker accepts): refused at the loop.
+  msg = lowering_error(
+      replace(replace(text, "  for c in srange(cdiv(TN, SN)) {\n    launch store_piece",
+                      "  for c in prange(cdiv(TN, SN)) {\n    launch store_piece"),
+              "instance wg_piece = store_piece.cast @ WARPGROUP",
+              "instance wg_piece = store_piece.cast @ WARP"),
+      {}, "h100_epilogue_pieces");
+  EXPECT_NE(msg.find("a prange in warpgroup task 'wg_store': the lowering gives a warpgroup's "
+                     "work to its 128 threads only in a leaf"),
+            std::string::npos)
+      << msg;
 }
 
 TEST(LoweringErrors, NestedPipelinedLoopsAreRefused) {
